@@ -1,0 +1,178 @@
+/*
+ * ring.h — the on-disk layout of a giltrace ring file (contract between the
+ * shim, which writes it from inside a traced process, and every reader:
+ * `giltrace run`, `recover`, `snapshot`, the env-only dump, live viewers).
+ *
+ * One ring file per traced process, in a private run directory. It is a
+ * file-backed MAP_SHARED mapping, so whatever the process stored before it
+ * died is in the page cache and can be read back.
+ *
+ *   [ring_header: RING_HEADER_SIZE bytes]
+ *   [chunk 0][chunk 1] ... [chunk chunk_count-1]     each RING_CHUNK_SIZE bytes
+ *
+ * A chunk belongs to one thread once claimed. Threads claim chunks by an
+ * atomic increment of `next_chunk`, so the recording path takes no lock; a
+ * chunk is a ring_chunk_header followed by RING_RECORDS_PER_CHUNK records.
+ *
+ * A record is committed by its second 8-byte word, stored after the first
+ * with release order: `check` must equal ring_record_check(chunk seq, index)
+ * or the record (and everything after it in that chunk) is not valid. Fresh
+ * file pages are zero, which never matches, and a recycled chunk gets a new
+ * seq, so stale records never match either. A record torn by a crash
+ * between its two stores fails the check and is dropped, never misread.
+ *
+ * All integers are little-endian (the machine's: x86-64 and aarch64 only).
+ * Bump RING_VERSION on any change to this file.
+ */
+#ifndef GILTRACE_FORMATS_RING_H
+#define GILTRACE_FORMATS_RING_H
+
+#include <stdint.h>
+
+#define RING_MAGIC "GILRING\0"
+#define RING_VERSION 1u
+
+#define RING_HEADER_SIZE 16384u
+#define RING_CHUNK_SIZE 65536u
+#define RING_CHUNK_HEADER_SIZE 64u
+#define RING_RECORD_SIZE 16u
+#define RING_RECORDS_PER_CHUNK ((RING_CHUNK_SIZE - RING_CHUNK_HEADER_SIZE) / RING_RECORD_SIZE)
+#define RING_MAX_GILS 64u
+#define RING_CPU_UNKNOWN 0xffffu
+
+/* Default and limits of the ring size per process, in MiB. */
+#define RING_DEFAULT_MB 256u
+#define RING_MIN_MB 1u
+#define RING_MAX_MB 65536u
+
+/* Event kinds: the `kind` byte of a record. Numbering is part of the file
+ * format; names are the contract of the trace database (see event_kind.h). */
+enum ring_event_kind {
+    RING_EV_ACQUIRE = 1,
+    RING_EV_RELEASE = 2,
+    RING_EV_BUSY = 3,
+    RING_EV_RETRY = 4,
+    RING_EV_TIMEOUT = 5,
+    RING_EV_DROP_REQUEST = 6,
+    RING_EV_FORCED_SWITCH = 7,
+    RING_EV_GIL_DISABLED = 8,
+    RING_EV_GIL_ENABLED = 9,
+    RING_EV_KIND_MAX = 9
+};
+
+/* What the hot path stored in `raw_ts`. */
+enum ring_clock {
+    RING_CLOCK_TSC = 1,       /* rdtscp ticks; convert with calibration pairs */
+    RING_CLOCK_MONOTONIC = 2  /* CLOCK_MONOTONIC ns already */
+};
+
+/* The kind of lock a GIL is. */
+enum ring_gil_kind {
+    RING_GIL_UNKNOWN = 0,   /* a Python process whose GIL was not identified */
+    RING_GIL_CONDVAR = 1,   /* 3.2+: mutex + condition variables */
+    RING_GIL_SEMAPHORE = 2, /* 2.7: a sem_t */
+    RING_GIL_NONE = 3       /* free-threaded build running without a GIL */
+};
+
+/* Process states, in ring_header.state. */
+enum ring_state {
+    RING_STATE_RUNNING = 1, /* no clean exit seen (yet): may have died */
+    RING_STATE_EXITED = 2   /* the process wrote its end calibration */
+};
+
+/* A moment read on both clocks, to map raw ticks to CLOCK_MONOTONIC ns. */
+struct ring_calibration {
+    uint64_t raw;     /* the hot path's clock */
+    uint64_t mono_ns; /* CLOCK_MONOTONIC at the same moment */
+};
+
+struct ring_gil_info {
+    uint64_t mutex_addr; /* the GIL's mutex (3.x) or sem_t (2.7) in the process */
+    uint32_t kind;       /* enum ring_gil_kind */
+    uint32_t subinterpreter; /* 0 for the main GIL, 1 for an own-GIL subinterpreter */
+    uint64_t created_raw;    /* when the shim identified it (raw clock) */
+};
+
+/* The first RING_HEADER_SIZE bytes of the file. Fields written once at
+ * creation are plain; fields updated while the process runs are atomic. */
+struct ring_header {
+    char magic[8];              /* RING_MAGIC */
+    uint32_t version;           /* RING_VERSION */
+    uint32_t header_size;       /* RING_HEADER_SIZE */
+    uint32_t chunk_size;        /* RING_CHUNK_SIZE */
+    uint32_t chunk_count;       /* chunks after the header */
+    uint32_t record_size;       /* RING_RECORD_SIZE */
+    uint32_t clock;             /* enum ring_clock */
+    int32_t pid;
+    int32_t ppid;
+    uint32_t python_hexversion; /* e.g. 0x030b07f0; 0 when unknown */
+    uint32_t gil_kind;          /* enum ring_gil_kind of the main GIL */
+    uint8_t boot_id[16];        /* /proc/sys/kernel/random/boot_id, raw */
+    struct ring_calibration start; /* taken when the file was created */
+    struct ring_calibration end;   /* taken at a clean exit (state EXITED) */
+    uint64_t lost_events;       /* atomic: events dropped (ring full, ...) */
+    uint64_t next_chunk;        /* atomic: claim counter; chunk seq = value + 1 */
+    uint32_t state;             /* atomic: enum ring_state */
+    uint32_t switch_interval_us;/* atomic: last switch interval seen */
+    uint32_t gil_count;         /* atomic: entries of gils[] published */
+    uint32_t flags;             /* RING_FLAG_* */
+    struct ring_gil_info gils[RING_MAX_GILS];
+    char python_version[128];   /* Py_GetVersion(), truncated */
+    char exe[1024];             /* /proc/self/exe at creation */
+    uint32_t argv_len;          /* bytes used in argv[] */
+    char argv[8192];            /* NUL-separated /proc/self/cmdline, truncated */
+};
+
+#define RING_FLAG_ARGV_TRUNCATED 1u
+
+struct ring_chunk_header {
+    uint64_t seq;   /* claim number, >= 1; 0 = never claimed */
+    uint32_t tid;   /* owning thread */
+    uint32_t reserved;
+    struct ring_calibration claimed; /* both clocks when the chunk was claimed */
+    uint8_t pad[RING_CHUNK_HEADER_SIZE - 32];
+};
+
+/* One event. `tail` packs kind, gil index, cpu and the commit check:
+ *   bits  0..7  kind (enum ring_event_kind)
+ *   bits  8..15 gil index (0 = main GIL; order of identification)
+ *   bits 16..31 cpu (RING_CPU_UNKNOWN when not known)
+ *   bits 32..63 check = ring_record_check(seq, index) */
+struct ring_record {
+    uint64_t raw_ts;
+    uint64_t tail;
+};
+
+_Static_assert(sizeof(struct ring_header) <= RING_HEADER_SIZE, "ring header too big");
+_Static_assert(sizeof(struct ring_chunk_header) == RING_CHUNK_HEADER_SIZE, "chunk header size");
+_Static_assert(sizeof(struct ring_record) == RING_RECORD_SIZE, "record size");
+_Static_assert(RING_RECORDS_PER_CHUNK < 4096u, "record index must fit 12 bits");
+
+/* The commit check of record `index` in the chunk claimed as `seq`: the low
+ * 32 bits of (seq << 12 | index), xored with a key so that no simple pattern
+ * (zeros, a repeated byte) ever passes. */
+#define RING_CHECK_KEY 0x5a17c0deu
+
+static inline uint32_t ring_record_check(uint64_t seq, uint32_t index)
+{
+    return (uint32_t)((seq << 12) | index) ^ RING_CHECK_KEY;
+}
+
+static inline uint64_t ring_record_tail(unsigned kind, unsigned gil, unsigned cpu, uint32_t check)
+{
+    return (uint64_t)(kind & 0xffu) | ((uint64_t)(gil & 0xffu) << 8) |
+           ((uint64_t)(cpu & 0xffffu) << 16) | ((uint64_t)check << 32);
+}
+
+static inline unsigned ring_tail_kind(uint64_t tail) { return (unsigned)(tail & 0xffu); }
+static inline unsigned ring_tail_gil(uint64_t tail) { return (unsigned)((tail >> 8) & 0xffu); }
+static inline unsigned ring_tail_cpu(uint64_t tail) { return (unsigned)((tail >> 16) & 0xffffu); }
+static inline uint32_t ring_tail_check(uint64_t tail) { return (uint32_t)(tail >> 32); }
+
+/* Byte offset of chunk `index` (0-based) in the file. */
+static inline uint64_t ring_chunk_offset(uint32_t index)
+{
+    return (uint64_t)RING_HEADER_SIZE + (uint64_t)index * RING_CHUNK_SIZE;
+}
+
+#endif

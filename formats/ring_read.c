@@ -1,0 +1,299 @@
+/*
+ * ring_read.c — decoding ring files. See ring_read.h.
+ *
+ * Chunks are grouped by owning thread and taken in claim order; within a
+ * chunk, records are read until the first one that fails its commit check.
+ * Raw timestamps become CLOCK_MONOTONIC ns through a clock_map built from the
+ * header's pairs, every claimed chunk's pair and, when the reader runs on the
+ * same boot as the writer, a pair taken now.
+ */
+#include "ring_read.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock_map.h"
+#include "event_kind.h"
+#include "ring.h"
+#include "ring_clock.h"
+
+static int fail(char *err, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* A claimed chunk, as found. */
+struct chunk_ref {
+    uint64_t seq;
+    uint32_t tid;
+    uint32_t index;
+};
+
+static int by_tid_then_seq(const void *a, const void *b)
+{
+    const struct chunk_ref *x = a, *y = b;
+    if (x->tid != y->tid)
+        return x->tid < y->tid ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static char *dup_bounded(const char *s, size_t cap)
+{
+    return strndup(s, strnlen(s, cap));
+}
+
+static int copy_identity(const struct ring_header *h, struct trace_process *p)
+{
+    p->pid = h->pid;
+    p->ppid = h->ppid;
+    p->python_hexversion = h->python_hexversion;
+    p->gil_kind = __atomic_load_n(&h->gil_kind, __ATOMIC_ACQUIRE);
+    uint32_t us = __atomic_load_n(&h->switch_interval_us, __ATOMIC_RELAXED);
+    p->switch_interval_us = us ? (int64_t)us : -1;
+    p->exited = __atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == RING_STATE_EXITED;
+    p->lost_events = __atomic_load_n(&h->lost_events, __ATOMIC_RELAXED);
+    p->exe = dup_bounded(h->exe, sizeof h->exe);
+    p->python_version = dup_bounded(h->python_version, sizeof h->python_version);
+    if (!p->exe || !p->python_version)
+        return -1;
+
+    size_t len = h->argv_len < sizeof h->argv ? h->argv_len : sizeof h->argv;
+    size_t argc = 0;
+    for (size_t i = 0; i < len; i++)
+        if (h->argv[i] == '\0')
+            argc++;
+    if (len && h->argv[len - 1] != '\0')
+        argc++; /* truncated last argument */
+    p->argv = calloc(argc ? argc : 1, sizeof *p->argv);
+    if (!p->argv)
+        return -1;
+    for (size_t i = 0, start = 0; i <= len && p->argc < argc; i++) {
+        if (i == len || h->argv[i] == '\0') {
+            p->argv[p->argc] = strndup(h->argv + start, i - start);
+            if (!p->argv[p->argc])
+                return -1;
+            p->argc++;
+            start = i + 1;
+        }
+    }
+
+    uint32_t ngil = __atomic_load_n(&h->gil_count, __ATOMIC_ACQUIRE);
+    if (ngil > RING_MAX_GILS)
+        ngil = RING_MAX_GILS;
+    p->gils = calloc(ngil ? ngil : 1, sizeof *p->gils);
+    if (!p->gils)
+        return -1;
+    for (uint32_t i = 0; i < ngil; i++) {
+        p->gils[i].index = i;
+        p->gils[i].kind = h->gils[i].kind;
+        p->gils[i].address = h->gils[i].mutex_addr;
+        p->gils[i].subinterpreter = h->gils[i].subinterpreter != 0;
+    }
+    p->gil_count = ngil;
+    return 0;
+}
+
+static int check_header(const struct ring_header *h, size_t size, char *err, size_t n)
+{
+    if (size < sizeof *h || memcmp(h->magic, RING_MAGIC, sizeof h->magic) != 0)
+        return fail(err, n, "not a giltrace ring file (bad magic)");
+    if (h->version != RING_VERSION)
+        return fail(err, n, "ring file version %u is not supported (this giltrace reads version %u)",
+                    h->version, RING_VERSION);
+    if (h->header_size != RING_HEADER_SIZE || h->chunk_size != RING_CHUNK_SIZE ||
+        h->record_size != RING_RECORD_SIZE)
+        return fail(err, n, "ring file header has an unexpected layout");
+    if (h->clock != RING_CLOCK_TSC && h->clock != RING_CLOCK_MONOTONIC)
+        return fail(err, n, "ring file names an unknown clock (%u)", h->clock);
+    if (size < RING_HEADER_SIZE)
+        return fail(err, n, "ring file is truncated inside its header");
+    return 0;
+}
+
+/* Collect calibration pairs: header, chunks, and now if on the same boot. */
+static int build_clock(const struct ring_header *h, const char *base, const struct chunk_ref *chunks,
+                       size_t nchunks, struct clock_map *map)
+{
+    struct ring_calibration *pairs = malloc((nchunks + 3) * sizeof *pairs);
+    if (!pairs)
+        return -1;
+    size_t k = 0;
+    pairs[k++] = h->start;
+    if (__atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == RING_STATE_EXITED)
+        pairs[k++] = h->end;
+    for (size_t i = 0; i < nchunks; i++) {
+        const struct ring_chunk_header *c =
+            (const void *)(base + ring_chunk_offset(chunks[i].index));
+        pairs[k++] = c->claimed;
+    }
+    uint8_t boot[16];
+    if (h->clock == RING_CLOCK_TSC && ring_clock_boot_id(boot) && memcmp(boot, h->boot_id, 16) == 0)
+        pairs[k++] = ring_clock_pair(RING_CLOCK_TSC);
+    int r = clock_map_build(map, h->clock, pairs, k);
+    free(pairs);
+    return r;
+}
+
+/* Count the valid records of a chunk, and the dropped ones after them. */
+static size_t chunk_valid_records(const char *chunk, uint64_t seq, unsigned ngil, uint64_t *dropped)
+{
+    const struct ring_record *r = (const void *)(chunk + RING_CHUNK_HEADER_SIZE);
+    size_t i = 0;
+    for (; i < RING_RECORDS_PER_CHUNK; i++) {
+        uint64_t tail = __atomic_load_n(&r[i].tail, __ATOMIC_ACQUIRE);
+        if (ring_tail_check(tail) != ring_record_check(seq, (uint32_t)i))
+            break;
+        if (!event_kind_valid(ring_tail_kind(tail)) || ring_tail_gil(tail) >= (ngil ? ngil : 1))
+            break;
+    }
+    if (i < RING_RECORDS_PER_CHUNK && (r[i].raw_ts || r[i].tail))
+        (*dropped)++; /* torn (crash between its two stores) or corrupt */
+    return i;
+}
+
+int ring_read_memory(const void *mem, size_t size, struct trace_process *out, char *err, size_t n)
+{
+    memset(out, 0, sizeof *out);
+    const struct ring_header *h = mem;
+    const char *base = mem;
+    if (check_header(h, size, err, n))
+        return -1;
+    uint64_t chunk_count = h->chunk_count;
+    uint64_t in_file = (size - RING_HEADER_SIZE) / RING_CHUNK_SIZE;
+    if (chunk_count > in_file)
+        chunk_count = in_file; /* the file was cut short: read what is there */
+    uint64_t claimed = __atomic_load_n(&h->next_chunk, __ATOMIC_ACQUIRE);
+    if (claimed > chunk_count)
+        claimed = chunk_count;
+
+    if (copy_identity(h, out)) {
+        trace_process_free(out);
+        return fail(err, n, "out of memory reading a ring file");
+    }
+
+    struct chunk_ref *chunks = malloc((claimed ? claimed : 1) * sizeof *chunks);
+    if (!chunks) {
+        trace_process_free(out);
+        return fail(err, n, "out of memory reading a ring file");
+    }
+    size_t nchunks = 0;
+    for (uint64_t i = 0; i < claimed; i++) {
+        const struct ring_chunk_header *c = (const void *)(base + ring_chunk_offset((uint32_t)i));
+        uint64_t seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+        if (seq == 0)
+            continue;
+        chunks[nchunks++] = (struct chunk_ref){.seq = seq, .tid = c->tid, .index = (uint32_t)i};
+    }
+    qsort(chunks, nchunks, sizeof *chunks, by_tid_then_seq);
+
+    struct clock_map map;
+    if (build_clock(h, base, chunks, nchunks, &map)) {
+        free(chunks);
+        trace_process_free(out);
+        return fail(err, n, "cannot convert this ring's timestamps: it has a single calibration point "
+                            "and was written on another boot");
+    }
+
+    /* Threads: runs of chunks with one tid. */
+    size_t nthreads = 0;
+    for (size_t i = 0; i < nchunks; i++)
+        if (i == 0 || chunks[i].tid != chunks[i - 1].tid)
+            nthreads++;
+    out->threads = calloc(nthreads ? nthreads : 1, sizeof *out->threads);
+    if (!out->threads)
+        goto oom;
+    unsigned ngil = (unsigned)out->gil_count;
+    size_t hint = 0;
+    int64_t first_ns = INT64_MAX, last_ns = INT64_MIN;
+    for (size_t i = 0; i < nchunks;) {
+        size_t j = i;
+        size_t total = 0;
+        uint64_t dropped = 0;
+        while (j < nchunks && chunks[j].tid == chunks[i].tid) {
+            total += chunk_valid_records(base + ring_chunk_offset(chunks[j].index), chunks[j].seq, ngil, &dropped);
+            j++;
+        }
+        struct trace_thread *t = &out->threads[out->thread_count++];
+        t->tid = chunks[i].tid;
+        t->events = malloc((total ? total : 1) * sizeof *t->events);
+        if (!t->events)
+            goto oom;
+        out->dropped_records += dropped;
+        for (size_t c = i; c < j; c++) {
+            const char *chunk = base + ring_chunk_offset(chunks[c].index);
+            uint64_t unused = 0;
+            size_t valid = chunk_valid_records(chunk, chunks[c].seq, ngil, &unused);
+            const struct ring_record *r = (const void *)(chunk + RING_CHUNK_HEADER_SIZE);
+            for (size_t k = 0; k < valid && t->count < total; k++) {
+                uint64_t tail = r[k].tail;
+                struct trace_event *e = &t->events[t->count++];
+                e->ts_ns = clock_map_ns(&map, r[k].raw_ts, &hint);
+                e->kind = (uint8_t)ring_tail_kind(tail);
+                e->gil = (uint8_t)ring_tail_gil(tail);
+                e->cpu = (uint16_t)ring_tail_cpu(tail);
+            }
+        }
+        if (t->count) {
+            if (t->events[0].ts_ns < first_ns)
+                first_ns = t->events[0].ts_ns;
+            if (t->events[t->count - 1].ts_ns > last_ns)
+                last_ns = t->events[t->count - 1].ts_ns;
+        }
+        i = j;
+    }
+
+    out->start_ns = (int64_t)h->start.mono_ns;
+    out->end_ns = out->exited ? (int64_t)h->end.mono_ns : out->start_ns;
+    if (last_ns > out->end_ns)
+        out->end_ns = last_ns;
+    if (first_ns < out->start_ns)
+        out->start_ns = first_ns;
+    clock_map_free(&map);
+    free(chunks);
+    return 0;
+
+oom:
+    clock_map_free(&map);
+    free(chunks);
+    trace_process_free(out);
+    return fail(err, n, "out of memory reading a ring file");
+}
+
+int ring_read_file(const char *path, struct trace_process *out, char *err, size_t n)
+{
+    memset(out, 0, sizeof *out);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return fail(err, n, "cannot open %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return fail(err, n, "%s is not a regular file", path);
+    }
+    if ((size_t)st.st_size < RING_HEADER_SIZE) {
+        close(fd);
+        return fail(err, n, "%s is not a giltrace ring file (too short)", path);
+    }
+    void *mem = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    int e = errno;
+    close(fd);
+    if (mem == MAP_FAILED)
+        return fail(err, n, "cannot map %s: %s", path, strerror(e));
+    char why[256];
+    int r = ring_read_memory(mem, (size_t)st.st_size, out, why, sizeof why);
+    munmap(mem, (size_t)st.st_size);
+    if (r)
+        return fail(err, n, "%s: %s", path, why);
+    return 0;
+}

@@ -1,0 +1,26 @@
+/*
+ * tdb_schema.h — the trace database's schema: storage tables and the
+ * contract views (meta, processes, threads, events, holds, waits) that
+ * users query with the stock sqlite3 shell. Documented in formats/SCHEMA.md.
+ *
+ * Bump TDB_SCHEMA_VERSION when a view changes; readers refuse databases
+ * with a newer version than theirs.
+ */
+#ifndef GILTRACE_TDB_SCHEMA_H
+#define GILTRACE_TDB_SCHEMA_H
+
+#define TDB_SCHEMA_VERSION 1
+#define TDB_APPLICATION_ID 0x47494c54 /* "GILT" */
+
+/* Creates every table and view and fills the lookup tables; run once on an
+ * empty database. */
+extern const char tdb_schema_sql[];
+
+/* Storage packs an event's kind and CPU into one integer:
+ * kc = kind | (cpu + 1) << 4, with cpu + 1 = 0 when the CPU is unknown. */
+static inline long long tdb_pack_kc(unsigned kind, unsigned cpu, int cpu_known)
+{
+    return (long long)kind | (cpu_known ? ((long long)cpu + 1) << 4 : 0);
+}
+
+#endif

@@ -1,0 +1,388 @@
+/*
+ * tdb_write.c — writing trace databases. See tdb_write.h.
+ */
+#include "tdb_write.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ring.h"
+#include "tdb_schema.h"
+
+#ifndef GILTRACE_VERSION
+#define GILTRACE_VERSION "unknown"
+#endif
+
+#define PROGRESS_EVERY 262144u
+
+struct tdb_writer {
+    sqlite3 *db;
+    sqlite3_stmt *insert_event;
+    sqlite3_stmt *insert_lane;
+    sqlite3_stmt *select_lane;
+    int64_t base_ns;
+    int have_base;
+    uint64_t events_written;
+    uint64_t adjusted_timestamps;
+    tdb_progress_fn progress;
+    void *progress_ctx;
+};
+
+static int fail(char *err, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int sql_fail(struct tdb_writer *w, char *err, size_t n, const char *what)
+{
+    return fail(err, n, "%s: %s", what, sqlite3_errmsg(w->db));
+}
+
+static int exec(struct tdb_writer *w, const char *sql, char *err, size_t n)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(w->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+        return 0;
+    fail(err, n, "%s", msg ? msg : sqlite3_errmsg(w->db));
+    sqlite3_free(msg);
+    return -1;
+}
+
+/* The single integer a statement returns, or `fallback`. */
+static int64_t query_int(sqlite3 *db, const char *sql, int64_t fallback)
+{
+    sqlite3_stmt *st;
+    int64_t v = fallback;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return fallback;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+int tdb_writer_set_meta(struct tdb_writer *w, const char *key, const char *value, char *err, size_t n)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(w->db, "INSERT OR REPLACE INTO meta VALUES (?, ?)", -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(w, err, n, "cannot set trace metadata");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sql_fail(w, err, n, "cannot set trace metadata");
+}
+
+static int set_meta_int(struct tdb_writer *w, const char *key, int64_t v, char *err, size_t n)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%lld", (long long)v);
+    return tdb_writer_set_meta(w, key, text, err, n);
+}
+
+static int create_schema(struct tdb_writer *w, char *err, size_t n)
+{
+    if (exec(w, tdb_schema_sql, err, n))
+        return -1;
+    if (set_meta_int(w, "schema_version", TDB_SCHEMA_VERSION, err, n) ||
+        tdb_writer_set_meta(w, "giltrace_version", GILTRACE_VERSION, err, n) ||
+        tdb_writer_set_meta(w, "clock", "CLOCK_MONOTONIC", err, n) ||
+        set_meta_int(w, "created_unix", (int64_t)time(NULL), err, n))
+        return -1;
+    return 0;
+}
+
+/* An existing database we may append to: ours, and of our schema version. */
+static int check_existing(struct tdb_writer *w, const char *path, char *err, size_t n)
+{
+    if (query_int(w->db, "PRAGMA application_id", 0) != TDB_APPLICATION_ID)
+        return fail(err, n, "%s exists and is not a giltrace trace; not touching it", path);
+    int64_t v = query_int(w->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1);
+    if (v != TDB_SCHEMA_VERSION)
+        return fail(err, n, "%s has trace schema version %lld; this giltrace writes version %d", path,
+                    (long long)v, TDB_SCHEMA_VERSION);
+    int64_t base = query_int(w->db, "SELECT value FROM meta WHERE key = 'base_ns'", INT64_MIN);
+    if (base != INT64_MIN) {
+        w->base_ns = base;
+        w->have_base = 1;
+    }
+    return 0;
+}
+
+static int prepare_all(struct tdb_writer *w, char *err, size_t n)
+{
+    if (sqlite3_prepare_v3(w->db, "INSERT INTO event VALUES (?, ?, ?)", -1, SQLITE_PREPARE_PERSISTENT,
+                           &w->insert_event, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(w->db, "INSERT OR IGNORE INTO lane(pid, tid, gil) VALUES (?, ?, ?)", -1,
+                           SQLITE_PREPARE_PERSISTENT, &w->insert_lane, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(w->db, "SELECT id FROM lane WHERE pid = ? AND tid = ? AND gil = ?", -1,
+                           SQLITE_PREPARE_PERSISTENT, &w->select_lane, NULL) != SQLITE_OK)
+        return sql_fail(w, err, n, "cannot prepare the trace database");
+    return 0;
+}
+
+static void finalize_all(struct tdb_writer *w)
+{
+    sqlite3_finalize(w->insert_event);
+    sqlite3_finalize(w->insert_lane);
+    sqlite3_finalize(w->select_lane);
+}
+
+int tdb_writer_open(const char *path, enum tdb_open_mode mode, struct tdb_writer **out, char *err, size_t n)
+{
+    *out = NULL;
+    struct tdb_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return fail(err, n, "out of memory");
+    if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+        fail(err, n, "cannot open %s: %s", path, w->db ? sqlite3_errmsg(w->db) : "out of memory");
+        goto fail_open;
+    }
+    sqlite3_extended_result_codes(w->db, 1);
+    if (mode == TDB_CREATE) {
+        if (exec(w, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE;"
+                    "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; BEGIN;", err, n))
+            goto fail_open;
+        if (query_int(w->db, "SELECT count(*) FROM sqlite_schema", -1) != 0) {
+            fail(err, n, "%s is not empty; a new trace needs an empty file", path);
+            goto fail_open;
+        }
+        if (create_schema(w, err, n))
+            goto fail_open;
+    } else {
+        sqlite3_busy_timeout(w->db, 30000);
+        if (exec(w, "PRAGMA cache_size = -65536; BEGIN IMMEDIATE;", err, n))
+            goto fail_open;
+        int64_t objects = query_int(w->db, "SELECT count(*) FROM sqlite_schema", -1);
+        if (objects < 0) {
+            fail(err, n, "%s is not an SQLite database", path);
+            goto fail_open;
+        }
+        if (objects == 0 ? create_schema(w, err, n) : check_existing(w, path, err, n))
+            goto fail_open;
+    }
+    if (prepare_all(w, err, n))
+        goto fail_prepare;
+    *out = w;
+    return 0;
+
+fail_prepare:
+    finalize_all(w);
+fail_open:
+    sqlite3_close(w->db);
+    free(w);
+    return -1;
+}
+
+void tdb_writer_set_progress(struct tdb_writer *w, tdb_progress_fn fn, void *ctx)
+{
+    w->progress = fn;
+    w->progress_ctx = ctx;
+}
+
+/* argv as a JSON array, built by SQLite's own JSON functions. */
+static char *json_argv(sqlite3 *db, char *const *argv, size_t argc)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT json_insert(?1, '$[#]', ?2)", -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    char *json = strdup("[]");
+    for (size_t i = 0; json && i < argc; i++) {
+        sqlite3_bind_text(st, 1, json, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, argv[i], -1, SQLITE_STATIC);
+        char *next = NULL;
+        if (sqlite3_step(st) == SQLITE_ROW)
+            next = strdup((const char *)sqlite3_column_text(st, 0));
+        sqlite3_reset(st);
+        free(json);
+        json = next;
+    }
+    sqlite3_finalize(st);
+    return json;
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static int insert_process_row(struct tdb_writer *w, const struct trace_process *p, char *err, size_t n)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(w->db,
+                           "INSERT INTO process(pid, ppid, exe, argv, python_version, python_hexversion,"
+                           " gil_kind, switch_interval_us, start_ns, end_ns, lost_events, dropped_records,"
+                           " exited) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(w, err, n, "cannot store a process");
+    char *argv = json_argv(w->db, p->argv, p->argc);
+    sqlite3_bind_int(st, 1, p->pid);
+    sqlite3_bind_int(st, 2, p->ppid);
+    bind_text_or_null(st, 3, p->exe && *p->exe ? p->exe : NULL);
+    bind_text_or_null(st, 4, argv);
+    bind_text_or_null(st, 5, p->python_version && *p->python_version ? p->python_version : NULL);
+    if (p->python_hexversion)
+        sqlite3_bind_int64(st, 6, p->python_hexversion);
+    sqlite3_bind_int(st, 7, (int)p->gil_kind);
+    if (p->switch_interval_us >= 0)
+        sqlite3_bind_int64(st, 8, p->switch_interval_us);
+    sqlite3_bind_int64(st, 9, p->start_ns);
+    sqlite3_bind_int64(st, 10, p->end_ns);
+    sqlite3_bind_int64(st, 11, (int64_t)p->lost_events);
+    sqlite3_bind_int64(st, 12, (int64_t)p->dropped_records);
+    sqlite3_bind_int(st, 13, p->exited);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    free(argv);
+    return rc == SQLITE_DONE ? 0 : sql_fail(w, err, n, "cannot store a process");
+}
+
+static int insert_gils(struct tdb_writer *w, const struct trace_process *p, char *err, size_t n)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(w->db, "INSERT OR REPLACE INTO gil VALUES (?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(w, err, n, "cannot store a GIL");
+    int rc = SQLITE_DONE;
+    for (size_t i = 0; i < p->gil_count && rc == SQLITE_DONE; i++) {
+        const struct trace_gil *g = &p->gils[i];
+        sqlite3_bind_int(st, 1, p->pid);
+        sqlite3_bind_int(st, 2, (int)g->index);
+        sqlite3_bind_int(st, 3, (int)g->kind);
+        sqlite3_bind_int64(st, 4, (int64_t)g->address);
+        sqlite3_bind_int(st, 5, g->subinterpreter);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sql_fail(w, err, n, "cannot store a GIL");
+}
+
+static int insert_thread_row(struct tdb_writer *w, int32_t pid, const struct trace_thread *t, char *err, size_t n)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(w->db,
+                           "INSERT INTO thread VALUES (?, ?, ?, ?, ?) ON CONFLICT(pid, tid) DO UPDATE SET"
+                           " name = coalesce(excluded.name, name), first_ns = min(first_ns, excluded.first_ns),"
+                           " last_ns = max(last_ns, excluded.last_ns)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(w, err, n, "cannot store a thread");
+    sqlite3_bind_int(st, 1, pid);
+    sqlite3_bind_int64(st, 2, t->tid);
+    bind_text_or_null(st, 3, t->name);
+    sqlite3_bind_int64(st, 4, t->events[0].ts_ns);
+    sqlite3_bind_int64(st, 5, t->events[t->count - 1].ts_ns);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sql_fail(w, err, n, "cannot store a thread");
+}
+
+static int lane_id(struct tdb_writer *w, int32_t pid, uint32_t tid, unsigned gil, int64_t *id)
+{
+    sqlite3_stmt *st[2] = {w->insert_lane, w->select_lane};
+    int rc = SQLITE_ERROR;
+    for (int i = 0; i < 2; i++) {
+        sqlite3_bind_int(st[i], 1, pid);
+        sqlite3_bind_int64(st[i], 2, tid);
+        sqlite3_bind_int(st[i], 3, (int)gil);
+        rc = sqlite3_step(st[i]);
+        if (i == 1 && rc == SQLITE_ROW)
+            *id = sqlite3_column_int64(st[i], 0);
+        sqlite3_reset(st[i]);
+    }
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Insert the events of `t` that are on GIL `gil`, in order. */
+static int insert_lane_events(struct tdb_writer *w, int32_t pid, const struct trace_thread *t, unsigned gil,
+                              char *err, size_t n)
+{
+    int64_t lane = 0;
+    if (lane_id(w, pid, t->tid, gil, &lane))
+        return sql_fail(w, err, n, "cannot store a lane");
+    int64_t prev_t = INT64_MIN;
+    long long prev_kc = -1;
+    sqlite3_stmt *st = w->insert_event;
+    for (size_t i = 0; i < t->count; i++) {
+        const struct trace_event *e = &t->events[i];
+        if (e->gil != gil)
+            continue;
+        int64_t rel = e->ts_ns - w->base_ns;
+        long long kc = tdb_pack_kc(e->kind, e->cpu, e->cpu != RING_CPU_UNKNOWN);
+        if (rel <= prev_t && kc == prev_kc) {
+            rel = prev_t + 1; /* two identical events in one ns: keep both */
+            w->adjusted_timestamps++;
+        }
+        prev_t = rel;
+        prev_kc = kc;
+        sqlite3_bind_int64(st, 1, lane);
+        sqlite3_bind_int64(st, 2, rel);
+        sqlite3_bind_int64(st, 3, kc);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return sql_fail(w, err, n, "cannot store an event");
+        if (++w->events_written % PROGRESS_EVERY == 0 && w->progress)
+            w->progress(w->progress_ctx, w->events_written);
+    }
+    return 0;
+}
+
+int tdb_writer_add_process(struct tdb_writer *w, const struct trace_process *p, char *err, size_t n)
+{
+    if (!w->have_base) {
+        w->base_ns = p->start_ns;
+        w->have_base = 1;
+        if (set_meta_int(w, "base_ns", w->base_ns, err, n))
+            return -1;
+    }
+    if (insert_process_row(w, p, err, n) || insert_gils(w, p, err, n))
+        return -1;
+    for (size_t i = 0; i < p->thread_count; i++) {
+        const struct trace_thread *t = &p->threads[i];
+        if (t->count == 0)
+            continue;
+        if (insert_thread_row(w, p->pid, t, err, n))
+            return -1;
+        uint64_t gils_seen[4] = {0}; /* one bit per possible gil number */
+        for (size_t k = 0; k < t->count; k++)
+            gils_seen[t->events[k].gil / 64] |= 1ull << (t->events[k].gil % 64);
+        for (unsigned g = 0; g < 256; g++)
+            if (gils_seen[g / 64] >> (g % 64) & 1)
+                if (insert_lane_events(w, p->pid, t, g, err, n))
+                    return -1;
+    }
+    return 0;
+}
+
+int tdb_writer_close(struct tdb_writer *w, char *err, size_t n)
+{
+    int r = 0;
+    if (w->adjusted_timestamps)
+        r = set_meta_int(w, "adjusted_timestamps", (int64_t)w->adjusted_timestamps, err, n);
+    finalize_all(w);
+    if (r == 0)
+        r = exec(w, "COMMIT", err, n);
+    if (sqlite3_close(w->db) != SQLITE_OK && r == 0)
+        r = fail(err, n, "cannot close the trace database: %s", sqlite3_errmsg(w->db));
+    free(w);
+    return r;
+}
+
+void tdb_writer_abort(struct tdb_writer *w)
+{
+    finalize_all(w);
+    sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(w->db);
+    free(w);
+}

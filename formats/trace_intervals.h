@@ -1,0 +1,49 @@
+/*
+ * trace_intervals.h — holds and waits from a lane's events, in C, with the
+ * same rules as the holds and waits views of the trace database
+ * (tdb_schema.c):
+ *   - a hold runs from ACQUIRE to the lane's next RELEASE (or ACQUIRE); it
+ *     is forced when some thread made a DROP_REQUEST on that GIL while it
+ *     was held (start < t <= end);
+ *   - a wait runs from BUSY to the lane's next ACQUIRE (or BUSY) and counts
+ *     the RETRY and TIMEOUT events between;
+ *   - an interval still open when the lane ends lasts until `end_ns` (the
+ *     process's end).
+ * tests/unit checks that the views and this code agree.
+ */
+#ifndef GILTRACE_TRACE_INTERVALS_H
+#define GILTRACE_TRACE_INTERVALS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trace_model.h"
+
+struct trace_hold {
+    int64_t start_ns, end_ns;
+    bool forced;
+};
+
+struct trace_wait {
+    int64_t start_ns, end_ns;
+    uint32_t retries, timeouts;
+};
+
+/* Receives each interval of the lane in start order. */
+struct trace_interval_sink {
+    void (*hold)(void *ctx, const struct trace_hold *h);
+    void (*wait)(void *ctx, const struct trace_wait *w);
+    void *ctx;
+};
+
+/* The DROP_REQUEST times of GIL `gil` in process `p`, sorted; `*out` is
+ * malloc'd (NULL when there are none). Returns the count, or -1 if out of memory. */
+ptrdiff_t trace_drop_requests(const struct trace_process *p, unsigned gil, int64_t **out);
+
+/* Walk the events of thread `t` on GIL `gil` and report its holds and waits.
+ * `drops` is trace_drop_requests() of the same process and GIL. */
+void trace_intervals(const struct trace_thread *t, unsigned gil, int64_t end_ns, const int64_t *drops,
+                     size_t ndrops, const struct trace_interval_sink *sink);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * trace_model.c — helpers of the in-memory trace. See trace_model.h.
+ */
+#include "trace_model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t trace_process_event_count(const struct trace_process *p)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < p->thread_count; i++)
+        n += p->threads[i].count;
+    return n;
+}
+
+void trace_process_free(struct trace_process *p)
+{
+    free(p->exe);
+    for (size_t i = 0; i < p->argc; i++)
+        free(p->argv[i]);
+    free(p->argv);
+    free(p->python_version);
+    free(p->gils);
+    for (size_t i = 0; i < p->thread_count; i++) {
+        free(p->threads[i].name);
+        free(p->threads[i].events);
+    }
+    free(p->threads);
+    memset(p, 0, sizeof *p);
+}

@@ -1,0 +1,62 @@
+/*
+ * trace_model.h — one traced process in memory: what a ring file decodes
+ * to, what the database writer stores, what generators build for tests.
+ * Times are CLOCK_MONOTONIC nanoseconds.
+ */
+#ifndef GILTRACE_TRACE_MODEL_H
+#define GILTRACE_TRACE_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct trace_event {
+    int64_t ts_ns;
+    uint8_t kind; /* enum ring_event_kind */
+    uint8_t gil;  /* 0 = main GIL, 1.. = subinterpreter GILs */
+    uint16_t cpu; /* RING_CPU_UNKNOWN if not known */
+};
+
+/* A thread's events, in the order it recorded them (ts_ns never decreases). */
+struct trace_thread {
+    uint32_t tid;
+    char *name; /* NULL when unknown */
+    size_t count;
+    struct trace_event *events;
+};
+
+struct trace_gil {
+    uint32_t index;
+    uint32_t kind; /* enum ring_gil_kind */
+    uint64_t address;
+    bool subinterpreter;
+};
+
+struct trace_process {
+    int32_t pid;
+    int32_t ppid;
+    char *exe;
+    char **argv;
+    size_t argc;
+    char *python_version;
+    uint32_t python_hexversion;
+    uint32_t gil_kind;          /* enum ring_gil_kind of the main GIL */
+    int64_t switch_interval_us; /* -1 when unknown */
+    int64_t start_ns;
+    int64_t end_ns;
+    bool exited;                /* a clean exit was seen */
+    uint64_t lost_events;       /* recorded as lost by the shim */
+    uint64_t dropped_records;   /* torn or invalid records the reader dropped */
+    size_t gil_count;
+    struct trace_gil *gils;
+    size_t thread_count;
+    struct trace_thread *threads;
+};
+
+/* Total events of all threads. */
+uint64_t trace_process_event_count(const struct trace_process *p);
+
+/* Free everything `p` owns and zero it. */
+void trace_process_free(struct trace_process *p);
+
+#endif

@@ -1,0 +1,345 @@
+/*
+ * cmd_run.c — `giltrace run`: run a command with the shim preloaded into it
+ * and every process it starts, wait for the whole process tree, and turn the
+ * rings its Python processes left in a private directory into one trace.
+ *
+ * Order of work, so that nothing is lost and nothing is half-done:
+ *   1. check the options and that the output can be written (a temporary
+ *      file beside it), before the command starts;
+ *   2. make the private ring directory (0700) and become the subreaper of
+ *      the tree, so orphaned descendants are waited for too;
+ *   3. run the command; Ctrl-C reaches it, not us; SIGTERM/SIGHUP are passed on;
+ *   4. read the rings (also of processes that died), write the database under
+ *      the temporary name and rename it into place;
+ *   5. remove the rings, print the summary, exit with the command's status.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../formats/ring.h"
+#include "cli.h"
+#include "run_summary.h"
+#include "shim_locate.h"
+#include "trace_set.h"
+
+static const char usage[] =
+    "usage: giltrace run [options] -- COMMAND [ARGS...]\n"
+    "\n"
+    "Run COMMAND with the GIL tracer preloaded into it and into every process it\n"
+    "starts; when all of them have exited, write every GIL event of every Python\n"
+    "process among them into one SQLite trace database. The exit status is\n"
+    "COMMAND's (128+N if a signal N killed it).\n"
+    "\n"
+    "options:\n"
+    "  -o, --output FILE     trace database to write (default: trace.db)\n"
+    "  -f, --force           replace FILE if it exists\n"
+    "      --buffer-mb N     ring size per process in MiB, 1..65536 (default: 256);\n"
+    "                        events beyond it are counted as lost\n"
+    "      --ring-dir DIR    where the private ring directory is made\n"
+    "                        (default: /dev/shm, else $TMPDIR, else /tmp)\n"
+    "  -q, --quiet           print no summary (warnings are still printed)\n"
+    "  -h, --help            show this help\n"
+    "\n"
+    "The trace's views (processes, threads, events, holds, waits) are described\n"
+    "in formats/SCHEMA.md; query them with sqlite3.\n";
+
+struct run_options {
+    const char *output;
+    bool force;
+    uint32_t buffer_mb;
+    const char *ring_base;
+    bool quiet;
+    char **command;
+};
+
+enum { OPT_BUFFER_MB = 256, OPT_RING_DIR };
+
+static int parse_options(int argc, char **argv, struct run_options *o)
+{
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"force", no_argument, NULL, 'f'},
+        {"buffer-mb", required_argument, NULL, OPT_BUFFER_MB},
+        {"ring-dir", required_argument, NULL, OPT_RING_DIR},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *o = (struct run_options){.output = "trace.db", .buffer_mb = RING_DEFAULT_MB};
+    opterr = 0;
+    optind = 1;
+    int c;
+    uint64_t v;
+    while ((c = getopt_long(argc, argv, "+o:fqh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            o->output = optarg;
+            break;
+        case 'f':
+            o->force = true;
+            break;
+        case OPT_BUFFER_MB:
+            if (!cli_parse_u64(optarg, RING_MIN_MB, RING_MAX_MB, &v))
+                return cli_usage_error("run", "--buffer-mb wants a size in MiB from %u to %u, not \"%s\"",
+                                       RING_MIN_MB, RING_MAX_MB, optarg);
+            o->buffer_mb = (uint32_t)v;
+            break;
+        case OPT_RING_DIR:
+            o->ring_base = optarg;
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        case ':':
+            return cli_usage_error("run", "%s needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error("run", "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("run", "no command given (put it after --)");
+    if (!*o->output)
+        return cli_usage_error("run", "--output is empty");
+    o->command = argv + optind;
+    return -1;
+}
+
+/* Create an empty temporary file beside `output`; proves we can write there. */
+static int make_temp_output(const char *output, bool force, char *tmp, size_t cap)
+{
+    struct stat st;
+    if (!force && lstat(output, &st) == 0) {
+        cli_warn("%s already exists; pass --force to replace it or -o to choose another file", output);
+        return -1;
+    }
+    if (lstat(output, &st) == 0 && S_ISDIR(st.st_mode)) {
+        cli_warn("%s is a directory; give -o a file name", output);
+        return -1;
+    }
+    if ((size_t)snprintf(tmp, cap, "%s.tmp-XXXXXX", output) >= cap) {
+        cli_warn("output path is too long: %s", output);
+        return -1;
+    }
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        cli_warn("cannot write the trace to %s: %s", output, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+static const char *default_ring_base(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (access("/dev/shm", W_OK | X_OK) == 0)
+        return "/dev/shm";
+    if (tmp && tmp[0] == '/' && access(tmp, W_OK | X_OK) == 0)
+        return tmp;
+    return "/tmp";
+}
+
+/* Prepend the shim to LD_PRELOAD and set the shim's variables. */
+static int setup_child_environment(const char *shim, const char *run_dir, uint32_t buffer_mb)
+{
+    const char *old = getenv("LD_PRELOAD");
+    char *preload;
+    if (asprintf(&preload, "%s%s%s", shim, old && *old ? ":" : "", old ? old : "") < 0)
+        return -1;
+    char mb[16];
+    snprintf(mb, sizeof mb, "%u", buffer_mb);
+    int r = setenv("LD_PRELOAD", preload, 1) | setenv("GILTRACE_RUN_DIR", run_dir, 1) |
+            setenv("GILTRACE_BUFFER_MB", mb, 1) | unsetenv("GILTRACE_OUTPUT");
+    free(preload);
+    return r;
+}
+
+static pid_t child_pid;
+
+static void forward_signal(int sig)
+{
+    if (child_pid > 0)
+        kill(child_pid, sig);
+}
+
+/* Start the command; report exec failure through a close-on-exec pipe.
+ * Returns the pid, or -1 (already explained) if it could not be started. */
+static pid_t start_command(char **command, const char *shim, const char *run_dir, uint32_t buffer_mb,
+                           int *exec_status)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        cli_warn("cannot start %s: %s", command[0], strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        cli_warn("cannot start %s: %s", command[0], strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGQUIT, SIG_DFL);
+        int e = ENOMEM;
+        if (setup_child_environment(shim, run_dir, buffer_mb) == 0) {
+            execvp(command[0], command);
+            e = errno;
+        }
+        (void)!write(fds[1], &e, sizeof e);
+        _exit(127);
+    }
+    close(fds[1]);
+    int e = 0;
+    ssize_t got;
+    do
+        got = read(fds[0], &e, sizeof e);
+    while (got < 0 && errno == EINTR);
+    close(fds[0]);
+    if (got == (ssize_t)sizeof e) {
+        cli_warn("cannot run %s: %s", command[0], strerror(e));
+        waitpid(pid, NULL, 0);
+        *exec_status = e == ENOENT ? 127 : 126;
+        return -1;
+    }
+    return pid;
+}
+
+/* Wait for the command and every descendant we inherit as subreaper.
+ * Returns the command's exit status in shell terms. */
+static int wait_for_tree(pid_t command_pid)
+{
+    int result = 0;
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0) {
+            if (errno == EINTR)
+                continue;
+            break; /* ECHILD: the whole tree is gone */
+        }
+        if (pid == command_pid)
+            result = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    return result;
+}
+
+static char *join_command(char **command)
+{
+    size_t len = 1;
+    for (char **a = command; *a; a++)
+        len += strlen(*a) + 1;
+    char *s = malloc(len);
+    if (!s)
+        return NULL;
+    s[0] = '\0';
+    for (char **a = command; *a; a++) {
+        if (a != command)
+            strcat(s, " ");
+        strcat(s, *a);
+    }
+    return s;
+}
+
+static void remove_ring_dir(const char *dir)
+{
+    char path[PATH_MAX];
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d)))
+            if (de->d_name[0] != '.') {
+                snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+                unlink(path);
+            }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct run_options o;
+    int r = parse_options(argc, argv, &o);
+    if (r >= 0)
+        return r;
+
+    char shim[PATH_MAX];
+    if (shim_locate(shim, sizeof shim)) {
+        cli_warn("cannot find libgiltrace.so beside the giltrace program; set GILTRACE_SHIM to its path");
+        return 2;
+    }
+    char tmp_output[PATH_MAX];
+    if (make_temp_output(o.output, o.force, tmp_output, sizeof tmp_output))
+        return 2;
+
+    char run_dir[PATH_MAX];
+    const char *base = o.ring_base ? o.ring_base : default_ring_base();
+    snprintf(run_dir, sizeof run_dir, "%s/giltrace-run-XXXXXX", base);
+    if (!mkdtemp(run_dir)) {
+        cli_warn("cannot make a ring directory in %s: %s (choose another with --ring-dir)", base,
+                 strerror(errno));
+        unlink(tmp_output);
+        return 2;
+    }
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    int exec_status = 0;
+    child_pid = start_command(o.command, shim, run_dir, o.buffer_mb, &exec_status);
+    if (child_pid < 0) {
+        unlink(tmp_output);
+        remove_ring_dir(run_dir);
+        return exec_status ? exec_status : 2;
+    }
+    signal(SIGTERM, forward_signal);
+    signal(SIGHUP, forward_signal);
+    int status = wait_for_tree(child_pid);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+
+    struct trace_set set;
+    char err[1024];
+    char *command = join_command(o.command);
+    if (trace_set_read_dir(run_dir, &set, err, sizeof err) ||
+        trace_set_write(&set, tmp_output, command, err, sizeof err)) {
+        cli_warn("%s; the rings are kept in %s", err, run_dir);
+        free(command);
+        unlink(tmp_output);
+        return status ? status : 1;
+    }
+    free(command);
+    if (rename(tmp_output, o.output) != 0) {
+        cli_warn("cannot move the trace into place (%s -> %s): %s; the rings are kept in %s", tmp_output,
+                 o.output, strerror(errno), run_dir);
+        trace_set_free(&set);
+        return status ? status : 1;
+    }
+    if (set.unreadable == 0)
+        remove_ring_dir(run_dir);
+    else
+        cli_warn("unreadable rings are kept in %s", run_dir);
+
+    struct stat st;
+    uint64_t bytes = stat(o.output, &st) == 0 ? (uint64_t)st.st_size : 0;
+    run_summary_warnings(&set);
+    if (!o.quiet)
+        run_summary_print(stderr, &set, o.output, bytes);
+    trace_set_free(&set);
+    return status;
+}

@@ -1,0 +1,99 @@
+/*
+ * gil.h — the GILs of this process: how they were identified, the fast-path
+ * filters every wrapper consults, and the handlers that turn the interposed
+ * calls on a GIL into events.
+ *
+ * A condvar GIL (CPython 3.2+) is four objects: mutex M, switch mutex SM,
+ * cond C, switch cond SC. It is identified by create_gil()'s signature: one
+ * thread calls mutex_init(M), mutex_init(SM), cond_init(C), cond_init(SC) in
+ * a row. On 3.7+ the four also have fixed relative positions inside
+ * struct _gil_runtime_state (SM = M+88, C = M-48, SC = M+40), and the main
+ * GIL lies inside the exported _PyRuntime; on 3.2-3.6 they are static
+ * variables of the interpreter's own object. A semaphore GIL (2.7) is the
+ * sem_t that `interpreter_lock` points to, whose address is decoded from
+ * PyEval_ReleaseLock. Nothing else is ever taken for a GIL.
+ */
+#ifndef GILTRACE_GIL_H
+#define GILTRACE_GIL_H
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "python_probe.h"
+
+struct gil {
+    uintptr_t mutex, switch_mutex, cond, switch_cond; /* condvar GIL */
+    uintptr_t sem;                                     /* semaphore GIL */
+    /* CPython's own `locked` and `switch_number` (3.7+), or shadows kept from
+     * our events (3.2-3.6), read after a timed-out wait exactly as take_gil
+     * does to decide on a drop request. */
+    const volatile int *locked;
+    const volatile unsigned long *switch_number;
+    const volatile unsigned long *interval_us; /* 3.7+, else NULL */
+    clockid_t cond_clock;                      /* clock of C's timed waits */
+    int shadow_locked;
+    unsigned long shadow_switch_number;
+    uint32_t shadow_holder;
+    uint8_t index;            /* ring/database gil number */
+    uint8_t announce_enabled; /* free-threaded build: GIL_ENABLED at first acquire */
+};
+
+/* Every address of every condvar GIL lies in [lo, lo + span). Published as
+ * immutable snapshots, each a superset of the one before. */
+struct gil_watch {
+    uintptr_t lo;
+    uintptr_t span;
+};
+
+extern const struct gil_watch *gil_watch_current;
+extern sem_t *gil_watch_sem; /* the 2.7 GIL, or the candidate for it */
+
+/* The wrappers' fast path: one load of the snapshot, one compare. */
+static inline bool gil_watched(const void *p)
+{
+    const struct gil_watch *w = gil_watch_current;
+    return (uintptr_t)p - w->lo < w->span;
+}
+
+/* Start identifying GILs in a process described by `py`. */
+void gil_registry_start(const struct python_info *py);
+
+/* Stop: clear the filters so every wrapper takes its fast path. */
+void gil_registry_stop(void);
+
+/* In a fork child: the interpreter re-creates its GIL at the same address. */
+void gil_registry_after_fork_child(void);
+
+/* Identification hooks, called after the real init function returned 0. */
+void gil_note_mutex_init(pthread_mutex_t *m);
+void gil_note_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr);
+void gil_note_sem_init(sem_t *s);
+
+/* Record GIL_DISABLED for a free-threaded build; its GIL, if one is ever
+ * switched on, is announced with GIL_ENABLED. */
+void gil_note_free_threaded(void);
+
+/* Which of a condvar GIL's four objects an address is. */
+enum gil_role { GIL_MUTEX, GIL_SWITCH_MUTEX, GIL_COND, GIL_SWITCH_COND };
+
+/* The GIL one of whose objects is at `addr`, or NULL. */
+struct gil *gil_lookup(uintptr_t addr, enum gil_role *role);
+
+/* The semaphore GIL if `s` is it (identifying it on first sight), or NULL. */
+struct gil *gil_lookup_sem(sem_t *s);
+
+/* Slow paths of the wrappers, entered only when the filter matched. Each
+ * calls the real function where it returns an int, records what the call
+ * means, and preserves errno. */
+int gil_mutex_lock(pthread_mutex_t *m);
+void gil_before_mutex_unlock(pthread_mutex_t *m);
+void gil_before_cond_signal(pthread_cond_t *c);
+int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime);
+int gil_sem_wait(sem_t *s);
+int gil_sem_trywait(sem_t *s);
+void gil_before_sem_post(sem_t *s);
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * gil_events.c — what an interposed call on a GIL means, as events.
+ *
+ * CPython 3.2+ (an "episode" is one thread's lock(M) ... unlock(M)):
+ *   take_gil:  lock(M); [timedwait(C, M)...]; lock(SM); signal(SC); unlock(SM); unlock(M)
+ *   drop_gil:  lock(M); signal(C); unlock(M); [lock(SM); wait(SC, SM); unlock(SM)]
+ * so that
+ *   ACQUIRE        = signal(SC) while holding M
+ *   RELEASE        = signal(C) while holding M
+ *   BUSY / RETRY   = the first / a later timedwait(C, M) of an episode
+ *   TIMEOUT        = that wait returned ETIMEDOUT
+ *   DROP_REQUEST   = ...and, as take_gil checks, the GIL is still locked and
+ *                    no switch happened meanwhile: the waiter asks the holder
+ *   FORCED_SWITCH  = lock(SM) outside an episode: a holder that dropped on
+ *                    request waits for the taker's acknowledgement
+ * CPython 2.7 (a sem_t): sem_wait is split into sem_trywait (success:
+ * ACQUIRE) and, if that fails, BUSY + sem_wait + ACQUIRE; sem_post is RELEASE.
+ *
+ * Events are recorded while M is held (3.x) or before the semaphore is
+ * posted (2.7), so a RELEASE is always recorded before the next ACQUIRE.
+ */
+#include <errno.h>
+
+#include "gil.h"
+#include "recorder.h"
+#include "ring_writer.h"
+#include "shim_real.h"
+
+static void note_interval(const struct gil *g, const struct timespec *abstime)
+{
+    if (g->interval_us) {
+        ring_writer_note_interval((uint32_t)*g->interval_us);
+        return;
+    }
+    /* 3.2-3.6: the deadline is now + interval on the condvar's clock. */
+    struct timespec now;
+    if (!abstime || clock_gettime(g->cond_clock, &now) != 0)
+        return;
+    int64_t ns = (int64_t)(abstime->tv_sec - now.tv_sec) * 1000000000 + (abstime->tv_nsec - now.tv_nsec);
+    if (ns > 0 && ns < (int64_t)1000000000 * 3600)
+        ring_writer_note_interval((uint32_t)((ns + 500) / 1000));
+}
+
+int gil_mutex_lock(pthread_mutex_t *m)
+{
+    int r = shim_real.mutex_lock(m);
+    enum gil_role role;
+    struct gil *g = gil_lookup((uintptr_t)m, &role);
+    if (!g || r != 0)
+        return r;
+    struct shim_thread *t = &shim_self;
+    if (role == GIL_MUTEX) {
+        t->episode = g;
+        t->waits = 0;
+    } else if (role == GIL_SWITCH_MUTEX && t->episode != g) {
+        rec_event(RING_EV_FORCED_SWITCH, g->index);
+    }
+    return r;
+}
+
+void gil_before_mutex_unlock(pthread_mutex_t *m)
+{
+    enum gil_role role;
+    struct gil *g = gil_lookup((uintptr_t)m, &role);
+    struct shim_thread *t = &shim_self;
+    if (g && role == GIL_MUTEX && t->episode == g)
+        t->episode = NULL;
+}
+
+void gil_before_cond_signal(pthread_cond_t *c)
+{
+    enum gil_role role;
+    struct gil *g = gil_lookup((uintptr_t)c, &role);
+    struct shim_thread *t = &shim_self;
+    if (!g || t->episode != g)
+        return;
+    if (role == GIL_COND) {
+        g->shadow_locked = 0;
+        rec_event(RING_EV_RELEASE, g->index);
+    } else if (role == GIL_SWITCH_COND) {
+        if (g->announce_enabled) {
+            g->announce_enabled = 0;
+            ring_writer_set_gil_kind(RING_GIL_CONDVAR);
+            rec_event(RING_EV_GIL_ENABLED, g->index);
+        }
+        rec_event(RING_EV_ACQUIRE, g->index); /* first: it learns the tid */
+        g->shadow_locked = 1;
+        if (g->shadow_holder != t->tid) {
+            g->shadow_holder = t->tid;
+            g->shadow_switch_number++;
+        }
+    }
+}
+
+int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime)
+{
+    enum gil_role role;
+    struct gil *g = gil_lookup((uintptr_t)c, &role);
+    struct shim_thread *t = &shim_self;
+    if (!g || role != GIL_COND || (uintptr_t)m != g->mutex || t->episode != g)
+        return shim_real.cond_timedwait(c, m, abstime);
+
+    int saved_errno = errno;
+    unsigned long switches = *g->switch_number;
+    if (t->waits++ == 0) {
+        note_interval(g, abstime);
+        rec_event(RING_EV_BUSY, g->index);
+    } else {
+        rec_event(RING_EV_RETRY, g->index);
+    }
+    errno = saved_errno;
+    int r = shim_real.cond_timedwait(c, m, abstime);
+    if (r == ETIMEDOUT) {
+        saved_errno = errno;
+        rec_event(RING_EV_TIMEOUT, g->index);
+        if (*g->locked && *g->switch_number == switches)
+            rec_event(RING_EV_DROP_REQUEST, g->index);
+        errno = saved_errno;
+    }
+    return r;
+}
+
+/* 2.7 ------------------------------------------------------------------ */
+
+int gil_sem_wait(sem_t *s)
+{
+    struct gil *g = gil_lookup_sem(s);
+    if (!g)
+        return shim_real.sem_wait(s);
+    struct shim_thread *t = &shim_self;
+    int saved_errno = errno;
+    if (shim_real.sem_trywait(s) == 0) {
+        errno = saved_errno;
+        t->sem_waiting = 0;
+        rec_event(RING_EV_ACQUIRE, g->index);
+        return 0;
+    }
+    errno = saved_errno;
+    if (!t->sem_waiting) {
+        /* Not again when the interpreter retries after EINTR. */
+        t->sem_waiting = 1;
+        rec_event(RING_EV_BUSY, g->index);
+    }
+    int r = shim_real.sem_wait(s);
+    if (r == 0) {
+        t->sem_waiting = 0;
+        rec_event(RING_EV_ACQUIRE, g->index);
+    }
+    return r;
+}
+
+int gil_sem_trywait(sem_t *s)
+{
+    int r = shim_real.sem_trywait(s);
+    struct gil *g = r == 0 ? gil_lookup_sem(s) : NULL;
+    if (g) {
+        shim_self.sem_waiting = 0;
+        rec_event(RING_EV_ACQUIRE, g->index);
+    }
+    return r;
+}
+
+void gil_before_sem_post(sem_t *s)
+{
+    struct gil *g = gil_lookup_sem(s);
+    if (g)
+        rec_event(RING_EV_RELEASE, g->index);
+}

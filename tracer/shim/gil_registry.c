@@ -1,0 +1,267 @@
+/*
+ * gil_registry.c — identifying GILs and publishing the fast-path filters.
+ * See gil.h for the signatures that are recognised.
+ *
+ * Identification runs in the init wrappers (rare calls), serialised by a
+ * spin flag; the recording path only reads the table, whose entries are
+ * complete before the filter that lets a wrapper reach them is published.
+ */
+#include "gil.h"
+
+#include <sched.h>
+#include <string.h>
+
+#include "../../formats/ring.h"
+#include "recorder.h"
+#include "ring_writer.h"
+#include "shim_thread.h"
+
+/* Offsets inside struct _gil_runtime_state (3.7-3.14), relative to the GIL
+ * mutex: interval, last_holder, locked, switch_number (8 bytes each with
+ * padding), then cond, mutex, switch_cond, switch_mutex. */
+#define RT_COND (-(intptr_t)sizeof(pthread_cond_t))
+#define RT_SWITCH_NUMBER (RT_COND - 8)
+#define RT_LOCKED (RT_COND - 16)
+#define RT_INTERVAL (RT_COND - 32)
+#define RT_SWITCH_COND ((intptr_t)sizeof(pthread_mutex_t))
+#define RT_SWITCH_MUTEX ((intptr_t)(sizeof(pthread_mutex_t) + sizeof(pthread_cond_t)))
+
+static const struct gil_watch watch_nothing = {0, 0};
+static struct gil_watch watch_snapshots[RING_MAX_GILS + 1];
+static unsigned watch_snapshot_count;
+
+const struct gil_watch *gil_watch_current = &watch_nothing;
+sem_t *gil_watch_sem;
+
+static struct python_info py;
+static struct gil gils[RING_MAX_GILS];
+static unsigned gil_count; /* published with release order */
+static bool sem_gil_identified;
+static bool free_threaded;
+static int registry_busy;
+
+static void registry_lock(void)
+{
+    while (__atomic_exchange_n(&registry_busy, 1, __ATOMIC_ACQUIRE))
+        sched_yield();
+}
+
+static void registry_unlock(void)
+{
+    __atomic_store_n(&registry_busy, 0, __ATOMIC_RELEASE);
+}
+
+void gil_registry_start(const struct python_info *info)
+{
+    py = *info;
+    free_threaded = info->free_threaded;
+}
+
+void gil_registry_stop(void)
+{
+    __atomic_store_n(&gil_watch_current, &watch_nothing, __ATOMIC_RELEASE);
+    __atomic_store_n(&gil_watch_sem, NULL, __ATOMIC_RELEASE);
+}
+
+struct gil *gil_lookup(uintptr_t addr, enum gil_role *role)
+{
+    unsigned n = __atomic_load_n(&gil_count, __ATOMIC_ACQUIRE);
+    for (unsigned i = 0; i < n; i++) {
+        struct gil *g = &gils[i];
+        if (!g->mutex)
+            continue;
+        if (addr == g->mutex)
+            *role = GIL_MUTEX;
+        else if (addr == g->switch_mutex)
+            *role = GIL_SWITCH_MUTEX;
+        else if (addr == g->cond)
+            *role = GIL_COND;
+        else if (addr == g->switch_cond)
+            *role = GIL_SWITCH_COND;
+        else
+            continue;
+        return g;
+    }
+    return NULL;
+}
+
+/* Widen the filter to cover `g`'s four objects. Called with the registry held. */
+static void watch_add(const struct gil *g)
+{
+    const struct gil_watch *old = gil_watch_current;
+    uintptr_t addr[4] = {g->mutex, g->switch_mutex, g->cond, g->switch_cond};
+    uintptr_t lo = old->span ? old->lo : addr[0];
+    uintptr_t hi = old->span ? old->lo + old->span - 1 : addr[0];
+    for (int i = 0; i < 4; i++) {
+        if (addr[i] < lo)
+            lo = addr[i];
+        if (addr[i] > hi)
+            hi = addr[i];
+    }
+    if (old->span && lo == old->lo && hi == old->lo + old->span - 1)
+        return;
+    if (watch_snapshot_count == sizeof watch_snapshots / sizeof watch_snapshots[0])
+        return; /* cannot happen: one snapshot per GIL at most */
+    struct gil_watch *w = &watch_snapshots[watch_snapshot_count++];
+    w->lo = lo;
+    w->span = hi - lo + 1;
+    __atomic_store_n(&gil_watch_current, w, __ATOMIC_RELEASE);
+}
+
+static void reset_call_state(struct gil *g)
+{
+    g->shadow_locked = 0;
+    g->shadow_holder = 0;
+}
+
+/* Add (or, when re-created at the same address, reset) a condvar GIL. */
+static void register_condvar_gil(const uintptr_t a[4], clockid_t clock, bool runtime_layout,
+                                 bool subinterpreter)
+{
+    registry_lock();
+    enum gil_role role;
+    struct gil *g = gil_lookup(a[0], &role);
+    if (g && role == GIL_MUTEX && g->switch_mutex == a[1] && g->cond == a[2] &&
+        g->switch_cond == a[3]) {
+        reset_call_state(g);
+        registry_unlock();
+        return;
+    }
+    unsigned n = gil_count;
+    if (n == RING_MAX_GILS) {
+        registry_unlock();
+        return;
+    }
+    int index = ring_writer_add_gil(a[0], RING_GIL_CONDVAR, subinterpreter);
+    if (index < 0 || (unsigned)index != n) {
+        registry_unlock();
+        return;
+    }
+    g = &gils[n];
+    memset(g, 0, sizeof *g);
+    g->mutex = a[0];
+    g->switch_mutex = a[1];
+    g->cond = a[2];
+    g->switch_cond = a[3];
+    g->cond_clock = clock;
+    g->index = (uint8_t)n;
+    if (runtime_layout) {
+        g->locked = (const volatile int *)(a[0] + RT_LOCKED);
+        g->switch_number = (const volatile unsigned long *)(a[0] + RT_SWITCH_NUMBER);
+        g->interval_us = (const volatile unsigned long *)(a[0] + RT_INTERVAL);
+    } else {
+        g->locked = &g->shadow_locked;
+        g->switch_number = &g->shadow_switch_number;
+    }
+    if (free_threaded)
+        g->announce_enabled = 1;
+    else if (!subinterpreter)
+        ring_writer_set_gil_kind(RING_GIL_CONDVAR);
+    __atomic_store_n(&gil_count, n + 1, __ATOMIC_RELEASE);
+    watch_add(g);
+    registry_unlock();
+}
+
+/* Decide whether create_gil()'s signature belongs to a GIL, and which. */
+static void consider_condvar_gil(const uintptr_t a[4], clockid_t clock)
+{
+    if (!py.present || !ring_writer_tracing())
+        return;
+    uintptr_t m = a[0];
+    bool runtime_layout = a[1] == m + RT_SWITCH_MUTEX && a[2] == m + RT_COND &&
+                          a[3] == m + RT_SWITCH_COND;
+    bool in_runtime = py.runtime_lo && m >= py.runtime_lo && m < py.runtime_hi;
+    bool subinterpreter = false;
+    if (runtime_layout) {
+        if (py.hexversion < 0x03070000)
+            return;
+        if (!in_runtime && py.runtime_lo) {
+            /* A heap GIL: only an own-GIL subinterpreter (3.12+) has one, and
+             * only after the main GIL exists. */
+            if (py.hexversion < 0x030c0000 || __atomic_load_n(&gil_count, __ATOMIC_ACQUIRE) == 0)
+                return;
+            subinterpreter = true;
+        } else if (!in_runtime && !python_owns_address(&py, m)) {
+            return;
+        }
+    } else {
+        if (py.hexversion < 0x03020000 || py.hexversion >= 0x03070000)
+            return;
+        for (int i = 0; i < 4; i++)
+            if (!python_owns_address(&py, a[i]))
+                return;
+    }
+    register_condvar_gil(a, clock, runtime_layout, subinterpreter);
+}
+
+void gil_note_mutex_init(pthread_mutex_t *m)
+{
+    struct shim_thread *t = &shim_self;
+    if (t->init_len >= 2)
+        t->init_len = 0;
+    t->init_addr[t->init_len++] = (uintptr_t)m;
+}
+
+void gil_note_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr)
+{
+    struct shim_thread *t = &shim_self;
+    if (t->init_len < 2) {
+        t->init_len = 0;
+        return;
+    }
+    if (t->init_len == 2) {
+        t->init_cond_clock = CLOCK_REALTIME;
+        if (attr)
+            pthread_condattr_getclock(attr, &t->init_cond_clock);
+    }
+    t->init_addr[t->init_len++] = (uintptr_t)c;
+    if (t->init_len == 4) {
+        t->init_len = 0;
+        consider_condvar_gil(t->init_addr, t->init_cond_clock);
+    }
+}
+
+void gil_note_sem_init(sem_t *s)
+{
+    if (py.py2_lock_slot && !sem_gil_identified && ring_writer_tracing())
+        __atomic_store_n(&gil_watch_sem, s, __ATOMIC_RELEASE);
+}
+
+struct gil *gil_lookup_sem(sem_t *s)
+{
+    if (sem_gil_identified)
+        return gils[0].sem == (uintptr_t)s ? &gils[0] : NULL;
+    if (!py.py2_lock_slot || *(sem_t *const volatile *)py.py2_lock_slot != s)
+        return NULL;
+    registry_lock();
+    if (gil_count == 0) {
+        if (ring_writer_add_gil((uintptr_t)s, RING_GIL_SEMAPHORE, false) != 0) {
+            registry_unlock();
+            return NULL;
+        }
+        ring_writer_set_gil_kind(RING_GIL_SEMAPHORE);
+        memset(&gils[0], 0, sizeof gils[0]);
+        __atomic_store_n(&gil_count, 1, __ATOMIC_RELEASE);
+    }
+    gils[0].sem = (uintptr_t)s;
+    gils[0].locked = &gils[0].shadow_locked;
+    gils[0].switch_number = &gils[0].shadow_switch_number;
+    sem_gil_identified = true;
+    registry_unlock();
+    return &gils[0];
+}
+
+void gil_note_free_threaded(void)
+{
+    ring_writer_set_gil_kind(RING_GIL_NONE);
+    rec_event(RING_EV_GIL_DISABLED, 0);
+}
+
+void gil_registry_after_fork_child(void)
+{
+    registry_busy = 0;
+    sem_gil_identified = false;
+    unsigned n = gil_count;
+    for (unsigned i = 0; i < n; i++)
+        reset_call_state(&gils[i]);
+}

@@ -1,0 +1,35 @@
+/*
+ * recorder.h — the recording path: one event into the calling thread's chunk.
+ *
+ * rec_event() is the only code that runs for every GIL event. It takes no
+ * lock, makes no syscall and does not allocate (a chunk is claimed once per
+ * RING_RECORDS_PER_CHUNK events, out of line); it leaves errno alone.
+ */
+#ifndef GILTRACE_RECORDER_H
+#define GILTRACE_RECORDER_H
+
+#include <stdbool.h>
+
+#include "rec_clock.h"
+#include "shim_thread.h"
+
+/* Give `t` a fresh chunk. Returns false, counting the event as lost, when
+ * the ring is full or tracing is off. Preserves errno. */
+bool rec_refill(struct shim_thread *t);
+
+/* Record `kind` (enum ring_event_kind) on GIL `gil` for the calling thread. */
+static inline void rec_event(unsigned kind, unsigned gil)
+{
+    struct shim_thread *t = &shim_self;
+    if (__builtin_expect(t->pos == t->end, 0) && !rec_refill(t))
+        return;
+    unsigned cpu;
+    uint64_t ts = rec_clock_now(&cpu);
+    struct ring_record *r = t->pos++;
+    r->raw_ts = ts;
+    /* The tail commits the record: it must not become visible before raw_ts. */
+    __atomic_store_n(&r->tail, ring_record_tail(kind, gil, cpu, t->next_check++ ^ RING_CHECK_KEY),
+                     __ATOMIC_RELEASE);
+}
+
+#endif

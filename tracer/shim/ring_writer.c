@@ -1,0 +1,309 @@
+/*
+ * ring_writer.c — the traced process's side of its ring file. See ring_writer.h.
+ *
+ * The file is created with O_EXCL|O_NOFOLLOW, mode 0600, in a directory that
+ * shim_config has checked is private; it is mapped MAP_SHARED and the
+ * descriptor closed at once, so the process's own descriptors are never
+ * disturbed. Each chunk's pages are populated when claimed
+ * (MADV_POPULATE_WRITE): if the file system is full that fails and the events
+ * are counted as lost, where a plain store would have raised SIGBUS in the
+ * traced program.
+ */
+#include "ring_writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "rec_clock.h"
+#include "text_util.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* Fault in pages for writing now, so that a full file system shows up as an
+ * error here instead of SIGBUS at a store. True if done (or not supported
+ * by this kernel, where nothing better can be done). */
+static bool populate(void *p, size_t n)
+{
+    return madvise(p, n, MADV_POPULATE_WRITE) == 0 || errno == EINVAL;
+}
+
+enum { CHILD_RING_NONE, CHILD_RING_PENDING, CHILD_RING_CREATING };
+
+static struct {
+    /* Configuration and identity: survive fork. */
+    bool configured;
+    char dir[4096];
+    uint32_t size_mb;
+    struct ring_writer_identity id;
+    char exe[sizeof(((struct ring_header *)0)->exe)];
+    char argv[sizeof(((struct ring_header *)0)->argv)];
+    uint32_t argv_len;
+    uint32_t flags;
+    uint32_t gil_kind;
+    uint32_t gil_count;
+    struct ring_gil_info gils[RING_MAX_GILS];
+
+    /* This process's mapping. */
+    struct ring_header *hdr;
+    size_t map_size;
+    char path[4096 + 64];
+    int child_ring; /* CHILD_RING_* */
+} w;
+
+void ring_writer_configure(const char *dir, uint32_t size_mb, const struct ring_writer_identity *id)
+{
+    text_copy(w.dir, sizeof w.dir, dir);
+    w.size_mb = size_mb;
+    w.id = *id;
+    w.configured = true;
+}
+
+bool ring_writer_tracing(void)
+{
+    return __atomic_load_n(&w.hdr, __ATOMIC_ACQUIRE) != NULL ||
+           __atomic_load_n(&w.child_ring, __ATOMIC_RELAXED) != CHILD_RING_NONE;
+}
+
+const char *ring_writer_path(void)
+{
+    return w.hdr ? w.path : "";
+}
+
+/* Read a whole small /proc file into buf; returns bytes read or -1. */
+static ssize_t read_proc_file(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t got = 0;
+    while (got < cap) {
+        ssize_t n = read(fd, buf + got, cap - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    return (ssize_t)got;
+}
+
+static void read_process_identity(void)
+{
+    ssize_t n = readlink("/proc/self/exe", w.exe, sizeof w.exe - 1);
+    w.exe[n > 0 ? n : 0] = '\0';
+    char probe;
+    n = read_proc_file("/proc/self/cmdline", w.argv, sizeof w.argv);
+    w.argv_len = n > 0 ? (uint32_t)n : 0;
+    if (n == (ssize_t)sizeof w.argv) {
+        /* Truncated if there is more to read. */
+        int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            if (lseek(fd, n, SEEK_SET) == n && read(fd, &probe, 1) == 1)
+                w.flags |= RING_FLAG_ARGV_TRUNCATED;
+            close(fd);
+        }
+    }
+}
+
+/* Open <dir>/<pid>.ring, or <pid>-<k>.ring if an earlier image of this pid
+ * (before an exec) left one. */
+static int create_ring_file(pid_t pid)
+{
+    for (unsigned k = 0; k < 100; k++) {
+        struct text_buf b = text_buf_init(w.path, sizeof w.path);
+        text_buf_str(&b, w.dir);
+        text_buf_str(&b, "/");
+        text_buf_u64(&b, (uint64_t)pid);
+        if (k) {
+            text_buf_str(&b, "-");
+            text_buf_u64(&b, k);
+        }
+        text_buf_str(&b, ".ring");
+        if (b.overflow)
+            return -1;
+        int fd = open(w.path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+bool ring_writer_open(bool read_proc, char *why, size_t why_len)
+{
+    if (!w.configured) {
+        text_copy(why, why_len, "tracing is not configured");
+        return false;
+    }
+    if (read_proc)
+        read_process_identity();
+
+    uint64_t chunks = ((uint64_t)w.size_mb << 20) / RING_CHUNK_SIZE;
+    if (chunks < 1)
+        chunks = 1;
+    size_t size = (size_t)ring_chunk_offset((uint32_t)chunks);
+
+    pid_t pid = getpid();
+    int fd = create_ring_file(pid);
+    if (fd < 0) {
+        int e = errno;
+        struct text_buf b = text_buf_init(why, why_len);
+        text_buf_str(&b, "cannot create a ring file in ");
+        text_buf_str(&b, w.dir);
+        text_buf_str(&b, ": ");
+        text_buf_str(&b, strerror(e));
+        return false;
+    }
+    void *map = MAP_FAILED;
+    if (ftruncate(fd, (off_t)size) == 0)
+        map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    int e = errno;
+    close(fd);
+    if (map == MAP_FAILED || !populate(map, RING_HEADER_SIZE)) {
+        if (map != MAP_FAILED)
+            munmap(map, size);
+        unlink(w.path);
+        struct text_buf b = text_buf_init(why, why_len);
+        text_buf_str(&b, "cannot map a ring file of ");
+        text_buf_u64(&b, w.size_mb);
+        text_buf_str(&b, " MiB in ");
+        text_buf_str(&b, w.dir);
+        text_buf_str(&b, ": ");
+        text_buf_str(&b, strerror(map == MAP_FAILED ? e : errno));
+        return false;
+    }
+
+    struct ring_header *h = map;
+    memcpy(h->magic, RING_MAGIC, sizeof h->magic);
+    h->version = RING_VERSION;
+    h->header_size = RING_HEADER_SIZE;
+    h->chunk_size = RING_CHUNK_SIZE;
+    h->chunk_count = (uint32_t)chunks;
+    h->record_size = RING_RECORD_SIZE;
+    h->clock = rec_clock_kind;
+    h->pid = pid;
+    h->ppid = getppid();
+    h->python_hexversion = w.id.python_hexversion;
+    h->gil_kind = w.gil_kind;
+    ring_clock_boot_id(h->boot_id);
+    h->start = rec_clock_calibrate();
+    h->flags = w.flags;
+    memcpy(h->python_version, w.id.python_version, sizeof h->python_version);
+    memcpy(h->exe, w.exe, sizeof h->exe);
+    memcpy(h->argv, w.argv, sizeof h->argv);
+    h->argv_len = w.argv_len;
+    memcpy(h->gils, w.gils, sizeof h->gils);
+    __atomic_store_n(&h->gil_count, w.gil_count, __ATOMIC_RELEASE);
+    __atomic_store_n(&h->state, RING_STATE_RUNNING, __ATOMIC_RELEASE);
+
+    w.map_size = size;
+    __atomic_store_n(&w.hdr, h, __ATOMIC_RELEASE);
+    return true;
+}
+
+/* A fork child creates its ring at its first event, not in the fork handler:
+ * a child that only execs another program must leave no file behind. */
+static struct ring_header *header_or_create_child_ring(void)
+{
+    struct ring_header *h = __atomic_load_n(&w.hdr, __ATOMIC_ACQUIRE);
+    if (h)
+        return h;
+    int expect = CHILD_RING_PENDING;
+    if (!__atomic_compare_exchange_n(&w.child_ring, &expect, CHILD_RING_CREATING, false,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        return NULL;
+    char why[8];
+    ring_writer_open(false, why, sizeof why);
+    __atomic_store_n(&w.child_ring, CHILD_RING_NONE, __ATOMIC_RELEASE);
+    return __atomic_load_n(&w.hdr, __ATOMIC_ACQUIRE);
+}
+
+struct ring_record *ring_writer_claim_chunk(uint32_t tid, uint64_t *seq)
+{
+    struct ring_header *h = header_or_create_child_ring();
+    if (!h)
+        return NULL;
+    uint64_t s = __atomic_fetch_add(&h->next_chunk, 1, __ATOMIC_RELAXED) + 1;
+    if (s > h->chunk_count)
+        return NULL;
+    char *chunk = (char *)h + ring_chunk_offset((uint32_t)(s - 1));
+    if (!populate(chunk, RING_CHUNK_SIZE))
+        return NULL; /* out of space: count as lost rather than risk SIGBUS */
+    struct ring_chunk_header *c = (struct ring_chunk_header *)chunk;
+    c->tid = tid;
+    c->claimed = rec_clock_calibrate();
+    __atomic_store_n(&c->seq, s, __ATOMIC_RELEASE);
+    *seq = s;
+    return (struct ring_record *)(chunk + RING_CHUNK_HEADER_SIZE);
+}
+
+void ring_writer_count_lost(uint64_t n)
+{
+    struct ring_header *h = __atomic_load_n(&w.hdr, __ATOMIC_ACQUIRE);
+    if (h)
+        __atomic_fetch_add(&h->lost_events, n, __ATOMIC_RELAXED);
+}
+
+int ring_writer_add_gil(uint64_t mutex_addr, uint32_t kind, bool subinterpreter)
+{
+    uint32_t i = w.gil_count;
+    if (i >= RING_MAX_GILS)
+        return -1;
+    unsigned cpu;
+    struct ring_gil_info g = {
+        .mutex_addr = mutex_addr,
+        .kind = kind,
+        .subinterpreter = subinterpreter ? 1u : 0u,
+        .created_raw = rec_clock_now(&cpu),
+    };
+    w.gils[i] = g;
+    w.gil_count = i + 1;
+    struct ring_header *h = __atomic_load_n(&w.hdr, __ATOMIC_ACQUIRE);
+    if (h) {
+        h->gils[i] = g;
+        __atomic_store_n(&h->gil_count, i + 1, __ATOMIC_RELEASE);
+    }
+    return (int)i;
+}
+
+void ring_writer_set_gil_kind(uint32_t kind)
+{
+    w.gil_kind = kind;
+    struct ring_header *h = __atomic_load_n(&w.hdr, __ATOMIC_ACQUIRE);
+    if (h)
+        __atomic_store_n(&h->gil_kind, kind, __ATOMIC_RELEASE);
+}
+
+void ring_writer_note_interval(uint32_t us)
+{
+    struct ring_header *h = __atomic_load_n(&w.hdr, __ATOMIC_ACQUIRE);
+    if (h && __atomic_load_n(&h->switch_interval_us, __ATOMIC_RELAXED) != us)
+        __atomic_store_n(&h->switch_interval_us, us, __ATOMIC_RELAXED);
+}
+
+void ring_writer_finish(void)
+{
+    struct ring_header *h = __atomic_load_n(&w.hdr, __ATOMIC_ACQUIRE);
+    if (!h)
+        return;
+    h->end = rec_clock_calibrate();
+    __atomic_store_n(&h->state, RING_STATE_EXITED, __ATOMIC_RELEASE);
+}
+
+void ring_writer_forget_parent(void)
+{
+    struct ring_header *h = w.hdr;
+    if (!h)
+        return;
+    __atomic_store_n(&w.hdr, NULL, __ATOMIC_RELEASE);
+    munmap(h, w.map_size);
+    w.path[0] = '\0';
+    __atomic_store_n(&w.child_ring, CHILD_RING_PENDING, __ATOMIC_RELEASE);
+}

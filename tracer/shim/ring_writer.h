@@ -1,0 +1,65 @@
+/*
+ * ring_writer.h — the traced process's side of its ring file: create and map
+ * it, hand out chunks to threads, publish GILs, mark a clean exit, and start
+ * over in a fork child. The layout is formats/ring.h.
+ *
+ * Nothing here is on the per-event path except ring_writer_claim_chunk(),
+ * which runs once per RING_RECORDS_PER_CHUNK events of a thread.
+ */
+#ifndef GILTRACE_RING_WRITER_H
+#define GILTRACE_RING_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../formats/ring.h"
+
+/* What the process is, copied into every ring file it (or a fork child)
+ * creates. */
+struct ring_writer_identity {
+    uint32_t python_hexversion;
+    char python_version[sizeof(((struct ring_header *)0)->python_version)];
+};
+
+/* Remember where rings go and how big they are, and what the process is.
+ * `dir` must already be validated (shim_config). Does not create a file. */
+void ring_writer_configure(const char *dir, uint32_t size_mb, const struct ring_writer_identity *id);
+
+/* Create and map this process's ring file now. Returns false (with a reason
+ * in `why`) if the file cannot be made; the process then runs untraced.
+ * Async-signal-safe apart from reading /proc/self (done only when `read_proc`),
+ * so a fork child can call it with read_proc = false. */
+bool ring_writer_open(bool read_proc, char *why, size_t why_len);
+
+/* True once a ring is mapped (or will be, at the first event, in a fork child). */
+bool ring_writer_tracing(void);
+
+/* Claim the next chunk for thread `tid`. Returns its first record and the
+ * chunk's seq, or NULL when the ring is full or tracing is off (the caller
+ * counts the event as lost with ring_writer_count_lost). */
+struct ring_record *ring_writer_claim_chunk(uint32_t tid, uint64_t *seq);
+
+/* Count `n` events that could not be recorded. */
+void ring_writer_count_lost(uint64_t n);
+
+/* Publish a GIL; returns its index, or -1 if the table is full. */
+int ring_writer_add_gil(uint64_t mutex_addr, uint32_t kind, bool subinterpreter);
+
+/* Set the process's main GIL kind (enum ring_gil_kind). */
+void ring_writer_set_gil_kind(uint32_t kind);
+
+/* Record the switch interval last seen, in µs (cheap when unchanged). */
+void ring_writer_note_interval(uint32_t us);
+
+/* Path of the ring file ("" when none). */
+const char *ring_writer_path(void);
+
+/* The process is exiting cleanly: store the end calibration and state. */
+void ring_writer_finish(void);
+
+/* In a fork child: drop the parent's mapping (never write into it) and arrange
+ * for a ring of the child's own to be created at its first event. */
+void ring_writer_forget_parent(void);
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * shim_config.c — reading and checking the shim's environment variables.
+ * See shim_config.h.
+ */
+#include "shim_config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../formats/ring.h"
+#include "text_util.h"
+
+static bool fail(char *why, size_t n, const char *a, const char *b, const char *c)
+{
+    struct text_buf t = text_buf_init(why, n);
+    text_buf_str(&t, a);
+    text_buf_str(&t, b);
+    text_buf_str(&t, c);
+    return false;
+}
+
+bool shim_config_private_dir(const char *dir)
+{
+    struct stat st;
+    return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+           (st.st_mode & 077) == 0;
+}
+
+bool shim_config_expand_output(const char *pattern, int pid, char *out, size_t cap)
+{
+    struct text_buf b = text_buf_init(out, cap);
+    char one[2] = {0, 0};
+    for (const char *p = pattern; *p; p++) {
+        if (*p != '%') {
+            one[0] = *p;
+            text_buf_str(&b, one);
+        } else if (p[1] == 'p') {
+            text_buf_u64(&b, (uint64_t)pid);
+            p++;
+        } else if (p[1] == '%') {
+            text_buf_str(&b, "%");
+            p++;
+        } else {
+            return false;
+        }
+    }
+    return !b.overflow && b.len > 0;
+}
+
+static bool parse_size_mb(const char *s, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v < RING_MIN_MB || v > RING_MAX_MB)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+/* The default env-only ring directory: <base>/giltrace-<uid>, made if absent. */
+static bool default_ring_dir(char *out, size_t cap)
+{
+    const char *bases[3] = {"/dev/shm", getenv("TMPDIR"), "/tmp"};
+    for (int i = 0; i < 3; i++) {
+        const char *base = bases[i];
+        if (!base || base[0] != '/' || access(base, W_OK | X_OK) != 0)
+            continue;
+        struct text_buf b = text_buf_init(out, cap);
+        text_buf_str(&b, base);
+        text_buf_str(&b, "/giltrace-");
+        text_buf_u64(&b, (uint64_t)geteuid());
+        if (b.overflow)
+            continue;
+        if (mkdir(out, 0700) != 0 && errno != EEXIST)
+            continue;
+        return true;
+    }
+    return false;
+}
+
+bool shim_config_read(struct shim_config *c, char *why, size_t why_len)
+{
+    memset(c, 0, sizeof *c);
+    c->size_mb = RING_DEFAULT_MB;
+
+    const char *size = getenv("GILTRACE_BUFFER_MB");
+    if (size && !parse_size_mb(size, &c->size_mb))
+        return fail(why, why_len, "GILTRACE_BUFFER_MB=\"", size,
+                    "\" is not a size in MiB from 1 to 65536; running untraced");
+
+    const char *run_dir = getenv("GILTRACE_RUN_DIR");
+    const char *output = getenv("GILTRACE_OUTPUT");
+    if (run_dir && *run_dir) {
+        if (run_dir[0] != '/' || !shim_config_private_dir(run_dir) ||
+            !text_copy(c->ring_dir, sizeof c->ring_dir, run_dir))
+            return fail(why, why_len, "GILTRACE_RUN_DIR=\"", run_dir,
+                        "\" is not a private directory of this user; running untraced");
+        c->mode = SHIM_MODE_RUN;
+        return true;
+    }
+    if (!output || !*output)
+        return true; /* SHIM_MODE_OFF */
+
+    char probe[4096];
+    if (!shim_config_expand_output(output, 1, probe, sizeof probe))
+        return fail(why, why_len, "GILTRACE_OUTPUT=\"", output,
+                    "\" is not a usable path (only %p and %% may follow a %); running untraced");
+    if (output[0] == '/') {
+        text_copy(c->output, sizeof c->output, output);
+    } else {
+        char cwd[2048];
+        struct text_buf b = text_buf_init(c->output, sizeof c->output);
+        if (!getcwd(cwd, sizeof cwd))
+            return fail(why, why_len, "GILTRACE_OUTPUT=\"", output,
+                        "\" is relative and the working directory is unknown; running untraced");
+        text_buf_str(&b, cwd);
+        text_buf_str(&b, "/");
+        text_buf_str(&b, output);
+        if (b.overflow)
+            return fail(why, why_len, "GILTRACE_OUTPUT=\"", output, "\" is too long; running untraced");
+    }
+
+    const char *ring_dir = getenv("GILTRACE_RING_DIR");
+    if (ring_dir && *ring_dir) {
+        if (ring_dir[0] != '/' || !shim_config_private_dir(ring_dir) ||
+            !text_copy(c->ring_dir, sizeof c->ring_dir, ring_dir))
+            return fail(why, why_len, "GILTRACE_RING_DIR=\"", ring_dir,
+                        "\" is not a private directory of this user (mode 0700); running untraced");
+    } else if (!default_ring_dir(c->ring_dir, sizeof c->ring_dir) ||
+               !shim_config_private_dir(c->ring_dir)) {
+        return fail(why, why_len, "no private ring directory could be made in /dev/shm, $TMPDIR or /tmp",
+                    "", "; set GILTRACE_RING_DIR to a directory of mode 0700; running untraced");
+    }
+    c->mode = SHIM_MODE_ENV;
+    return true;
+}

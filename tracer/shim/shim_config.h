@@ -1,0 +1,49 @@
+/*
+ * shim_config.h — what the environment asks of the shim in this process.
+ *
+ *   GILTRACE_RUN_DIR    set by `giltrace run`: private directory for ring
+ *                       files; the parent turns them into the database.
+ *   GILTRACE_OUTPUT     env-only mode: the database this process writes at
+ *                       exit ("%p" becomes the pid, "%%" a percent sign).
+ *   GILTRACE_RING_DIR   env-only mode: where rings live until then (default
+ *                       /dev/shm/giltrace-UID, else $TMPDIR or /tmp).
+ *   GILTRACE_BUFFER_MB  ring size per process, 1..65536 MiB (default 256).
+ *
+ * No path is trusted blindly: a ring directory must be a real directory
+ * owned by this user and closed to everyone else.
+ */
+#ifndef GILTRACE_SHIM_CONFIG_H
+#define GILTRACE_SHIM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum shim_mode {
+    SHIM_MODE_OFF, /* neither variable set */
+    SHIM_MODE_RUN, /* under `giltrace run` */
+    SHIM_MODE_ENV  /* env-only: dump at exit */
+};
+
+struct shim_config {
+    enum shim_mode mode;
+    char ring_dir[4096];
+    char output[4096]; /* absolute; may still contain %p */
+    uint32_t size_mb;
+};
+
+/* Read and check the environment. Returns false with a one-line reason in
+ * `why` (naming the variable and what to do) if a value is unusable; the
+ * process must then run untraced. May create the default env-only ring
+ * directory (mode 0700). */
+bool shim_config_read(struct shim_config *c, char *why, size_t why_len);
+
+/* Expand "%p" and "%%" in `pattern` for process `pid`. Returns false if
+ * the result does not fit or the pattern has another %-sequence. */
+bool shim_config_expand_output(const char *pattern, int pid, char *out, size_t cap);
+
+/* True if `dir` is a directory (not a symlink) owned by the effective user
+ * with no group/other permissions. */
+bool shim_config_private_dir(const char *dir);
+
+#endif

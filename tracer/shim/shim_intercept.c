@@ -1,0 +1,97 @@
+/*
+ * shim_intercept.c — the exported functions that LD_PRELOAD puts in front of
+ * libc's. Each is a filter: one compare against the GIL filters, then a tail
+ * call to the real function. Only a call on a GIL (or on one of the few
+ * objects a filter cannot tell from one) goes to gil_events.c.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+
+#include "gil.h"
+#include "shim_real.h"
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+SHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
+    if (UNLIKELY(gil_watched(m)))
+        return gil_mutex_lock(m);
+    return shim_real.mutex_lock(m);
+}
+
+SHIM_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+    if (UNLIKELY(gil_watched(m)))
+        gil_before_mutex_unlock(m);
+    return shim_real.mutex_unlock(m);
+}
+
+SHIM_EXPORT int pthread_cond_signal(pthread_cond_t *c)
+{
+    if (UNLIKELY(gil_watched(c)))
+        gil_before_cond_signal(c);
+    return shim_real.cond_signal(c);
+}
+
+SHIM_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t)
+{
+    if (UNLIKELY(gil_watched(c)))
+        return gil_cond_timedwait(c, m, t);
+    return shim_real.cond_timedwait(c, m, t);
+}
+
+SHIM_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)
+{
+    int r = shim_real.mutex_init(m, a);
+    if (r == 0) {
+        int saved_errno = errno;
+        gil_note_mutex_init(m);
+        errno = saved_errno;
+    }
+    return r;
+}
+
+SHIM_EXPORT int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *a)
+{
+    int r = shim_real.cond_init(c, a);
+    if (r == 0) {
+        int saved_errno = errno;
+        gil_note_cond_init(c, a);
+        errno = saved_errno;
+    }
+    return r;
+}
+
+SHIM_EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
+{
+    int r = shim_real.sem_init(s, pshared, value);
+    if (r == 0) {
+        int saved_errno = errno;
+        gil_note_sem_init(s);
+        errno = saved_errno;
+    }
+    return r;
+}
+
+SHIM_EXPORT int sem_wait(sem_t *s)
+{
+    if (UNLIKELY(s == gil_watch_sem))
+        return gil_sem_wait(s);
+    return shim_real.sem_wait(s);
+}
+
+SHIM_EXPORT int sem_trywait(sem_t *s)
+{
+    if (UNLIKELY(s == gil_watch_sem))
+        return gil_sem_trywait(s);
+    return shim_real.sem_trywait(s);
+}
+
+SHIM_EXPORT int sem_post(sem_t *s)
+{
+    if (UNLIKELY(s == gil_watch_sem))
+        gil_before_sem_post(s);
+    return shim_real.sem_post(s);
+}

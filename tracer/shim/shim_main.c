@@ -1,0 +1,155 @@
+/*
+ * shim_main.c — the shim's life cycle inside a traced process: start (find
+ * the interpreter, read the environment, create the ring), fork, and exit
+ * (mark the ring finished; in env-only mode, write the database).
+ *
+ * In a process that is not a CPython the constructor returns after one
+ * dlsym and the shim stays inert: no file, no output, every wrapper on its
+ * fast path. Any problem makes the process run untraced, with one line on
+ * stderr saying why.
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gil.h"
+#include "python_probe.h"
+#include "rec_clock.h"
+#include "recorder.h"
+#include "ring_writer.h"
+#include "shim_config.h"
+#include "shim_real.h"
+#include "shim_thread.h"
+#include "text_util.h"
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+unsigned rec_clock_kind = RING_CLOCK_MONOTONIC;
+
+/* The entry point of libgiltrace-writer.so (formats/ring_dump.h). */
+typedef int (*dump_ring_fn)(const char *ring_path, const char *db_path, char *err, size_t err_len);
+
+static struct shim_config config;
+static int finished;
+
+static void say(const char *a, const char *b)
+{
+    char line[1024];
+    struct text_buf t = text_buf_init(line, sizeof line);
+    text_buf_str(&t, "giltrace: ");
+    text_buf_str(&t, a);
+    text_buf_str(&t, b);
+    text_buf_str(&t, "\n");
+    (void)!write(2, line, t.len);
+}
+
+static void after_fork_child(void)
+{
+    shim_thread_reset(&shim_self);
+    ring_writer_forget_parent();
+    gil_registry_after_fork_child();
+    __atomic_store_n(&finished, 0, __ATOMIC_RELAXED);
+}
+
+__attribute__((constructor(101))) static void shim_start(void)
+{
+    shim_real_resolve();
+    struct python_info py;
+    if (!python_probe(&py))
+        return;
+
+    char why[1024];
+    if (!shim_config_read(&config, why, sizeof why)) {
+        say(why, "");
+        return;
+    }
+    if (config.mode == SHIM_MODE_OFF) {
+        say("libgiltrace.so is preloaded but neither GILTRACE_OUTPUT nor GILTRACE_RUN_DIR is set; ",
+            "running untraced (set GILTRACE_OUTPUT=/path/trace-%p.db)");
+        return;
+    }
+
+    rec_clock_kind = ring_clock_best();
+    struct ring_writer_identity id = {.python_hexversion = py.hexversion};
+    text_copy(id.python_version, sizeof id.python_version, py.version);
+    ring_writer_configure(config.ring_dir, config.size_mb, &id);
+    if (!ring_writer_open(true, why, sizeof why)) {
+        say(why, "; running untraced");
+        return;
+    }
+    gil_registry_start(&py);
+    pthread_atfork(NULL, NULL, after_fork_child);
+    if (py.free_threaded)
+        gil_note_free_threaded();
+}
+
+/* Directory of this library, where libgiltrace-writer.so lives too. */
+static bool own_directory(char *out, size_t cap)
+{
+    Dl_info info;
+    memset(&info, 0, sizeof info);
+    if (!dladdr((void *)own_directory, &info) || !info.dli_fname || !text_copy(out, cap, info.dli_fname))
+        return false;
+    char *slash = strrchr(out, '/');
+    if (!slash)
+        return text_copy(out, cap, ".");
+    *slash = '\0';
+    return true;
+}
+
+static void dump_env_output(const char *ring_path)
+{
+    char db[4096], lib[4096], err[512];
+    if (!shim_config_expand_output(config.output, getpid(), db, sizeof db)) {
+        say("GILTRACE_OUTPUT cannot be expanded; ring kept at ", ring_path);
+        return;
+    }
+    struct text_buf b = text_buf_init(lib, sizeof lib);
+    if (own_directory(lib, sizeof lib)) {
+        b.len = strlen(lib);
+        text_buf_str(&b, "/libgiltrace-writer.so");
+    }
+    void *h = b.overflow || !lib[0] ? NULL : dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+    dump_ring_fn dump = h ? (dump_ring_fn)dlsym(h, "giltrace_dump_ring") : NULL;
+    if (!dump) {
+        say("cannot load libgiltrace-writer.so beside libgiltrace.so; ring kept at ", ring_path);
+        return;
+    }
+    if (dump(ring_path, db, err, sizeof err) != 0) {
+        char line[1024];
+        struct text_buf t = text_buf_init(line, sizeof line);
+        text_buf_str(&t, err);
+        text_buf_str(&t, "; ring kept at ");
+        text_buf_str(&t, ring_path);
+        text_buf_str(&t, " (giltrace recover can convert it)");
+        say(line, "");
+        return;
+    }
+    unlink(ring_path);
+}
+
+static void shim_finish(void)
+{
+    if (__atomic_exchange_n(&finished, 1, __ATOMIC_ACQ_REL))
+        return;
+    char ring_path[4200];
+    text_copy(ring_path, sizeof ring_path, ring_writer_path());
+    if (!ring_path[0])
+        return; /* not tracing, or a fork child that recorded nothing */
+    ring_writer_finish();
+    if (config.mode == SHIM_MODE_ENV)
+        dump_env_output(ring_path);
+}
+
+__attribute__((destructor)) static void shim_stop(void)
+{
+    shim_finish();
+}
+
+/* os._exit() and a failed exec in a fork child end here, not in exit(). */
+SHIM_EXPORT void _exit(int status)
+{
+    shim_finish();
+    shim_real.exit_now(status);
+}

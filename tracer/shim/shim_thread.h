@@ -1,0 +1,39 @@
+/*
+ * shim_thread.h — what the shim keeps per thread, in initial-exec TLS so that
+ * reaching it costs one %fs-relative access and never allocates.
+ */
+#ifndef GILTRACE_SHIM_THREAD_H
+#define GILTRACE_SHIM_THREAD_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "../../formats/ring.h"
+
+struct gil;
+
+struct shim_thread {
+    /* Recording cursor in this thread's current chunk; pos == end means the
+     * next event must claim a chunk first (also true before the first). */
+    struct ring_record *pos;
+    struct ring_record *end;
+    uint32_t next_check; /* (seq << 12 | index) of *pos, before the key */
+    uint32_t tid;        /* 0 until the first event */
+
+    /* Where the thread is in CPython's take_gil/drop_gil. */
+    const struct gil *episode; /* the GIL whose mutex this thread holds */
+    uint32_t waits;            /* timed waits on its condvar in this episode */
+    uint8_t sem_waiting;       /* 2.7: BUSY recorded, ACQUIRE not yet */
+
+    /* The create_gil() signature: mutex_init x2 then cond_init x2. */
+    uint8_t init_len;
+    uintptr_t init_addr[4];
+    clockid_t init_cond_clock;
+};
+
+extern __thread struct shim_thread shim_self __attribute__((tls_model("initial-exec")));
+
+/* Forget the recording cursor and call state (fork child, tests). */
+void shim_thread_reset(struct shim_thread *t);
+
+#endif
