@@ -1,0 +1,157 @@
+/*
+ * fake_cpython.c — a program that behaves, as far as the shim can see, like a
+ * CPython 3.11 running threads (fake_gil.h). Built twice: with the shim
+ * linked in (interposing as LD_PRELOAD would) and without, so tests get
+ * exact GIL traffic and benchmarks get the cost of tracing it.
+ *
+ *   fake_cpython cpu THREADS UNITS INTERVAL_US   CPU-bound threads; forced switches
+ *   fake_cpython io THREADS ROUNDS               threads that release the GIL and take it back
+ *   fake_cpython uncontended ROUNDS              ns per drop+take on one thread
+ *   fake_cpython mutex PAIRS                     ns per lock+unlock of an ordinary mutex
+ *
+ * cpu and io print "switch_number=N" (the interpreter's own count of handoffs
+ * to a different thread) and how often each path of take/drop ran, for
+ * tests to compare with the recorded events.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fake_gil.h"
+
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* About a microsecond of "bytecode". */
+static void one_unit_of_work(void)
+{
+    volatile unsigned x = 0;
+    for (int i = 0; i < 300; i++)
+        x += (unsigned)i;
+}
+
+struct worker {
+    pthread_t thread;
+    uintptr_t tstate;
+    long amount;
+};
+
+static void *cpu_worker(void *arg)
+{
+    struct worker *w = arg;
+    fake_gil_take(w->tstate);
+    for (long i = 0; i < w->amount; i++) {
+        one_unit_of_work();
+        if (fake_gil_drop_requested()) {
+            fake_gil_drop(w->tstate);
+            fake_gil_take(w->tstate);
+        }
+    }
+    fake_gil_drop(w->tstate);
+    return NULL;
+}
+
+static void *io_worker(void *arg)
+{
+    struct worker *w = arg;
+    fake_gil_take(w->tstate);
+    for (long i = 0; i < w->amount; i++) {
+        one_unit_of_work();
+        fake_gil_drop(w->tstate);
+        struct timespec pause = {0, 20000};
+        nanosleep(&pause, NULL);
+        fake_gil_take(w->tstate);
+    }
+    fake_gil_drop(w->tstate);
+    return NULL;
+}
+
+static int run_threads(int nthreads, long amount, void *(*body)(void *))
+{
+    struct worker *w = calloc((size_t)nthreads, sizeof *w);
+    if (!w)
+        return 1;
+    /* The main thread holds the GIL while it starts the others, as in CPython. */
+    fake_gil_take(1);
+    for (int i = 0; i < nthreads; i++) {
+        w[i].tstate = (uintptr_t)(i + 2);
+        w[i].amount = amount;
+        pthread_create(&w[i].thread, NULL, body, &w[i]);
+    }
+    fake_gil_drop(1);
+    for (int i = 0; i < nthreads; i++)
+        pthread_join(w[i].thread, NULL);
+    fake_gil_take(1);
+    unsigned long switches = _PyRuntime.gil.switch_number;
+    fake_gil_drop(1);
+    const struct fake_gil_counts *c = &fake_gil_counts;
+    printf("switch_number=%lu takes=%lu busy=%lu waits=%lu timeouts=%lu drop_requests=%lu releases=%lu"
+           " forced_paths=%lu\n",
+           switches, c->takes, c->busy, c->waits, c->timeouts, c->drop_requests, c->releases, c->forced_paths);
+    free(w);
+    return 0;
+}
+
+static int run_uncontended(long rounds)
+{
+    fake_gil_take(1);
+    uint64_t t0 = now_ns();
+    for (long i = 0; i < rounds; i++) {
+        fake_gil_drop(1);
+        fake_gil_take(1);
+    }
+    uint64_t t1 = now_ns();
+    fake_gil_drop(1);
+    printf("ns_per_round=%.2f\n", (double)(t1 - t0) / (double)rounds);
+    return 0;
+}
+
+static int run_mutex(long pairs)
+{
+    static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    fake_gil_take(1);
+    uint64_t t0 = now_ns();
+    for (long i = 0; i < pairs; i++) {
+        pthread_mutex_lock(&m);
+        pthread_mutex_unlock(&m);
+    }
+    uint64_t t1 = now_ns();
+    fake_gil_drop(1);
+    printf("ns_per_pair=%.3f\n", (double)(t1 - t0) / (double)pairs);
+    return 0;
+}
+
+static long arg(char **argv, int i, int argc)
+{
+    return i < argc ? strtol(argv[i], NULL, 10) : 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "";
+    if (strcmp(mode, "cpu") == 0 && argc == 5) {
+        fake_gil_create((unsigned long)arg(argv, 4, argc));
+        return run_threads((int)arg(argv, 2, argc), arg(argv, 3, argc), cpu_worker);
+    }
+    if (strcmp(mode, "io") == 0 && argc == 4) {
+        fake_gil_create(5000);
+        return run_threads((int)arg(argv, 2, argc), arg(argv, 3, argc), io_worker);
+    }
+    if (strcmp(mode, "uncontended") == 0 && argc == 3) {
+        fake_gil_create(5000);
+        return run_uncontended(arg(argv, 2, argc));
+    }
+    if (strcmp(mode, "mutex") == 0 && argc == 3) {
+        fake_gil_create(5000);
+        return run_mutex(arg(argv, 2, argc));
+    }
+    fprintf(stderr, "usage: fake_cpython cpu THREADS UNITS INTERVAL_US | io THREADS ROUNDS |"
+                    " uncontended ROUNDS | mutex PAIRS\n");
+    return 2;
+}

@@ -1,0 +1,57 @@
+/*
+ * fake_gil.h — a stand-in for CPython 3.7+'s GIL, for tests and benchmarks
+ * that need exact, repeatable GIL traffic without an interpreter.
+ *
+ * It has the same memory layout (struct _gil_runtime_state inside an
+ * exported `_PyRuntime`), creates its objects in create_gil()'s order, and
+ * takes/drops the lock with the same sequence of pthread calls as CPython's
+ * take_gil()/drop_gil(), including the switch interval, drop requests and
+ * forced switches. A program linked with it also exports Py_GetVersion(),
+ * so the shim treats it as a CPython 3.11.
+ */
+#ifndef GILTRACE_FAKE_GIL_H
+#define GILTRACE_FAKE_GIL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+/* Same field order and sizes as CPython's struct _gil_runtime_state. */
+struct fake_gil {
+    unsigned long interval_us;
+    uintptr_t last_holder;
+    int locked;
+    unsigned long switch_number;
+    pthread_cond_t cond;
+    pthread_mutex_t mutex;
+    pthread_cond_t switch_cond;
+    pthread_mutex_t switch_mutex;
+};
+
+/* The GIL lives inside this exported object, as in CPython 3.7-3.11. */
+struct fake_runtime {
+    char before_gil[440];
+    struct fake_gil gil;
+    int drop_request;
+};
+
+extern struct fake_runtime _PyRuntime;
+
+/* How often each path of the algorithm ran, for tests to compare with the
+ * events the shim recorded. */
+struct fake_gil_counts {
+    unsigned long takes, busy, waits, timeouts, drop_requests, releases, forced_paths;
+};
+
+extern struct fake_gil_counts fake_gil_counts;
+
+/* create_gil(): initialise in CPython's order; monotonic condvar clock. */
+void fake_gil_create(unsigned long interval_us);
+
+/* take_gil()/drop_gil() for the thread state `tstate` (any non-zero id). */
+void fake_gil_take(uintptr_t tstate);
+void fake_gil_drop(uintptr_t tstate);
+
+/* What eval_breaker would see: has another thread asked the holder to drop? */
+int fake_gil_drop_requested(void);
+
+#endif
