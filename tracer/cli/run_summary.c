@@ -44,12 +44,11 @@ void run_summary_warnings(const struct trace_set *s)
     for (size_t i = 0; i < s->count; i++) {
         const struct trace_process *p = &s->procs[i];
         char n[32];
-        if (p->gil_kind == RING_GIL_UNKNOWN)
-            cli_warn("pid %d (%s, Python %.20s): its GIL was not identified, so it ran untraced%s", p->pid,
-                     base_name(p->exe), p->python_version ? p->python_version : "?",
-                     p->python_hexversion && p->python_hexversion < 0x03070000
-                         ? " (before 3.7 the GIL only exists once a second thread starts)"
-                         : "");
+        if (p->gil_kind == RING_GIL_UNKNOWN) {
+            const char *v = p->python_version ? p->python_version : "?";
+            cli_warn("pid %d (%s, Python %.*s): its GIL was not identified, so it ran untraced", p->pid,
+                     base_name(p->exe), (int)strcspn(v, " "), v);
+        }
         if (p->lost_events) {
             cli_format_count(n, sizeof n, p->lost_events);
             cli_warn("pid %d: %s events were lost because its ring was full; use a larger --buffer-mb",

@@ -221,10 +221,16 @@ void gil_note_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr)
     }
 }
 
+/* 2.7 allocates the GIL and assigns interpreter_lock, then (in a fork child)
+ * allocates pending_lock, then takes the GIL. So the candidate is the lock
+ * being made, unless interpreter_lock already points at another one: that
+ * one is the new GIL about to be taken. */
 void gil_note_sem_init(sem_t *s)
 {
-    if (py.py2_lock_slot && !sem_gil_identified && ring_writer_tracing())
-        __atomic_store_n(&gil_watch_sem, s, __ATOMIC_RELEASE);
+    if (!py.py2_lock_slot || sem_gil_identified || !ring_writer_tracing())
+        return;
+    sem_t *current = *(sem_t *const volatile *)py.py2_lock_slot;
+    __atomic_store_n(&gil_watch_sem, current && current != s ? current : s, __ATOMIC_RELEASE);
 }
 
 struct gil *gil_lookup_sem(sem_t *s)
@@ -253,7 +259,6 @@ struct gil *gil_lookup_sem(sem_t *s)
 
 void gil_note_free_threaded(void)
 {
-    ring_writer_set_gil_kind(RING_GIL_NONE);
     rec_event(RING_EV_GIL_DISABLED, 0);
 }
 

@@ -49,6 +49,10 @@ static struct {
     uint32_t gil_count;
     struct ring_gil_info gils[RING_MAX_GILS];
 
+    /* A fork child's start, taken in the fork handler. */
+    bool have_fork_start;
+    struct ring_calibration fork_start;
+
     /* This process's mapping. */
     struct ring_header *hdr;
     size_t map_size;
@@ -193,7 +197,7 @@ bool ring_writer_open(bool read_proc, char *why, size_t why_len)
     h->python_hexversion = w.id.python_hexversion;
     h->gil_kind = w.gil_kind;
     ring_clock_boot_id(h->boot_id);
-    h->start = rec_clock_calibrate();
+    h->start = w.have_fork_start ? w.fork_start : rec_clock_calibrate();
     h->flags = w.flags;
     memcpy(h->python_version, w.id.python_version, sizeof h->python_version);
     memcpy(h->exe, w.exe, sizeof h->exe);
@@ -288,13 +292,14 @@ void ring_writer_note_interval(uint32_t us)
         __atomic_store_n(&h->switch_interval_us, us, __ATOMIC_RELAXED);
 }
 
-void ring_writer_finish(void)
+bool ring_writer_finish(void)
 {
-    struct ring_header *h = __atomic_load_n(&w.hdr, __ATOMIC_ACQUIRE);
+    struct ring_header *h = header_or_create_child_ring();
     if (!h)
-        return;
+        return false;
     h->end = rec_clock_calibrate();
     __atomic_store_n(&h->state, RING_STATE_EXITED, __ATOMIC_RELEASE);
+    return true;
 }
 
 void ring_writer_forget_parent(void)
@@ -305,5 +310,7 @@ void ring_writer_forget_parent(void)
     __atomic_store_n(&w.hdr, NULL, __ATOMIC_RELEASE);
     munmap(h, w.map_size);
     w.path[0] = '\0';
+    w.fork_start = rec_clock_calibrate();
+    w.have_fork_start = true;
     __atomic_store_n(&w.child_ring, CHILD_RING_PENDING, __ATOMIC_RELEASE);
 }

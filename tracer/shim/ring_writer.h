@@ -55,11 +55,14 @@ void ring_writer_note_interval(uint32_t us);
 /* Path of the ring file ("" when none). */
 const char *ring_writer_path(void);
 
-/* The process is exiting cleanly: store the end calibration and state. */
-void ring_writer_finish(void);
+/* The process is exiting cleanly: store the end calibration and state. A
+ * fork child that recorded nothing gets its ring now, so that every Python
+ * process that ran shows up. Returns false when there is no ring. */
+bool ring_writer_finish(void);
 
 /* In a fork child: drop the parent's mapping (never write into it) and arrange
- * for a ring of the child's own to be created at its first event. */
+ * for a ring of the child's own to be created at its first event or at its
+ * exit, whichever comes first (a child that execs leaves no file). */
 void ring_writer_forget_parent(void);
 
 #endif

@@ -71,6 +71,13 @@ __attribute__((constructor(101))) static void shim_start(void)
     }
 
     rec_clock_kind = ring_clock_best();
+    /* 3.7+ creates its GIL in Py_Initialize: it must be identified. Older
+     * interpreters create it when a second thread starts, if ever. */
+    uint32_t kind = py.free_threaded               ? RING_GIL_NONE
+                    : py.hexversion >= 0x03070000 ? RING_GIL_UNKNOWN
+                    : py.hexversion >> 24 == 2     ? RING_GIL_SEMAPHORE
+                                                   : RING_GIL_CONDVAR;
+    ring_writer_set_gil_kind(kind);
     struct ring_writer_identity id = {.python_hexversion = py.hexversion};
     text_copy(id.python_version, sizeof id.python_version, py.version);
     ring_writer_configure(config.ring_dir, config.size_mb, &id);
@@ -133,13 +140,13 @@ static void shim_finish(void)
 {
     if (__atomic_exchange_n(&finished, 1, __ATOMIC_ACQ_REL))
         return;
-    char ring_path[4200];
-    text_copy(ring_path, sizeof ring_path, ring_writer_path());
-    if (!ring_path[0])
-        return; /* not tracing, or a fork child that recorded nothing */
-    ring_writer_finish();
-    if (config.mode == SHIM_MODE_ENV)
+    if (!ring_writer_tracing() || !ring_writer_finish())
+        return;
+    if (config.mode == SHIM_MODE_ENV) {
+        char ring_path[4200];
+        text_copy(ring_path, sizeof ring_path, ring_writer_path());
         dump_env_output(ring_path);
+    }
 }
 
 __attribute__((destructor)) static void shim_stop(void)

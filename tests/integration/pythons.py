@@ -1,0 +1,57 @@
+"""Finding the interpreters the integration tests run against.
+
+A spec is "X.Y" (any Python X.Y: pyenv's, then the system's) or
+"debian-X.Y" (Debian's own /usr/bin/pythonX.Y, stripped and LTO-built).
+Set GILTRACE_TEST_PYTHON_<spec with . and - as _> to force a path.
+"""
+import glob
+import os
+import subprocess
+
+
+def _version_of(path):
+    try:
+        out = subprocess.run([path, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _pyenv_roots():
+    roots = []
+    if os.environ.get("PYENV_ROOT"):
+        roots.append(os.path.join(os.environ["PYENV_ROOT"], "versions"))
+    roots.append(os.path.expanduser("~/.pyenv/versions"))
+    roots.append("/root/.pyenv/versions")
+    return roots
+
+
+def candidates(spec):
+    """Paths that might be the interpreter for `spec`, best first."""
+    override = os.environ.get("GILTRACE_TEST_PYTHON_" + spec.replace(".", "_").replace("-", "_"))
+    if override:
+        return [override]
+    if spec.startswith("debian-"):
+        return ["/usr/bin/python" + spec[len("debian-"):]]
+    found = []
+    for root in _pyenv_roots():
+        found += sorted(glob.glob(os.path.join(root, spec + ".*", "bin", "python" + spec)), reverse=True)
+    found += ["/usr/bin/python" + spec, "/usr/local/bin/python" + spec]
+    return found
+
+
+def find(spec):
+    """(path, full version) of a working interpreter for spec, or (None, why)."""
+    want = spec[len("debian-"):] if spec.startswith("debian-") else spec
+    looked = []
+    for path in candidates(spec):
+        looked.append(path)
+        if not os.path.isfile(path) or not os.access(path, os.X_OK):
+            continue
+        if spec.startswith("debian-") and os.path.realpath(path).startswith(os.path.expanduser("~/.pyenv")):
+            continue
+        version = _version_of(path)
+        if version and (version == want or version.startswith(want + ".")):
+            return path, version
+    return None, "no Python %s found (looked at %s)" % (spec, ", ".join(looked) or "nothing")

@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""Integration test on one interpreter: trace real programs with
+`giltrace run` and check the traces against what must be true.
+
+usage: test_interpreter.py SPEC      (SPEC: 2.7, 3.6 ... 3.13, debian-3.11)
+
+Exits 77 (SKIP) with the reason when the interpreter is not on this machine.
+"""
+import os
+import re
+import shutil
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pythons  # noqa: E402
+from gilcheck import CheckFailed, check, program, trace, workdir  # noqa: E402
+
+SKIP = 77
+
+
+def version_tuple(version):
+    return tuple(int(x) for x in version.split(".")[:2])
+
+
+def worker_tids(t):
+    main = t.one("SELECT pid FROM processes")
+    return [r[0] for r in t.q("SELECT DISTINCT tid FROM holds WHERE tid <> ?", main)]
+
+
+def check_cpu_pair(py, v, wd):
+    t = trace(py, [program("cpu_threads.py"), "1.0"], wd, "cpu")
+    check(t.one("SELECT count(*) FROM processes") == 1, "one process expected")
+    gil = t.one("SELECT gil FROM processes")
+    check(gil == ("semaphore" if v < (3, 0) else "condvar"), "GIL kind %r" % gil)
+    workers = worker_tids(t)
+    check(len(workers) >= 2, "both worker threads should hold the GIL, holders: %s" % workers)
+    overlaps = t.overlapping_holds()
+    check(overlaps == 0, "%d holds overlap another thread's hold" % overlaps)
+    kinds = t.kinds()
+    wanted = ["BUSY"] if v < (3, 0) else ["BUSY", "TIMEOUT", "DROP_REQUEST", "FORCED_SWITCH", "RETRY"]
+    for k in wanted:
+        check(kinds.get(k, 0) > 0, "no %s events: %s" % (k, kinds))
+    note = "kinds %s" % kinds
+    if v >= (3, 0):
+        note += "; " + check_forced_holds(t, 5000)
+    if v >= (3, 7):
+        note += "; " + check_fidelity(t)
+    return note
+
+
+def check_forced_holds(t, interval_us):
+    iv = t.one("SELECT switch_interval_us FROM processes")
+    check(iv is not None and abs(iv - interval_us) <= 10, "switch_interval_us %s, expected %d" % (iv, interval_us))
+    forced = [r[0] for r in t.q("SELECT end_ns - start_ns FROM holds WHERE forced = 1")]
+    check(len(forced) >= 10, "only %d forced holds" % len(forced))
+    median_us = statistics.median(forced) / 1000.0
+    check(0.8 * interval_us <= median_us <= 1.8 * interval_us,
+          "median forced hold %.0f us is not near the %d us switch interval" % (median_us, interval_us))
+    return "median forced hold %.0f us over %d (interval %d us)" % (median_us, len(forced), interval_us)
+
+
+def check_fidelity(t):
+    m = re.search(r"fidelity t0_ns=(\d+) t1_ns=(\d+) sn0=(\d+) sn1=(\d+) interval_addr=0x([0-9a-f]+)", t.stdout)
+    check(m is not None, "the program could not read switch_number: %s" % t.stdout.strip())
+    t0, t1, sn0, sn1 = (int(m.group(i)) for i in range(1, 5))
+    mutex = int(m.group(5), 16) + 80
+    recorded = t.one("SELECT address FROM gil WHERE gil = 0")
+    check(recorded == mutex, "shim's GIL mutex 0x%x differs from the interpreter's 0x%x" % (recorded or 0, mutex))
+    rows = t.q("SELECT ts_ns, tid FROM events WHERE kind = 'ACQUIRE' AND gil = 0 ORDER BY ts_ns")
+    changes, prev = 0, None
+    for ts, tid in rows:
+        if t0 < ts < t1 and tid != prev:
+            changes += 1
+        prev = tid
+    check(changes == sn1 - sn0, "ACQUIREs by a new holder: %d; interpreter's switch_number moved by %d"
+          % (changes, sn1 - sn0))
+    return "fidelity: %d handoffs == switch_number delta" % changes
+
+
+def check_interval_follows(py, v, wd):
+    t = trace(py, [program("cpu_threads.py"), "0.6", "0.001"], wd, "cpu1ms")
+    return check_forced_holds(t, 1000)
+
+
+def check_sleeper(py, v, wd):
+    rounds = 200
+    t = trace(py, [program("sleeper.py"), str(rounds)], wd, "sleeper")
+    main = t.one("SELECT pid FROM processes")
+    helper_end = t.one("SELECT max(ts_ns) FROM events WHERE tid <> ?", main)
+    check(helper_end is not None, "the helper thread left no events")
+    after = t.kinds("ts_ns > %d" % helper_end)
+    check(after.get("RELEASE", 0) >= rounds and after.get("ACQUIRE", 0) >= rounds,
+          "expected >= %d RELEASE/ACQUIRE pairs from the sleeps: %s" % (rounds, after))
+    check(after.get("BUSY", 0) == 0, "BUSY events while only one thread wanted the GIL: %s" % after)
+    return "after the helper: %s" % after
+
+
+def check_locks(py, v, wd):
+    """A threading.Lock is a sem_t like 2.7's GIL and the 3.13 parking lot's
+    waits: none of its operations may be recorded as GIL events. 3.x takes an
+    uncontended Lock without releasing the GIL, so the lock loop must add
+    (almost) no events; 2.7 releases the GIL around every Lock.acquire, which
+    is two real GIL events per round (a lock taken for the GIL would add
+    more, out of alternation)."""
+    rounds = 100000
+    base = trace(py, [program("lock_contention.py"), "uncontended", "0"], wd, "lock0")
+    t = trace(py, [program("lock_contention.py"), "uncontended", str(rounds)], wd, "lock1")
+    added = t.one("SELECT count(*) FROM events") - base.one("SELECT count(*) FROM events")
+    limit = rounds // 100 if v >= (3, 0) else 2.5 * rounds  # 2.7: + the 100-tick switches
+    check(added <= limit, "%d uncontended threading.Lock pairs added %d GIL events (limit %d)" % (rounds, added, limit))
+    t = trace(py, [program("lock_contention.py"), "contended", "20000"], wd, "lock2")
+    check("counter=40000" in t.stdout, "the program's own result changed: %r" % t.stdout)
+    gils = [r[0] for r in t.q("SELECT DISTINCT gil FROM events")]
+    check(gils == [0], "a threading.Lock was taken for a GIL: gils %s" % gils)
+    check(t.one("SELECT count(*) FROM gil") == 1, "more than one GIL identified")
+    check(t.overlapping_holds() == 0, "holds overlap under lock contention")
+    repeats = t.one("""SELECT count(*) FROM (
+        SELECT kind, LAG(kind) OVER (PARTITION BY pid, tid, gil ORDER BY ts_ns) AS prev
+        FROM events WHERE kind IN ('ACQUIRE', 'RELEASE')) WHERE kind = prev""")
+    check(repeats == 0, "%d ACQUIRE/RELEASE out of alternation under lock contention" % repeats)
+    return "uncontended: +%d events for %d lock pairs; contended: %s" % (added, rounds, t.kinds())
+
+
+def check_subinterpreter(py, v, wd):
+    t = trace(py, [program("subinterpreter.py")], wd, "subinterp")
+    sub = t.kinds("gil = 1")
+    check(sub.get("RELEASE", 0) >= 50 and sub.get("ACQUIRE", 0) >= 50,
+          "the subinterpreter's own GIL should show as gil=1 with >= 50 RELEASE/ACQUIRE: %s" % sub)
+    check(t.one("SELECT subinterpreter FROM gil WHERE gil = 1") == 1, "gil 1 not marked as a subinterpreter GIL")
+    check(t.overlapping_holds() == 0, "holds overlap")
+    return "gil=1: %s" % sub
+
+
+def check_mp_pool(py, v, wd):
+    t = trace(py, [program("mp_pool.py")], wd, "mp")
+    check("sum=8555" in t.stdout, "the pool's result changed: %r" % t.stdout)
+    rows = t.q("SELECT pid, ppid FROM processes ORDER BY start_ns")
+    check(len(rows) == 4, "expected 4 processes (parent and 3 workers): %s" % rows)
+    parent = rows[0][0]
+    check(all(ppid == parent for _, ppid in rows[1:]), "workers should be children of %d: %s" % (parent, rows))
+    if v >= (3, 7):
+        # Before 3.7 a worker that starts no thread never creates a GIL: no events.
+        quiet = t.one("SELECT count(*) FROM processes p WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.pid = p.pid)")
+        check(quiet == 0, "%d processes have no events" % quiet)
+    return "processes %s" % rows
+
+
+CHECKS = [
+    ("two CPU-bound threads", check_cpu_pair, (2, 0)),
+    ("setswitchinterval(0.001) is followed", check_interval_follows, (3, 2)),
+    ("one thread sleeping in a loop", check_sleeper, (2, 0)),
+    ("threading.Lock is not the GIL", check_locks, (2, 0)),
+    ("own-GIL subinterpreter is gil 1", check_subinterpreter, (3, 12)),
+    ("multiprocessing pool", check_mp_pool, (2, 0)),
+]
+
+
+def main():
+    spec = sys.argv[1]
+    py, version = pythons.find(spec)
+    if py is None:
+        print("SKIP: %s" % version)
+        return SKIP
+    v = version_tuple(version)
+    print("interpreter: %s (%s)" % (py, version))
+    wd = workdir()
+    failures = 0
+    for name, fn, since in CHECKS:
+        if v < since:
+            print("n/a   %s (needs %d.%d+)" % (name, since[0], since[1]))
+            continue
+        try:
+            print("ok    %s: %s" % (name, fn(py, v, wd)))
+        except CheckFailed as e:
+            failures += 1
+            print("FAIL  %s: %s" % (name, e))
+    if failures == 0:
+        shutil.rmtree(wd, ignore_errors=True)
+    else:
+        print("traces kept in %s" % wd)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
