@@ -5,6 +5,7 @@
  * exact GIL traffic and benchmarks get the cost of tracing it.
  *
  *   fake_cpython cpu THREADS UNITS INTERVAL_US   CPU-bound threads; forced switches
+ *   fake_cpython unidentifiable THREADS UNITS    the same, with a GIL no CPython would make
  *   fake_cpython io THREADS ROUNDS               threads that release the GIL and take it back
  *   fake_cpython uncontended ROUNDS              ns per drop+take on one thread
  *   fake_cpython mutex PAIRS                     ns per lock+unlock of an ordinary mutex
@@ -136,22 +137,27 @@ int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
     if (strcmp(mode, "cpu") == 0 && argc == 5) {
-        fake_gil_create((unsigned long)arg(argv, 4, argc));
+        fake_gil_create((unsigned long)arg(argv, 4, argc), 0);
+        return run_threads((int)arg(argv, 2, argc), arg(argv, 3, argc), cpu_worker);
+    }
+    if (strcmp(mode, "unidentifiable") == 0 && argc == 4) {
+        fake_gil_create(5000, 1);
         return run_threads((int)arg(argv, 2, argc), arg(argv, 3, argc), cpu_worker);
     }
     if (strcmp(mode, "io") == 0 && argc == 4) {
-        fake_gil_create(5000);
+        fake_gil_create(5000, 0);
         return run_threads((int)arg(argv, 2, argc), arg(argv, 3, argc), io_worker);
     }
     if (strcmp(mode, "uncontended") == 0 && argc == 3) {
-        fake_gil_create(5000);
+        fake_gil_create(5000, 0);
         return run_uncontended(arg(argv, 2, argc));
     }
     if (strcmp(mode, "mutex") == 0 && argc == 3) {
-        fake_gil_create(5000);
+        fake_gil_create(5000, 0);
         return run_mutex(arg(argv, 2, argc));
     }
-    fprintf(stderr, "usage: fake_cpython cpu THREADS UNITS INTERVAL_US | io THREADS ROUNDS |"
+    fprintf(stderr, "usage: fake_cpython cpu THREADS UNITS INTERVAL_US | unidentifiable THREADS UNITS |"
+                    " io THREADS ROUNDS |"
                     " uncontended ROUNDS | mutex PAIRS\n");
     return 2;
 }

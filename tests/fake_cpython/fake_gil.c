@@ -17,16 +17,22 @@ __attribute__((visibility("default"))) const char *Py_GetVersion(void)
     return "3.11.7 (fake CPython for giltrace tests)";
 }
 
-void fake_gil_create(unsigned long interval_us)
+void fake_gil_create(unsigned long interval_us, int scrambled)
 {
     struct fake_gil *g = &_PyRuntime.gil;
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    if (scrambled) {
+        pthread_cond_init(&g->cond, &attr);
+        pthread_cond_init(&g->switch_cond, &attr);
+    }
     pthread_mutex_init(&g->mutex, NULL);
     pthread_mutex_init(&g->switch_mutex, NULL);
-    pthread_cond_init(&g->cond, &attr);
-    pthread_cond_init(&g->switch_cond, &attr);
+    if (!scrambled) {
+        pthread_cond_init(&g->cond, &attr);
+        pthread_cond_init(&g->switch_cond, &attr);
+    }
     pthread_condattr_destroy(&attr);
     g->interval_us = interval_us;
     g->last_holder = 0;

@@ -44,8 +44,10 @@ struct fake_gil_counts {
 
 extern struct fake_gil_counts fake_gil_counts;
 
-/* create_gil(): initialise in CPython's order; monotonic condvar clock. */
-void fake_gil_create(unsigned long interval_us);
+/* create_gil(): initialise in CPython's order; monotonic condvar clock.
+ * `scrambled` initialises the conds first, which no CPython does: the shim
+ * must then fail to identify the GIL (and say so). */
+void fake_gil_create(unsigned long interval_us, int scrambled);
 
 /* take_gil()/drop_gil() for the thread state `tstate` (any non-zero id). */
 void fake_gil_take(uintptr_t tstate);

@@ -122,12 +122,13 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 static int make_temp_output(const char *output, bool force, char *tmp, size_t cap)
 {
     struct stat st;
-    if (!force && lstat(output, &st) == 0) {
-        cli_warn("%s already exists; pass --force to replace it or -o to choose another file", output);
+    bool exists = lstat(output, &st) == 0;
+    if (exists && S_ISDIR(st.st_mode)) {
+        cli_warn("%s is a directory; give -o a file name", output);
         return -1;
     }
-    if (lstat(output, &st) == 0 && S_ISDIR(st.st_mode)) {
-        cli_warn("%s is a directory; give -o a file name", output);
+    if (exists && !force) {
+        cli_warn("%s already exists; pass --force to replace it or -o to choose another file", output);
         return -1;
     }
     if ((size_t)snprintf(tmp, cap, "%s.tmp-XXXXXX", output) >= cap) {

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""`giltrace run` and env-only mode as a user meets them: exit statuses,
+refusals before the command starts, --help, bad values, and the one line
+printed for a Python whose GIL cannot be identified.
+
+usage: test_run_cli.py GILTRACE SHIM FAKE_CPYTHON_PLAIN
+"""
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+failures = 0
+
+
+def run(cmd, env_extra=None, **kw):
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, **kw)
+
+
+def case(name, ok, detail=""):
+    global failures
+    print("%s  %s%s" % ("ok  " if ok else "FAIL", name, (": " + detail) if detail else ""))
+    failures += 0 if ok else 1
+
+
+def one_line(stderr):
+    return len(stderr.strip().splitlines()) == 1
+
+
+def main():
+    giltrace, shim, fake = sys.argv[1:4]
+    work = tempfile.mkdtemp(prefix="giltrace-cli-")
+    out = os.path.join(work, "t.db")
+    marker = os.path.join(work, "ran")
+    touch = ["sh", "-c", "touch %s" % marker]
+
+    p = run([giltrace, "run", "--help"])
+    case("run --help", p.returncode == 0 and "usage: giltrace run" in p.stdout and "--buffer-mb" in p.stdout)
+    p = run([giltrace, "--help"])
+    case("--help", p.returncode == 0 and "run" in p.stdout)
+    p = run([giltrace, "frobnicate"])
+    case("unknown command", p.returncode == 2 and one_line(p.stderr), p.stderr.strip())
+    p = run([giltrace, "run"])
+    case("no command", p.returncode == 2 and one_line(p.stderr) and "no command" in p.stderr, p.stderr.strip())
+    p = run([giltrace, "run", "--bogus", "--", "true"])
+    case("unknown option", p.returncode == 2 and one_line(p.stderr), p.stderr.strip())
+    for bad in ["0", "abc", "99999999"]:
+        p = run([giltrace, "run", "--buffer-mb", bad, "--", "true"])
+        case("--buffer-mb %s refused" % bad, p.returncode == 2 and one_line(p.stderr), p.stderr.strip())
+
+    p = run([giltrace, "run", "-q", "-o", out, "--", "sh", "-c", "exit 7"])
+    case("exit status is the command's", p.returncode == 7, str(p.returncode))
+    p = run([giltrace, "run", "-q", "-f", "-o", out, "--", "sh", "-c", "kill -TERM $$"])
+    case("killed by a signal: 128+N", p.returncode == 128 + 15, str(p.returncode))
+    p = run([giltrace, "run", "-f", "-o", out, "--", "sh", "-c", "echo hi"])
+    db = sqlite3.connect(out)
+    procs = db.execute("SELECT count(*) FROM processes").fetchone()[0]
+    db.close()
+    case("a non-Python command gives an empty, valid trace", p.returncode == 0 and procs == 0 and
+         "no Python process" in p.stderr and p.stdout == "hi\n", p.stderr.strip())
+
+    os.remove(out)
+    p = run([giltrace, "run", "-o", out, "--", "/nonexistent/program"])
+    case("command not found: 127, no trace", p.returncode == 127 and not os.path.exists(out) and
+         one_line(p.stderr), p.stderr.strip())
+    left = [f for f in os.listdir(work)]
+    case("nothing left behind after a failed start", left == [], str(left))
+
+    p = run([giltrace, "run", "-o", "/nonexistent/dir/t.db", "--"] + touch)
+    case("unwritable output refused before the command runs",
+         p.returncode != 0 and not os.path.exists(marker) and one_line(p.stderr), p.stderr.strip())
+    open(out, "w").write("precious")
+    p = run([giltrace, "run", "-o", out, "--"] + touch)
+    case("existing output refused without --force",
+         p.returncode != 0 and not os.path.exists(marker) and open(out).read() == "precious" and
+         "--force" in p.stderr, p.stderr.strip())
+    p = run([giltrace, "run", "-q", "-f", "-o", out, "--"] + touch)
+    case("--force replaces it", p.returncode == 0 and os.path.exists(marker) and
+         open(out, "rb").read(16) == b"SQLite format 3\0")
+    p = run([giltrace, "run", "-o", work, "--", "true"])
+    case("a directory as output refused", p.returncode != 0 and one_line(p.stderr), p.stderr.strip())
+
+    # A process that claims to be CPython but whose GIL cannot be identified.
+    p = run([giltrace, "run", "-f", "-o", out, "--", fake, "unidentifiable", "2", "20000"])
+    lines = [l for l in p.stderr.splitlines() if "not identified" in l]
+    case("unidentifiable GIL: runs untraced with one line", p.returncode == 0 and len(lines) == 1 and
+         "switch_number=" in p.stdout, p.stderr.strip())
+    db = sqlite3.connect(out)
+    row = db.execute("SELECT gil, (SELECT count(*) FROM events) FROM processes").fetchone()
+    db.close()
+    case("...and its trace says gil 'unknown', no events", row == ("unknown", 0), str(row))
+    p = run([giltrace, "run", "-f", "-o", out, "--", fake, "cpu", "2", "20000", "1000"])
+    case("the same program with a CPython-shaped GIL is traced",
+         p.returncode == 0 and "not identified" not in p.stderr and "GIL: condvar" in p.stderr, p.stderr.strip())
+
+    # Env-only mode.
+    ring_dir = tempfile.mkdtemp(prefix="giltrace-envrings-")
+    env = {"LD_PRELOAD": shim, "GILTRACE_OUTPUT": os.path.join(work, "env-%p.db"), "GILTRACE_RING_DIR": ring_dir}
+    p = run([fake, "cpu", "2", "20000", "1000"], env)
+    dbs = [f for f in os.listdir(work) if f.startswith("env-")]
+    ok = p.returncode == 0 and p.stderr == "" and len(dbs) == 1 and os.listdir(ring_dir) == []
+    if ok:
+        db = sqlite3.connect(os.path.join(work, dbs[0]))
+        pid, n = db.execute("SELECT pid, (SELECT count(*) FROM events) FROM processes").fetchone()
+        db.close()
+        ok = dbs[0] == "env-%d.db" % pid and n > 0
+    case("env-only mode writes the process's own trace at exit and removes its ring", ok, p.stderr + str(dbs))
+    plain = run([fake, "cpu", "1", "1000", "1000"])
+    for var, value in [("GILTRACE_BUFFER_MB", "lots"), ("GILTRACE_OUTPUT", "/tmp/x-%z.db"),
+                       ("GILTRACE_RING_DIR", "/")]:
+        bad = dict(env)
+        bad[var] = value
+        p = run([fake, "cpu", "1", "1000", "1000"], bad)
+        case("bad %s: one line, program unharmed" % var,
+             p.returncode == plain.returncode == 0 and p.stdout.startswith("switch_number=") and one_line(p.stderr) and
+             var in p.stderr, p.stderr.strip())
+
+    if failures == 0:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(ring_dir, ignore_errors=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
