@@ -5,9 +5,11 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ring.h"
 #include "tdb_schema.h"
 
 static int64_t query_int(sqlite3 *db, const char *sql, int64_t fallback, int *ok)
@@ -69,4 +71,266 @@ int64_t tdb_base_ns(sqlite3 *db)
 {
     int ok;
     return query_int(db, "SELECT value FROM meta WHERE key = 'base_ns'", 0, &ok);
+}
+
+int tdb_read_lanes(sqlite3 *db, struct tdb_lane **lanes, size_t *count, char *err, size_t n)
+{
+    *lanes = NULL;
+    *count = 0;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT id, pid, tid, gil FROM lane ORDER BY pid, gil, tid", -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, n, "cannot read lanes: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*count == cap) {
+            cap = cap ? cap * 2 : 16;
+            struct tdb_lane *more = realloc(*lanes, cap * sizeof *more);
+            if (!more) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            *lanes = more;
+        }
+        (*lanes)[(*count)++] = (struct tdb_lane){
+            .id = sqlite3_column_int64(st, 0),
+            .pid = sqlite3_column_int(st, 1),
+            .tid = (uint32_t)sqlite3_column_int64(st, 2),
+            .gil = (uint32_t)sqlite3_column_int(st, 3),
+        };
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        snprintf(err, n, "cannot read lanes: %s", sqlite3_errstr(rc));
+        free(*lanes);
+        *lanes = NULL;
+        *count = 0;
+        return -1;
+    }
+    return 0;
+}
+
+int tdb_read_lane_events(sqlite3 *db, int64_t lane, int64_t from_ns, int64_t to_ns, tdb_event_fn fn, void *ctx,
+                         char *err, size_t n)
+{
+    int64_t base = tdb_base_ns(db);
+    int64_t from = from_ns - base, to = to_ns - base;
+    int ok;
+    char q[64];
+    snprintf(q, sizeof q, "SELECT gil FROM lane WHERE id = %lld", (long long)lane);
+    int64_t gil = query_int(db, q, -1, &ok);
+    if (gil < 0) {
+        snprintf(err, n, "the trace has no lane %lld", (long long)lane);
+        return -1;
+    }
+    /* Rows are keyed by their first event: start at the last row that begins
+     * at or before `from`, as it may hold events after it. */
+    sqlite3_stmt *st;
+    const char *sql = "SELECT t, k0, o1, k1, o2, k2, o3, k3 FROM event WHERE lane = ?1 AND t < ?3 AND"
+                      " t >= coalesce((SELECT max(t) FROM event WHERE lane = ?1 AND t <= ?2), ?2) ORDER BY t";
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, n, "cannot read events: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, lane);
+    sqlite3_bind_int64(st, 2, from);
+    sqlite3_bind_int64(st, 3, to);
+    int rc, stop = 0;
+    while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t t0 = sqlite3_column_int64(st, 0);
+        for (int k = 0; k < TDB_EVENTS_PER_ROW && !stop; k++) {
+            int kind_col = 2 * k + 1; /* k0, k1, ... ; o1, o2, ... just before */
+            if (sqlite3_column_type(st, kind_col) == SQLITE_NULL)
+                break;
+            int64_t t = k ? t0 + sqlite3_column_int64(st, kind_col - 1) : t0;
+            if (t < from || t >= to)
+                continue;
+            long long kc = sqlite3_column_int64(st, kind_col);
+            int cpu = tdb_kc_cpu(kc);
+            struct trace_event e = {
+                .ts_ns = t + base,
+                .kind = (uint8_t)tdb_kc_kind(kc),
+                .gil = (uint8_t)gil,
+                .cpu = cpu < 0 ? RING_CPU_UNKNOWN : (uint16_t)cpu,
+            };
+            stop = fn(ctx, &e);
+        }
+    }
+    sqlite3_finalize(st);
+    if (!stop && rc != SQLITE_DONE) {
+        snprintf(err, n, "cannot read events: %s", sqlite3_errstr(rc));
+        return -1;
+    }
+    return 0;
+}
+
+static char *column_dup(sqlite3_stmt *st, int col)
+{
+    const unsigned char *s = sqlite3_column_text(st, col);
+    return s ? strdup((const char *)s) : NULL;
+}
+
+static int read_process_row(sqlite3 *db, int32_t pid, struct trace_process *p)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT ppid, exe, python_version, python_hexversion, gil_kind, switch_interval_us,"
+                           " start_ns, end_ns, exited, lost_events, dropped_records FROM process WHERE pid = ?"
+                           " ORDER BY id LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int(st, 1, pid);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        p->pid = pid;
+        p->ppid = sqlite3_column_int(st, 0);
+        p->exe = column_dup(st, 1);
+        p->python_version = column_dup(st, 2);
+        p->python_hexversion = (uint32_t)sqlite3_column_int64(st, 3);
+        p->gil_kind = (uint32_t)sqlite3_column_int(st, 4);
+        p->switch_interval_us = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 5);
+        p->start_ns = sqlite3_column_int64(st, 6);
+        p->end_ns = sqlite3_column_int64(st, 7);
+        p->exited = sqlite3_column_int(st, 8) != 0;
+        p->lost_events = (uint64_t)sqlite3_column_int64(st, 9);
+        p->dropped_records = (uint64_t)sqlite3_column_int64(st, 10);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return -1;
+
+    /* argv: the JSON array, element by element. */
+    if (sqlite3_prepare_v2(db,
+                           "SELECT j.value FROM process p, json_each(p.argv) j WHERE p.pid = ?"
+                           " AND p.id = (SELECT min(id) FROM process WHERE pid = ?) ORDER BY j.key",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int(st, 1, pid);
+    sqlite3_bind_int(st, 2, pid);
+    size_t cap = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (p->argc == cap) {
+            cap = cap ? cap * 2 : 8;
+            char **more = realloc(p->argv, cap * sizeof *more);
+            if (!more)
+                break;
+            p->argv = more;
+        }
+        p->argv[p->argc++] = column_dup(st, 0);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int read_gils(sqlite3 *db, int32_t pid, struct trace_process *p)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT gil, kind, address, subinterpreter FROM gil WHERE pid = ? ORDER BY gil", -1,
+                           &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int(st, 1, pid);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct trace_gil *more = realloc(p->gils, (p->gil_count + 1) * sizeof *more);
+        if (!more)
+            break;
+        p->gils = more;
+        p->gils[p->gil_count++] = (struct trace_gil){
+            .index = (uint32_t)sqlite3_column_int(st, 0),
+            .kind = (uint32_t)sqlite3_column_int(st, 1),
+            .address = (uint64_t)sqlite3_column_int64(st, 2),
+            .subinterpreter = sqlite3_column_int(st, 3) != 0,
+        };
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+struct event_vec {
+    struct trace_event *v;
+    size_t n, cap;
+};
+
+static int append_event(void *ctx, const struct trace_event *e)
+{
+    struct event_vec *vec = ctx;
+    if (vec->n == vec->cap) {
+        size_t cap = vec->cap ? vec->cap * 2 : 256;
+        struct trace_event *more = realloc(vec->v, cap * sizeof *more);
+        if (!more)
+            return 1;
+        vec->v = more;
+        vec->cap = cap;
+    }
+    vec->v[vec->n++] = *e;
+    return 0;
+}
+
+static int by_time(const void *a, const void *b)
+{
+    const struct trace_event *x = a, *y = b;
+    return x->ts_ns < y->ts_ns ? -1 : x->ts_ns > y->ts_ns;
+}
+
+static int read_threads(sqlite3 *db, int32_t pid, struct trace_process *p, char *err, size_t n)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT tid, name FROM thread WHERE pid = ? ORDER BY tid", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int(st, 1, pid);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct trace_thread *more = realloc(p->threads, (p->thread_count + 1) * sizeof *more);
+        if (!more)
+            break;
+        p->threads = more;
+        struct trace_thread *t = &p->threads[p->thread_count++];
+        memset(t, 0, sizeof *t);
+        t->tid = (uint32_t)sqlite3_column_int64(st, 0);
+        t->name = column_dup(st, 1);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return -1;
+
+    struct tdb_lane *lanes;
+    size_t nlanes;
+    if (tdb_read_lanes(db, &lanes, &nlanes, err, n))
+        return -1;
+    int r = 0;
+    for (size_t i = 0; i < p->thread_count && r == 0; i++) {
+        struct event_vec vec = {0};
+        for (size_t k = 0; k < nlanes && r == 0; k++)
+            if (lanes[k].pid == pid && lanes[k].tid == p->threads[i].tid)
+                r = tdb_read_lane_events(db, lanes[k].id, INT64_MIN / 2, INT64_MAX / 2, append_event, &vec, err, n);
+        qsort(vec.v, vec.n, sizeof *vec.v, by_time);
+        p->threads[i].events = vec.v;
+        p->threads[i].count = vec.n;
+    }
+    free(lanes);
+    return r;
+}
+
+int tdb_read_process(sqlite3 *db, int32_t pid, struct trace_process *out, char *err, size_t n)
+{
+    memset(out, 0, sizeof *out);
+    if (n)
+        err[0] = '\0';
+    if (read_process_row(db, pid, out) || read_gils(db, pid, out)) {
+        if (out->pid != pid)
+            snprintf(err, n, "the trace has no process %d", pid);
+        else
+            snprintf(err, n, "cannot read process %d: %s", pid, sqlite3_errmsg(db));
+        trace_process_free(out);
+        return -1;
+    }
+    if (read_threads(db, pid, out, err, n)) {
+        if (!*err)
+            snprintf(err, n, "cannot read the threads of process %d: %s", pid, sqlite3_errmsg(db));
+        trace_process_free(out);
+        return -1;
+    }
+    return 0;
 }

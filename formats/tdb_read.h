@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "trace_model.h"
+
 /* Open `path` read-only. Returns the handle, or NULL with a one-line reason
  * in `err` ("cannot open ...", "... is not a giltrace trace", "... was
  * written by a newer giltrace (schema N; this one reads up to M)"). */
@@ -17,5 +19,30 @@ sqlite3 *tdb_open_read(const char *path, char *err, size_t err_len);
 
 /* meta.base_ns of an open trace (0 if absent). */
 int64_t tdb_base_ns(sqlite3 *db);
+
+/* A lane: one thread on one GIL, the unit events are stored and drawn by. */
+struct tdb_lane {
+    int64_t id;
+    int32_t pid;
+    uint32_t tid;
+    uint32_t gil;
+};
+
+/* Every lane of the trace, by pid, gil, tid; `*lanes` is malloc'd.
+ * Returns 0, or -1 with `err`. */
+int tdb_read_lanes(sqlite3 *db, struct tdb_lane **lanes, size_t *count, char *err, size_t err_len);
+
+/* Called for each event; a non-zero return stops the walk. */
+typedef int (*tdb_event_fn)(void *ctx, const struct trace_event *e);
+
+/* The events of `lane` with from_ns <= ts_ns < to_ns, in time order. Costs
+ * one index seek plus the events returned. Returns 0 (also when stopped by
+ * `fn`), or -1 with `err`. */
+int tdb_read_lane_events(sqlite3 *db, int64_t lane, int64_t from_ns, int64_t to_ns, tdb_event_fn fn, void *ctx,
+                         char *err, size_t err_len);
+
+/* Everything stored about process `pid` (its first row, if the pid was
+ * reused), as written: identity, GILs, threads and their events. */
+int tdb_read_process(sqlite3 *db, int32_t pid, struct trace_process *out, char *err, size_t err_len);
 
 #endif

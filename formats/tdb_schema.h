@@ -16,11 +16,25 @@
  * empty database. */
 extern const char tdb_schema_sql[];
 
+/* Events per row of the event table (see tdb_schema.c). */
+#define TDB_EVENTS_PER_ROW 4
+
 /* Storage packs an event's kind and CPU into one integer:
  * kc = kind | (cpu + 1) << 4, with cpu + 1 = 0 when the CPU is unknown. */
 static inline long long tdb_pack_kc(unsigned kind, unsigned cpu, int cpu_known)
 {
     return (long long)kind | (cpu_known ? ((long long)cpu + 1) << 4 : 0);
+}
+
+static inline unsigned tdb_kc_kind(long long kc)
+{
+    return (unsigned)(kc & 15);
+}
+
+/* The CPU of a packed kind/CPU, or -1 when unknown. */
+static inline int tdb_kc_cpu(long long kc)
+{
+    return (int)(kc >> 4) - 1;
 }
 
 #endif

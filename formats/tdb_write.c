@@ -18,10 +18,13 @@
 #endif
 
 #define PROGRESS_EVERY 262144u
+#define BATCH 64                       /* rows per INSERT statement: fewer VM round trips */
+#define ROW_COLUMNS (3 + 2 * (TDB_EVENTS_PER_ROW - 1)) /* lane, t, k0, (o, k)... */
 
 struct tdb_writer {
     sqlite3 *db;
-    sqlite3_stmt *insert_event;
+    sqlite3_stmt *insert_event;       /* one row */
+    sqlite3_stmt *insert_event_batch; /* BATCH rows */
     sqlite3_stmt *insert_lane;
     sqlite3_stmt *select_lane;
     int64_t base_ns;
@@ -117,10 +120,24 @@ static int check_existing(struct tdb_writer *w, const char *path, char *err, siz
     return 0;
 }
 
+/* "INSERT INTO event VALUES (?,...)[,(?,...)]..." for `rows` rows. */
+static void insert_sql(char *buf, size_t cap, int rows)
+{
+    size_t len = (size_t)snprintf(buf, cap, "INSERT INTO event VALUES ");
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < ROW_COLUMNS; c++)
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s%s", c ? "," : r ? ",(" : "(", "?",
+                                    c == ROW_COLUMNS - 1 ? ")" : "");
+}
+
 static int prepare_all(struct tdb_writer *w, char *err, size_t n)
 {
-    if (sqlite3_prepare_v3(w->db, "INSERT INTO event VALUES (?, ?, ?)", -1, SQLITE_PREPARE_PERSISTENT,
-                           &w->insert_event, NULL) != SQLITE_OK ||
+    char one[256], batch[BATCH * ROW_COLUMNS * 3 + 64];
+    insert_sql(one, sizeof one, 1);
+    insert_sql(batch, sizeof batch, BATCH);
+    if (sqlite3_prepare_v3(w->db, one, -1, SQLITE_PREPARE_PERSISTENT, &w->insert_event, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(w->db, batch, -1, SQLITE_PREPARE_PERSISTENT, &w->insert_event_batch, NULL) !=
+            SQLITE_OK ||
         sqlite3_prepare_v3(w->db, "INSERT OR IGNORE INTO lane(pid, tid, gil) VALUES (?, ?, ?)", -1,
                            SQLITE_PREPARE_PERSISTENT, &w->insert_lane, NULL) != SQLITE_OK ||
         sqlite3_prepare_v3(w->db, "SELECT id FROM lane WHERE pid = ? AND tid = ? AND gil = ?", -1,
@@ -132,6 +149,7 @@ static int prepare_all(struct tdb_writer *w, char *err, size_t n)
 static void finalize_all(struct tdb_writer *w)
 {
     sqlite3_finalize(w->insert_event);
+    sqlite3_finalize(w->insert_event_batch);
     sqlite3_finalize(w->insert_lane);
     sqlite3_finalize(w->select_lane);
 }
@@ -142,14 +160,15 @@ int tdb_writer_open(const char *path, enum tdb_open_mode mode, struct tdb_writer
     struct tdb_writer *w = calloc(1, sizeof *w);
     if (!w)
         return fail(err, n, "out of memory");
-    if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
         fail(err, n, "cannot open %s: %s", path, w->db ? sqlite3_errmsg(w->db) : "out of memory");
         goto fail_open;
     }
     sqlite3_extended_result_codes(w->db, 1);
     if (mode == TDB_CREATE) {
         if (exec(w, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE;"
-                    "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; BEGIN;", err, n))
+                    "PRAGMA page_size = 65536; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; BEGIN;", err, n))
             goto fail_open;
         if (query_int(w->db, "SELECT count(*) FROM sqlite_schema", -1) != 0) {
             fail(err, n, "%s is not empty; a new trace needs an empty file", path);
@@ -303,39 +322,98 @@ static int lane_id(struct tdb_writer *w, int32_t pid, uint32_t tid, unsigned gil
     return rc == SQLITE_ROW ? 0 : -1;
 }
 
-/* Insert the events of `t` that are on GIL `gil`, in order. */
+/* One row of the event table: up to TDB_EVENTS_PER_ROW events of a lane. */
+struct event_row {
+    int count;
+    int64_t t[TDB_EVENTS_PER_ROW]; /* ns since base_ns */
+    long long kc[TDB_EVENTS_PER_ROW];
+};
+
+static void bind_row(sqlite3_stmt *st, int first, int64_t lane, const struct event_row *r)
+{
+    sqlite3_bind_int64(st, first, lane);
+    sqlite3_bind_int64(st, first + 1, r->t[0]);
+    sqlite3_bind_int64(st, first + 2, r->kc[0]);
+    for (int k = 1; k < TDB_EVENTS_PER_ROW; k++) {
+        int at = first + 1 + 2 * k;
+        if (k < r->count) {
+            sqlite3_bind_int64(st, at, r->t[k] - r->t[0]);
+            sqlite3_bind_int64(st, at + 1, r->kc[k]);
+        } else {
+            sqlite3_bind_null(st, at);
+            sqlite3_bind_null(st, at + 1);
+        }
+    }
+}
+
+/* Store `n` rows of one lane: BATCH at a time, the rest one by one. */
+static int insert_rows(struct tdb_writer *w, int64_t lane, const struct event_row *rows, size_t n)
+{
+    size_t i = 0;
+    for (; i + BATCH <= n; i += BATCH) {
+        sqlite3_stmt *st = w->insert_event_batch;
+        for (int k = 0; k < BATCH; k++)
+            bind_row(st, 1 + k * ROW_COLUMNS, lane, &rows[i + (size_t)k]);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return -1;
+    }
+    for (; i < n; i++) {
+        bind_row(w->insert_event, 1, lane, &rows[i]);
+        int rc = sqlite3_step(w->insert_event);
+        sqlite3_reset(w->insert_event);
+        if (rc != SQLITE_DONE)
+            return -1;
+    }
+    return 0;
+}
+
+/* Insert the events of `t` that are on GIL `gil`, in order. Times in a lane
+ * must increase strictly (they are part of the key); two events in one ns
+ * (which no clock we use produces) are set 1 ns apart and counted. */
 static int insert_lane_events(struct tdb_writer *w, int32_t pid, const struct trace_thread *t, unsigned gil,
                               char *err, size_t n)
 {
     int64_t lane = 0;
     if (lane_id(w, pid, t->tid, gil, &lane))
         return sql_fail(w, err, n, "cannot store a lane");
-    int64_t prev_t = INT64_MIN;
-    long long prev_kc = -1;
-    sqlite3_stmt *st = w->insert_event;
-    for (size_t i = 0; i < t->count; i++) {
+    enum { CHUNK = 16384 };
+    struct event_row *rows = malloc(CHUNK * sizeof *rows);
+    if (!rows)
+        return fail(err, n, "out of memory");
+    int64_t prev = INT64_MIN;
+    size_t fill = 0; /* complete rows before `row` */
+    struct event_row *row = &rows[0];
+    row->count = 0;
+    int r = 0;
+    for (size_t i = 0; i < t->count && r == 0; i++) {
         const struct trace_event *e = &t->events[i];
         if (e->gil != gil)
             continue;
         int64_t rel = e->ts_ns - w->base_ns;
-        long long kc = tdb_pack_kc(e->kind, e->cpu, e->cpu != RING_CPU_UNKNOWN);
-        if (rel <= prev_t && kc == prev_kc) {
-            rel = prev_t + 1; /* two identical events in one ns: keep both */
+        if (rel <= prev) {
+            rel = prev + 1;
             w->adjusted_timestamps++;
         }
-        prev_t = rel;
-        prev_kc = kc;
-        sqlite3_bind_int64(st, 1, lane);
-        sqlite3_bind_int64(st, 2, rel);
-        sqlite3_bind_int64(st, 3, kc);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-            return sql_fail(w, err, n, "cannot store an event");
+        prev = rel;
+        if (row->count == TDB_EVENTS_PER_ROW) {
+            if (++fill == CHUNK) {
+                r = insert_rows(w, lane, rows, fill);
+                fill = 0;
+            }
+            row = &rows[fill];
+            row->count = 0;
+        }
+        row->t[row->count] = rel;
+        row->kc[row->count++] = tdb_pack_kc(e->kind, e->cpu, e->cpu != RING_CPU_UNKNOWN);
         if (++w->events_written % PROGRESS_EVERY == 0 && w->progress)
             w->progress(w->progress_ctx, w->events_written);
     }
-    return 0;
+    if (r == 0)
+        r = insert_rows(w, lane, rows, fill + (row->count > 0));
+    free(rows);
+    return r == 0 ? 0 : sql_fail(w, err, n, "cannot store an event");
 }
 
 int tdb_writer_add_process(struct tdb_writer *w, const struct trace_process *p, char *err, size_t n)

@@ -12,6 +12,7 @@
 #include "ring_writer.h"
 
 __thread struct shim_thread shim_self __attribute__((tls_model("initial-exec")));
+unsigned rec_clock_kind = RING_CLOCK_MONOTONIC;
 
 void shim_thread_reset(struct shim_thread *t)
 {

@@ -25,8 +25,6 @@
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
-unsigned rec_clock_kind = RING_CLOCK_MONOTONIC;
-
 /* The entry point of libgiltrace-writer.so (formats/ring_dump.h). */
 typedef int (*dump_ring_fn)(const char *ring_path, const char *db_path, char *err, size_t err_len);
 
