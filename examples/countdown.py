@@ -15,10 +15,14 @@ def count(n):
         n -= 1
 
 
+def cpu_time():
+    return time.process_time() if hasattr(time, "process_time") else time.clock()
+
+
 def main():
     threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
     total = int(sys.argv[2]) if len(sys.argv) > 2 else 20000000
-    start = time.time()
+    start, start_cpu = time.time(), cpu_time()
     if threads == 0:
         count(total)
     else:
@@ -28,8 +32,8 @@ def main():
             w.start()
         for w in workers:
             w.join()
-    print("countdown of %d with %s: %.2f s" % (total, "%d threads" % threads if threads else "no threads",
-                                              time.time() - start))
+    print("countdown of %d with %s: %.3f s (cpu %.3f s)"
+          % (total, "%d threads" % threads if threads else "no threads", time.time() - start, cpu_time() - start_cpu))
 
 
 main()

@@ -2,8 +2,12 @@
 """Whole-program slowdown, traced (`giltrace run`) vs untraced, runs
 interleaved, medians of the programs' own timings:
   - two CPU-bound threads (examples/countdown.py);
-  - round trips over a TCP echo server with a CPU-bound thread beside them,
-    and the same without it (the highest GIL event rate we have);
+  - round trips to a TCP echo server with a CPU-bound thread beside the
+    client, and the same without it (the highest GIL event rate we have);
+wall time and the traced process's own CPU time, as medians and best runs
+(this VM's speed itself varies by 10-20% from run to run, even for a
+single-threaded loop with no GIL traffic, so medians of 15 runs resolve a
+few percent at best; the best run is the less noisy estimator);
 and the database bytes per event of those real traces.
 
 usage: bench_programs.py [--quick]      (env: GILTRACE; GILTRACE_BENCH_PYTHON)
@@ -12,13 +16,14 @@ import glob
 import os
 import re
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 
 QUICK = "--quick" in sys.argv
-RUNS = 1 if QUICK else 7
+RUNS = 1 if QUICK else 15
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 GILTRACE = os.environ["GILTRACE"]
@@ -36,22 +41,39 @@ def find_python():
 
 
 def timed(cmd, pattern):
+    """(wall, cpu) seconds the program reports about itself."""
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    return float(re.search(pattern, out).group(1))
+    m = re.search(pattern, out)
+    return float(m.group(1)), float(m.group(2))
+
+
+def spread(values):
+    """The middle half of the runs, as "low-high"."""
+    v = sorted(values)
+    return "%.3f-%.3f" % (v[len(v) // 4], v[(3 * len(v)) // 4])
 
 
 def compare(python, args, pattern, work):
-    plain, traced, sizes = [], [], []
+    """Interleaved untraced/traced runs: medians of wall and CPU time, and the
+    size and event count of the last trace."""
+    runs = {"plain": [], "traced": []}
     db = os.path.join(work, "t.db")
     for _ in range(RUNS):
-        plain.append(timed([python] + args, pattern))
-        traced.append(timed([GILTRACE, "run", "-q", "-f", "-o", db, "--", python] + args, pattern))
-        import sqlite3
-        con = sqlite3.connect(db)
-        events = con.execute("SELECT count(*) FROM events").fetchone()[0]
-        con.close()
-        sizes.append((os.path.getsize(db), events))
-    return statistics.median(plain), statistics.median(traced), sizes[-1]
+        runs["plain"].append(timed([python] + args, pattern))
+        runs["traced"].append(timed([GILTRACE, "run", "-q", "-f", "-o", db, "--", python] + args, pattern))
+    con = sqlite3.connect(db)
+    events = con.execute("SELECT count(*) FROM events").fetchone()[0]
+    con.close()
+    result = {}
+    for what, index in (("wall", 0), ("cpu", 1)):
+        plain = [r[index] for r in runs["plain"]]
+        traced = [r[index] for r in runs["traced"]]
+        print("  %s time: untraced median %.3f s (%s, best %.3f), traced %.3f s (%s, best %.3f)"
+              % (what, statistics.median(plain), spread(plain), min(plain), statistics.median(traced),
+                 spread(traced), min(traced)))
+        result[what] = 100 * (statistics.median(traced) / statistics.median(plain) - 1)
+        result[what + " best"] = 100 * (min(traced) / min(plain) - 1)
+    return result, os.path.getsize(db), events
 
 
 def report(name, value, unit, goal):
@@ -61,26 +83,26 @@ def report(name, value, unit, goal):
 def main():
     python = find_python()
     work = tempfile.mkdtemp(prefix="giltrace-bench-")
-    print("interpreter: %s; %d runs each, interleaved" % (python, RUNS))
+    print("interpreter: %s; %d runs each, interleaved; (interquartile ranges)" % (python, RUNS))
     count = "2000000" if QUICK else "30000000"
-    plain, traced, (size, events) = compare(python, [os.path.join(ROOT, "examples", "countdown.py"), "2", count],
-                                            r": ([0-9.]+) s", work)
-    print("countdown, 2 threads: %.3f s untraced, %.3f s traced; %d events, %.1f B/event"
-          % (plain, traced, events, size / max(events, 1)))
-    report("slowdown, two CPU-bound threads", 100 * (traced / plain - 1), "%", "<= 1%")
-    rounds = "50" if QUICK else "400"
-    plain, traced, (size, events) = compare(python, [os.path.join(HERE, "programs", "echo_cpu.py"), rounds, "cpu"],
-                                            r"elapsed=([0-9.]+)", work)
-    print("echo + CPU thread, %s round trips: %.3f s untraced, %.3f s traced; %d events"
-          % (rounds, plain, traced, events))
-    report("slowdown, socket echo with a CPU-bound thread", 100 * (traced / plain - 1), "%", "<= 3%")
-    rounds = "2000" if QUICK else "40000"
-    plain, traced, (size, events) = compare(python, [os.path.join(HERE, "programs", "echo_cpu.py"), rounds, "nocpu"],
-                                            r"elapsed=([0-9.]+)", work)
-    print("echo alone, %s round trips: %.3f s untraced, %.3f s traced; %d events (%.0f events/s), %.1f B/event"
-          % (rounds, plain, traced, events, events / traced, size / max(events, 1)))
-    report("slowdown, socket echo alone (highest event rate)", 100 * (traced / plain - 1), "%", "none set")
-    report("database bytes per event, echo trace", size / max(events, 1), "B", "<= 16")
+    print("countdown.py, 2 CPU-bound threads, %s:" % count)
+    slow, size, events = compare(python, [os.path.join(ROOT, "examples", "countdown.py"), "2", count],
+                                 r": ([0-9.]+) s \(cpu ([0-9.]+) s\)", work)
+    report("slowdown, two CPU-bound threads (wall, medians)", slow["wall"], "%", "<= 1%")
+    report("slowdown, two CPU-bound threads (cpu, medians)", slow["cpu"], "%", "<= 1%")
+    report("slowdown, two CPU-bound threads (cpu, best runs)", slow["cpu best"], "%", "<= 1%")
+    rounds = "20" if QUICK else "200"
+    echo = os.path.join(HERE, "programs", "echo_cpu.py")
+    print("echo_cpu.py, %s round trips with a CPU-bound thread beside them:" % rounds)
+    slow, size, events = compare(python, [echo, rounds, "cpu"], r"elapsed=([0-9.]+) cpu=([0-9.]+)", work)
+    report("slowdown, socket echo with a CPU-bound thread (wall, medians)", slow["wall"], "%", "<= 3%")
+    report("slowdown, socket echo with a CPU-bound thread (wall, best runs)", slow["wall best"], "%", "<= 3%")
+    rounds = "2000" if QUICK else "20000"
+    print("echo_cpu.py, %s round trips, no CPU thread (the highest GIL event rate we have):" % rounds)
+    slow, size, events = compare(python, [echo, rounds, "nocpu"], r"elapsed=([0-9.]+) cpu=([0-9.]+)", work)
+    report("slowdown, socket echo alone (wall, medians)", slow["wall"], "%", "none set")
+    report("slowdown, socket echo alone (cpu, medians)", slow["cpu"], "%", "none set")
+    report("database bytes per event, echo trace (%d events)" % events, size / max(events, 1), "B", "<= 16")
     shutil.rmtree(work)
 
 

@@ -41,20 +41,24 @@ struct gil {
     uint8_t announce_enabled; /* free-threaded build: GIL_ENABLED at first acquire */
 };
 
-/* Every address of every condvar GIL lies in [lo, lo + span). Published as
- * immutable snapshots, each a superset of the one before. */
+/* An address filter: [lo, lo + span). Published as immutable snapshots,
+ * each a superset of the one before, so a wrapper reading one never misses
+ * a GIL object it already covered. */
 struct gil_watch {
     uintptr_t lo;
     uintptr_t span;
 };
 
-extern const struct gil_watch *gil_watch_current;
+/* What the wrappers filter on: the switch mutexes (the only GIL mutex whose
+ * lock is an event), the two condvars of each GIL, and the 2.7 semaphore. */
+extern const struct gil_watch *gil_watch_mutex;
+extern const struct gil_watch *gil_watch_cond;
 extern sem_t *gil_watch_sem; /* the 2.7 GIL, or the candidate for it */
 
 /* The wrappers' fast path: one load of the snapshot, one compare. */
-static inline bool gil_watched(const void *p)
+static inline bool gil_watched(const struct gil_watch *const *watch, const void *p)
 {
-    const struct gil_watch *w = gil_watch_current;
+    const struct gil_watch *w = *watch;
     return (uintptr_t)p - w->lo < w->span;
 }
 
@@ -89,7 +93,6 @@ struct gil *gil_lookup_sem(sem_t *s);
  * calls the real function where it returns an int, records what the call
  * means, and preserves errno. */
 int gil_mutex_lock(pthread_mutex_t *m);
-void gil_before_mutex_unlock(pthread_mutex_t *m);
 void gil_before_cond_signal(pthread_cond_t *c);
 int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime);
 int gil_sem_wait(sem_t *s);

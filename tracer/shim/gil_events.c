@@ -1,17 +1,19 @@
 /*
  * gil_events.c — what an interposed call on a GIL means, as events.
  *
- * CPython 3.2+ (an "episode" is one thread's lock(M) ... unlock(M)):
+ * CPython 3.2+:
  *   take_gil:  lock(M); [timedwait(C, M)...]; lock(SM); signal(SC); unlock(SM); unlock(M)
  *   drop_gil:  lock(M); signal(C); unlock(M); [lock(SM); wait(SC, SM); unlock(SM)]
- * so that
+ * so that, with "holding M" read from the mutex's owner field (glibc keeps
+ * the owner's tid there), no lock or unlock of M needs watching:
  *   ACQUIRE        = signal(SC) while holding M
  *   RELEASE        = signal(C) while holding M
- *   BUSY / RETRY   = the first / a later timedwait(C, M) of an episode
+ *   BUSY / RETRY   = the first / a later timedwait(C, M) since the thread's
+ *                    last ACQUIRE
  *   TIMEOUT        = that wait returned ETIMEDOUT
  *   DROP_REQUEST   = ...and, as take_gil checks, the GIL is still locked and
  *                    no switch happened meanwhile: the waiter asks the holder
- *   FORCED_SWITCH  = lock(SM) outside an episode: a holder that dropped on
+ *   FORCED_SWITCH  = lock(SM) while not holding M: a holder that dropped on
  *                    request waits for the taker's acknowledgement
  * CPython 2.7 (a sem_t): sem_wait is split into sem_trywait (success:
  * ACQUIRE) and, if that fails, BUSY + sem_wait + ACQUIRE; sem_post is RELEASE.
@@ -25,6 +27,13 @@
 #include "recorder.h"
 #include "ring_writer.h"
 #include "shim_real.h"
+
+/* Does the calling thread hold GIL mutex `m`? */
+static inline bool holds(const struct gil *g, struct shim_thread *t)
+{
+    const pthread_mutex_t *m = (const pthread_mutex_t *)g->mutex;
+    return (uint32_t)__atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED) == shim_thread_tid(t);
+}
 
 static void note_interval(const struct gil *g, const struct timespec *abstime)
 {
@@ -46,25 +55,9 @@ int gil_mutex_lock(pthread_mutex_t *m)
     int r = shim_real.mutex_lock(m);
     enum gil_role role;
     struct gil *g = gil_lookup((uintptr_t)m, &role);
-    if (!g || r != 0)
-        return r;
-    struct shim_thread *t = &shim_self;
-    if (role == GIL_MUTEX) {
-        t->episode = g;
-        t->waits = 0;
-    } else if (role == GIL_SWITCH_MUTEX && t->episode != g) {
+    if (r == 0 && g && role == GIL_SWITCH_MUTEX && !holds(g, &shim_self))
         rec_event(RING_EV_FORCED_SWITCH, g->index);
-    }
     return r;
-}
-
-void gil_before_mutex_unlock(pthread_mutex_t *m)
-{
-    enum gil_role role;
-    struct gil *g = gil_lookup((uintptr_t)m, &role);
-    struct shim_thread *t = &shim_self;
-    if (g && role == GIL_MUTEX && t->episode == g)
-        t->episode = NULL;
 }
 
 void gil_before_cond_signal(pthread_cond_t *c)
@@ -72,8 +65,9 @@ void gil_before_cond_signal(pthread_cond_t *c)
     enum gil_role role;
     struct gil *g = gil_lookup((uintptr_t)c, &role);
     struct shim_thread *t = &shim_self;
-    if (!g || t->episode != g)
+    if (!g || !holds(g, t))
         return;
+    t->waits = 0;
     if (role == GIL_COND) {
         g->shadow_locked = 0;
         rec_event(RING_EV_RELEASE, g->index);
@@ -83,7 +77,7 @@ void gil_before_cond_signal(pthread_cond_t *c)
             ring_writer_set_gil_kind(RING_GIL_CONDVAR);
             rec_event(RING_EV_GIL_ENABLED, g->index);
         }
-        rec_event(RING_EV_ACQUIRE, g->index); /* first: it learns the tid */
+        rec_event(RING_EV_ACQUIRE, g->index);
         g->shadow_locked = 1;
         if (g->shadow_holder != t->tid) {
             g->shadow_holder = t->tid;
@@ -97,7 +91,7 @@ int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct times
     enum gil_role role;
     struct gil *g = gil_lookup((uintptr_t)c, &role);
     struct shim_thread *t = &shim_self;
-    if (!g || role != GIL_COND || (uintptr_t)m != g->mutex || t->episode != g)
+    if (!g || role != GIL_COND || (uintptr_t)m != g->mutex)
         return shim_real.cond_timedwait(c, m, abstime);
 
     int saved_errno = errno;

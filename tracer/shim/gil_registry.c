@@ -27,10 +27,12 @@
 #define RT_SWITCH_MUTEX ((intptr_t)(sizeof(pthread_mutex_t) + sizeof(pthread_cond_t)))
 
 static const struct gil_watch watch_nothing = {0, 0};
-static struct gil_watch watch_snapshots[RING_MAX_GILS + 1];
+/* One new snapshot per filter per GIL at most, never reused. */
+static struct gil_watch watch_snapshots[2 * RING_MAX_GILS + 2];
 static unsigned watch_snapshot_count;
 
-const struct gil_watch *gil_watch_current = &watch_nothing;
+const struct gil_watch *gil_watch_mutex = &watch_nothing;
+const struct gil_watch *gil_watch_cond = &watch_nothing;
 sem_t *gil_watch_sem;
 
 static struct python_info py;
@@ -59,7 +61,8 @@ void gil_registry_start(const struct python_info *info)
 
 void gil_registry_stop(void)
 {
-    __atomic_store_n(&gil_watch_current, &watch_nothing, __ATOMIC_RELEASE);
+    __atomic_store_n(&gil_watch_mutex, &watch_nothing, __ATOMIC_RELEASE);
+    __atomic_store_n(&gil_watch_cond, &watch_nothing, __ATOMIC_RELEASE);
     __atomic_store_n(&gil_watch_sem, NULL, __ATOMIC_RELEASE);
 }
 
@@ -85,14 +88,14 @@ struct gil *gil_lookup(uintptr_t addr, enum gil_role *role)
     return NULL;
 }
 
-/* Widen the filter to cover `g`'s four objects. Called with the registry held. */
-static void watch_add(const struct gil *g)
+/* Widen filter `*watch` to cover the `n` addresses. Called with the
+ * registry held. */
+static void watch_add(const struct gil_watch **watch, const uintptr_t *addr, int n)
 {
-    const struct gil_watch *old = gil_watch_current;
-    uintptr_t addr[4] = {g->mutex, g->switch_mutex, g->cond, g->switch_cond};
+    const struct gil_watch *old = *watch;
     uintptr_t lo = old->span ? old->lo : addr[0];
     uintptr_t hi = old->span ? old->lo + old->span - 1 : addr[0];
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < n; i++) {
         if (addr[i] < lo)
             lo = addr[i];
         if (addr[i] > hi)
@@ -101,11 +104,11 @@ static void watch_add(const struct gil *g)
     if (old->span && lo == old->lo && hi == old->lo + old->span - 1)
         return;
     if (watch_snapshot_count == sizeof watch_snapshots / sizeof watch_snapshots[0])
-        return; /* cannot happen: one snapshot per GIL at most */
+        return; /* cannot happen: two snapshots per GIL at most */
     struct gil_watch *w = &watch_snapshots[watch_snapshot_count++];
     w->lo = lo;
     w->span = hi - lo + 1;
-    __atomic_store_n(&gil_watch_current, w, __ATOMIC_RELEASE);
+    __atomic_store_n(watch, w, __ATOMIC_RELEASE);
 }
 
 static void reset_call_state(struct gil *g)
@@ -158,7 +161,8 @@ static void register_condvar_gil(const uintptr_t a[4], clockid_t clock, bool run
     else if (!subinterpreter)
         ring_writer_set_gil_kind(RING_GIL_CONDVAR);
     __atomic_store_n(&gil_count, n + 1, __ATOMIC_RELEASE);
-    watch_add(g);
+    watch_add(&gil_watch_mutex, &g->switch_mutex, 1);
+    watch_add(&gil_watch_cond, (uintptr_t[2]){g->cond, g->switch_cond}, 2);
     registry_unlock();
 }
 

@@ -1,17 +1,52 @@
 /*
- * rec_clock.h — the clock this process records in, chosen once at start
- * (formats/ring_clock.h says how each clock is read).
+ * rec_clock.h — how the recording path reads the time.
+ *
+ * The ring's clock (formats/ring_clock.h) is the TSC where the kernel trusts
+ * it. Reading it costs ~11 ns with rdtsc and ~23 ns with rdtscp or
+ * lfence+rdtsc, so the recorder uses the fence only where order matters: an
+ * event recorded just after taking a lock that another thread released
+ * (ACQUIRE, TIMEOUT and DROP_REQUEST, all recorded after (re)locking the GIL
+ * mutex) must not read the TSC before the lock is really taken, or it could
+ * be stamped earlier than the other thread's RELEASE. Events recorded before
+ * letting go of a lock need no fence: rdtsc executes before the later store
+ * that publishes the unlock. The CPU number comes from rdpid (or rdtscp's
+ * TSC_AUX on CPUs without rdpid).
  */
 #ifndef GILTRACE_REC_CLOCK_H
 #define GILTRACE_REC_CLOCK_H
 
+#include <stdbool.h>
+
 #include "../../formats/ring_clock.h"
 
-/* enum ring_clock; set by the constructor before any ring exists. */
-extern unsigned rec_clock_kind;
+enum rec_clock_mode {
+    REC_CLOCK_MONOTONIC,   /* clock_gettime + sched_getcpu */
+    REC_CLOCK_RDTSCP,      /* rdtscp: ordered, with the CPU */
+    REC_CLOCK_RDTSC_RDPID  /* rdtsc (+ lfence when ordered), rdpid */
+};
 
-static inline uint64_t rec_clock_now(unsigned *cpu)
+/* enum ring_clock of this process's rings, and how it is read; both set by
+ * rec_clock_setup() before any ring exists. */
+extern unsigned rec_clock_kind;
+extern unsigned rec_clock_mode;
+
+/* Choose the clock and the way to read it on this machine. */
+void rec_clock_setup(void);
+
+static inline uint64_t rec_clock_now(bool after_lock, unsigned *cpu)
 {
+#if defined(__x86_64__)
+    if (__builtin_expect(rec_clock_mode == REC_CLOCK_RDTSC_RDPID, 1)) {
+        if (after_lock)
+            _mm_lfence();
+        uint64_t t = __rdtsc();
+        uint64_t aux;
+        __asm__ volatile("rdpid %0" : "=r"(aux));
+        *cpu = (unsigned)aux & 0xfffu; /* Linux keeps the CPU number in TSC_AUX[11:0] */
+        return t;
+    }
+#endif
+    (void)after_lock;
     return ring_clock_read(rec_clock_kind, cpu);
 }
 

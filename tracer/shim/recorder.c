@@ -13,17 +13,47 @@
 
 __thread struct shim_thread shim_self __attribute__((tls_model("initial-exec")));
 unsigned rec_clock_kind = RING_CLOCK_MONOTONIC;
+unsigned rec_clock_mode = REC_CLOCK_MONOTONIC;
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+
+static bool cpu_has_rdpid(void)
+{
+    unsigned a, b, c, d;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 22) & 1;
+}
+#endif
+
+void rec_clock_setup(void)
+{
+    rec_clock_kind = ring_clock_best();
+    rec_clock_mode = REC_CLOCK_MONOTONIC;
+#if defined(__x86_64__)
+    if (rec_clock_kind == RING_CLOCK_TSC)
+        rec_clock_mode = cpu_has_rdpid() ? REC_CLOCK_RDTSC_RDPID : REC_CLOCK_RDTSCP;
+#endif
+}
 
 void shim_thread_reset(struct shim_thread *t)
 {
     memset(t, 0, sizeof *t);
 }
 
+uint32_t shim_thread_tid(struct shim_thread *t)
+{
+    if (__builtin_expect(t->tid == 0, 0)) {
+        int saved_errno = errno;
+        t->tid = (uint32_t)syscall(SYS_gettid);
+        errno = saved_errno;
+    }
+    return t->tid;
+}
+
 bool rec_refill(struct shim_thread *t)
 {
     int saved_errno = errno;
-    if (t->tid == 0)
-        t->tid = (uint32_t)syscall(SYS_gettid);
+    shim_thread_tid(t);
     uint64_t seq;
     struct ring_record *first = ring_writer_claim_chunk(t->tid, &seq);
     if (!first) {

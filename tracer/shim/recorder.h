@@ -17,6 +17,13 @@
  * the ring is full or tracing is off. Preserves errno. */
 bool rec_refill(struct shim_thread *t);
 
+/* Events recorded right after (re)taking the GIL mutex: they need an
+ * ordered timestamp (see rec_clock.h). */
+static inline bool rec_kind_follows_lock(unsigned kind)
+{
+    return kind == RING_EV_ACQUIRE || kind == RING_EV_TIMEOUT || kind == RING_EV_DROP_REQUEST;
+}
+
 /* Record `kind` (enum ring_event_kind) on GIL `gil` for the calling thread. */
 static inline void rec_event(unsigned kind, unsigned gil)
 {
@@ -24,7 +31,7 @@ static inline void rec_event(unsigned kind, unsigned gil)
     if (__builtin_expect(t->pos == t->end, 0) && !rec_refill(t))
         return;
     unsigned cpu;
-    uint64_t ts = rec_clock_now(&cpu);
+    uint64_t ts = rec_clock_now(rec_kind_follows_lock(kind), &cpu);
     struct ring_record *r = t->pos++;
     r->raw_ts = ts;
     /* The tail commits the record: it must not become visible before raw_ts. */

@@ -265,7 +265,7 @@ int ring_writer_add_gil(uint64_t mutex_addr, uint32_t kind, bool subinterpreter)
         .mutex_addr = mutex_addr,
         .kind = kind,
         .subinterpreter = subinterpreter ? 1u : 0u,
-        .created_raw = rec_clock_now(&cpu),
+        .created_raw = rec_clock_now(false, &cpu),
     };
     w.gils[i] = g;
     w.gil_count = i + 1;

@@ -3,6 +3,7 @@
  * libc's. Each is a filter: one compare against the GIL filters, then a tail
  * call to the real function. Only a call on a GIL (or on one of the few
  * objects a filter cannot tell from one) goes to gil_events.c.
+ * pthread_mutex_unlock is not interposed at all: no GIL event is an unlock.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -16,28 +17,21 @@
 
 SHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
-    if (UNLIKELY(gil_watched(m)))
+    if (UNLIKELY(gil_watched(&gil_watch_mutex, m)))
         return gil_mutex_lock(m);
     return shim_real.mutex_lock(m);
 }
 
-SHIM_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
-{
-    if (UNLIKELY(gil_watched(m)))
-        gil_before_mutex_unlock(m);
-    return shim_real.mutex_unlock(m);
-}
-
 SHIM_EXPORT int pthread_cond_signal(pthread_cond_t *c)
 {
-    if (UNLIKELY(gil_watched(c)))
+    if (UNLIKELY(gil_watched(&gil_watch_cond, c)))
         gil_before_cond_signal(c);
     return shim_real.cond_signal(c);
 }
 
 SHIM_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t)
 {
-    if (UNLIKELY(gil_watched(c)))
+    if (UNLIKELY(gil_watched(&gil_watch_cond, c)))
         return gil_cond_timedwait(c, m, t);
     return shim_real.cond_timedwait(c, m, t);
 }

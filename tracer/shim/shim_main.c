@@ -68,7 +68,7 @@ __attribute__((constructor(101))) static void shim_start(void)
         return;
     }
 
-    rec_clock_kind = ring_clock_best();
+    rec_clock_setup();
     /* 3.7+ creates its GIL in Py_Initialize: it must be identified. Older
      * interpreters create it when a second thread starts, if ever. */
     uint32_t kind = py.free_threaded               ? RING_GIL_NONE

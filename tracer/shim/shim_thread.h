@@ -20,10 +20,9 @@ struct shim_thread {
     uint32_t next_check; /* (seq << 12 | index) of *pos, before the key */
     uint32_t tid;        /* 0 until the first event */
 
-    /* Where the thread is in CPython's take_gil/drop_gil. */
-    const struct gil *episode; /* the GIL whose mutex this thread holds */
-    uint32_t waits;            /* timed waits on its condvar in this episode */
-    uint8_t sem_waiting;       /* 2.7: BUSY recorded, ACQUIRE not yet */
+    /* Where the thread is in CPython's take_gil. */
+    uint32_t waits;      /* timed waits on the GIL condvar since its last ACQUIRE */
+    uint8_t sem_waiting; /* 2.7: BUSY recorded, ACQUIRE not yet */
 
     /* The create_gil() signature: mutex_init x2 then cond_init x2. */
     uint8_t init_len;
@@ -35,5 +34,8 @@ extern __thread struct shim_thread shim_self __attribute__((tls_model("initial-e
 
 /* Forget the recording cursor and call state (fork child, tests). */
 void shim_thread_reset(struct shim_thread *t);
+
+/* The calling thread's kernel tid (fetched once). */
+uint32_t shim_thread_tid(struct shim_thread *t);
 
 #endif
