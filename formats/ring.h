@@ -169,6 +169,20 @@ static inline unsigned ring_tail_gil(uint64_t tail) { return (unsigned)((tail >>
 static inline unsigned ring_tail_cpu(uint64_t tail) { return (unsigned)((tail >> 16) & 0xffffu); }
 static inline uint32_t ring_tail_check(uint64_t tail) { return (uint32_t)(tail >> 32); }
 
+/* Fill in the layout fields of a new header (magic, version, sizes, chunk
+ * count, clock); everything else is left as it is (zero in a new file). */
+static inline void ring_header_init(struct ring_header *h, uint32_t chunk_count, uint32_t clock)
+{
+    for (unsigned i = 0; i < sizeof h->magic; i++)
+        h->magic[i] = RING_MAGIC[i];
+    h->version = RING_VERSION;
+    h->header_size = RING_HEADER_SIZE;
+    h->chunk_size = RING_CHUNK_SIZE;
+    h->chunk_count = chunk_count;
+    h->record_size = RING_RECORD_SIZE;
+    h->clock = clock;
+}
+
 /* Byte offset of chunk `index` (0-based) in the file. */
 static inline uint64_t ring_chunk_offset(uint32_t index)
 {

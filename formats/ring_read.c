@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,17 +20,9 @@
 
 #include "clock_map.h"
 #include "event_kind.h"
+#include "fmt_error.h"
 #include "ring.h"
 #include "ring_clock.h"
-
-static int fail(char *err, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* A claimed chunk, as found. */
 struct chunk_ref {
@@ -107,17 +98,17 @@ static int copy_identity(const struct ring_header *h, struct trace_process *p)
 static int check_header(const struct ring_header *h, size_t size, char *err, size_t n)
 {
     if (size < sizeof *h || memcmp(h->magic, RING_MAGIC, sizeof h->magic) != 0)
-        return fail(err, n, "not a giltrace ring file (bad magic)");
+        return fmt_error(err, n, "not a giltrace ring file (bad magic)");
     if (h->version != RING_VERSION)
-        return fail(err, n, "ring file version %u is not supported (this giltrace reads version %u)",
+        return fmt_error(err, n, "ring file version %u is not supported (this giltrace reads version %u)",
                     h->version, RING_VERSION);
     if (h->header_size != RING_HEADER_SIZE || h->chunk_size != RING_CHUNK_SIZE ||
         h->record_size != RING_RECORD_SIZE)
-        return fail(err, n, "ring file header has an unexpected layout");
+        return fmt_error(err, n, "ring file header has an unexpected layout");
     if (h->clock != RING_CLOCK_TSC && h->clock != RING_CLOCK_MONOTONIC)
-        return fail(err, n, "ring file names an unknown clock (%u)", h->clock);
+        return fmt_error(err, n, "ring file names an unknown clock (%u)", h->clock);
     if (size < RING_HEADER_SIZE)
-        return fail(err, n, "ring file is truncated inside its header");
+        return fmt_error(err, n, "ring file is truncated inside its header");
     return 0;
 }
 
@@ -179,13 +170,13 @@ int ring_read_memory(const void *mem, size_t size, struct trace_process *out, ch
 
     if (copy_identity(h, out)) {
         trace_process_free(out);
-        return fail(err, n, "out of memory reading a ring file");
+        return fmt_error(err, n, "out of memory reading a ring file");
     }
 
     struct chunk_ref *chunks = malloc((claimed ? claimed : 1) * sizeof *chunks);
     if (!chunks) {
         trace_process_free(out);
-        return fail(err, n, "out of memory reading a ring file");
+        return fmt_error(err, n, "out of memory reading a ring file");
     }
     size_t nchunks = 0;
     for (uint64_t i = 0; i < claimed; i++) {
@@ -201,7 +192,7 @@ int ring_read_memory(const void *mem, size_t size, struct trace_process *out, ch
     if (build_clock(h, base, chunks, nchunks, &map)) {
         free(chunks);
         trace_process_free(out);
-        return fail(err, n, "cannot convert this ring's timestamps: it has a single calibration point "
+        return fmt_error(err, n, "cannot convert this ring's timestamps: it has a single calibration point "
                             "and was written on another boot");
     }
 
@@ -267,7 +258,7 @@ oom:
     clock_map_free(&map);
     free(chunks);
     trace_process_free(out);
-    return fail(err, n, "out of memory reading a ring file");
+    return fmt_error(err, n, "out of memory reading a ring file");
 }
 
 int ring_read_file(const char *path, struct trace_process *out, char *err, size_t n)
@@ -275,25 +266,25 @@ int ring_read_file(const char *path, struct trace_process *out, char *err, size_
     memset(out, 0, sizeof *out);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
-        return fail(err, n, "cannot open %s: %s", path, strerror(errno));
+        return fmt_error(err, n, "cannot open %s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return fail(err, n, "%s is not a regular file", path);
+        return fmt_error(err, n, "%s is not a regular file", path);
     }
     if ((size_t)st.st_size < RING_HEADER_SIZE) {
         close(fd);
-        return fail(err, n, "%s is not a giltrace ring file (too short)", path);
+        return fmt_error(err, n, "%s is not a giltrace ring file (too short)", path);
     }
     void *mem = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
     int e = errno;
     close(fd);
     if (mem == MAP_FAILED)
-        return fail(err, n, "cannot map %s: %s", path, strerror(e));
+        return fmt_error(err, n, "cannot map %s: %s", path, strerror(e));
     char why[256];
     int r = ring_read_memory(mem, (size_t)st.st_size, out, why, sizeof why);
     munmap(mem, (size_t)st.st_size);
     if (r)
-        return fail(err, n, "%s: %s", path, why);
+        return fmt_error(err, n, "%s: %s", path, why);
     return 0;
 }

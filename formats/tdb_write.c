@@ -4,12 +4,12 @@
 #include "tdb_write.h"
 
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "fmt_error.h"
 #include "ring.h"
 #include "tdb_schema.h"
 
@@ -35,18 +35,9 @@ struct tdb_writer {
     void *progress_ctx;
 };
 
-static int fail(char *err, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static int sql_fail(struct tdb_writer *w, char *err, size_t n, const char *what)
 {
-    return fail(err, n, "%s: %s", what, sqlite3_errmsg(w->db));
+    return fmt_error(err, n, "%s: %s", what, sqlite3_errmsg(w->db));
 }
 
 static int exec(struct tdb_writer *w, const char *sql, char *err, size_t n)
@@ -54,7 +45,7 @@ static int exec(struct tdb_writer *w, const char *sql, char *err, size_t n)
     char *msg = NULL;
     if (sqlite3_exec(w->db, sql, NULL, NULL, &msg) == SQLITE_OK)
         return 0;
-    fail(err, n, "%s", msg ? msg : sqlite3_errmsg(w->db));
+    fmt_error(err, n, "%s", msg ? msg : sqlite3_errmsg(w->db));
     sqlite3_free(msg);
     return -1;
 }
@@ -107,10 +98,10 @@ static int create_schema(struct tdb_writer *w, char *err, size_t n)
 static int check_existing(struct tdb_writer *w, const char *path, char *err, size_t n)
 {
     if (query_int(w->db, "PRAGMA application_id", 0) != TDB_APPLICATION_ID)
-        return fail(err, n, "%s exists and is not a giltrace trace; not touching it", path);
+        return fmt_error(err, n, "%s exists and is not a giltrace trace; not touching it", path);
     int64_t v = query_int(w->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1);
     if (v != TDB_SCHEMA_VERSION)
-        return fail(err, n, "%s has trace schema version %lld; this giltrace writes version %d", path,
+        return fmt_error(err, n, "%s has trace schema version %lld; this giltrace writes version %d", path,
                     (long long)v, TDB_SCHEMA_VERSION);
     int64_t base = query_int(w->db, "SELECT value FROM meta WHERE key = 'base_ns'", INT64_MIN);
     if (base != INT64_MIN) {
@@ -159,10 +150,10 @@ int tdb_writer_open(const char *path, enum tdb_open_mode mode, struct tdb_writer
     *out = NULL;
     struct tdb_writer *w = calloc(1, sizeof *w);
     if (!w)
-        return fail(err, n, "out of memory");
+        return fmt_error(err, n, "out of memory");
     if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
-        fail(err, n, "cannot open %s: %s", path, w->db ? sqlite3_errmsg(w->db) : "out of memory");
+        fmt_error(err, n, "cannot open %s: %s", path, w->db ? sqlite3_errmsg(w->db) : "out of memory");
         goto fail_open;
     }
     sqlite3_extended_result_codes(w->db, 1);
@@ -171,7 +162,7 @@ int tdb_writer_open(const char *path, enum tdb_open_mode mode, struct tdb_writer
                     "PRAGMA page_size = 65536; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; BEGIN;", err, n))
             goto fail_open;
         if (query_int(w->db, "SELECT count(*) FROM sqlite_schema", -1) != 0) {
-            fail(err, n, "%s is not empty; a new trace needs an empty file", path);
+            fmt_error(err, n, "%s is not empty; a new trace needs an empty file", path);
             goto fail_open;
         }
         if (create_schema(w, err, n))
@@ -182,7 +173,7 @@ int tdb_writer_open(const char *path, enum tdb_open_mode mode, struct tdb_writer
             goto fail_open;
         int64_t objects = query_int(w->db, "SELECT count(*) FROM sqlite_schema", -1);
         if (objects < 0) {
-            fail(err, n, "%s is not an SQLite database", path);
+            fmt_error(err, n, "%s is not an SQLite database", path);
             goto fail_open;
         }
         if (objects == 0 ? create_schema(w, err, n) : check_existing(w, path, err, n))
@@ -381,7 +372,7 @@ static int insert_lane_events(struct tdb_writer *w, int32_t pid, const struct tr
     enum { CHUNK = 16384 };
     struct event_row *rows = malloc(CHUNK * sizeof *rows);
     if (!rows)
-        return fail(err, n, "out of memory");
+        return fmt_error(err, n, "out of memory");
     int64_t prev = INT64_MIN;
     size_t fill = 0; /* complete rows before `row` */
     struct event_row *row = &rows[0];
@@ -452,7 +443,7 @@ int tdb_writer_close(struct tdb_writer *w, char *err, size_t n)
     if (r == 0)
         r = exec(w, "COMMIT", err, n);
     if (sqlite3_close(w->db) != SQLITE_OK && r == 0)
-        r = fail(err, n, "cannot close the trace database: %s", sqlite3_errmsg(w->db));
+        r = fmt_error(err, n, "cannot close the trace database: %s", sqlite3_errmsg(w->db));
     free(w);
     return r;
 }

@@ -37,13 +37,7 @@ static void write_ring(const char *path, uint64_t events)
     if (m == MAP_FAILED)
         exit(1);
     struct ring_header *h = (void *)m;
-    memcpy(h->magic, RING_MAGIC, 8);
-    h->version = RING_VERSION;
-    h->header_size = RING_HEADER_SIZE;
-    h->chunk_size = RING_CHUNK_SIZE;
-    h->chunk_count = chunks;
-    h->record_size = RING_RECORD_SIZE;
-    h->clock = RING_CLOCK_TSC;
+    ring_header_init(h, chunks, RING_CLOCK_TSC);
     h->pid = 1000;
     h->gil_kind = RING_GIL_CONDVAR;
     h->gil_count = 1;

@@ -15,13 +15,7 @@ void ring_fixture_init(struct ring_fixture *f, uint32_t chunks)
     f->mem = calloc(1, f->size);
     CHECK(f->mem != NULL);
     struct ring_header *h = (struct ring_header *)f->mem;
-    memcpy(h->magic, RING_MAGIC, sizeof h->magic);
-    h->version = RING_VERSION;
-    h->header_size = RING_HEADER_SIZE;
-    h->chunk_size = RING_CHUNK_SIZE;
-    h->chunk_count = chunks;
-    h->record_size = RING_RECORD_SIZE;
-    h->clock = RING_CLOCK_MONOTONIC;
+    ring_header_init(h, chunks, RING_CLOCK_MONOTONIC);
     h->pid = 4242;
     h->ppid = 1;
     h->python_hexversion = 0x030b07f0;

@@ -185,13 +185,7 @@ bool ring_writer_open(bool read_proc, char *why, size_t why_len)
     }
 
     struct ring_header *h = map;
-    memcpy(h->magic, RING_MAGIC, sizeof h->magic);
-    h->version = RING_VERSION;
-    h->header_size = RING_HEADER_SIZE;
-    h->chunk_size = RING_CHUNK_SIZE;
-    h->chunk_count = (uint32_t)chunks;
-    h->record_size = RING_RECORD_SIZE;
-    h->clock = rec_clock_kind;
+    ring_header_init(h, (uint32_t)chunks, rec_clock_kind);
     h->pid = pid;
     h->ppid = getppid();
     h->python_hexversion = w.id.python_hexversion;
