@@ -71,6 +71,15 @@ void gil_registry_stop(void);
 /* In a fork child: the interpreter re-creates its GIL at the same address. */
 void gil_registry_after_fork_child(void);
 
+/* Register the 3.7+ GIL whose mutex is `m` (struct _gil_runtime_state
+ * layout), found some other way than by its creation (gil_midrun.h); or
+ * find it again. Returns it, or NULL when the table is full. */
+struct gil *gil_registry_add_runtime_gil(uintptr_t m, clockid_t clock, bool subinterpreter);
+
+/* How many GILs are registered, and the main one (index 0) or NULL. */
+unsigned gil_registry_count(void);
+struct gil *gil_registry_main(void);
+
 /* Identification hooks, called after the real init function returned 0. */
 void gil_note_mutex_init(pthread_mutex_t *m);
 void gil_note_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr);

@@ -20,10 +20,13 @@
  *
  * Events are recorded while M is held (3.x) or before the semaphore is
  * posted (2.7), so a RELEASE is always recorded before the next ACQUIRE.
+ * Under `giltrace attach` a GIL created before the shim arrived is
+ * identified at its first condvar call (gil_midrun.h).
  */
 #include <errno.h>
 
 #include "gil.h"
+#include "gil_midrun.h"
 #include "recorder.h"
 #include "ring_writer.h"
 #include "shim_real.h"
@@ -55,7 +58,7 @@ int gil_mutex_lock(pthread_mutex_t *m)
     int r = shim_real.mutex_lock(m);
     enum gil_role role;
     struct gil *g = gil_lookup((uintptr_t)m, &role);
-    if (r == 0 && g && role == GIL_SWITCH_MUTEX && !holds(g, &shim_self))
+    if (r == 0 && g && role == GIL_SWITCH_MUTEX && !holds(g, shim_thread_enter()))
         rec_event(RING_EV_FORCED_SWITCH, g->index);
     return r;
 }
@@ -64,7 +67,9 @@ void gil_before_cond_signal(pthread_cond_t *c)
 {
     enum gil_role role;
     struct gil *g = gil_lookup((uintptr_t)c, &role);
-    struct shim_thread *t = &shim_self;
+    if (!g)
+        g = gil_midrun_identify_signal(c, &role);
+    struct shim_thread *t = shim_thread_enter();
     if (!g || !holds(g, t))
         return;
     t->waits = 0;
@@ -90,7 +95,9 @@ int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct times
 {
     enum gil_role role;
     struct gil *g = gil_lookup((uintptr_t)c, &role);
-    struct shim_thread *t = &shim_self;
+    if (!g)
+        g = gil_midrun_identify_wait(c, m, &role);
+    struct shim_thread *t = shim_thread_enter();
     if (!g || role != GIL_COND || (uintptr_t)m != g->mutex)
         return shim_real.cond_timedwait(c, m, abstime);
 
@@ -121,7 +128,7 @@ int gil_sem_wait(sem_t *s)
     struct gil *g = gil_lookup_sem(s);
     if (!g)
         return shim_real.sem_wait(s);
-    struct shim_thread *t = &shim_self;
+    struct shim_thread *t = shim_thread_enter();
     int saved_errno = errno;
     if (shim_real.sem_trywait(s) == 0) {
         errno = saved_errno;
@@ -148,7 +155,7 @@ int gil_sem_trywait(sem_t *s)
     int r = shim_real.sem_trywait(s);
     struct gil *g = r == 0 ? gil_lookup_sem(s) : NULL;
     if (g) {
-        shim_self.sem_waiting = 0;
+        shim_thread_enter()->sem_waiting = 0;
         rec_event(RING_EV_ACQUIRE, g->index);
     }
     return r;

@@ -117,9 +117,10 @@ static void reset_call_state(struct gil *g)
     g->shadow_holder = 0;
 }
 
-/* Add (or, when re-created at the same address, reset) a condvar GIL. */
-static void register_condvar_gil(const uintptr_t a[4], clockid_t clock, bool runtime_layout,
-                                 bool subinterpreter)
+/* Add (or, when re-created at the same address, reset) a condvar GIL.
+ * Returns it, or NULL when the table is full. */
+static struct gil *register_condvar_gil(const uintptr_t a[4], clockid_t clock, bool runtime_layout,
+                                        bool subinterpreter)
 {
     registry_lock();
     enum gil_role role;
@@ -128,17 +129,17 @@ static void register_condvar_gil(const uintptr_t a[4], clockid_t clock, bool run
         g->switch_cond == a[3]) {
         reset_call_state(g);
         registry_unlock();
-        return;
+        return g;
     }
     unsigned n = gil_count;
     if (n == RING_MAX_GILS) {
         registry_unlock();
-        return;
+        return NULL;
     }
     int index = ring_writer_add_gil(a[0], RING_GIL_CONDVAR, subinterpreter);
     if (index < 0 || (unsigned)index != n) {
         registry_unlock();
-        return;
+        return NULL;
     }
     g = &gils[n];
     memset(g, 0, sizeof *g);
@@ -164,6 +165,23 @@ static void register_condvar_gil(const uintptr_t a[4], clockid_t clock, bool run
     watch_add(&gil_watch_mutex, &g->switch_mutex, 1);
     watch_add(&gil_watch_cond, (uintptr_t[2]){g->cond, g->switch_cond}, 2);
     registry_unlock();
+    return g;
+}
+
+struct gil *gil_registry_add_runtime_gil(uintptr_t m, clockid_t clock, bool subinterpreter)
+{
+    const uintptr_t a[4] = {m, m + RT_SWITCH_MUTEX, m + RT_COND, m + RT_SWITCH_COND};
+    return register_condvar_gil(a, clock, true, subinterpreter);
+}
+
+unsigned gil_registry_count(void)
+{
+    return __atomic_load_n(&gil_count, __ATOMIC_ACQUIRE);
+}
+
+struct gil *gil_registry_main(void)
+{
+    return gil_registry_count() ? &gils[0] : NULL;
 }
 
 /* Decide whether create_gil()'s signature belongs to a GIL, and which. */
@@ -200,7 +218,7 @@ static void consider_condvar_gil(const uintptr_t a[4], clockid_t clock)
 
 void gil_note_mutex_init(pthread_mutex_t *m)
 {
-    struct shim_thread *t = &shim_self;
+    struct shim_thread *t = shim_thread_enter();
     if (t->init_len >= 2)
         t->init_len = 0;
     t->init_addr[t->init_len++] = (uintptr_t)m;
@@ -208,7 +226,7 @@ void gil_note_mutex_init(pthread_mutex_t *m)
 
 void gil_note_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr)
 {
-    struct shim_thread *t = &shim_self;
+    struct shim_thread *t = shim_thread_enter();
     if (t->init_len < 2) {
         t->init_len = 0;
         return;

@@ -12,6 +12,7 @@
 #include "ring_writer.h"
 
 __thread struct shim_thread shim_self __attribute__((tls_model("initial-exec")));
+uint32_t shim_session;
 unsigned rec_clock_kind = RING_CLOCK_MONOTONIC;
 unsigned rec_clock_mode = REC_CLOCK_MONOTONIC;
 

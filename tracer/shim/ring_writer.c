@@ -53,9 +53,11 @@ static struct {
     bool have_fork_start;
     struct ring_calibration fork_start;
 
-    /* This process's mapping. */
+    /* This process's mapping, and the placeholder of the one released last. */
     struct ring_header *hdr;
     size_t map_size;
+    void *placeholder;
+    size_t placeholder_size;
     char path[4096 + 64];
     int child_ring; /* CHILD_RING_* */
 } w;
@@ -307,4 +309,22 @@ void ring_writer_forget_parent(void)
     w.fork_start = rec_clock_calibrate();
     w.have_fork_start = true;
     __atomic_store_n(&w.child_ring, CHILD_RING_PENDING, __ATOMIC_RELEASE);
+}
+
+void ring_writer_release(void)
+{
+    struct ring_header *h = w.hdr;
+    if (!h)
+        return;
+    __atomic_store_n(&w.hdr, NULL, __ATOMIC_RELEASE);
+    w.path[0] = '\0';
+    /* The previous placeholder has been idle for a whole session. */
+    if (w.placeholder)
+        munmap(w.placeholder, w.placeholder_size);
+    w.placeholder = NULL;
+    if (mmap(h, w.map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+             -1, 0) == MAP_FAILED)
+        return; /* the file stays mapped: its pages stay in use, nothing breaks */
+    w.placeholder = h;
+    w.placeholder_size = w.map_size;
 }

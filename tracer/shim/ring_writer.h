@@ -60,6 +60,13 @@ const char *ring_writer_path(void);
  * process that ran shows up. Returns false when there is no ring. */
 bool ring_writer_finish(void);
 
+/* Stop writing to the ring file and give its pages back, for an attach
+ * session that ends while the process goes on. A thread may still be
+ * storing the record it began: the file's range becomes anonymous memory
+ * (unmapped when the next ring is released), never a hole. Tracing is off
+ * afterwards until ring_writer_open(). */
+void ring_writer_release(void);
+
 /* In a fork child: drop the parent's mapping (never write into it) and arrange
  * for a ring of the child's own to be created at its first event or at its
  * exit, whichever comes first (a child that execs leaves no file). */

@@ -28,12 +28,32 @@ struct shim_thread {
     uint8_t init_len;
     uintptr_t init_addr[4];
     clockid_t init_cond_clock;
+
+    uint32_t session; /* shim_session this state belongs to */
 };
 
 extern __thread struct shim_thread shim_self __attribute__((tls_model("initial-exec")));
 
+/* Bumped when `giltrace attach` starts a session; always 0 under LD_PRELOAD.
+ * A thread's state from an earlier session (its cursor points into a ring
+ * that is gone, its wait count is stale) is forgotten at its next GIL call. */
+extern uint32_t shim_session;
+
 /* Forget the recording cursor and call state (fork child, tests). */
 void shim_thread_reset(struct shim_thread *t);
+
+/* The calling thread's state, reset first if it belongs to an earlier
+ * session. Every slow path that may record starts here. */
+static inline struct shim_thread *shim_thread_enter(void)
+{
+    struct shim_thread *t = &shim_self;
+    uint32_t session = __atomic_load_n(&shim_session, __ATOMIC_ACQUIRE);
+    if (__builtin_expect(t->session != session, 0)) {
+        shim_thread_reset(t);
+        t->session = session;
+    }
+    return t;
+}
 
 /* The calling thread's kernel tid (fetched once). */
 uint32_t shim_thread_tid(struct shim_thread *t);
