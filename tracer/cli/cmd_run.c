@@ -13,7 +13,6 @@
  *      the temporary name and rename it into place;
  *   5. remove the rings, print the summary, exit with the command's status.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -23,15 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../formats/ring.h"
 #include "cli.h"
-#include "run_summary.h"
 #include "shim_locate.h"
-#include "trace_set.h"
+#include "trace_output.h"
 
 static const char usage[] =
     "usage: giltrace run [options] -- COMMAND [ARGS...]\n"
@@ -116,42 +113,6 @@ static int parse_options(int argc, char **argv, struct run_options *o)
         return cli_usage_error("run", "--output is empty");
     o->command = argv + optind;
     return -1;
-}
-
-/* Create an empty temporary file beside `output`; proves we can write there. */
-static int make_temp_output(const char *output, bool force, char *tmp, size_t cap)
-{
-    struct stat st;
-    bool exists = lstat(output, &st) == 0;
-    if (exists && S_ISDIR(st.st_mode)) {
-        cli_warn("%s is a directory; give -o a file name", output);
-        return -1;
-    }
-    if (exists && !force) {
-        cli_warn("%s already exists; pass --force to replace it or -o to choose another file", output);
-        return -1;
-    }
-    if ((size_t)snprintf(tmp, cap, "%s.tmp-XXXXXX", output) >= cap) {
-        cli_warn("output path is too long: %s", output);
-        return -1;
-    }
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        cli_warn("cannot write the trace to %s: %s", output, strerror(errno));
-        return -1;
-    }
-    close(fd);
-    return 0;
-}
-
-static const char *default_ring_base(void)
-{
-    const char *tmp = getenv("TMPDIR");
-    if (access("/dev/shm", W_OK | X_OK) == 0)
-        return "/dev/shm";
-    if (tmp && tmp[0] == '/' && access(tmp, W_OK | X_OK) == 0)
-        return tmp;
-    return "/tmp";
 }
 
 /* Prepend the shim to LD_PRELOAD and set the shim's variables. */
@@ -256,22 +217,6 @@ static char *join_command(char **command)
     return s;
 }
 
-static void remove_ring_dir(const char *dir)
-{
-    char path[PATH_MAX];
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *de;
-        while ((de = readdir(d)))
-            if (de->d_name[0] != '.') {
-                snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-                unlink(path);
-            }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
 int cmd_run(int argc, char **argv)
 {
     struct run_options o;
@@ -280,20 +225,16 @@ int cmd_run(int argc, char **argv)
         return r;
 
     char shim[PATH_MAX];
-    if (shim_locate(shim, sizeof shim)) {
+    if (shim_locate(SHIM_PRELOAD_NAME, SHIM_PRELOAD_ENV, shim, sizeof shim)) {
         cli_warn("cannot find libgiltrace.so beside the giltrace program; set GILTRACE_SHIM to its path");
         return 2;
     }
     char tmp_output[PATH_MAX];
-    if (make_temp_output(o.output, o.force, tmp_output, sizeof tmp_output))
+    if (trace_output_temp(o.output, o.force, tmp_output, sizeof tmp_output))
         return 2;
 
     char run_dir[PATH_MAX];
-    const char *base = o.ring_base ? o.ring_base : default_ring_base();
-    snprintf(run_dir, sizeof run_dir, "%s/giltrace-run-XXXXXX", base);
-    if (!mkdtemp(run_dir)) {
-        cli_warn("cannot make a ring directory in %s: %s (choose another with --ring-dir)", base,
-                 strerror(errno));
+    if (trace_output_ring_dir(o.ring_base, "run", run_dir, sizeof run_dir)) {
         unlink(tmp_output);
         return 2;
     }
@@ -305,7 +246,7 @@ int cmd_run(int argc, char **argv)
     child_pid = start_command(o.command, shim, run_dir, o.buffer_mb, &exec_status);
     if (child_pid < 0) {
         unlink(tmp_output);
-        remove_ring_dir(run_dir);
+        trace_output_remove_ring_dir(run_dir);
         return exec_status ? exec_status : 2;
     }
     signal(SIGTERM, forward_signal);
@@ -314,33 +255,8 @@ int cmd_run(int argc, char **argv)
     signal(SIGTERM, SIG_DFL);
     signal(SIGHUP, SIG_DFL);
 
-    struct trace_set set;
-    char err[1024];
     char *command = join_command(o.command);
-    if (trace_set_read_dir(run_dir, &set, err, sizeof err) ||
-        trace_set_write(&set, tmp_output, command, err, sizeof err)) {
-        cli_warn("%s; the rings are kept in %s", err, run_dir);
-        free(command);
-        unlink(tmp_output);
-        return status ? status : 1;
-    }
+    r = trace_output_finish(run_dir, tmp_output, o.output, command, o.quiet);
     free(command);
-    if (rename(tmp_output, o.output) != 0) {
-        cli_warn("cannot move the trace into place (%s -> %s): %s; the rings are kept in %s", tmp_output,
-                 o.output, strerror(errno), run_dir);
-        trace_set_free(&set);
-        return status ? status : 1;
-    }
-    if (set.unreadable == 0)
-        remove_ring_dir(run_dir);
-    else
-        cli_warn("unreadable rings are kept in %s", run_dir);
-
-    struct stat st;
-    uint64_t bytes = stat(o.output, &st) == 0 ? (uint64_t)st.st_size : 0;
-    run_summary_warnings(&set);
-    if (!o.quiet)
-        run_summary_print(stderr, &set, o.output, bytes);
-    trace_set_free(&set);
-    return status;
+    return r == 0 ? status : status ? status : 1;
 }

@@ -1,5 +1,5 @@
 /*
- * shim_locate.c — finding libgiltrace.so. See shim_locate.h.
+ * shim_locate.c — finding giltrace's libraries. See shim_locate.h.
  */
 #include "shim_locate.h"
 
@@ -22,9 +22,9 @@ static int usable(const char *path, char *out, size_t cap)
     return 0;
 }
 
-int shim_locate(char *out, size_t cap)
+int shim_locate(const char *name, const char *env_var, char *out, size_t cap)
 {
-    const char *env = getenv("GILTRACE_SHIM");
+    const char *env = getenv(env_var);
     if (env && *env)
         return usable(env, out, cap);
     char exe[PATH_MAX];
@@ -37,9 +37,9 @@ int shim_locate(char *out, size_t cap)
         return -1;
     *slash = '\0';
     char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/libgiltrace.so", exe);
+    snprintf(path, sizeof path, "%s/%s", exe, name);
     if (usable(path, out, cap) == 0)
         return 0;
-    snprintf(path, sizeof path, "%s/%s/libgiltrace.so", exe, GILTRACE_SHIM_RELDIR);
+    snprintf(path, sizeof path, "%s/%s/%s", exe, GILTRACE_SHIM_RELDIR, name);
     return usable(path, out, cap);
 }

@@ -1,0 +1,112 @@
+/*
+ * trace_output.c — temporary output, ring directory, and the database at
+ * the end of a traced run or attach. See trace_output.h.
+ */
+#include "trace_output.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "run_summary.h"
+#include "trace_set.h"
+
+int trace_output_temp(const char *output, bool force, char *tmp, size_t cap)
+{
+    struct stat st;
+    bool exists = lstat(output, &st) == 0;
+    if (exists && S_ISDIR(st.st_mode)) {
+        cli_warn("%s is a directory; give -o a file name", output);
+        return -1;
+    }
+    if (exists && !force) {
+        cli_warn("%s already exists; pass --force to replace it or -o to choose another file", output);
+        return -1;
+    }
+    if ((size_t)snprintf(tmp, cap, "%s.tmp-XXXXXX", output) >= cap) {
+        cli_warn("output path is too long: %s", output);
+        return -1;
+    }
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        cli_warn("cannot write the trace to %s: %s", output, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+static const char *default_ring_base(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (access("/dev/shm", W_OK | X_OK) == 0)
+        return "/dev/shm";
+    if (tmp && tmp[0] == '/' && access(tmp, W_OK | X_OK) == 0)
+        return tmp;
+    return "/tmp";
+}
+
+int trace_output_ring_dir(const char *base, const char *kind, char *dir, size_t cap)
+{
+    if (!base)
+        base = default_ring_base();
+    snprintf(dir, cap, "%s/giltrace-%s-XXXXXX", base, kind);
+    if (!mkdtemp(dir)) {
+        cli_warn("cannot make a ring directory in %s: %s (choose another with --ring-dir)", base, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void trace_output_remove_ring_dir(const char *dir)
+{
+    char path[PATH_MAX];
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d)))
+            if (de->d_name[0] != '.') {
+                snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+                unlink(path);
+            }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+int trace_output_finish(const char *ring_dir, const char *tmp, const char *output, const char *command, bool quiet)
+{
+    struct trace_set set;
+    char err[1024];
+    if (trace_set_read_dir(ring_dir, &set, err, sizeof err) || trace_set_write(&set, tmp, command, err, sizeof err)) {
+        cli_warn("%s; the rings are kept in %s", err, ring_dir);
+        unlink(tmp);
+        return -1;
+    }
+    if (rename(tmp, output) != 0) {
+        cli_warn("cannot move the trace into place (%s -> %s): %s; the rings are kept in %s", tmp, output,
+                 strerror(errno), ring_dir);
+        trace_set_free(&set);
+        return -1;
+    }
+    if (set.unreadable == 0)
+        trace_output_remove_ring_dir(ring_dir);
+    else
+        cli_warn("unreadable rings are kept in %s", ring_dir);
+
+    struct stat st;
+    uint64_t bytes = stat(output, &st) == 0 ? (uint64_t)st.st_size : 0;
+    run_summary_warnings(&set);
+    if (!quiet)
+        run_summary_print(stderr, &set, output, bytes);
+    trace_set_free(&set);
+    return 0;
+}
