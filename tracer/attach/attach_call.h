@@ -1,0 +1,70 @@
+/*
+ * attach_call.h — making one stopped thread of another process call a
+ * function, and bringing it back exactly as it was.
+ *
+ * The thread's whole state is saved where the kernel itself would save it
+ * for a signal handler: an rt_sigframe written below its stack's red zone,
+ * with its general registers, its XSTATE (x87, SSE, AVX... as read with
+ * PTRACE_GETREGSET) and its signal mask. The call is then set up as if
+ * that handler were being entered: the function's return address is
+ * glibc's __restore_rt, whose rt_sigreturn reloads everything from the
+ * frame. So the thread comes back by itself, whether or not giltrace is
+ * still there to see it: a giltrace killed during the call leaves a target
+ * that simply carries on.
+ *
+ * A thread stopped in an interrupted system call is restarted as the
+ * kernel would have done it: for -ERESTARTSYS, -ERESTARTNOINTR and
+ * -ERESTARTNOHAND the frame resumes at the `syscall` instruction with the
+ * call's number (orig_rax) in rax; for -ERESTART_RESTARTBLOCK with
+ * restart_syscall, which continues from what the kernel kept (the time
+ * left of a sleep). Meanwhile orig_rax is -1, so the kernel does not apply
+ * its own restart to the call's registers. The frame's alternate signal
+ * stack field holds an invalid mode, which rt_sigreturn ignores: the
+ * thread's sigaltstack, which cannot be read from outside, is left alone.
+ *
+ * The caller sees the return by a syscall stop (PTRACE_SYSCALL) at the
+ * rt_sigreturn of this frame; the thread is left stopped just after it,
+ * ready for another call or to be let go. Or it watches a flag the
+ * function sets last, and stops the thread wherever it is then.
+ */
+#ifndef GILTRACE_ATTACH_CALL_H
+#define GILTRACE_ATTACH_CALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attach_threads.h"
+
+struct attach_call {
+    uintptr_t fn;   /* the function, in the target */
+    void *data;     /* copied below the thread's stack; its address is the first argument; copied back after */
+    size_t len;
+    uint64_t arg2;  /* the second argument */
+    /* Wait for the int32 at data + flag_offset to change from flag_pending
+     * (the function's last store) instead of for the return itself: no
+     * syscall stops on the way, so a call that makes many system calls
+     * keeps the target paused far less. */
+    bool until_flag;
+    size_t flag_offset;
+    int32_t flag_pending;
+};
+
+struct attach_call_limits {
+    uintptr_t restore_rt; /* glibc's __restore_rt in the target */
+    unsigned valve_ms;    /* after this long, let the other threads run (one of them may hold a lock the call waits for) */
+    unsigned limit_ms;    /* after this long, give up waiting: the thread is let go and finishes the call alone */
+};
+
+/* Make stopped thread `th` of `set` call `call->fn(data, arg2)`. Returns 0
+ * with `th` stopped again and the data copied back: in its original state
+ * (th->regs re-read: a restart is now spelled out in them), or with
+ * `until_flag` wherever it was when the flag changed; or -1 with
+ * a reason in `err` and errno: ESRCH (the process or thread is gone),
+ * ETIMEDOUT (no return within limit_ms; `th` was let go), EFAULT (its stack
+ * cannot be written), or another ptrace error. `*released` becomes true
+ * once the other threads have been let go. */
+int attach_call_run(struct attach_threads *set, struct attach_thread *th, const struct attach_call *call,
+                    const struct attach_call_limits *lim, bool *released, char *err, size_t err_len);
+
+#endif

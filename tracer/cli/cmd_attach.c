@@ -1,0 +1,355 @@
+/*
+ * cmd_attach.c — `giltrace attach PID`: trace every GIL event of a running
+ * CPython for a while, then leave it exactly as it was.
+ *
+ * Order of work:
+ *   1. check the options, the output, and the target (tracer/attach/
+ *      attach_target.h refuses what cannot work, in one line);
+ *   2. make the private ring directory, owned by the target's user;
+ *   3. start the session (attach_session.h): the target is paused for a few
+ *      milliseconds while a thread loads the library and redirects the
+ *      interpreter's lock calls;
+ *   4. wait for the duration, Ctrl-C (SIGINT), SIGTERM/SIGHUP, or the
+ *      target's exit;
+ *   5. stop the session (another pause of a few milliseconds);
+ *   6. turn the ring into the database, as `giltrace run` does.
+ * Signals that would end giltrace are held from step 2 to the end and read
+ * from a signalfd, so a Ctrl-C during the attach only shortens the trace.
+ * Even SIGKILL at any moment leaves a target that runs on unharmed
+ * (attach_call.h); if it lands between 3 and 5 the library keeps recording
+ * into a ring nobody reads (its directory is left behind) until the next
+ * attach takes the session over.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../../formats/ring.h"
+#include "../attach/attach_session.h"
+#include "../attach/attach_target.h"
+#include "../attach/attach_threads.h"
+#include "cli.h"
+#include "shim_locate.h"
+#include "trace_output.h"
+
+static const char usage[] =
+    "usage: giltrace attach PID [options]\n"
+    "\n"
+    "Trace every GIL event of the running CPython (3.7 or later) PID for a while,\n"
+    "then detach and leave it exactly as it was; write the events into an SQLite\n"
+    "trace database like giltrace run's. The process is paused for a few\n"
+    "milliseconds when the tracer is loaded into it and again when it detaches.\n"
+    "Needs the rights of a debugger over PID (root, CAP_SYS_PTRACE, or the same\n"
+    "user where kernel.yama.ptrace_scope allows it).\n"
+    "\n"
+    "options:\n"
+    "  -o, --output FILE     trace database to write (default: trace.db)\n"
+    "  -f, --force           replace FILE if it exists\n"
+    "  -d, --duration TIME   how long to trace: 10s, 500ms, 2m, 1.5 (seconds);\n"
+    "                        0 means until Ctrl-C (default: 10s)\n"
+    "      --buffer-mb N     ring size in MiB, 1..65536 (default: 256); events\n"
+    "                        beyond it are counted as lost\n"
+    "      --ring-dir DIR    where the private ring directory is made\n"
+    "                        (default: /dev/shm, else $TMPDIR, else /tmp)\n"
+    "  -q, --quiet           print no summary (warnings are still printed)\n"
+    "  -h, --help            show this help\n"
+    "\n"
+    "Ctrl-C, SIGTERM or the process's exit end the trace early.\n";
+
+struct attach_options {
+    pid_t pid;
+    const char *output;
+    bool force;
+    double duration_s;
+    uint32_t buffer_mb;
+    const char *ring_base;
+    bool quiet;
+};
+
+enum { OPT_BUFFER_MB = 256, OPT_RING_DIR };
+
+/* "10s", "500ms", "2m", "1h", "1.5" (seconds). */
+static bool parse_duration(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || !isfinite(v) || v < 0)
+        return false;
+    double scale = strcmp(end, "") == 0 || strcmp(end, "s") == 0 ? 1
+                   : strcmp(end, "ms") == 0                      ? 1e-3
+                   : strcmp(end, "m") == 0                       ? 60
+                   : strcmp(end, "h") == 0                       ? 3600
+                                                                 : -1;
+    if (scale < 0 || v * scale > 1e7)
+        return false;
+    *out = v * scale;
+    return true;
+}
+
+static int parse_options(int argc, char **argv, struct attach_options *o)
+{
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"force", no_argument, NULL, 'f'},
+        {"duration", required_argument, NULL, 'd'},
+        {"buffer-mb", required_argument, NULL, OPT_BUFFER_MB},
+        {"ring-dir", required_argument, NULL, OPT_RING_DIR},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *o = (struct attach_options){.output = "trace.db", .duration_s = 10, .buffer_mb = RING_DEFAULT_MB};
+    opterr = 0;
+    optind = 1;
+    int c;
+    uint64_t v;
+    while ((c = getopt_long(argc, argv, "o:fd:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            o->output = optarg;
+            break;
+        case 'f':
+            o->force = true;
+            break;
+        case 'd':
+            if (!parse_duration(optarg, &o->duration_s))
+                return cli_usage_error("attach", "--duration wants a time such as 10s, 500ms or 2m, not \"%s\"",
+                                       optarg);
+            break;
+        case OPT_BUFFER_MB:
+            if (!cli_parse_u64(optarg, RING_MIN_MB, RING_MAX_MB, &v))
+                return cli_usage_error("attach", "--buffer-mb wants a size in MiB from %u to %u, not \"%s\"",
+                                       RING_MIN_MB, RING_MAX_MB, optarg);
+            o->buffer_mb = (uint32_t)v;
+            break;
+        case OPT_RING_DIR:
+            o->ring_base = optarg;
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        case ':':
+            return cli_usage_error("attach", "%s needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error("attach", "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("attach", "no process id given");
+    if (optind + 1 < argc)
+        return cli_usage_error("attach", "one process id only, not \"%s\"", argv[optind + 1]);
+    if (!cli_parse_u64(argv[optind], 1, INT32_MAX, &v))
+        return cli_usage_error("attach", "\"%s\" is not a process id", argv[optind]);
+    if (!*o->output)
+        return cli_usage_error("attach", "--output is empty");
+    o->pid = (pid_t)v;
+    return -1;
+}
+
+/* What the library's verdict means for the user, in one line. */
+static void explain_refusal(const struct attach_target *t, const struct attach_request *req)
+{
+    switch (req->status) {
+    case ATTACH_ERR_BUSY:
+        cli_warn("process %d (%s) is being traced by another giltrace attach (pid %d); wait for it to finish",
+                 (int)t->pid, t->comm, (int)req->other_tracer);
+        break;
+    case ATTACH_ERR_VERSION:
+        cli_warn("process %d (%s) runs %s: attach needs 3.7 or later; use giltrace run", (int)t->pid, t->comm,
+                 req->message);
+        break;
+    case ATTACH_ERR_ABI:
+        cli_warn("process %d (%s) has a giltrace library of another version loaded; attach with that giltrace",
+                 (int)t->pid, t->comm);
+        break;
+    default:
+        cli_warn("process %d (%s) could not start tracing: %s; nothing was changed", (int)t->pid, t->comm,
+                 req->message);
+    }
+}
+
+static const char *how_found(uint32_t found)
+{
+    switch (found) {
+    case ATTACH_GIL_KNOWN:
+        return "known from an earlier attach";
+    case ATTACH_GIL_DEBUG_OFFSETS:
+        return "found through _PyRuntime.debug_offsets";
+    case ATTACH_GIL_RUNTIME:
+        return "found inside _PyRuntime";
+    default:
+        return "to be found at its first use";
+    }
+}
+
+static void say_attached(const struct attach_options *o, const struct attach_request *req,
+                         const struct attach_stats *st)
+{
+    if (o->quiet)
+        return;
+    char holder[48];
+    if (req->holder_tid > 0)
+        snprintf(holder, sizeof holder, "held by thread %d", (int)req->holder_tid);
+    else
+        snprintf(holder, sizeof holder, "%s", req->holder_tid == 0 ? "free" : "holder unknown");
+    fprintf(stderr, "giltrace: attached to process %d (Python %u.%u) through thread %d, pausing it %.2f ms%s; "
+                    "GIL %s, %s\n",
+            (int)o->pid, req->hexversion >> 24, req->hexversion >> 16 & 0xff, (int)st->thread,
+            (double)st->pause_ns / 1e6, st->rounds > 1 ? " (after waiting for a safe point)" : "",
+            how_found(req->gil_found), holder);
+    if (o->duration_s > 0)
+        fprintf(stderr, "giltrace: tracing for %g s (Ctrl-C to stop)\n", o->duration_s);
+    else
+        fprintf(stderr, "giltrace: tracing until Ctrl-C\n");
+}
+
+/* Wait for the duration, a signal in `sigs`, or the target's end. Returns
+ * true if the target has exited. */
+static bool wait_for_end(pid_t pid, const sigset_t *sigs, double duration_s)
+{
+    int sfd = signalfd(-1, sigs, SFD_CLOEXEC);
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    struct pollfd fds[2] = {{sfd, POLLIN, 0}, {pfd, POLLIN, 0}};
+    int64_t end = attach_now_ns() + (int64_t)(duration_s * 1e9);
+    bool exited = pfd < 0 && errno == ESRCH;
+    while (!exited) {
+        int64_t left = end - attach_now_ns();
+        if (duration_s > 0 && left <= 0)
+            break;
+        int r = poll(fds, 2, duration_s > 0 ? (int)((left + 999999) / 1000000) : -1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 || fds[0].revents)
+            break;
+        exited = fds[1].revents != 0;
+    }
+    if (sfd >= 0)
+        close(sfd);
+    if (pfd >= 0)
+        close(pfd);
+    return exited;
+}
+
+static void init_request(struct attach_request *req, const char *ring_dir, uint32_t buffer_mb)
+{
+    memset(req, 0, sizeof *req);
+    req->magic = ATTACH_ABI_MAGIC;
+    req->version = ATTACH_ABI_VERSION;
+    req->size = sizeof *req;
+    req->tracer_pid = getpid();
+    req->buffer_mb = buffer_mb;
+    snprintf(req->ring_dir, sizeof req->ring_dir, "%s", ring_dir);
+}
+
+/* Steps 3 to 5; returns 0 if a trace was recorded. */
+static int trace_target(struct attach_target *t, const struct attach_options *o, const char *ring_dir,
+                        const sigset_t *sigs)
+{
+    struct attach_request req;
+    struct attach_stats st;
+    char err[2048];
+    init_request(&req, ring_dir, o->buffer_mb);
+    if (attach_session_start(t, &req, &st, err, sizeof err)) {
+        cli_warn("%s", err);
+        return -1;
+    }
+    if (req.status != ATTACH_OK) {
+        explain_refusal(t, &req);
+        return -1;
+    }
+    say_attached(o, &req, &st);
+    int64_t began = attach_now_ns();
+    if (wait_for_end(t->pid, sigs, o->duration_s)) {
+        if (!o->quiet)
+            fprintf(stderr, "giltrace: process %d exited after %.1f s of tracing\n", (int)t->pid,
+                    (double)(attach_now_ns() - began) / 1e9);
+        return 0;
+    }
+    init_request(&req, ring_dir, o->buffer_mb);
+    if (attach_session_stop(t, &req, &st, err, sizeof err)) {
+        if (kill(t->pid, 0) == 0) /* else it exited meanwhile: the trace is complete */
+            cli_warn("could not detach: %s; the process goes on traced until its ring is full or the next attach",
+                     err);
+        return 0;
+    }
+    if (req.status != ATTACH_OK)
+        cli_warn("could not detach from process %d: %s", (int)t->pid, req.message);
+    else if (!o->quiet)
+        fprintf(stderr, "giltrace: detached from process %d after %.1f s, pausing it %.2f ms\n", (int)t->pid,
+                (double)(attach_now_ns() - began) / 1e9, (double)st.pause_ns / 1e6);
+    return 0;
+}
+
+int cmd_attach(int argc, char **argv)
+{
+    struct attach_options o;
+    int r = parse_options(argc, argv, &o);
+    if (r >= 0)
+        return r;
+
+    char lib[PATH_MAX];
+    if (shim_locate(SHIM_ATTACH_NAME, SHIM_ATTACH_ENV, lib, sizeof lib)) {
+        cli_warn("cannot find %s beside the giltrace program; set %s to its path", SHIM_ATTACH_NAME,
+                 SHIM_ATTACH_ENV);
+        return 2;
+    }
+    /* Held from here on: read from a signalfd while tracing (SIGCHLD is how
+     * ptrace stops are waited for). */
+    sigset_t sigs, held;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    held = sigs;
+    sigaddset(&held, SIGCHLD);
+    signal(SIGCHLD, SIG_DFL);
+    sigprocmask(SIG_BLOCK, &held, NULL);
+
+    struct attach_target t;
+    char err[2048];
+    if (attach_target_inspect(o.pid, lib, &t, err, sizeof err)) {
+        cli_warn("%s", err);
+        attach_target_free(&t);
+        return 1;
+    }
+    char tmp_output[PATH_MAX], ring_dir[PATH_MAX];
+    if (trace_output_temp(o.output, o.force, tmp_output, sizeof tmp_output)) {
+        attach_target_free(&t);
+        return 2;
+    }
+    if (trace_output_ring_dir(o.ring_base, "attach", ring_dir, sizeof ring_dir)) {
+        unlink(tmp_output);
+        attach_target_free(&t);
+        return 2;
+    }
+    if (geteuid() != t.uid && chown(ring_dir, t.uid, t.gid) != 0) {
+        cli_warn("cannot give the ring directory to process %d's user: %s", (int)o.pid, strerror(errno));
+        trace_output_remove_ring_dir(ring_dir);
+        unlink(tmp_output);
+        attach_target_free(&t);
+        return 2;
+    }
+    r = trace_target(&t, &o, ring_dir, &sigs);
+    attach_target_free(&t);
+    if (r) {
+        unlink(tmp_output);
+        trace_output_remove_ring_dir(ring_dir);
+        return 1;
+    }
+    char command[64];
+    snprintf(command, sizeof command, "giltrace attach %d", (int)o.pid);
+    return trace_output_finish(ring_dir, tmp_output, o.output, command, o.quiet) ? 1 : 0;
+}
