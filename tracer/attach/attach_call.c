@@ -5,6 +5,7 @@
 #include "attach_call.h"
 
 #include <elf.h>
+#include <linux/futex.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -104,8 +105,29 @@ static bool read_sigmask(pid_t pid, pid_t tid, uint64_t *mask)
     return found;
 }
 
-/* Where the thread resumes: its own registers, with an interrupted
- * restartable system call spelled out as the kernel would restart it. */
+/* How the interrupted system call of a thread must be resumed. */
+enum resume { RESUME_AS_IS, RESUME_REISSUE, RESUME_IMPOSSIBLE };
+
+static enum resume resume_kind(const struct user_regs_struct *r)
+{
+    long rax = (long)r->rax;
+    if ((long)r->orig_rax < 0)
+        return RESUME_AS_IS;
+    if (rax == -ERESTARTSYS || rax == -ERESTARTNOINTR || rax == -ERESTARTNOHAND)
+        return RESUME_REISSUE;
+    if (rax != -ERESTART_RESTARTBLOCK)
+        return RESUME_AS_IS; /* finished, or failed with what it returns */
+    bool absolute_futex_wait = (long)r->orig_rax == SYS_futex && (r->rsi & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET && r->r10;
+    return absolute_futex_wait ? RESUME_REISSUE : RESUME_IMPOSSIBLE;
+}
+
+bool attach_call_resumable(const struct user_regs_struct *r)
+{
+    return resume_kind(r) != RESUME_IMPOSSIBLE;
+}
+
+/* Where the thread resumes: its own registers, with an interrupted system
+ * call to be issued again by executing its `syscall` instruction anew. */
 static bool resume_point(pid_t pid, const struct user_regs_struct *r, struct sigcontext *sc)
 {
     memset(sc, 0, sizeof *sc);
@@ -116,17 +138,15 @@ static bool resume_point(pid_t pid, const struct user_regs_struct *r, struct sig
     sc->rip = r->rip, sc->eflags = r->eflags;
     sc->cs = (unsigned short)r->cs;
     sc->__pad0 = (unsigned short)r->ss;
-    long rax = (long)r->rax;
-    if ((long)r->orig_rax < 0)
-        return true;
-    if (rax != -ERESTARTSYS && rax != -ERESTARTNOINTR && rax != -ERESTARTNOHAND && rax != -ERESTART_RESTARTBLOCK)
-        return true;
+    enum resume kind = resume_kind(r);
+    if (kind != RESUME_REISSUE)
+        return kind == RESUME_AS_IS;
     uint8_t insn[2];
     struct iovec local = {insn, 2}, remote = {(void *)(r->rip - 2), 2};
     if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != 2 || insn[0] != 0x0f || insn[1] != 0x05)
         return false; /* not stopped right after a `syscall`: cannot rewind */
     sc->rip = r->rip - 2;
-    sc->rax = rax == -ERESTART_RESTARTBLOCK ? SYS_restart_syscall : r->orig_rax;
+    sc->rax = r->orig_rax;
     return true;
 }
 
@@ -235,8 +255,8 @@ int attach_call_run(struct attach_threads *set, struct attach_thread *th, const 
     struct rt_sigframe frame;
     memset(&frame, 0, sizeof frame);
     if (!resume_point(set->pid, r, &frame.uc.uc_mcontext))
-        return fail(err, n, EINVAL, "thread %d of process %d cannot be resumed in its system call", (int)th->tid,
-                    (int)set->pid);
+        return fail(err, n, EINVAL, "thread %d of process %d is in a system call that a signal return cannot "
+                    "resume", (int)th->tid, (int)set->pid);
     uintptr_t data = ((uintptr_t)r->rsp - RED_ZONE - call->len) & ~(uintptr_t)63;
     uintptr_t fpstate = (data - fp_size - 4) & ~(uintptr_t)63;
     uintptr_t frame_at = ((fpstate - sizeof frame) & ~(uintptr_t)15) - 8; /* as if `call` had pushed it */

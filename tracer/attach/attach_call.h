@@ -15,10 +15,16 @@
  * A thread stopped in an interrupted system call is restarted as the
  * kernel would have done it: for -ERESTARTSYS, -ERESTARTNOINTR and
  * -ERESTARTNOHAND the frame resumes at the `syscall` instruction with the
- * call's number (orig_rax) in rax; for -ERESTART_RESTARTBLOCK with
- * restart_syscall, which continues from what the kernel kept (the time
- * left of a sleep). Meanwhile orig_rax is -1, so the kernel does not apply
- * its own restart to the call's registers. The frame's alternate signal
+ * call's number (orig_rax) in rax (its arguments are still in their
+ * registers). Meanwhile orig_rax is -1, so the kernel does not apply its
+ * own restart to the call's registers. -ERESTART_RESTARTBLOCK cannot be
+ * resumed that way in general: the kernel keeps what is left of the call
+ * (a relative sleep's remaining time) in the thread, and rt_sigreturn
+ * discards it, so restart_syscall would fail with EINTR. The one such call
+ * that matters, a futex wait with an absolute deadline (how glibc waits on
+ * a condition variable or semaphore with a timeout: every GIL waiter), is
+ * simply issued again, which is what its restart does; any other is
+ * refused. The frame's alternate signal
  * stack field holds an invalid mode, which rt_sigreturn ignores: the
  * thread's sigaltstack, which cannot be read from outside, is left alone.
  *
@@ -33,6 +39,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <sys/user.h>
 
 #include "attach_threads.h"
 
@@ -56,13 +64,16 @@ struct attach_call_limits {
     unsigned limit_ms;    /* after this long, give up waiting: the thread is let go and finishes the call alone */
 };
 
+/* Can a thread stopped with registers `r` make a call and resume exactly? */
+bool attach_call_resumable(const struct user_regs_struct *r);
+
 /* Make stopped thread `th` of `set` call `call->fn(data, arg2)`. Returns 0
  * with `th` stopped again and the data copied back: in its original state
  * (th->regs re-read: a restart is now spelled out in them), or with
  * `until_flag` wherever it was when the flag changed; or -1 with
  * a reason in `err` and errno: ESRCH (the process or thread is gone),
  * ETIMEDOUT (no return within limit_ms; `th` was let go), EFAULT (its stack
- * cannot be written), or another ptrace error. `*released` becomes true
+ * cannot be written), EINVAL (not resumable), or another ptrace error. `*released` becomes true
  * once the other threads have been let go. */
 int attach_call_run(struct attach_threads *set, struct attach_thread *th, const struct attach_call *call,
                     const struct attach_call_limits *lim, bool *released, char *err, size_t err_len);

@@ -9,17 +9,18 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
+#include "attach_call.h"
 #include "attach_unwind.h"
 
 #define MAX_FRAMES 256
 #define CLEAN_STACK_NEEDED (256u * 1024)
 #define ANY_STACK_NEEDED (32u * 1024)
 
-/* Blocked in a system call whose interruption the kernel will undo. */
-static bool restartable(const struct user_regs_struct *r)
+/* Blocked in a system call that was interrupted to stop it. */
+static bool interrupted_call(const struct user_regs_struct *r)
 {
     long rax = (long)r->rax;
-    return (long)r->orig_rax >= 0 && (rax == -512 || rax == -513 || rax == -514 || rax == -516);
+    return (long)r->orig_rax >= 0 && rax <= -512 && rax >= -516;
 }
 
 /* In a call that installed a signal mask of its own for its duration
@@ -98,6 +99,8 @@ static const char *judge(const struct attach_target *t, struct attach_unwinder *
         return "stopped by a signal";
     if ((long)r->orig_rax >= 0 && temporary_sigmask(th->tid, r))
         return "in a call with a temporary signal mask";
+    if (!attach_call_resumable(r))
+        return "in a call a signal return cannot resume (a relative sleep)";
     const struct attach_mapping *stack = attach_maps_find(&t->maps, r->rsp);
     size_t needed = need == ATTACH_NEED_CLEAN_STACK ? CLEAN_STACK_NEEDED : ANY_STACK_NEEDED;
     if (!stack || (strcmp(stack->path, "[stack]") != 0 && r->rsp - stack->lo < needed))
@@ -120,12 +123,12 @@ int attach_safepoint_choose(const struct attach_threads *set, const struct attac
     size_t used = 0;
     why[0] = '\0';
     int chosen = -1;
-    /* Pass 0: blocked in a restartable call; pass 1: any other call; pass 2: running. */
+    /* Pass 0: blocked in a call; pass 1: just out of one; pass 2: running. */
     for (int pass = 0; pass < 3 && chosen < 0; pass++) {
         for (size_t i = 0; i < set->count && chosen < 0; i++) {
             const struct attach_thread *th = &set->t[i];
             bool in_call = (long)th->regs.orig_rax >= 0;
-            int kind = restartable(&th->regs) ? 0 : in_call ? 1 : 2;
+            int kind = interrupted_call(&th->regs) ? 0 : in_call ? 1 : 2;
             if (kind != pass)
                 continue;
             char buf[128];

@@ -129,6 +129,11 @@ static void add_denied(void *ctx, const struct attach_symbol *s)
     }
 }
 
+uintptr_t attach_target_restore_rt(const struct attach_elf *libc)
+{
+    return attach_elf_find_code(libc, restore_rt_code, sizeof restore_rt_code);
+}
+
 static int by_address(const void *a, const void *b)
 {
     const struct attach_range *x = a, *y = b;
@@ -161,7 +166,7 @@ static int read_libc(struct attach_target *t, char *err, size_t n)
     if (!t->dlopen)
         return refuse(err, n, t, "uses a glibc older than 2.34, whose libc has no dlopen; attach needs glibc 2.34 "
                                  "or later (use giltrace run)");
-    t->restore_rt = attach_elf_find_code(&t->libc_elf, restore_rt_code, sizeof restore_rt_code);
+    t->restore_rt = attach_target_restore_rt(&t->libc_elf);
     if (!t->restore_rt)
         return refuse(err, n, t, "uses a libc (%s) whose signal return code giltrace cannot find; use giltrace run",
                       t->libc.path);

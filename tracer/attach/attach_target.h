@@ -47,6 +47,10 @@ int attach_target_inspect(pid_t pid, const char *lib_path, struct attach_target 
  * Returns -1 with errno if the process is gone. */
 int attach_target_refresh(struct attach_target *t);
 
+/* glibc's __restore_rt (mov $__NR_rt_sigreturn, %rax; syscall) in the libc
+ * `libc`, or 0 if it is not there exactly once. */
+uintptr_t attach_target_restore_rt(const struct attach_elf *libc);
+
 /* The libc function in deny[] that contains `addr`, or NULL. */
 const struct attach_range *attach_target_denied(const struct attach_target *t, uintptr_t addr);
 
