@@ -1,10 +1,14 @@
-"""Helpers of the integration tests: run a program under `giltrace run`,
-then query the trace's contract views with Python's sqlite3 module.
-Checks raise CheckFailed with a message naming what was expected."""
+"""Helpers of the integration tests: run a program under `giltrace run`, or
+attach to it running, then query the trace's contract views with Python's
+sqlite3 module. Checks raise CheckFailed with a message naming what was
+expected."""
 import os
+import queue
+import signal
 import sqlite3
 import subprocess
 import tempfile
+import threading
 
 GILTRACE = os.environ.get("GILTRACE", "giltrace")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -61,3 +65,114 @@ def trace(python, args, workdir, name, extra_run_args=(), timeout=300):
 
 def workdir():
     return tempfile.mkdtemp(prefix="giltrace-it-")
+
+
+# giltrace attach ---------------------------------------------------------
+
+class Lines:
+    """The lines a child writes to a pipe, read by a thread of their own so
+    that waiting for one can time out ("" at the end of the stream)."""
+
+    def __init__(self, stream, what):
+        self.what = what
+        self.queue = queue.Queue()
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream):
+        for line in stream:
+            self.queue.put(line)
+        self.queue.put("")
+
+    def get(self, timeout=60):
+        try:
+            return self.queue.get(timeout=timeout)
+        except queue.Empty:
+            raise CheckFailed("no line from %s within %d s" % (self.what, timeout))
+
+
+class Target:
+    """programs/attach_target.py running on its own, to attach to. Use it in
+    a `with` block: whatever happens, it does not outlive the test."""
+
+    def __init__(self, python, mode, *args):
+        self.p = subprocess.Popen([python, program("attach_target.py"), mode] + list(args), stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        self.lines = Lines(self.p.stdout, "the target")
+        line = self.lines.get()
+        check(line.strip() == "ready", "the target did not start: %r" % line)
+        self.pid = self.p.pid
+
+    def mark(self):
+        """(monotonic ns, the GIL's switch_number or -1), read by the target."""
+        self.p.stdin.write("mark\n")
+        self.p.stdin.flush()
+        words = self.lines.get().split()
+        check(len(words) == 3 and words[0] == "mark", "bad mark line %r" % words)
+        return int(words[1]), int(words[2])
+
+    def finish(self, timeout=60):
+        """Tell it to stop; the rest of its output and its exit status."""
+        self.p.stdin.write("stop\n")
+        self.p.stdin.close()
+        out = []
+        while True:
+            line = self.lines.get(timeout)
+            if not line:
+                break
+            out.append(line)
+        return "".join(out), self.p.wait(timeout)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+
+def attach(pid, out, *args, timeout=120):
+    """Run giltrace attach to completion."""
+    cmd = [GILTRACE, "attach", str(pid), "-f", "-o", out] + list(args)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+class Attached:
+    """giltrace attach PID --duration 0 (until SIGINT), started and waited
+    for until it says it is tracing; stop() ends it."""
+
+    def __init__(self, pid, out, *args):
+        self.p = subprocess.Popen([GILTRACE, "attach", str(pid), "-f", "-o", out, "-d", "0"] + list(args),
+                                  stderr=subprocess.PIPE, text=True)
+        self.lines = Lines(self.p.stderr, "giltrace attach")
+        self.said = []
+        while True:
+            line = self.lines.get()
+            self.said.append(line)
+            if not line or "tracing until" in line:
+                break
+        self.tracing = bool(line)
+
+    def stop(self, timeout=120):
+        """SIGINT; its exit status and all it said."""
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGINT)
+        while self.said[-1]:
+            self.said.append(self.lines.get(timeout))
+        return self.p.wait(timeout), "".join(self.said)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+
+def ptrace_refused(stderr):
+    """The SKIP reason if giltrace attach failed for want of ptrace rights."""
+    for line in stderr.splitlines():
+        if "operation not permitted" in line:
+            return line.strip()
+    return None
