@@ -281,7 +281,7 @@ static int call_on(pid_t pid, pid_t tid, void (*fn)(struct victim *, uint64_t), 
     struct attach_thread *th = attach_threads_find(&set, tid);
     CHECK(th && th->stopped && th->interrupted);
     memset(v, 0, sizeof *v);
-    struct attach_call call = {.fn = (uintptr_t)fn, .data = v, .len = sizeof *v, .arg2 = arg2,
+    struct attach_call call = {.name = "victim_call", .fn = (uintptr_t)fn, .data = v, .len = sizeof *v, .arg2 = arg2,
                                .until_flag = until_flag, .flag_offset = 0, .flag_pending = 0};
     bool released = false;
     int r = attach_call_run(&set, th, &call, &lim, &released, err, sizeof err);
@@ -318,7 +318,8 @@ static pid_t doomed_tracer(pid_t pid, pid_t tid)
         if (attach_threads_stop(pid, 2000, &set, err, sizeof err) != 0)
             _exit(3);
         struct victim v = {0};
-        struct attach_call call = {.fn = (uintptr_t)victim_slow, .data = &v, .len = sizeof v, .arg2 = 7};
+        struct attach_call call = {.name = "victim_slow", .fn = (uintptr_t)victim_slow, .data = &v, .len = sizeof v,
+                                   .arg2 = 7};
         bool released = false;
         attach_call_run(&set, attach_threads_find(&set, tid), &call, &lim, &released, err, sizeof err);
         _exit(4); /* not reached: killed during the call */

@@ -183,8 +183,9 @@ static bool flag_changed(pid_t pid, uintptr_t flag, int32_t pending)
  * rt_sigreturn at `frame` completed (flag 0: it is then stopped just
  * after), or until the int32 at `flag` is no longer `pending` (it is then
  * stopped wherever it was, maybe still on its way back). */
-static int run_call(struct attach_threads *set, struct attach_thread *th, uintptr_t frame, uintptr_t flag,
-                    int32_t pending, const struct attach_call_limits *lim, bool *released, char *err, size_t n)
+static int run_call(struct attach_threads *set, struct attach_thread *th, const struct attach_call *call,
+                    uintptr_t frame, uintptr_t flag, const struct attach_call_limits *lim, bool *released, char *err,
+                    size_t n)
 {
     int64_t start = attach_now_ns();
     int64_t valve = start + (int64_t)lim->valve_ms * 1000000, limit = start + (int64_t)lim->limit_ms * 1000000;
@@ -193,12 +194,14 @@ static int run_call(struct attach_threads *set, struct attach_thread *th, uintpt
     th->stopped = false;
     for (;;) {
         if (ptrace(flag ? PTRACE_CONT : PTRACE_SYSCALL, th->tid, NULL, (void *)(long)sig) != 0)
-            return fail(err, n, ESRCH, "thread %d of process %d vanished during the call", (int)th->tid, (int)set->pid);
+            return fail(err, n, ESRCH, "thread %d of process %d vanished during the call to %s", (int)th->tid,
+                        (int)set->pid, call->name);
+        attach_test_point(call->name);
         sig = 0;
         int st, r;
         for (;;) {
             int64_t now = attach_now_ns();
-            if (flag && flag_changed(set->pid, flag, pending)) {
+            if (flag && flag_changed(set->pid, flag, call->flag_pending)) {
                 if (!interrupt(th, now + 1000000000))
                     return fail(err, n, ESRCH, "process %d exited during the attach", (int)set->pid);
                 return 0;
@@ -211,8 +214,9 @@ static int run_call(struct attach_threads *set, struct attach_thread *th, uintpt
                 if (interrupt(th, now + 200000000))
                     ptrace(PTRACE_DETACH, th->tid, NULL, (void *)(long)th->signal);
                 th->stopped = false;
-                return fail(err, n, ETIMEDOUT, "the call in thread %d of process %d did not return within %u ms; "
-                            "it was let go and finishes by itself", (int)th->tid, (int)set->pid, lim->limit_ms);
+                return fail(err, n, ETIMEDOUT, "the call to %s in thread %d of process %d did not return within %u "
+                            "ms; it was let go and finishes by itself", call->name, (int)th->tid, (int)set->pid,
+                            lim->limit_ms);
             }
             int64_t wake = *released ? limit : valve;
             if (flag && wake > now + POLL_NS)
@@ -284,7 +288,7 @@ int attach_call_run(struct attach_threads *set, struct attach_thread *th, const 
     if (ptrace(PTRACE_SETREGS, th->tid, NULL, &regs) != 0)
         return fail(err, n, errno, "cannot set thread %d's registers: %s", (int)th->tid, strerror(errno));
     uintptr_t flag = call->until_flag ? data + call->flag_offset : 0;
-    if (run_call(set, th, frame_at, flag, call->flag_pending, lim, released, err, n))
+    if (run_call(set, th, call, frame_at, flag, lim, released, err, n))
         return -1;
     struct iovec back_local = {call->data, call->len}, back_remote = {(void *)data, call->len};
     if (call->len && process_vm_readv(set->pid, &back_local, 1, &back_remote, 1, 0) != (ssize_t)call->len)

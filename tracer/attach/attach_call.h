@@ -45,6 +45,7 @@
 #include "attach_threads.h"
 
 struct attach_call {
+    const char *name; /* for messages ("dlopen") */
     uintptr_t fn;   /* the function, in the target */
     void *data;     /* copied below the thread's stack; its address is the first argument; copied back after */
     size_t len;

@@ -70,7 +70,7 @@ static int load_library(struct attach_target *t, struct attach_threads *set, str
 {
     char path[sizeof t->lib_path];
     memcpy(path, t->lib_path, sizeof path);
-    struct attach_call call = {.fn = t->dlopen, .data = path, .len = strlen(path) + 1,
+    struct attach_call call = {.name = "dlopen", .fn = t->dlopen, .data = path, .len = strlen(path) + 1,
                                .arg2 = RTLD_NOW | RTLD_LOCAL};
     struct attach_call_limits lim = limits(t);
     if (attach_call_run(set, th, &call, &lim, released, err, n))
@@ -88,18 +88,23 @@ static int load_library(struct attach_target *t, struct attach_threads *set, str
 }
 
 /* Call an entry point of the loaded library with `req` in thread `th`. */
-static int call_entry(struct attach_target *t, struct attach_threads *set, struct attach_thread *th, uintptr_t entry,
-                      struct attach_request *req, bool *released, char *err, size_t n)
+static int call_entry(struct attach_target *t, struct attach_threads *set, struct attach_thread *th, const char *name,
+                      uintptr_t entry, struct attach_request *req, bool *released, char *err, size_t n)
 {
     req->status = ATTACH_PENDING;
-    struct attach_call call = {.fn = t->lib.base + entry, .data = req, .len = sizeof *req, .until_flag = true,
-                               .flag_offset = offsetof(struct attach_request, status), .flag_pending = ATTACH_PENDING};
+    struct attach_call call = {.name = name, .fn = t->lib.base + entry, .data = req, .len = sizeof *req,
+                               .until_flag = true, .flag_offset = offsetof(struct attach_request, status),
+                               .flag_pending = ATTACH_PENDING};
     struct attach_call_limits lim = limits(t);
     return attach_call_run(set, th, &call, &lim, released, err, n);
 }
 
-static int finish(struct attach_threads *set, struct attach_thread *th, struct attach_stats *st, int r)
+/* Let everything go; a failure because the process went away says so. */
+static int finish(struct attach_threads *set, struct attach_thread *th, struct attach_stats *st, int r, char *err,
+                  size_t n)
 {
+    if (r && attach_process_gone(set->pid))
+        snprintf(err, n, "process %d exited during the attach", (int)set->pid);
     if (th)
         st->thread = th->tid;
     attach_threads_release(set, 0);
@@ -116,13 +121,15 @@ int attach_session_start(struct attach_target *t, struct attach_request *req, st
     struct attach_thread *th = stop_at_safe_point(t, ATTACH_NEED_CLEAN_STACK, &set, st, err, n);
     if (!th)
         return -1;
+    attach_test_point("stopped"); /* every thread stopped, nothing changed yet */
     bool released = false;
     if (!t->lib_loaded) {
         if (load_library(t, &set, th, &released, err, n))
-            return finish(&set, th, st, -1);
+            return finish(&set, th, st, -1, err, n);
         st->loaded = true;
     }
-    return finish(&set, th, st, call_entry(t, &set, th, t->entry_start, req, &released, err, n));
+    int r = call_entry(t, &set, th, ATTACH_ENTRY_START, t->entry_start, req, &released, err, n);
+    return finish(&set, th, st, r, err, n);
 }
 
 int attach_session_stop(struct attach_target *t, struct attach_request *req, struct attach_stats *st, char *err,
@@ -142,5 +149,6 @@ int attach_session_stop(struct attach_target *t, struct attach_request *req, str
     if (!th)
         return -1;
     bool released = false;
-    return finish(&set, th, st, call_entry(t, &set, th, t->entry_stop, req, &released, err, n));
+    int r = call_entry(t, &set, th, ATTACH_ENTRY_STOP, t->entry_stop, req, &released, err, n);
+    return finish(&set, th, st, r, err, n);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../shim/attach_abi.h"
+#include "attach_threads.h"
 
 /* glibc's __restore_rt (x86-64): mov $__NR_rt_sigreturn, %rax; syscall. */
 static const uint8_t restore_rt_code[] = {0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
@@ -269,12 +270,13 @@ int attach_target_inspect(pid_t pid, const char *lib_path, struct attach_target 
         return refuse(err, n, t, "is in another mount namespace (a container?): run giltrace attach inside it");
     if (st.shadow_stack)
         return refuse(err, n, t, "runs with a shadow stack (x86 CET), which attach cannot work with; use giltrace run");
-    if (attach_maps_read(pid, &t->maps))
-        return errno == EACCES || errno == EPERM
-                   ? refuse(err, n, t, "cannot be inspected: its memory map is not readable (%s); giltrace attach "
-                                       "needs the rights of a debugger (CAP_SYS_PTRACE, or the same user)",
-                            strerror(errno))
-                   : refuse(err, n, t, "cannot be inspected: %s", strerror(errno));
+    if (attach_maps_read(pid, &t->maps)) {
+        if (errno == EACCES || errno == EPERM) {
+            attach_threads_explain_eperm(pid, t->uid, err, n); /* what ptrace would say too */
+            return -1;
+        }
+        return refuse(err, n, t, "cannot be inspected: %s", strerror(errno));
+    }
     if (attach_maps_object(&t->maps, "libgiltrace.so", &t->lib))
         return refuse(err, n, t, "already runs with libgiltrace.so preloaded (giltrace run or GILTRACE_OUTPUT): it "
                                  "is being traced from its start already");

@@ -192,6 +192,30 @@ void attach_threads_free(struct attach_threads *set)
     memset(set, 0, sizeof *set);
 }
 
+void attach_test_point(const char *point)
+{
+    const char *die = getenv("GILTRACE_TEST_DIE_AT"), *pause = getenv("GILTRACE_TEST_PAUSE_AT");
+    if (die && strcmp(die, point) == 0)
+        kill(getpid(), SIGKILL);
+    struct timespec second = {1, 0};
+    if (pause && strcmp(pause, point) == 0)
+        while (nanosleep(&second, &second) != 0 && errno == EINTR)
+            ;
+}
+
+bool attach_process_gone(pid_t pid)
+{
+    char path[64], state = 0;
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return true;
+    if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1) /* a comm with ')' only makes this conservative */
+        state = 0;
+    fclose(f);
+    return state == 'Z' || state == 'X';
+}
+
 static int read_int_file(const char *path, int fallback)
 {
     FILE *f = fopen(path, "re");

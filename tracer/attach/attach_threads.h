@@ -66,6 +66,14 @@ struct attach_thread *attach_threads_find(struct attach_threads *set, pid_t tid)
 
 void attach_threads_free(struct attach_threads *set);
 
+/* For tests: at `point`, SIGKILL giltrace itself if $GILTRACE_TEST_DIE_AT
+ * names it (the target must survive a tracer killed at any step), or wait
+ * a second if $GILTRACE_TEST_PAUSE_AT does (for the target to go away). */
+void attach_test_point(const char *point);
+
+/* Has process `pid` exited (gone, or a zombie)? */
+bool attach_process_gone(pid_t pid);
+
 /* Why ptrace said EPERM for `pid`, and what would allow it: one line. */
 void attach_threads_explain_eperm(pid_t pid, uid_t target_uid, char *out, size_t cap);
 

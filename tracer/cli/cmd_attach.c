@@ -271,6 +271,7 @@ static int trace_target(struct attach_target *t, const struct attach_options *o,
         return -1;
     }
     say_attached(o, &req, &st);
+    attach_test_point("tracing");
     int64_t began = attach_now_ns();
     if (wait_for_end(t->pid, sigs, o->duration_s)) {
         if (!o->quiet)
