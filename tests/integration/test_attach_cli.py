@@ -112,6 +112,7 @@ def refusal_cases(giltrace, shim, static_sleeper, py, work):
     gone.wait()
     refusal("no such process", giltrace, gone.pid, "no process %d" % gone.pid, work)
     with Background(["sleep", "60"]) as s:
+        wait_for_sleep(s.pid)
         refusal("not a CPython", giltrace, s.pid, "is not a CPython", work)
     with Background([static_sleeper]) as s:
         wait_for_sleep(s.pid)
@@ -168,13 +169,16 @@ def exit_cases(giltrace, py, work):
     out = os.path.join(work, "exits.db")
     with Target(py, "sleeper") as target:
         with Attached(target.pid, out) as a:
+            time.sleep(0.2)  # how long it is traced before it ends
             target.finish()
             rc, err = a.stop()
     case("target exits while traced: the trace is written", rc == 0 and "exited after" in err and events(out) > 0,
          err.strip().splitlines()[-1] if err.strip() else "")
     with Target(py, "sleeper") as target:
         with Attached(target.pid, out) as a:
+            time.sleep(0.2)  # how long it is traced before it dies
             target.p.kill()
+            target.p.wait()
             rc, err = a.stop()
     case("target killed while traced: the trace is written", rc == 0 and events(out) > 0, err.strip())
     with Target(py, "cpu") as target:

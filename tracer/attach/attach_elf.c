@@ -189,3 +189,16 @@ uintptr_t attach_elf_find_code(const struct attach_elf *e, const uint8_t *bytes,
     munmap((void *)file, (size_t)st.st_size);
     return hits == 1 ? found : 0;
 }
+
+bool attach_elf_dynamic(const struct attach_elf *e)
+{
+    size_t n;
+    if (elf_getphdrnum(e->elf, &n) != 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        GElf_Phdr ph;
+        if (gelf_getphdr(e->elf, (int)i, &ph) && ph.p_type == PT_INTERP)
+            return true;
+    }
+    return false;
+}

@@ -46,4 +46,8 @@ void attach_elf_functions(const struct attach_elf *e, void (*fn)(void *ctx, cons
  * segments, or 0 if it occurs never or more than once. */
 uintptr_t attach_elf_find_code(const struct attach_elf *e, const uint8_t *bytes, size_t n);
 
+/* Does the file ask for a program interpreter (PT_INTERP): is it a
+ * dynamically linked program? */
+bool attach_elf_dynamic(const struct attach_elf *e);
+
 #endif

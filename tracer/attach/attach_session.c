@@ -136,7 +136,7 @@ int attach_session_stop(struct attach_target *t, struct attach_request *req, str
                         size_t n)
 {
     memset(st, 0, sizeof *st);
-    if (attach_target_refresh(t)) {
+    if (attach_process_gone(t->pid) || attach_target_refresh(t)) {
         snprintf(err, n, "process %d has exited", (int)t->pid);
         return -1;
     }

@@ -157,6 +157,23 @@ const struct attach_range *attach_target_denied(const struct attach_target *t, u
     return NULL;
 }
 
+/* Why no glibc is mapped: a static or musl program, or one still starting. */
+static int no_glibc(struct attach_target *t, char *err, size_t n)
+{
+    char exe[64], why[256];
+    struct attach_elf e;
+    snprintf(exe, sizeof exe, "/proc/%d/exe", (int)t->pid);
+    bool dynamic = attach_elf_open_file(exe, &e, why, sizeof why) == 0 && attach_elf_dynamic(&e);
+    attach_elf_close(&e);
+    if (attach_maps_object(&t->maps, "ld-musl*", &t->ldso))
+        return refuse(err, n, t, "uses musl, not glibc; attach can only load a library into a glibc program (use "
+                                 "giltrace run)");
+    if (dynamic)
+        return refuse(err, n, t, "has not loaded its C library yet (it is just starting); try again in a moment");
+    return refuse(err, n, t, "is statically linked; attach can only load a library into a glibc program (use "
+                             "giltrace run)");
+}
+
 /* dlopen, the trampoline and the denied ranges, from libc's file. */
 static int read_libc(struct attach_target *t, char *err, size_t n)
 {
@@ -280,11 +297,8 @@ int attach_target_inspect(pid_t pid, const char *lib_path, struct attach_target 
     if (attach_maps_object(&t->maps, "libgiltrace.so", &t->lib))
         return refuse(err, n, t, "already runs with libgiltrace.so preloaded (giltrace run or GILTRACE_OUTPUT): it "
                                  "is being traced from its start already");
-    if (!attach_maps_object(&t->maps, "libc.so.6", &t->libc)) {
-        bool musl = attach_maps_object(&t->maps, "ld-musl*", &t->ldso);
-        return refuse(err, n, t, "%s; attach can only load a library into a glibc program (use giltrace run)",
-                      musl ? "uses musl, not glibc" : "is statically linked");
-    }
+    if (!attach_maps_object(&t->maps, "libc.so.6", &t->libc))
+        return no_glibc(t, err, n);
     if (!attach_maps_object(&t->maps, "ld-linux*.so*", &t->ldso))
         return refuse(err, n, t, "has no dynamic loader in its memory map; use giltrace run");
     if (read_python(t, err, n) || read_libc(t, err, n) || read_lib(t, err, n))

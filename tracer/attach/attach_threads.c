@@ -146,10 +146,14 @@ int attach_threads_stop(pid_t pid, unsigned timeout_ms, struct attach_threads *s
             }
             size_t before = set->count;
             if (wait_stopped(set, i, deadline)) {
-                snprintf(err, n, "thread %d of process %d did not stop within %u ms (an uninterruptible wait?); "
-                                 "try again", (int)set->t[i].tid, (int)pid, timeout_ms);
+                bool gone = attach_process_gone(pid);
+                if (gone)
+                    snprintf(err, n, "process %d exited", (int)pid);
+                else
+                    snprintf(err, n, "thread %d of process %d did not stop within %u ms (an uninterruptible wait?); "
+                                     "try again", (int)set->t[i].tid, (int)pid, timeout_ms);
                 attach_threads_release(set, 0);
-                errno = ETIMEDOUT;
+                errno = gone ? ESRCH : ETIMEDOUT;
                 return -1;
             }
             if (set->count == before)

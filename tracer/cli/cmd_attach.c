@@ -273,7 +273,7 @@ static int trace_target(struct attach_target *t, const struct attach_options *o,
     say_attached(o, &req, &st);
     attach_test_point("tracing");
     int64_t began = attach_now_ns();
-    if (wait_for_end(t->pid, sigs, o->duration_s)) {
+    if (wait_for_end(t->pid, sigs, o->duration_s) || attach_process_gone(t->pid)) {
         if (!o->quiet)
             fprintf(stderr, "giltrace: process %d exited after %.1f s of tracing\n", (int)t->pid,
                     (double)(attach_now_ns() - began) / 1e9);
@@ -281,7 +281,7 @@ static int trace_target(struct attach_target *t, const struct attach_options *o,
     }
     init_request(&req, ring_dir, o->buffer_mb);
     if (attach_session_stop(t, &req, &st, err, sizeof err)) {
-        if (kill(t->pid, 0) == 0) /* else it exited meanwhile: the trace is complete */
+        if (!attach_process_gone(t->pid)) /* else it exited meanwhile: the trace is complete */
             cli_warn("could not detach: %s; the process goes on traced until its ring is full or the next attach",
                      err);
         return 0;
