@@ -115,7 +115,7 @@ static const char *judge(const struct attach_target *t, struct attach_unwinder *
 int attach_safepoint_choose(const struct attach_threads *set, const struct attach_target *t, enum attach_need need,
                             char *why, size_t why_len)
 {
-    struct attach_unwinder *u = attach_unwind_new(set->pid);
+    struct attach_unwinder *u = attach_unwind_new(set->pid, &t->maps);
     if (!u) {
         snprintf(why, why_len, "libunwind cannot be used");
         return -1;

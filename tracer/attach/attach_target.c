@@ -255,16 +255,44 @@ int attach_target_refresh(struct attach_target *t)
     attach_maps_object_at(&t->maps, t->libc.path, &t->libc);
     attach_maps_object_at(&t->maps, t->ldso.path, &t->ldso);
     attach_maps_object_at(&t->maps, t->python.path, &t->python);
-    t->lib_loaded = attach_maps_object_at(&t->maps, t->lib_path, &t->lib);
+    t->lib_loaded = t->lib_path[0] && attach_maps_object_at(&t->maps, t->lib_path, &t->lib);
     return 0;
 }
 
-int attach_target_inspect(pid_t pid, const char *lib_path, struct attach_target *t, char *err, size_t n)
+static void init(struct attach_target *t, pid_t pid)
 {
     memset(t, 0, sizeof *t);
     t->pid = pid;
     t->libc_elf.fd = -1;
     snprintf(t->comm, sizeof t->comm, "?");
+}
+
+/* The map, glibc and the loader: what calls in the target need. */
+static int read_glibc(struct attach_target *t, char *err, size_t n)
+{
+    if (attach_maps_read(t->pid, &t->maps)) {
+        if (errno == EACCES || errno == EPERM) {
+            attach_threads_explain_eperm(t->pid, t->uid, err, n); /* what ptrace would say too */
+            return -1;
+        }
+        return refuse(err, n, t, "cannot be inspected: %s", strerror(errno));
+    }
+    if (!attach_maps_object(&t->maps, "libc.so.6", &t->libc))
+        return no_glibc(t, err, n);
+    if (!attach_maps_object(&t->maps, "ld-linux*.so*", &t->ldso))
+        return refuse(err, n, t, "has no dynamic loader in its memory map; use giltrace run");
+    return read_libc(t, err, n);
+}
+
+int attach_target_glibc(pid_t pid, struct attach_target *t, char *err, size_t n)
+{
+    init(t, pid);
+    return read_glibc(t, err, n);
+}
+
+int attach_target_inspect(pid_t pid, const char *lib_path, struct attach_target *t, char *err, size_t n)
+{
+    init(t, pid);
     snprintf(t->lib_path, sizeof t->lib_path, "%s", lib_path);
     struct status st;
     if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH)) {
@@ -287,21 +315,12 @@ int attach_target_inspect(pid_t pid, const char *lib_path, struct attach_target 
         return refuse(err, n, t, "is in another mount namespace (a container?): run giltrace attach inside it");
     if (st.shadow_stack)
         return refuse(err, n, t, "runs with a shadow stack (x86 CET), which attach cannot work with; use giltrace run");
-    if (attach_maps_read(pid, &t->maps)) {
-        if (errno == EACCES || errno == EPERM) {
-            attach_threads_explain_eperm(pid, t->uid, err, n); /* what ptrace would say too */
-            return -1;
-        }
-        return refuse(err, n, t, "cannot be inspected: %s", strerror(errno));
-    }
+    if (read_glibc(t, err, n))
+        return -1;
     if (attach_maps_object(&t->maps, "libgiltrace.so", &t->lib))
         return refuse(err, n, t, "already runs with libgiltrace.so preloaded (giltrace run or GILTRACE_OUTPUT): it "
                                  "is being traced from its start already");
-    if (!attach_maps_object(&t->maps, "libc.so.6", &t->libc))
-        return no_glibc(t, err, n);
-    if (!attach_maps_object(&t->maps, "ld-linux*.so*", &t->ldso))
-        return refuse(err, n, t, "has no dynamic loader in its memory map; use giltrace run");
-    if (read_python(t, err, n) || read_libc(t, err, n) || read_lib(t, err, n))
+    if (read_python(t, err, n) || read_lib(t, err, n))
         return -1;
     t->lib_loaded = attach_maps_object_at(&t->maps, t->lib_path, &t->lib);
     return 0;

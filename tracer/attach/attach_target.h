@@ -43,6 +43,11 @@ struct attach_target {
  * `err`. Nothing in the target is changed. */
 int attach_target_inspect(pid_t pid, const char *lib_path, struct attach_target *t, char *err, size_t err_len);
 
+/* Only what making calls in process `pid` needs: its map, glibc's dlopen
+ * and trampoline, the deny list, the loader (for tests, on programs that
+ * are not Python). Same return contract. */
+int attach_target_glibc(pid_t pid, struct attach_target *t, char *err, size_t err_len);
+
 /* Read the target's map again (after dlopen): updates `lib`/`lib_loaded`.
  * Returns -1 with errno if the process is gone. */
 int attach_target_refresh(struct attach_target *t);

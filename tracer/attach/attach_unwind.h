@@ -5,10 +5,11 @@
  *
  * libunwind reads the target's memory a word at a time, searching each
  * object's .eh_frame_hdr table and decoding its frame descriptions in
- * place; one PTRACE_PEEKDATA per word made a Python stack cost tens of
- * milliseconds. Here memory is read a page at a time (process_vm_readv)
- * into a cache that lives as long as the unwinder, which must therefore
- * only be used while every thread stays stopped.
+ * place, and finds each object's table anew whenever the stack crosses
+ * objects; with its stock ptrace accessors a Python stack cost several
+ * milliseconds. Here memory is read a page at a time into a cache, and
+ * each object's table is found once, both for as long as the unwinder
+ * lives, which must therefore only be while every thread stays stopped.
  */
 #ifndef GILTRACE_ATTACH_UNWIND_H
 #define GILTRACE_ATTACH_UNWIND_H
@@ -17,10 +18,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "attach_maps.h"
+
 struct attach_unwinder;
 
-/* An unwinder for process `pid` (one at a time). NULL if libunwind fails. */
-struct attach_unwinder *attach_unwind_new(pid_t pid);
+/* An unwinder for process `pid`, whose memory map is `maps` (kept; one
+ * unwinder at a time). NULL if libunwind fails. */
+struct attach_unwinder *attach_unwind_new(pid_t pid, const struct attach_maps *maps);
 
 void attach_unwind_free(struct attach_unwinder *u);
 
