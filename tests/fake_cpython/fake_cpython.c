@@ -9,16 +9,20 @@
  *   fake_cpython io THREADS ROUNDS               threads that release the GIL and take it back
  *   fake_cpython uncontended ROUNDS              ns per drop+take on one thread
  *   fake_cpython mutex PAIRS                     ns per lock+unlock of an ordinary mutex
+ *   fake_cpython wait MODE ARGS...               the same, after a line on stdin (time to
+ *                                                attach to it); then waits for stdin's end
  *
  * cpu and io print "switch_number=N" (the interpreter's own count of handoffs
  * to a different thread) and how often each path of take/drop ran, for
  * tests to compare with the recorded events.
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fake_gil.h"
 
@@ -133,8 +137,28 @@ static long arg(char **argv, int i, int argc)
     return i < argc ? strtol(argv[i], NULL, 10) : 0;
 }
 
+/* A line from stdin with read(2), not stdio: giltrace attach does not use
+ * a thread blocked inside stdio. False at the end of input. */
+static bool read_line(void)
+{
+    char c;
+    ssize_t n;
+    while ((n = read(0, &c, 1)) == 1)
+        if (c == '\n')
+            return true;
+    return false;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "wait") == 0) {
+        read_line();
+        int status = main(argc - 1, argv + 1);
+        fflush(stdout);
+        while (read_line())
+            ;
+        return status;
+    }
     const char *mode = argc > 1 ? argv[1] : "";
     if (strcmp(mode, "cpu") == 0 && argc == 5) {
         fake_gil_create((unsigned long)arg(argv, 4, argc), 0);
@@ -156,7 +180,7 @@ int main(int argc, char **argv)
         fake_gil_create(5000, 0);
         return run_mutex(arg(argv, 2, argc));
     }
-    fprintf(stderr, "usage: fake_cpython cpu THREADS UNITS INTERVAL_US | unidentifiable THREADS UNITS |"
+    fprintf(stderr, "usage: fake_cpython [wait] cpu THREADS UNITS INTERVAL_US | unidentifiable THREADS UNITS |"
                     " io THREADS ROUNDS |"
                     " uncontended ROUNDS | mutex PAIRS\n");
     return 2;

@@ -80,7 +80,12 @@ def check_cpu_pair(py, v, wd):
     overlaps = t.overlapping_holds()
     check(overlaps == 0, "%d holds overlap another thread's hold" % overlaps)
     kinds = t.kinds()
-    for k in ["ACQUIRE", "RELEASE", "BUSY", "RETRY", "TIMEOUT", "DROP_REQUEST", "FORCED_SWITCH"]:
+    # Before 3.13 the holder takes the forced-switch path only when the
+    # waiter has not yet taken the GIL and reset the request by the time it
+    # looks: some runs of this machine have none in 2 s, traced either way.
+    wanted = ["ACQUIRE", "RELEASE", "BUSY", "RETRY", "TIMEOUT", "DROP_REQUEST"]
+    wanted += ["FORCED_SWITCH"] if v >= (3, 13) else []
+    for k in wanted:
         check(kinds.get(k, 0) > 0, "no %s events: %s" % (k, kinds))
     first = t.q("SELECT kind, tid FROM events WHERE gil = 0 ORDER BY ts_ns LIMIT 1")[0]
     check(first[0] == "ACQUIRE" and first[1] in holders,

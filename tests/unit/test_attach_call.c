@@ -29,6 +29,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,14 +43,16 @@
 
 #define SKIP 77
 
-/* What a call leaves in its data, and the flag an entry sets last. */
+/* What a call leaves behind, in the target's copy of this global. */
 struct victim {
-    int32_t done;
+    int32_t done; /* set last: the flag */
     int32_t calls;
     pid_t tid;
+    uint64_t token; /* read from the data copied below the thread's stack */
     uint64_t arg2;
 };
 
+static struct victim victim;
 static int report_fd; /* child -> parent lines */
 
 static void say(const char *line)
@@ -57,22 +60,23 @@ static void say(const char *line)
     (void)!write(report_fd, line, strlen(line));
 }
 
-__attribute__((noinline)) void victim_call(struct victim *v, uint64_t arg2)
+__attribute__((noinline)) void victim_call(const uint64_t *token, uint64_t arg2)
 {
-    v->calls++;
-    v->tid = (pid_t)syscall(SYS_gettid);
-    v->arg2 = arg2;
-    __atomic_store_n(&v->done, 1, __ATOMIC_RELEASE);
+    victim.calls++;
+    victim.tid = (pid_t)syscall(SYS_gettid);
+    victim.token = *token;
+    victim.arg2 = arg2;
+    __atomic_store_n(&victim.done, 1, __ATOMIC_RELEASE);
 }
 
 /* A call that makes system calls and lasts: its tracer dies meanwhile. */
-__attribute__((noinline)) void victim_slow(struct victim *v, uint64_t arg2)
+__attribute__((noinline)) void victim_slow(const uint64_t *token, uint64_t arg2)
 {
     say("in-slow-call\n");
     struct timespec t = {0, 300 * 1000000};
     while (nanosleep(&t, &t) != 0 && errno == EINTR)
         ;
-    victim_call(v, arg2);
+    victim_call(token, arg2);
 }
 
 /* Registers a thread loads before blocking in read(2) and checks after. */
@@ -269,9 +273,19 @@ static struct attach_call_limits limits_for(pid_t pid)
     return lim;
 }
 
-/* Stop the target and make thread `tid` call `fn`: returns what
- * attach_call_run did (errno set), with what the call left in `v`. */
-static int call_on(pid_t pid, pid_t tid, void (*fn)(struct victim *, uint64_t), bool until_flag, uint64_t arg2,
+/* The target's copy of `victim`: reset it, or read it. */
+static void victim_io(pid_t pid, struct victim *v, bool write)
+{
+    struct iovec local = {v, sizeof *v}, remote = {&victim, sizeof *v};
+    ssize_t n = write ? process_vm_writev(pid, &local, 1, &remote, 1, 0)
+                      : process_vm_readv(pid, &local, 1, &remote, 1, 0);
+    CHECK(n == (ssize_t)sizeof *v);
+}
+
+/* Stop the target and make thread `tid` call `fn(&token copied to its
+ * stack, token + 1)`, waiting for the return or for victim.done. Returns
+ * what attach_call_run did (errno set), with what the call left in `v`. */
+static int call_on(pid_t pid, pid_t tid, void (*fn)(const uint64_t *, uint64_t), bool until_flag, uint64_t token,
                    struct victim *v)
 {
     struct attach_call_limits lim = limits_for(pid);
@@ -281,14 +295,17 @@ static int call_on(pid_t pid, pid_t tid, void (*fn)(struct victim *, uint64_t), 
     struct attach_thread *th = attach_threads_find(&set, tid);
     CHECK(th && th->stopped && th->interrupted);
     memset(v, 0, sizeof *v);
-    struct attach_call call = {.name = "victim_call", .fn = (uintptr_t)fn, .data = v, .len = sizeof *v, .arg2 = arg2,
-                               .until_flag = until_flag, .flag_offset = 0, .flag_pending = 0};
+    victim_io(pid, v, true);
+    struct attach_call call = {.name = "victim_call", .fn = (uintptr_t)fn, .stack_data = &token,
+                               .stack_len = sizeof token, .arg2 = token + 1,
+                               .flag = until_flag ? (uintptr_t)&victim.done : 0};
     bool released = false;
     int r = attach_call_run(&set, th, &call, &lim, &released, err, sizeof err);
     int e = errno;
     if (r)
         fprintf(stderr, "call: %s\n", err);
     CHECK(!released);
+    victim_io(pid, v, false);
     attach_threads_release(&set, 0);
     CHECK(attach_threads_pause(&set) > 0);
     attach_threads_free(&set);
@@ -296,14 +313,14 @@ static int call_on(pid_t pid, pid_t tid, void (*fn)(struct victim *, uint64_t), 
     return r;
 }
 
-static void call_ok(pid_t pid, pid_t tid, bool until_flag, uint64_t arg2)
+static void call_ok(pid_t pid, pid_t tid, bool until_flag, uint64_t token)
 {
     struct victim v;
-    CHECK(call_on(pid, tid, victim_call, until_flag, arg2, &v) == 0);
+    CHECK(call_on(pid, tid, victim_call, until_flag, token, &v) == 0);
     CHECK_EQ_INT(v.done, 1);
     CHECK_EQ_INT(v.calls, 1);
     CHECK_EQ_INT(v.tid, tid);
-    CHECK(v.arg2 == arg2);
+    CHECK(v.token == token && v.arg2 == token + 1);
 }
 
 /* A tracer of its own that starts victim_slow on `tid` and never returns:
@@ -317,9 +334,9 @@ static pid_t doomed_tracer(pid_t pid, pid_t tid)
         char err[512];
         if (attach_threads_stop(pid, 2000, &set, err, sizeof err) != 0)
             _exit(3);
-        struct victim v = {0};
-        struct attach_call call = {.name = "victim_slow", .fn = (uintptr_t)victim_slow, .data = &v, .len = sizeof v,
-                                   .arg2 = 7};
+        uint64_t token = 7;
+        struct attach_call call = {.name = "victim_slow", .fn = (uintptr_t)victim_slow, .stack_data = &token,
+                                   .stack_len = sizeof token, .arg2 = 8};
         bool released = false;
         attach_call_run(&set, attach_threads_find(&set, tid), &call, &lim, &released, err, sizeof err);
         _exit(4); /* not reached: killed during the call */

@@ -180,13 +180,13 @@ static bool flag_changed(pid_t pid, uintptr_t flag, int32_t pending)
 }
 
 /* Let the prepared thread run the call until it is over: until its
- * rt_sigreturn at `frame` completed (flag 0: it is then stopped just
- * after), or until the int32 at `flag` is no longer `pending` (it is then
- * stopped wherever it was, maybe still on its way back). */
+ * rt_sigreturn at `frame` completed (no flag: it is then stopped just
+ * after), or until the call's flag changed (it is then stopped wherever it
+ * was, maybe still on its way back). */
 static int run_call(struct attach_threads *set, struct attach_thread *th, const struct attach_call *call,
-                    uintptr_t frame, uintptr_t flag, const struct attach_call_limits *lim, bool *released, char *err,
-                    size_t n)
+                    uintptr_t frame, const struct attach_call_limits *lim, bool *released, char *err, size_t n)
 {
+    uintptr_t flag = call->flag;
     int64_t start = attach_now_ns();
     int64_t valve = start + (int64_t)lim->valve_ms * 1000000, limit = start + (int64_t)lim->limit_ms * 1000000;
     bool returning = false;
@@ -261,7 +261,7 @@ int attach_call_run(struct attach_threads *set, struct attach_thread *th, const 
     if (!resume_point(set->pid, r, &frame.uc.uc_mcontext))
         return fail(err, n, EINVAL, "thread %d of process %d is in a system call that a signal return cannot "
                     "resume", (int)th->tid, (int)set->pid);
-    uintptr_t data = ((uintptr_t)r->rsp - RED_ZONE - call->len) & ~(uintptr_t)63;
+    uintptr_t data = ((uintptr_t)r->rsp - RED_ZONE - call->stack_len) & ~(uintptr_t)63;
     uintptr_t fpstate = (data - fp_size - 4) & ~(uintptr_t)63;
     uintptr_t frame_at = ((fpstate - sizeof frame) & ~(uintptr_t)15) - 8; /* as if `call` had pushed it */
     frame.pretcode = lim->restore_rt;
@@ -270,16 +270,18 @@ int attach_call_run(struct attach_threads *set, struct attach_thread *th, const 
     frame.uc.uc_mcontext.fpstate = (struct _fpstate *)fpstate;
     frame.uc.uc_sigmask = sigmask;
 
-    struct iovec local[3] = {{&frame, sizeof frame}, {fp, fp_size + 4}, {call->data, call->len}};
-    struct iovec remote[3] = {{(void *)frame_at, sizeof frame}, {(void *)fpstate, fp_size + 4}, {(void *)data, call->len}};
-    ssize_t want = (ssize_t)(sizeof frame + fp_size + 4 + call->len);
-    if (process_vm_writev(set->pid, local, 3, remote, 3, 0) != want)
+    struct iovec local[3] = {{&frame, sizeof frame}, {fp, fp_size + 4}, {(void *)call->stack_data, call->stack_len}};
+    struct iovec remote[3] = {{(void *)frame_at, sizeof frame},
+                              {(void *)fpstate, fp_size + 4},
+                              {(void *)data, call->stack_len}};
+    ssize_t want = (ssize_t)(sizeof frame + fp_size + 4 + call->stack_len);
+    if (process_vm_writev(set->pid, local, call->stack_data ? 3 : 2, remote, call->stack_data ? 3 : 2, 0) != want)
         return fail(err, n, EFAULT, "cannot write below the stack of thread %d of process %d", (int)th->tid,
                     (int)set->pid);
 
     struct user_regs_struct regs = *r;
     regs.rip = call->fn;
-    regs.rdi = data;
+    regs.rdi = call->stack_data ? data : call->arg1;
     regs.rsi = call->arg2;
     regs.rsp = frame_at;
     regs.rax = 0;
@@ -287,11 +289,5 @@ int attach_call_run(struct attach_threads *set, struct attach_thread *th, const 
     regs.eflags &= ~(unsigned long long)(EFLAGS_TF | EFLAGS_DF);
     if (ptrace(PTRACE_SETREGS, th->tid, NULL, &regs) != 0)
         return fail(err, n, errno, "cannot set thread %d's registers: %s", (int)th->tid, strerror(errno));
-    uintptr_t flag = call->until_flag ? data + call->flag_offset : 0;
-    if (run_call(set, th, call, frame_at, flag, lim, released, err, n))
-        return -1;
-    struct iovec back_local = {call->data, call->len}, back_remote = {(void *)data, call->len};
-    if (call->len && process_vm_readv(set->pid, &back_local, 1, &back_remote, 1, 0) != (ssize_t)call->len)
-        return fail(err, n, EFAULT, "cannot read the call's results from process %d", (int)set->pid);
-    return 0;
+    return run_call(set, th, call, frame_at, lim, released, err, n);
 }

@@ -31,7 +31,8 @@
  * The caller sees the return by a syscall stop (PTRACE_SYSCALL) at the
  * rt_sigreturn of this frame; the thread is left stopped just after it,
  * ready for another call or to be let go. Or it watches a flag the
- * function sets last, and stops the thread wherever it is then.
+ * function sets last in memory of its own, and stops the thread wherever
+ * it is then.
  */
 #ifndef GILTRACE_ATTACH_CALL_H
 #define GILTRACE_ATTACH_CALL_H
@@ -46,16 +47,19 @@
 
 struct attach_call {
     const char *name; /* for messages ("dlopen") */
-    uintptr_t fn;   /* the function, in the target */
-    void *data;     /* copied below the thread's stack; its address is the first argument; copied back after */
-    size_t len;
-    uint64_t arg2;  /* the second argument */
-    /* Wait for the int32 at data + flag_offset to change from flag_pending
-     * (the function's last store) instead of for the return itself: no
-     * syscall stops on the way, so a call that makes many system calls
-     * keeps the target paused far less. */
-    bool until_flag;
-    size_t flag_offset;
+    uintptr_t fn;     /* the function, in the target */
+    /* The first argument: where `stack_data` (stack_len bytes, a path say)
+     * is copied below the thread's stack; without stack_data, arg1. */
+    const void *stack_data;
+    size_t stack_len;
+    uint64_t arg1, arg2;
+    /* 0: wait for the return itself, through syscall stops. Else the
+     * address, in the target, of an int32 the function sets last, changing
+     * it from flag_pending: wait for that instead, with no syscall stops on
+     * the way, so that a call making many system calls keeps the target
+     * paused far less. It must be memory that outlives the call (not the
+     * thread's stack, which the thread reuses as soon as it is back). */
+    uintptr_t flag;
     int32_t flag_pending;
 };
 
@@ -68,10 +72,10 @@ struct attach_call_limits {
 /* Can a thread stopped with registers `r` make a call and resume exactly? */
 bool attach_call_resumable(const struct user_regs_struct *r);
 
-/* Make stopped thread `th` of `set` call `call->fn(data, arg2)`. Returns 0
- * with `th` stopped again and the data copied back: in its original state
- * (th->regs re-read: a restart is now spelled out in them), or with
- * `until_flag` wherever it was when the flag changed; or -1 with
+/* Make stopped thread `th` of `set` call `call->fn(arg1, arg2)`. Returns 0
+ * with `th` stopped again: in its original state (th->regs re-read: a
+ * restart is now spelled out in them), or with a `flag` wherever it was
+ * when the flag changed; or -1 with
  * a reason in `err` and errno: ESRCH (the process or thread is gone),
  * ETIMEDOUT (no return within limit_ms; `th` was let go), EFAULT (its stack
  * cannot be written), EINVAL (not resumable), or another ptrace error. `*released` becomes true

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "attach_call.h"
@@ -70,7 +71,7 @@ static int load_library(struct attach_target *t, struct attach_threads *set, str
 {
     char path[sizeof t->lib_path];
     memcpy(path, t->lib_path, sizeof path);
-    struct attach_call call = {.name = "dlopen", .fn = t->dlopen, .data = path, .len = strlen(path) + 1,
+    struct attach_call call = {.name = "dlopen", .fn = t->dlopen, .stack_data = path, .stack_len = strlen(path) + 1,
                                .arg2 = RTLD_NOW | RTLD_LOCAL};
     struct attach_call_limits lim = limits(t);
     if (attach_call_run(set, th, &call, &lim, released, err, n))
@@ -87,16 +88,28 @@ static int load_library(struct attach_target *t, struct attach_threads *set, str
     return 0;
 }
 
-/* Call an entry point of the loaded library with `req` in thread `th`. */
+/* Call an entry point of the loaded library in thread `th`, with `req`
+ * written into the library's request, and read the answer back. */
 static int call_entry(struct attach_target *t, struct attach_threads *set, struct attach_thread *th, const char *name,
                       uintptr_t entry, struct attach_request *req, bool *released, char *err, size_t n)
 {
+    uintptr_t at = t->lib.base + t->request;
     req->status = ATTACH_PENDING;
-    struct attach_call call = {.name = name, .fn = t->lib.base + entry, .data = req, .len = sizeof *req,
-                               .until_flag = true, .flag_offset = offsetof(struct attach_request, status),
-                               .flag_pending = ATTACH_PENDING};
+    struct iovec local = {req, sizeof *req}, remote = {(void *)at, sizeof *req};
+    if (process_vm_writev(t->pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof *req) {
+        snprintf(err, n, "cannot write the request into process %d: %s", (int)t->pid, strerror(errno));
+        return -1;
+    }
+    struct attach_call call = {.name = name, .fn = t->lib.base + entry, .arg1 = at,
+                               .flag = at + offsetof(struct attach_request, status), .flag_pending = ATTACH_PENDING};
     struct attach_call_limits lim = limits(t);
-    return attach_call_run(set, th, &call, &lim, released, err, n);
+    if (attach_call_run(set, th, &call, &lim, released, err, n))
+        return -1;
+    if (process_vm_readv(t->pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof *req) {
+        snprintf(err, n, "cannot read the answer from process %d: %s", (int)t->pid, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 /* Let everything go; a failure because the process went away says so. */

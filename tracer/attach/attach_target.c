@@ -203,7 +203,8 @@ static int read_python(struct attach_target *t, char *err, size_t n)
     exe[len > 0 ? len : 0] = '\0';
     if (!attach_maps_object(&t->maps, "libpython*.so*", &t->python) &&
         !attach_maps_object_at(&t->maps, exe, &t->python))
-        return refuse(err, n, t, "cannot be inspected: its executable %s is not in its memory map", exe);
+        return refuse(err, n, t, "has not mapped its executable %s yet (it is just starting); try again in a "
+                                 "moment", exe);
     struct attach_elf e;
     if (attach_elf_open(&t->python, &e, why, sizeof why))
         return refuse(err, n, t, "cannot be inspected: %s", why);
@@ -232,8 +233,9 @@ static int read_lib(struct attach_target *t, char *err, size_t n)
     }
     t->entry_start = attach_elf_symbol(&e, ATTACH_ENTRY_START);
     t->entry_stop = attach_elf_symbol(&e, ATTACH_ENTRY_STOP);
+    t->request = attach_elf_symbol(&e, ATTACH_REQUEST);
     attach_elf_close(&e);
-    if (!t->entry_start || !t->entry_stop) {
+    if (!t->entry_start || !t->entry_stop || !t->request) {
         snprintf(err, n, "%s does not export the attach entry points", t->lib_path);
         return -1;
     }

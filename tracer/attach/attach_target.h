@@ -31,7 +31,7 @@ struct attach_target {
     struct attach_object libc, ldso, python, lib;
     bool lib_loaded;
     char lib_path[4096];            /* the attach library (absolute, real path) */
-    uintptr_t entry_start, entry_stop; /* offsets of its entry points in its file */
+    uintptr_t entry_start, entry_stop, request; /* offsets of its entry points and request in its file */
     uintptr_t dlopen, restore_rt;   /* in the target */
     struct attach_elf libc_elf;     /* owns the names in deny[] */
     struct attach_range *deny;      /* sorted by address */

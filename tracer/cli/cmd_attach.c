@@ -176,8 +176,8 @@ static void explain_refusal(const struct attach_target *t, const struct attach_r
                  (int)t->pid, t->comm);
         break;
     default:
-        cli_warn("process %d (%s) could not start tracing: %s; nothing was changed", (int)t->pid, t->comm,
-                 req->message);
+        cli_warn("process %d (%s) could not start tracing: %s (status %d); nothing was changed", (int)t->pid, t->comm,
+                 req->message, (int)req->status);
     }
 }
 

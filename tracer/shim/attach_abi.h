@@ -3,10 +3,14 @@
  * the library it loads into a running CPython (libgiltrace-attach.so,
  * tracer/shim/attach_entry.c).
  *
- * The injector writes a struct attach_request into the target's memory and
- * makes one of its threads call an entry point with its address; the entry
- * point fills in the results and returns the status. All configuration
- * travels in the request, never in the target's environment.
+ * The injector writes a struct attach_request into the library's own
+ * giltrace_attach_request and makes one of the target's threads call an
+ * entry point with its address; the entry point fills in the results and
+ * stores the status last, which is what the injector waits for. (Not on
+ * the thread's stack: the thread takes that back as soon as it returns.)
+ * All configuration travels in the request, never in the target's
+ * environment. Only one giltrace at a time can be injecting: a second one
+ * cannot ptrace the threads the first holds.
  *
  *   int giltrace_attach_start(struct attach_request *)
  *       Begin a session: create the ring in `ring_dir`, find the GIL, note who
@@ -32,6 +36,7 @@
 
 #define ATTACH_ENTRY_START "giltrace_attach_start"
 #define ATTACH_ENTRY_STOP "giltrace_attach_stop"
+#define ATTACH_REQUEST "giltrace_attach_request"
 
 enum attach_status {
     ATTACH_PENDING = -1,         /* set by the injector; the entry's last store replaces it */

@@ -45,6 +45,9 @@ static struct {
 
 static bool atfork_registered;
 
+/* Where the injector writes its request (attach_abi.h). */
+SHIM_EXPORT struct attach_request giltrace_attach_request;
+
 /* The interposed functions, reached through the interpreter's GOT. */
 static const struct got_hook hooks[] = {
     {"pthread_mutex_lock", (void *)pthread_mutex_lock, (void **)&shim_real.mutex_lock},
