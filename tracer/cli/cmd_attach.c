@@ -14,7 +14,8 @@
  *   5. stop the session (another pause of a few milliseconds);
  *   6. turn the ring into the database, as `giltrace run` does.
  * Signals that would end giltrace are held from step 2 to the end and read
- * from a signalfd, so a Ctrl-C during the attach only shortens the trace.
+ * from a signalfd, so a Ctrl-C during the attach only shortens the trace;
+ * SIGPIPE is ignored.
  * Even SIGKILL at any moment leaves a target that runs on unharmed
  * (attach_call.h); if it lands between 3 and 5 the library keeps recording
  * into a ring nobody reads (its directory is left behind) until the next
@@ -318,6 +319,9 @@ int cmd_attach(int argc, char **argv)
     sigaddset(&held, SIGCHLD);
     signal(SIGCHLD, SIG_DFL);
     sigprocmask(SIG_BLOCK, &held, NULL);
+    /* A closed stderr (giltrace attach ... 2>&1 | head) must not end us
+     * between attach and detach. */
+    signal(SIGPIPE, SIG_IGN);
 
     struct attach_target t;
     char err[2048];
