@@ -143,12 +143,14 @@ static void *reader_thread(void *arg)
     memset(&out, 0, sizeof out);
     sigset_t usr2, mask_before, mask_after;
     sigemptyset(&usr2);
+    sigemptyset(&mask_before); /* the kernel fills only the first 8 bytes */
+    sigemptyset(&mask_after);
     sigaddset(&usr2, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &usr2, NULL);
     pthread_sigmask(SIG_BLOCK, NULL, &mask_before);
     static char altstack[3][65536];
-    stack_t ss = {.ss_sp = altstack[r->name[0] - 'A'], .ss_size = sizeof altstack[0]}, ss_after;
-    sigaltstack(&ss, NULL);
+    stack_t ss = {.ss_sp = altstack[r->name[0] - 'A'], .ss_size = sizeof altstack[0]}, ss_after, ss_before;
+    sigaltstack(&ss, &ss_before);
 
     char byte = 0;
     long got;
@@ -166,6 +168,7 @@ static void *reader_thread(void *arg)
              memcmp(&mask_before, &mask_after, sizeof mask_before) == 0,
              ss_after.ss_sp == ss.ss_sp && ss_after.ss_size == ss.ss_size && !(ss_after.ss_flags & SS_DISABLE));
     say(line);
+    sigaltstack(&ss_before, NULL); /* the one the thread had (AddressSanitizer frees its own) */
     return NULL;
 }
 

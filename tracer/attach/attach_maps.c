@@ -108,13 +108,16 @@ const struct attach_mapping *attach_maps_find(const struct attach_maps *m, uintp
     return NULL;
 }
 
+/* All mappings of `path`; out->path points into `m`. */
 static void collect(const struct attach_maps *m, const char *path, struct attach_object *out)
 {
-    *out = (struct attach_object){.path = path, .lo = UINTPTR_MAX};
+    *out = (struct attach_object){.lo = UINTPTR_MAX};
     for (size_t i = 0; i < m->count; i++) {
         const struct attach_mapping *x = &m->m[i];
         if (strcmp(x->path, path) != 0)
             continue;
+        if (!out->path)
+            out->path = x->path;
         if (x->lo < out->lo)
             out->lo = x->lo;
         if (x->hi > out->hi)

@@ -27,7 +27,7 @@ struct attach_maps {
 
 /* A loaded file: all its mappings. `base` is where its offset 0 is mapped. */
 struct attach_object {
-    const char *path;
+    const char *path; /* in the attach_maps it was found in */
     uintptr_t lo, hi, base;
 };
 

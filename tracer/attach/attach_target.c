@@ -251,13 +251,14 @@ int attach_target_refresh(struct attach_target *t)
     struct attach_maps maps;
     if (attach_maps_read(t->pid, &maps))
         return -1;
-    /* Objects point into the map's text: re-find them all in the new one. */
+    /* Objects point into the old map's text: find them all in the new one
+     * before it goes. */
+    attach_maps_object_at(&maps, t->libc.path, &t->libc);
+    attach_maps_object_at(&maps, t->ldso.path, &t->ldso);
+    attach_maps_object_at(&maps, t->python.path, &t->python);
+    t->lib_loaded = t->lib_path[0] && attach_maps_object_at(&maps, t->lib_path, &t->lib);
     attach_maps_free(&t->maps);
     t->maps = maps;
-    attach_maps_object_at(&t->maps, t->libc.path, &t->libc);
-    attach_maps_object_at(&t->maps, t->ldso.path, &t->ldso);
-    attach_maps_object_at(&t->maps, t->python.path, &t->python);
-    t->lib_loaded = t->lib_path[0] && attach_maps_object_at(&t->maps, t->lib_path, &t->lib);
     return 0;
 }
 
