@@ -11,7 +11,6 @@
 
 usage: bench_attach.py [--quick]   (env: GILTRACE, GILTRACE_SHIM, FAKE_CPYTHON; GILTRACE_BENCH_PYTHON)
 """
-import glob
 import os
 import re
 import shutil
@@ -20,6 +19,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
+
+from benchlib import find_python, report, spread
 
 QUICK = "--quick" in sys.argv
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,26 +31,6 @@ FAKE = os.environ["FAKE_CPYTHON"]
 SKIP = 77
 TARGET = os.path.join(ROOT, "tests", "integration", "programs", "attach_target.py")
 SOLO = "import time\nend = time.time() + 600\nn = 0\nwhile time.time() < end:\n    n += 1\n"
-
-
-def find_python():
-    if os.environ.get("GILTRACE_BENCH_PYTHON"):
-        return os.environ["GILTRACE_BENCH_PYTHON"]
-    for pattern in ["/root/.pyenv/versions/3.12.*/bin/python3.12", "/root/.pyenv/versions/3.11.*/bin/python3.11",
-                    "/usr/bin/python3"]:
-        found = sorted(glob.glob(pattern))
-        if found:
-            return found[-1]
-    return sys.executable
-
-
-def report(name, value, unit, goal):
-    print("%-60s %10.2f %-8s (goal %s)" % (name, value, unit, goal))
-
-
-def spread(values):
-    v = sorted(values)
-    return "%.2f-%.2f" % (v[len(v) // 4], v[(3 * len(v)) // 4])
 
 
 class Refused(Exception):
@@ -151,9 +132,9 @@ def main():
         print("SKIP: giltrace attach is not allowed to use ptrace here: %s" % e)
         return SKIP
     print("interpreter: %s; pauses in ms (interquartile ranges)" % python)
-    print("  first attach, 3 threads (%d targets): %s; its detach: %s" % (fresh, spread(first), spread(first_d)))
-    print("  later attaches (%d): %s; their detaches: %s" % (len(later), spread(later), spread(later_d)))
-    print("  one CPU-bound thread, never blocked (%d): %s" % (len(solo), spread(solo)))
+    print("  first attach, 3 threads (%d targets): %s; its detach: %s" % (fresh, spread(first, 2), spread(first_d, 2)))
+    print("  later attaches (%d): %s; their detaches: %s" % (len(later), spread(later, 2), spread(later_d, 2)))
+    print("  one CPU-bound thread, never blocked (%d): %s" % (len(solo), spread(solo, 2)))
     report("target's pause per attach, first (loads the library), median", statistics.median(first), "ms", "<= 5 ms")
     report("target's pause per attach, later, median", statistics.median(later), "ms", "<= 5 ms")
     report("target's pause per attach, one CPU-bound thread, median", statistics.median(solo), "ms", "<= 5 ms")

@@ -12,7 +12,6 @@ and the database bytes per event of those real traces.
 
 usage: bench_programs.py [--quick]      (env: GILTRACE; GILTRACE_BENCH_PYTHON)
 """
-import glob
 import os
 import re
 import shutil
@@ -22,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 
+from benchlib import find_python, report, spread
+
 QUICK = "--quick" in sys.argv
 RUNS = 1 if QUICK else 15
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -29,28 +30,11 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 GILTRACE = os.environ["GILTRACE"]
 
 
-def find_python():
-    if os.environ.get("GILTRACE_BENCH_PYTHON"):
-        return os.environ["GILTRACE_BENCH_PYTHON"]
-    for pattern in ["/root/.pyenv/versions/3.12.*/bin/python3.12", "/root/.pyenv/versions/3.11.*/bin/python3.11",
-                    "/usr/bin/python3"]:
-        found = sorted(glob.glob(pattern))
-        if found:
-            return found[-1]
-    return sys.executable
-
-
 def timed(cmd, pattern):
     """(wall, cpu) seconds the program reports about itself."""
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     m = re.search(pattern, out)
     return float(m.group(1)), float(m.group(2))
-
-
-def spread(values):
-    """The middle half of the runs, as "low-high"."""
-    v = sorted(values)
-    return "%.3f-%.3f" % (v[len(v) // 4], v[(3 * len(v)) // 4])
 
 
 def compare(python, args, pattern, work):
@@ -74,10 +58,6 @@ def compare(python, args, pattern, work):
         result[what] = 100 * (statistics.median(traced) / statistics.median(plain) - 1)
         result[what + " best"] = 100 * (min(traced) / min(plain) - 1)
     return result, os.path.getsize(db), events
-
-
-def report(name, value, unit, goal):
-    print("%-52s %10.2f %-8s (goal %s)" % (name, value, unit, goal))
 
 
 def main():

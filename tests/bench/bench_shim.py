@@ -15,6 +15,8 @@ import subprocess
 import sys
 import tempfile
 
+from benchlib import report
+
 QUICK = "--quick" in sys.argv
 RUNS = 2 if QUICK else 9
 FAKE = os.environ["FAKE_CPYTHON"]
@@ -39,10 +41,6 @@ def compare(args):
         plain.append(measure(args, False))
         traced.append(measure(args, True))
     return statistics.median(plain), statistics.median(traced)
-
-
-def report(name, value, unit, goal):
-    print("%-52s %10.2f %-8s (goal %s)" % (name, value, unit, goal))
 
 
 def main():

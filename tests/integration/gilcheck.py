@@ -4,18 +4,26 @@ sqlite3 module. Checks raise CheckFailed with a message naming what was
 expected."""
 import os
 import queue
+import shutil
 import signal
 import sqlite3
 import subprocess
 import tempfile
 import threading
 
+import pythons
+
 GILTRACE = os.environ.get("GILTRACE", "giltrace")
+SKIP = 77
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 class CheckFailed(Exception):
     pass
+
+
+class Skip(Exception):
+    """This machine cannot run the test (a right is missing): SKIP."""
 
 
 def check(cond, what):
@@ -67,6 +75,45 @@ def workdir():
     return tempfile.mkdtemp(prefix="giltrace-it-")
 
 
+def version_tuple(version):
+    return tuple(int(x) for x in version.split(".")[:2])
+
+
+def run_checks(spec, checks):
+    """Run `checks`, [(name, fn(python, version tuple, workdir), since,
+    until)] with `until` None or the first version a check is not for, on
+    the interpreter of `spec` (pythons.py), one line each. Returns the exit
+    status: 77 (SKIP, said why) without the interpreter or when a check
+    raised Skip, 1 if any failed (its traces are kept), else 0."""
+    py, version = pythons.find(spec)
+    if py is None:
+        print("SKIP: %s" % version)
+        return SKIP
+    v = version_tuple(version)
+    print("interpreter: %s (%s)" % (py, version))
+    wd = workdir()
+    failures = 0
+    try:
+        for name, fn, since, until in checks:
+            if v < since or (until and v >= until):
+                print("n/a   %s (%s)" % (name, "needs %d.%d+" % since if v < since else "before %d.%d" % until))
+                continue
+            try:
+                print("ok    %s: %s" % (name, fn(py, v, wd)), flush=True)
+            except CheckFailed as e:
+                failures += 1
+                print("FAIL  %s: %s" % (name, e), flush=True)
+    except Skip as e:
+        print("SKIP: %s" % e)
+        shutil.rmtree(wd, ignore_errors=True)
+        return SKIP
+    if failures == 0:
+        shutil.rmtree(wd, ignore_errors=True)
+    else:
+        print("traces kept in %s" % wd)
+    return 1 if failures else 0
+
+
 # giltrace attach ---------------------------------------------------------
 
 class Lines:
@@ -90,17 +137,32 @@ class Lines:
             raise CheckFailed("no line from %s within %d s" % (self.what, timeout))
 
 
-class Target:
-    """programs/attach_target.py running on its own, to attach to. Use it in
-    a `with` block: whatever happens, it does not outlive the test."""
+class Background:
+    """A process started for a test. Use it in a `with` block: whatever
+    happens, it does not outlive the test."""
+
+    def __init__(self, cmd, **popen_args):
+        self.p = subprocess.Popen(cmd, **popen_args)
+        self.pid = self.p.pid
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.p.poll() is None:
+            self.p.kill()
+        self.p.wait()
+
+
+class Target(Background):
+    """programs/attach_target.py running on its own, to attach to."""
 
     def __init__(self, python, mode, *args):
-        self.p = subprocess.Popen([python, program("attach_target.py"), mode] + list(args), stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True)
+        Background.__init__(self, [python, program("attach_target.py"), mode] + list(args), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
         self.lines = Lines(self.p.stdout, "the target")
         line = self.lines.get()
         check(line.strip() == "ready", "the target did not start: %r" % line)
-        self.pid = self.p.pid
 
     def mark(self):
         """(monotonic ns, the GIL's switch_number or -1), read by the target."""
@@ -122,14 +184,6 @@ class Target:
             out.append(line)
         return "".join(out), self.p.wait(timeout)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait()
-
 
 def attach(pid, out, *args, timeout=120):
     """Run giltrace attach to completion."""
@@ -137,13 +191,13 @@ def attach(pid, out, *args, timeout=120):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
-class Attached:
+class Attached(Background):
     """giltrace attach PID --duration 0 (until SIGINT), started and waited
     for until it says it is tracing; stop() ends it."""
 
     def __init__(self, pid, out, *args):
-        self.p = subprocess.Popen([GILTRACE, "attach", str(pid), "-f", "-o", out, "-d", "0"] + list(args),
-                                  stderr=subprocess.PIPE, text=True)
+        Background.__init__(self, [GILTRACE, "attach", str(pid), "-f", "-o", out, "-d", "0"] + list(args),
+                            stderr=subprocess.PIPE, text=True)
         self.lines = Lines(self.p.stderr, "giltrace attach")
         self.said = []
         while True:
@@ -160,14 +214,6 @@ class Attached:
         while self.said[-1]:
             self.said.append(self.lines.get(timeout))
         return self.p.wait(timeout), "".join(self.said)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait()
 
 
 def ptrace_refused(stderr):

@@ -10,35 +10,24 @@ reason when the interpreter is not on this machine or ptrace is not allowed.
 """
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pythons  # noqa: E402
-from gilcheck import (GILTRACE, Attached, CheckFailed, Target, Trace, attach, check, program,  # noqa: E402
-                      ptrace_refused, workdir)
+from gilcheck import (GILTRACE, Attached, CheckFailed, Skip, Target, Trace, attach, check, program,  # noqa: E402
+                      ptrace_refused, run_checks)
 
-SKIP = 77
 TRACE_SECONDS = 2.0
 
 
-class NoPtrace(Exception):
-    pass
-
-
-def version_tuple(version):
-    return tuple(int(x) for x in version.split(".")[:2])
-
-
 def attached_or_skip(a):
-    """An Attached that must be tracing; NoPtrace if ptrace was refused."""
+    """An Attached that must be tracing; Skip if ptrace was refused."""
     if not a.tracing:
         rc, err = a.stop()
         reason = ptrace_refused(err)
         if reason:
-            raise NoPtrace(reason)
+            raise Skip("giltrace attach is not allowed to use ptrace here: " + reason)
         raise CheckFailed("giltrace attach did not start tracing (exit %s): %s" % (rc, err.strip()))
     return a
 
@@ -195,35 +184,5 @@ CHECKS = [
 ]
 
 
-def main():
-    spec = sys.argv[1]
-    py, version = pythons.find(spec)
-    if py is None:
-        print("SKIP: %s" % version)
-        return SKIP
-    v = version_tuple(version)
-    print("interpreter: %s (%s)" % (py, version))
-    wd = workdir()
-    failures = 0
-    try:
-        for name, fn, since, until in CHECKS:
-            if v < since or (until and v >= until):
-                continue
-            try:
-                print("ok    %s: %s" % (name, fn(py, v, wd)), flush=True)
-            except CheckFailed as e:
-                failures += 1
-                print("FAIL  %s: %s" % (name, e), flush=True)
-    except NoPtrace as e:
-        print("SKIP: giltrace attach is not allowed to use ptrace here: %s" % e)
-        shutil.rmtree(wd, ignore_errors=True)
-        return SKIP
-    if failures == 0:
-        shutil.rmtree(wd, ignore_errors=True)
-    else:
-        print("traces kept in %s" % wd)
-    return 1 if failures else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_checks(sys.argv[1], CHECKS))

@@ -9,7 +9,6 @@ next attach takes over.
 
 usage: test_attach_cli.py GILTRACE SHIM STATIC_SLEEPER
 """
-import ctypes
 import os
 import shutil
 import signal
@@ -22,7 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pythons  # noqa: E402
 import gilcheck  # noqa: E402
-from gilcheck import Attached, CheckFailed, Target, ptrace_refused  # noqa: E402
+from gilcheck import Attached, Background, CheckFailed, Target, ptrace_refused  # noqa: E402
 
 SKIP = 77
 failures = 0
@@ -42,22 +41,6 @@ def run(cmd, env_extra=None, timeout=120):
     env = dict(os.environ)
     env.update(env_extra or {})
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
-
-
-class Background:
-    """A process that must not outlive the test."""
-
-    def __init__(self, cmd, **kw):
-        self.p = subprocess.Popen(cmd, **kw)
-        self.pid = self.p.pid
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.p.poll() is None:
-            self.p.kill()
-        self.p.wait()
 
 
 def wait_for_sleep(pid):

@@ -8,19 +8,11 @@ Exits 77 (SKIP) with the reason when the interpreter is not on this machine.
 """
 import os
 import re
-import shutil
 import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pythons  # noqa: E402
-from gilcheck import CheckFailed, check, program, trace, workdir  # noqa: E402
-
-SKIP = 77
-
-
-def version_tuple(version):
-    return tuple(int(x) for x in version.split(".")[:2])
+from gilcheck import check, program, run_checks, trace  # noqa: E402
 
 
 def worker_tids(t):
@@ -185,40 +177,14 @@ def check_mp_pool(py, v, wd):
 
 
 CHECKS = [
-    ("two CPU-bound threads", check_cpu_pair, (2, 0)),
-    ("setswitchinterval(0.001) is followed", check_interval_follows, (3, 2)),
-    ("one thread sleeping in a loop", check_sleeper, (2, 0)),
-    ("threading.Lock is not the GIL", check_locks, (2, 0)),
-    ("own-GIL subinterpreter is gil 1", check_subinterpreter, (3, 12)),
-    ("multiprocessing pool", check_mp_pool, (2, 0)),
+    ("two CPU-bound threads", check_cpu_pair, (2, 0), None),
+    ("setswitchinterval(0.001) is followed", check_interval_follows, (3, 2), None),
+    ("one thread sleeping in a loop", check_sleeper, (2, 0), None),
+    ("threading.Lock is not the GIL", check_locks, (2, 0), None),
+    ("own-GIL subinterpreter is gil 1", check_subinterpreter, (3, 12), None),
+    ("multiprocessing pool", check_mp_pool, (2, 0), None),
 ]
 
 
-def main():
-    spec = sys.argv[1]
-    py, version = pythons.find(spec)
-    if py is None:
-        print("SKIP: %s" % version)
-        return SKIP
-    v = version_tuple(version)
-    print("interpreter: %s (%s)" % (py, version))
-    wd = workdir()
-    failures = 0
-    for name, fn, since in CHECKS:
-        if v < since:
-            print("n/a   %s (needs %d.%d+)" % (name, since[0], since[1]))
-            continue
-        try:
-            print("ok    %s: %s" % (name, fn(py, v, wd)))
-        except CheckFailed as e:
-            failures += 1
-            print("FAIL  %s: %s" % (name, e))
-    if failures == 0:
-        shutil.rmtree(wd, ignore_errors=True)
-    else:
-        print("traces kept in %s" % wd)
-    return 1 if failures else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_checks(sys.argv[1], CHECKS))

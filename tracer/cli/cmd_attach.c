@@ -34,7 +34,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "../../formats/ring.h"
 #include "../attach/attach_session.h"
 #include "../attach/attach_target.h"
 #include "../attach/attach_threads.h"
@@ -67,16 +66,10 @@ static const char usage[] =
     "Ctrl-C, SIGTERM or the process's exit end the trace early.\n";
 
 struct attach_options {
+    struct trace_output_options out;
     pid_t pid;
-    const char *output;
-    bool force;
     double duration_s;
-    uint32_t buffer_mb;
-    const char *ring_base;
-    bool quiet;
 };
-
-enum { OPT_BUFFER_MB = 256, OPT_RING_DIR };
 
 /* "10s", "500ms", "2m", "1h", "1.5" (seconds). */
 static bool parse_duration(const char *s, double *out)
@@ -100,61 +93,31 @@ static bool parse_duration(const char *s, double *out)
 static int parse_options(int argc, char **argv, struct attach_options *o)
 {
     static const struct option longopts[] = {
-        {"output", required_argument, NULL, 'o'},
-        {"force", no_argument, NULL, 'f'},
-        {"duration", required_argument, NULL, 'd'},
-        {"buffer-mb", required_argument, NULL, OPT_BUFFER_MB},
-        {"ring-dir", required_argument, NULL, OPT_RING_DIR},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    *o = (struct attach_options){.output = "trace.db", .duration_s = 10, .buffer_mb = RING_DEFAULT_MB};
+        {"duration", required_argument, NULL, 'd'}, TRACE_OUTPUT_LONGOPTS, {NULL, 0, NULL, 0}};
+    trace_output_defaults(&o->out);
+    o->duration_s = 10;
     opterr = 0;
     optind = 1;
     int c;
-    uint64_t v;
-    while ((c = getopt_long(argc, argv, "o:fd:qh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'o':
-            o->output = optarg;
-            break;
-        case 'f':
-            o->force = true;
-            break;
-        case 'd':
+    while ((c = getopt_long(argc, argv, "d:" TRACE_OUTPUT_SHORTOPTS, longopts, NULL)) != -1) {
+        if (c == 'd') {
             if (!parse_duration(optarg, &o->duration_s))
                 return cli_usage_error("attach", "--duration wants a time such as 10s, 500ms or 2m, not \"%s\"",
                                        optarg);
-            break;
-        case OPT_BUFFER_MB:
-            if (!cli_parse_u64(optarg, RING_MIN_MB, RING_MAX_MB, &v))
-                return cli_usage_error("attach", "--buffer-mb wants a size in MiB from %u to %u, not \"%s\"",
-                                       RING_MIN_MB, RING_MAX_MB, optarg);
-            o->buffer_mb = (uint32_t)v;
-            break;
-        case OPT_RING_DIR:
-            o->ring_base = optarg;
-            break;
-        case 'q':
-            o->quiet = true;
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        case ':':
-            return cli_usage_error("attach", "%s needs a value", argv[optind - 1]);
-        default:
-            return cli_usage_error("attach", "unknown option %s", argv[optind - 1]);
+            continue;
         }
+        int r = trace_output_option("attach", usage, c, argv, &o->out);
+        if (r >= 0)
+            return r;
     }
+    uint64_t v;
     if (optind >= argc)
         return cli_usage_error("attach", "no process id given");
     if (optind + 1 < argc)
         return cli_usage_error("attach", "one process id only, not \"%s\"", argv[optind + 1]);
     if (!cli_parse_u64(argv[optind], 1, INT32_MAX, &v))
         return cli_usage_error("attach", "\"%s\" is not a process id", argv[optind]);
-    if (!*o->output)
+    if (!*o->out.output)
         return cli_usage_error("attach", "--output is empty");
     o->pid = (pid_t)v;
     return -1;
@@ -199,7 +162,7 @@ static const char *how_found(uint32_t found)
 static void say_attached(const struct attach_options *o, const struct attach_request *req,
                          const struct attach_stats *st)
 {
-    if (o->quiet)
+    if (o->out.quiet)
         return;
     char holder[48];
     if (req->holder_tid > 0)
@@ -262,7 +225,7 @@ static int trace_target(struct attach_target *t, const struct attach_options *o,
     struct attach_request req;
     struct attach_stats st;
     char err[2048];
-    init_request(&req, ring_dir, o->buffer_mb);
+    init_request(&req, ring_dir, o->out.buffer_mb);
     if (attach_session_start(t, &req, &st, err, sizeof err)) {
         cli_warn("%s", err);
         return -1;
@@ -275,12 +238,12 @@ static int trace_target(struct attach_target *t, const struct attach_options *o,
     attach_test_point("tracing");
     int64_t began = attach_now_ns();
     if (wait_for_end(t->pid, sigs, o->duration_s) || attach_process_gone(t->pid)) {
-        if (!o->quiet)
+        if (!o->out.quiet)
             fprintf(stderr, "giltrace: process %d exited after %.1f s of tracing\n", (int)t->pid,
                     (double)(attach_now_ns() - began) / 1e9);
         return 0;
     }
-    init_request(&req, ring_dir, o->buffer_mb);
+    init_request(&req, ring_dir, o->out.buffer_mb);
     if (attach_session_stop(t, &req, &st, err, sizeof err)) {
         if (!attach_process_gone(t->pid)) /* else it exited meanwhile: the trace is complete */
             cli_warn("could not detach: %s; the process goes on traced until its ring is full or the next attach",
@@ -289,7 +252,7 @@ static int trace_target(struct attach_target *t, const struct attach_options *o,
     }
     if (req.status != ATTACH_OK)
         cli_warn("could not detach from process %d: %s", (int)t->pid, req.message);
-    else if (!o->quiet)
+    else if (!o->out.quiet)
         fprintf(stderr, "giltrace: detached from process %d after %.1f s, pausing it %.2f ms\n", (int)t->pid,
                 (double)(attach_now_ns() - began) / 1e9, (double)st.pause_ns / 1e6);
     return 0;
@@ -331,11 +294,11 @@ int cmd_attach(int argc, char **argv)
         return 1;
     }
     char tmp_output[PATH_MAX], ring_dir[PATH_MAX];
-    if (trace_output_temp(o.output, o.force, tmp_output, sizeof tmp_output)) {
+    if (trace_output_temp(o.out.output, o.out.force, tmp_output, sizeof tmp_output)) {
         attach_target_free(&t);
         return 2;
     }
-    if (trace_output_ring_dir(o.ring_base, "attach", ring_dir, sizeof ring_dir)) {
+    if (trace_output_ring_dir(o.out.ring_base, "attach", ring_dir, sizeof ring_dir)) {
         unlink(tmp_output);
         attach_target_free(&t);
         return 2;
@@ -356,5 +319,5 @@ int cmd_attach(int argc, char **argv)
     }
     char command[64];
     snprintf(command, sizeof command, "giltrace attach %d", (int)o.pid);
-    return trace_output_finish(ring_dir, tmp_output, o.output, command, o.quiet) ? 1 : 0;
+    return trace_output_finish(ring_dir, tmp_output, o.out.output, command, o.out.quiet) ? 1 : 0;
 }

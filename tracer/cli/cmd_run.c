@@ -25,7 +25,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../formats/ring.h"
 #include "cli.h"
 #include "shim_locate.h"
 #include "trace_output.h"
@@ -52,64 +51,25 @@ static const char usage[] =
     "in formats/SCHEMA.md; query them with sqlite3.\n";
 
 struct run_options {
-    const char *output;
-    bool force;
-    uint32_t buffer_mb;
-    const char *ring_base;
-    bool quiet;
+    struct trace_output_options out;
     char **command;
 };
 
-enum { OPT_BUFFER_MB = 256, OPT_RING_DIR };
-
 static int parse_options(int argc, char **argv, struct run_options *o)
 {
-    static const struct option longopts[] = {
-        {"output", required_argument, NULL, 'o'},
-        {"force", no_argument, NULL, 'f'},
-        {"buffer-mb", required_argument, NULL, OPT_BUFFER_MB},
-        {"ring-dir", required_argument, NULL, OPT_RING_DIR},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    *o = (struct run_options){.output = "trace.db", .buffer_mb = RING_DEFAULT_MB};
+    static const struct option longopts[] = {TRACE_OUTPUT_LONGOPTS, {NULL, 0, NULL, 0}};
+    trace_output_defaults(&o->out);
     opterr = 0;
     optind = 1;
     int c;
-    uint64_t v;
-    while ((c = getopt_long(argc, argv, "+o:fqh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'o':
-            o->output = optarg;
-            break;
-        case 'f':
-            o->force = true;
-            break;
-        case OPT_BUFFER_MB:
-            if (!cli_parse_u64(optarg, RING_MIN_MB, RING_MAX_MB, &v))
-                return cli_usage_error("run", "--buffer-mb wants a size in MiB from %u to %u, not \"%s\"",
-                                       RING_MIN_MB, RING_MAX_MB, optarg);
-            o->buffer_mb = (uint32_t)v;
-            break;
-        case OPT_RING_DIR:
-            o->ring_base = optarg;
-            break;
-        case 'q':
-            o->quiet = true;
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        case ':':
-            return cli_usage_error("run", "%s needs a value", argv[optind - 1]);
-        default:
-            return cli_usage_error("run", "unknown option %s", argv[optind - 1]);
-        }
+    while ((c = getopt_long(argc, argv, "+" TRACE_OUTPUT_SHORTOPTS, longopts, NULL)) != -1) {
+        int r = trace_output_option("run", usage, c, argv, &o->out);
+        if (r >= 0)
+            return r;
     }
     if (optind >= argc)
         return cli_usage_error("run", "no command given (put it after --)");
-    if (!*o->output)
+    if (!*o->out.output)
         return cli_usage_error("run", "--output is empty");
     o->command = argv + optind;
     return -1;
@@ -230,11 +190,11 @@ int cmd_run(int argc, char **argv)
         return 2;
     }
     char tmp_output[PATH_MAX];
-    if (trace_output_temp(o.output, o.force, tmp_output, sizeof tmp_output))
+    if (trace_output_temp(o.out.output, o.out.force, tmp_output, sizeof tmp_output))
         return 2;
 
     char run_dir[PATH_MAX];
-    if (trace_output_ring_dir(o.ring_base, "run", run_dir, sizeof run_dir)) {
+    if (trace_output_ring_dir(o.out.ring_base, "run", run_dir, sizeof run_dir)) {
         unlink(tmp_output);
         return 2;
     }
@@ -243,7 +203,7 @@ int cmd_run(int argc, char **argv)
     signal(SIGINT, SIG_IGN);
     signal(SIGQUIT, SIG_IGN);
     int exec_status = 0;
-    child_pid = start_command(o.command, shim, run_dir, o.buffer_mb, &exec_status);
+    child_pid = start_command(o.command, shim, run_dir, o.out.buffer_mb, &exec_status);
     if (child_pid < 0) {
         unlink(tmp_output);
         trace_output_remove_ring_dir(run_dir);
@@ -256,7 +216,7 @@ int cmd_run(int argc, char **argv)
     signal(SIGHUP, SIG_DFL);
 
     char *command = join_command(o.command);
-    r = trace_output_finish(run_dir, tmp_output, o.output, command, o.quiet);
+    r = trace_output_finish(run_dir, tmp_output, o.out.output, command, o.out.quiet);
     free(command);
     return r == 0 ? status : status ? status : 1;
 }

@@ -15,9 +15,47 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../formats/ring.h"
 #include "cli.h"
 #include "run_summary.h"
 #include "trace_set.h"
+
+void trace_output_defaults(struct trace_output_options *o)
+{
+    *o = (struct trace_output_options){.output = "trace.db", .buffer_mb = RING_DEFAULT_MB};
+}
+
+int trace_output_option(const char *cmd, const char *usage, int c, char **argv, struct trace_output_options *o)
+{
+    uint64_t v;
+    switch (c) {
+    case 'o':
+        o->output = optarg;
+        return -1;
+    case 'f':
+        o->force = true;
+        return -1;
+    case TRACE_OPT_BUFFER_MB:
+        if (!cli_parse_u64(optarg, RING_MIN_MB, RING_MAX_MB, &v))
+            return cli_usage_error(cmd, "--buffer-mb wants a size in MiB from %u to %u, not \"%s\"", RING_MIN_MB,
+                                   RING_MAX_MB, optarg);
+        o->buffer_mb = (uint32_t)v;
+        return -1;
+    case TRACE_OPT_RING_DIR:
+        o->ring_base = optarg;
+        return -1;
+    case 'q':
+        o->quiet = true;
+        return -1;
+    case 'h':
+        fputs(usage, stdout);
+        return 0;
+    case ':':
+        return cli_usage_error(cmd, "%s needs a value", argv[optind - 1]);
+    default:
+        return cli_usage_error(cmd, "unknown option %s", argv[optind - 1]);
+    }
+}
 
 int trace_output_temp(const char *output, bool force, char *tmp, size_t cap)
 {

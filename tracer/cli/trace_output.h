@@ -8,8 +8,37 @@
 #ifndef GILTRACE_TRACE_OUTPUT_H
 #define GILTRACE_TRACE_OUTPUT_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+/* The options every tracing command has (giltrace run, giltrace attach). */
+struct trace_output_options {
+    const char *output;    /* -o, --output (default trace.db) */
+    bool force;            /* -f, --force */
+    uint32_t buffer_mb;    /* --buffer-mb */
+    const char *ring_base; /* --ring-dir (NULL: the default) */
+    bool quiet;            /* -q, --quiet */
+};
+
+enum { TRACE_OPT_BUFFER_MB = 256, TRACE_OPT_RING_DIR };
+
+/* Their getopt_long entries and letters, to put beside a command's own. */
+#define TRACE_OUTPUT_LONGOPTS                                                                          \
+    {"output", required_argument, NULL, 'o'}, {"force", no_argument, NULL, 'f'},                      \
+        {"buffer-mb", required_argument, NULL, TRACE_OPT_BUFFER_MB},                                   \
+        {"ring-dir", required_argument, NULL, TRACE_OPT_RING_DIR}, {"quiet", no_argument, NULL, 'q'},  \
+        {"help", no_argument, NULL, 'h'}
+#define TRACE_OUTPUT_SHORTOPTS "o:fqh"
+
+void trace_output_defaults(struct trace_output_options *o);
+
+/* Take getopt_long's result `c` for command `cmd` (whose help text is
+ * `usage`): one of the shared options, or else an unknown option or a
+ * missing value. Returns -1 to go on, or the exit status the command must
+ * return now: 0 after printing --help, 2 after saying what was wrong. */
+int trace_output_option(const char *cmd, const char *usage, int c, char **argv, struct trace_output_options *o);
 
 /* Create an empty temporary file beside `output` (its name into `tmp`).
  * Refuses a directory, and an existing file unless `force`. Returns 0, or
