@@ -57,6 +57,16 @@ class Trace:
                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before_end
               FROM holds) WHERE start_ns < before_end""")
 
+    def check_own_gil(self):
+        """An own-GIL subinterpreter's GIL must be gil 1, marked so, with
+        its own handoffs, never overlapping. Returns a note."""
+        sub = self.kinds("gil = 1")
+        check(sub.get("RELEASE", 0) >= 50 and sub.get("ACQUIRE", 0) >= 50,
+              "the subinterpreter's own GIL should show as gil=1 with >= 50 RELEASE/ACQUIRE: %s" % sub)
+        check(self.one("SELECT subinterpreter FROM gil WHERE gil = 1") == 1, "gil 1 not marked as a subinterpreter GIL")
+        check(self.overlapping_holds() == 0, "holds overlap")
+        return "gil=1: %s" % sub
+
     def close(self):
         self.db.close()
 

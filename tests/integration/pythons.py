@@ -55,3 +55,12 @@ def find(spec):
         if version and (version == want or version.startswith(want + ".")):
             return path, version
     return None, "no Python %s found (looked at %s)" % (spec, ", ".join(looked) or "nothing")
+
+
+def first_of(specs):
+    """The path of the first interpreter of `specs` on this machine, or None."""
+    for spec in specs:
+        py, _ = find(spec)
+        if py:
+            return py
+    return None

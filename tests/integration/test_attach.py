@@ -151,13 +151,7 @@ def check_subinterpreter(py, v, wd):
         stdout, trc = target.finish()
     check(p.returncode == 0 and trc == 0 and stdout.endswith("done\n"),
           "attach %d, target %d: %s" % (p.returncode, trc, p.stderr.strip()))
-    t = Trace(out, "", "", 0)
-    sub = t.kinds("gil = 1")
-    check(sub.get("RELEASE", 0) >= 50 and sub.get("ACQUIRE", 0) >= 50,
-          "the subinterpreter's own GIL should show as gil=1 with >= 50 RELEASE/ACQUIRE: %s" % sub)
-    check(t.one("SELECT subinterpreter FROM gil WHERE gil = 1") == 1, "gil 1 not marked as a subinterpreter GIL")
-    check(t.overlapping_holds() == 0, "holds overlap")
-    return "gil=1: %s" % sub
+    return Trace(out, "", "", 0).check_own_gil()
 
 
 def check_refusal(py, v, wd):

@@ -63,14 +63,6 @@ def events(db):
         con.close()
 
 
-def find_python():
-    for spec in ["3.11", "3.12", "3.13", "3.10", "3.9", "3.8", "3.7", "debian-3.11"]:
-        py, _ = pythons.find(spec)
-        if py:
-            return py
-    return None
-
-
 def usage_cases(giltrace):
     p = run([giltrace, "attach", "--help"])
     case("attach --help", p.returncode == 0 and "usage: giltrace attach PID" in p.stdout and "--duration" in p.stdout)
@@ -204,7 +196,7 @@ def kill_cases(giltrace, py, work):
 def main():
     giltrace, shim, static_sleeper = sys.argv[1:4]
     gilcheck.GILTRACE = giltrace
-    py = find_python()
+    py = pythons.first_of(["3.11", "3.12", "3.13", "3.10", "3.9", "3.8", "3.7", "debian-3.11"])
     if py is None:
         print("SKIP: no Python 3.7+ on this machine")
         return SKIP

@@ -25,14 +25,6 @@ WATCHDOG_S = 60
 STATUS_EVERY = 25
 
 
-def find_python():
-    for spec in ["3.12", "3.11", "3.13", "3.10", "3.9", "3.8", "3.7", "debian-3.11"]:
-        py, _ = pythons.find(spec)
-        if py:
-            return py
-    return None
-
-
 def parse_status(line, prefix):
     words = line.split()
     check(words and words[0] == prefix, "expected a %s line, got %r" % (prefix, line))
@@ -99,7 +91,7 @@ def stress(giltrace, target, out, cycles):
 def main():
     giltrace, so = sys.argv[1:3]
     cycles = int(sys.argv[3]) if len(sys.argv) > 3 else 200
-    py = find_python()
+    py = pythons.first_of(["3.12", "3.11", "3.13", "3.10", "3.9", "3.8", "3.7", "debian-3.11"])
     if py is None:
         print("SKIP: no Python 3.7+ on this machine")
         return SKIP

@@ -153,13 +153,7 @@ def check_locks(py, v, wd):
 
 
 def check_subinterpreter(py, v, wd):
-    t = trace(py, [program("subinterpreter.py")], wd, "subinterp")
-    sub = t.kinds("gil = 1")
-    check(sub.get("RELEASE", 0) >= 50 and sub.get("ACQUIRE", 0) >= 50,
-          "the subinterpreter's own GIL should show as gil=1 with >= 50 RELEASE/ACQUIRE: %s" % sub)
-    check(t.one("SELECT subinterpreter FROM gil WHERE gil = 1") == 1, "gil 1 not marked as a subinterpreter GIL")
-    check(t.overlapping_holds() == 0, "holds overlap")
-    return "gil=1: %s" % sub
+    return trace(py, [program("subinterpreter.py")], wd, "subinterp").check_own_gil()
 
 
 def check_mp_pool(py, v, wd):
