@@ -5,9 +5,9 @@
 #include "attach_call.h"
 
 #include <elf.h>
-#include <linux/futex.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <linux/futex.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -5,9 +5,8 @@
 #include "attach_session.h"
 
 #include <dlfcn.h>
-#include <stddef.h>
-#include <stdlib.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
