@@ -49,11 +49,12 @@ class Trace:
         self.db.close()
 
 
-def trace(python, args, workdir, name, extra_run_args=(), timeout=300):
-    """Run `python args...` under giltrace run; return the Trace."""
+def trace(python, args, workdir, name, extra_run_args=(), timeout=300, env=None):
+    """Run `python args...` under giltrace run (with `env` added to the
+    environment); return the Trace."""
     out = os.path.join(workdir, name + ".db")
     cmd = [GILTRACE, "run", "-q", "-f", "-o", out] + list(extra_run_args) + ["--", python] + list(args)
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=dict(os.environ, **(env or {})))
     check(p.returncode == 0, "%s exited %d; stderr:\n%s" % (" ".join(cmd), p.returncode, p.stderr))
     check(os.path.exists(out), "no trace written by: " + " ".join(cmd))
     return Trace(out, p.stdout, p.stderr, p.returncode)

@@ -184,6 +184,37 @@ def check_mp_pool(py, v, wd):
     return "processes %s" % rows
 
 
+def check_free_threaded_without_gil(py, v, wd):
+    t = trace(py, [program("cpu_threads.py"), "0.5"], wd, "ft")
+    gil = t.one("SELECT gil FROM processes")
+    check(gil == "none", "a free-threaded run without a GIL should say gil 'none', not %r" % gil)
+    switches = [r[0] for r in t.q("SELECT kind FROM events WHERE kind LIKE 'GIL_%' ORDER BY ts_ns")]
+    check(switches and switches[0] == "GIL_DISABLED" and switches[-1] == "GIL_DISABLED",
+          "GIL_DISABLED should open and close the GIL on/off history: %s" % switches)
+    check(all(a != b for a, b in zip(switches, switches[1:])), "GIL on/off events out of alternation: %s" % switches)
+    workers = worker_tids(t)
+    check(workers == [], "threads held a GIL that was switched off: %s" % workers)
+    return "gil 'none'; %d transient GIL_ENABLED/GIL_DISABLED pairs (extension imports)" % (len(switches) // 2)
+
+
+def check_free_threaded_with_gil(py, v, wd):
+    t = trace(py, [program("cpu_threads.py"), "0.5"], wd, "ft-gil", env={"PYTHON_GIL": "1"})
+    gil = t.one("SELECT gil FROM processes")
+    check(gil == "condvar", "PYTHON_GIL=1 should leave gil 'condvar', not %r" % gil)
+    check(t.kinds().get("GIL_ENABLED", 0) >= 1, "no GIL_ENABLED event")
+    check(len(worker_tids(t)) >= 2, "both worker threads should hold the GIL")
+    check(t.overlapping_holds() == 0, "holds overlap")
+    kinds = t.kinds()
+    for k in ["BUSY", "TIMEOUT", "DROP_REQUEST"]:
+        check(kinds.get(k, 0) > 0, "no %s events: %s" % (k, kinds))
+    return "kinds %s" % kinds
+
+
+FREE_THREADED_CHECKS = [
+    ("free-threaded, GIL off: recorded as none", check_free_threaded_without_gil, (3, 13)),
+    ("free-threaded, PYTHON_GIL=1: traced like a GIL build", check_free_threaded_with_gil, (3, 13)),
+]
+
 CHECKS = [
     ("two CPU-bound threads", check_cpu_pair, (2, 0)),
     ("setswitchinterval(0.001) is followed", check_interval_follows, (3, 2)),
@@ -204,7 +235,7 @@ def main():
     print("interpreter: %s (%s)" % (py, version))
     wd = workdir()
     failures = 0
-    for name, fn, since in CHECKS:
+    for name, fn, since in FREE_THREADED_CHECKS if spec == "ft" else CHECKS:
         if v < since:
             print("n/a   %s (needs %d.%d+)" % (name, since[0], since[1]))
             continue

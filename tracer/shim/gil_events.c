@@ -71,6 +71,12 @@ void gil_before_cond_signal(pthread_cond_t *c)
     if (role == GIL_COND) {
         g->shadow_locked = 0;
         rec_event(RING_EV_RELEASE, g->index);
+        if (g->enabled && *g->enabled == 0) {
+            /* A free-threaded build switching its GIL off drops it last. */
+            rec_event(RING_EV_GIL_DISABLED, g->index);
+            ring_writer_set_gil_kind(RING_GIL_NONE);
+            g->announce_enabled = 1;
+        }
     } else if (role == GIL_SWITCH_COND) {
         if (g->announce_enabled) {
             g->announce_enabled = 0;

@@ -23,6 +23,7 @@
 #define RT_SWITCH_NUMBER (RT_COND - 8)
 #define RT_LOCKED (RT_COND - 16)
 #define RT_INTERVAL (RT_COND - 32)
+#define RT_ENABLED (RT_COND - 40) /* free-threaded builds: int enabled, before interval */
 #define RT_SWITCH_COND ((intptr_t)sizeof(pthread_mutex_t))
 #define RT_SWITCH_MUTEX ((intptr_t)(sizeof(pthread_mutex_t) + sizeof(pthread_cond_t)))
 
@@ -156,8 +157,11 @@ static void register_condvar_gil(const uintptr_t a[4], clockid_t clock, bool run
         g->locked = &g->shadow_locked;
         g->switch_number = &g->shadow_switch_number;
     }
-    if (free_threaded)
+    if (free_threaded) {
         g->announce_enabled = 1;
+        if (runtime_layout)
+            g->enabled = (const volatile int *)(a[0] + RT_ENABLED);
+    }
     else if (!subinterpreter)
         ring_writer_set_gil_kind(RING_GIL_CONDVAR);
     __atomic_store_n(&gil_count, n + 1, __ATOMIC_RELEASE);
