@@ -29,6 +29,7 @@
 
 #include "../../formats/ring.h"
 #include "cli.h"
+#include "output_file.h"
 #include "run_summary.h"
 #include "shim_locate.h"
 #include "trace_set.h"
@@ -116,32 +117,6 @@ static int parse_options(int argc, char **argv, struct run_options *o)
         return cli_usage_error("run", "--output is empty");
     o->command = argv + optind;
     return -1;
-}
-
-/* Create an empty temporary file beside `output`; proves we can write there. */
-static int make_temp_output(const char *output, bool force, char *tmp, size_t cap)
-{
-    struct stat st;
-    bool exists = lstat(output, &st) == 0;
-    if (exists && S_ISDIR(st.st_mode)) {
-        cli_warn("%s is a directory; give -o a file name", output);
-        return -1;
-    }
-    if (exists && !force) {
-        cli_warn("%s already exists; pass --force to replace it or -o to choose another file", output);
-        return -1;
-    }
-    if ((size_t)snprintf(tmp, cap, "%s.tmp-XXXXXX", output) >= cap) {
-        cli_warn("output path is too long: %s", output);
-        return -1;
-    }
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        cli_warn("cannot write the trace to %s: %s", output, strerror(errno));
-        return -1;
-    }
-    close(fd);
-    return 0;
 }
 
 static const char *default_ring_base(void)
@@ -285,7 +260,7 @@ int cmd_run(int argc, char **argv)
         return 2;
     }
     char tmp_output[PATH_MAX];
-    if (make_temp_output(o.output, o.force, tmp_output, sizeof tmp_output))
+    if (output_file_begin(o.output, o.force, tmp_output, sizeof tmp_output))
         return 2;
 
     char run_dir[PATH_MAX];
@@ -325,9 +300,8 @@ int cmd_run(int argc, char **argv)
         return status ? status : 1;
     }
     free(command);
-    if (rename(tmp_output, o.output) != 0) {
-        cli_warn("cannot move the trace into place (%s -> %s): %s; the rings are kept in %s", tmp_output,
-                 o.output, strerror(errno), run_dir);
+    if (output_file_commit(tmp_output, o.output, err, sizeof err)) {
+        cli_warn("%s; the rings are kept in %s", err, run_dir);
         trace_set_free(&set);
         return status ? status : 1;
     }

@@ -17,6 +17,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  run [options] -- CMD [ARGS...]   trace CMD and every process it starts\n"
+    "  recover DIR|RINGFILE [-o FILE]   write the rings processes left behind into a trace\n"
     "\n"
     "env-only mode, for processes a supervisor starts:\n"
     "  LD_PRELOAD=/path/to/libgiltrace.so GILTRACE_OUTPUT=/var/tmp/gil-%p.db python app.py\n"
@@ -30,6 +31,7 @@ struct command {
 
 static const struct command commands[] = {
     {"run", cmd_run},
+    {"recover", cmd_recover},
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,21 @@
+/*
+ * output_file.h — writing a trace without ever leaving half a file or
+ * destroying one by accident: check and claim the output path first (an
+ * empty temporary file beside it), write the database there, then rename it
+ * into place.
+ */
+#ifndef GILTRACE_OUTPUT_FILE_H
+#define GILTRACE_OUTPUT_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Refuse a directory, or an existing file unless `force`; create an empty
+ * temporary file beside `output` and put its path in `tmp`. Returns 0, or -1
+ * after telling the user why (cli_warn). */
+int output_file_begin(const char *output, bool force, char *tmp, size_t cap);
+
+/* Rename the finished temporary file into place. Returns 0, or -1 with `err`. */
+int output_file_commit(const char *tmp, const char *output, char *err, size_t err_len);
+
+#endif
