@@ -159,7 +159,7 @@ int tdb_writer_open(const char *path, enum tdb_open_mode mode, struct tdb_writer
     sqlite3_extended_result_codes(w->db, 1);
     if (mode == TDB_CREATE) {
         if (exec(w, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE;"
-                    "PRAGMA page_size = 65536; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; BEGIN;", err, n))
+                    "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; BEGIN;", err, n))
             goto fail_open;
         if (query_int(w->db, "SELECT count(*) FROM sqlite_schema", -1) != 0) {
             fmt_error(err, n, "%s is not empty; a new trace needs an empty file", path);
