@@ -115,8 +115,11 @@ int tdb_read_lanes(sqlite3 *db, struct tdb_lane **lanes, size_t *count, char *er
 int tdb_read_lane_events(sqlite3 *db, int64_t lane, int64_t from_ns, int64_t to_ns, tdb_event_fn fn, void *ctx,
                          char *err, size_t n)
 {
-    int64_t base = tdb_base_ns(db);
-    int64_t from = from_ns - base, to = to_ns - base;
+    int64_t base = tdb_base_ns(db), from, to;
+    if (__builtin_sub_overflow(from_ns, base, &from))
+        from = from_ns < 0 ? INT64_MIN : INT64_MAX;
+    if (__builtin_sub_overflow(to_ns, base, &to))
+        to = to_ns < 0 ? INT64_MIN : INT64_MAX;
     int ok;
     char q[64];
     snprintf(q, sizeof q, "SELECT gil FROM lane WHERE id = %lld", (long long)lane);
@@ -144,13 +147,15 @@ int tdb_read_lane_events(sqlite3 *db, int64_t lane, int64_t from_ns, int64_t to_
             int kind_col = 2 * k + 1; /* k0, k1, ... ; o1, o2, ... just before */
             if (sqlite3_column_type(st, kind_col) == SQLITE_NULL)
                 break;
-            int64_t t = k ? t0 + sqlite3_column_int64(st, kind_col - 1) : t0;
-            if (t < from || t >= to)
+            int64_t t = t0, ts;
+            if (k && __builtin_add_overflow(t0, sqlite3_column_int64(st, kind_col - 1), &t))
+                continue; /* a corrupt offset: no such time */
+            if (t < from || t >= to || __builtin_add_overflow(t, base, &ts))
                 continue;
             long long kc = sqlite3_column_int64(st, kind_col);
             int cpu = tdb_kc_cpu(kc);
             struct trace_event e = {
-                .ts_ns = t + base,
+                .ts_ns = ts,
                 .kind = (uint8_t)tdb_kc_kind(kc),
                 .gil = (uint8_t)gil,
                 .cpu = cpu < 0 ? RING_CPU_UNKNOWN : (uint16_t)cpu,
@@ -305,7 +310,8 @@ static int read_threads(sqlite3 *db, int32_t pid, struct trace_process *p, char 
         for (size_t k = 0; k < nlanes && r == 0; k++)
             if (lanes[k].pid == pid && lanes[k].tid == p->threads[i].tid)
                 r = tdb_read_lane_events(db, lanes[k].id, INT64_MIN / 2, INT64_MAX / 2, append_event, &vec, err, n);
-        qsort(vec.v, vec.n, sizeof *vec.v, by_time);
+        if (vec.n > 1)
+            qsort(vec.v, vec.n, sizeof *vec.v, by_time);
         p->threads[i].events = vec.v;
         p->threads[i].count = vec.n;
     }
