@@ -10,16 +10,26 @@
  *   [ring_header: RING_HEADER_SIZE bytes]
  *   [chunk 0][chunk 1] ... [chunk chunk_count-1]     each RING_CHUNK_SIZE bytes
  *
- * A chunk belongs to one thread once claimed. Threads claim chunks by an
- * atomic increment of `next_chunk`, so the recording path takes no lock; a
- * chunk is a ring_chunk_header followed by RING_RECORDS_PER_CHUNK records.
+ * A chunk belongs to one thread once claimed. Threads claim fresh chunks by
+ * an atomic increment of `next_chunk`, so the recording path takes no lock;
+ * a chunk is a ring_chunk_header followed by RING_RECORDS_PER_CHUNK records.
+ * Every claim gets a new `seq` from `next_seq`: a thread's chunks are read
+ * in seq order. In overwrite mode (a flight recorder), once no fresh chunk
+ * is left, a claim takes over the oldest chunk no live thread is writing.
+ *
+ * A chunk header is published like a seqlock: its seq is 0 while the chunk
+ * is being (re)initialised and is stored last, with release order. A reader
+ * takes seq, reads the chunk, and takes seq again; if it changed, the chunk
+ * was taken over meanwhile and what was read is dropped.
  *
  * A record is committed by its second 8-byte word, stored after the first
  * with release order: `check` must equal ring_record_check(chunk seq, index)
  * or the record (and everything after it in that chunk) is not valid. Fresh
  * file pages are zero, which never matches, and a recycled chunk gets a new
  * seq, so stale records never match either. A record torn by a crash
- * between its two stores fails the check and is dropped, never misread.
+ * between its two stores fails the check and is dropped, never misread; a
+ * recycled chunk's records are zeroed before reuse, so a record whose tail
+ * is zero but whose timestamp is not is exactly a torn one.
  *
  * All integers are little-endian (the machine's: x86-64 and aarch64 only).
  * Bump RING_VERSION on any change to this file.
@@ -30,7 +40,7 @@
 #include <stdint.h>
 
 #define RING_MAGIC "GILRING\0"
-#define RING_VERSION 1u
+#define RING_VERSION 2u
 
 #define RING_HEADER_SIZE 16384u
 #define RING_CHUNK_SIZE 65536u
@@ -74,6 +84,18 @@ enum ring_gil_kind {
     RING_GIL_NONE = 3       /* free-threaded build running without a GIL */
 };
 
+/* What happens when no fresh chunk is left, in ring_header.mode. */
+enum ring_mode {
+    RING_MODE_APPEND = 0,   /* later events are counted as lost */
+    RING_MODE_OVERWRITE = 1 /* the oldest chunk is reused: the last N MiB are kept */
+};
+
+/* Chunk states, in ring_chunk_header.state. */
+enum ring_chunk_state {
+    RING_CHUNK_DONE = 0,   /* its thread has moved on (or died): reusable */
+    RING_CHUNK_CURRENT = 1 /* its thread is writing into it */
+};
+
 /* Process states, in ring_header.state. */
 enum ring_state {
     RING_STATE_RUNNING = 1, /* no clean exit seen (yet): may have died */
@@ -111,11 +133,19 @@ struct ring_header {
     struct ring_calibration start; /* taken when the file was created */
     struct ring_calibration end;   /* taken at a clean exit (state EXITED) */
     uint64_t lost_events;       /* atomic: events dropped (ring full, ...) */
-    uint64_t next_chunk;        /* atomic: claim counter; chunk seq = value + 1 */
+    uint64_t next_chunk;        /* atomic: fresh chunks claimed (may pass chunk_count) */
+    uint64_t next_seq;          /* atomic: seq of the last claim */
+    uint64_t overwritten_events;/* atomic: events of chunks taken over (overwrite mode) */
     uint32_t state;             /* atomic: enum ring_state */
     uint32_t switch_interval_us;/* atomic: last switch interval seen */
     uint32_t gil_count;         /* atomic: entries of gils[] published */
     uint32_t flags;             /* RING_FLAG_* */
+    uint32_t mode;              /* enum ring_mode */
+    uint32_t trigger_wait_ms;   /* a GIL wait longer than this triggers a snapshot; 0 = off */
+    uint64_t trigger_count;     /* atomic: waits that passed trigger_wait_ms */
+    uint64_t trigger_wait_ns;   /* atomic: how long the last of them waited */
+    uint32_t trigger_tid;       /* atomic: and which thread it was */
+    uint32_t reserved;
     struct ring_gil_info gils[RING_MAX_GILS];
     char python_version[128];   /* Py_GetVersion(), truncated */
     char exe[1024];             /* /proc/self/exe at creation */
@@ -126,9 +156,9 @@ struct ring_header {
 #define RING_FLAG_ARGV_TRUNCATED 1u
 
 struct ring_chunk_header {
-    uint64_t seq;   /* claim number, >= 1; 0 = never claimed */
+    uint64_t seq;   /* claim number, >= 1; 0 = never claimed, or being taken over */
     uint32_t tid;   /* owning thread */
-    uint32_t reserved;
+    uint32_t state; /* atomic: enum ring_chunk_state */
     struct ring_calibration claimed; /* both clocks when the chunk was claimed */
     uint8_t pad[RING_CHUNK_HEADER_SIZE - 32];
 };

@@ -182,7 +182,8 @@ static int read_process_row(sqlite3 *db, int32_t pid, struct trace_process *p)
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "SELECT ppid, exe, python_version, python_hexversion, gil_kind, switch_interval_us,"
-                           " start_ns, end_ns, exited, lost_events, dropped_records FROM process WHERE pid = ?"
+                           " start_ns, end_ns, exited, lost_events, dropped_records, overwritten_events"
+                           " FROM process WHERE pid = ?"
                            " ORDER BY id LIMIT 1",
                            -1, &st, NULL) != SQLITE_OK)
         return -1;
@@ -201,6 +202,7 @@ static int read_process_row(sqlite3 *db, int32_t pid, struct trace_process *p)
         p->exited = sqlite3_column_int(st, 8) != 0;
         p->lost_events = (uint64_t)sqlite3_column_int64(st, 9);
         p->dropped_records = (uint64_t)sqlite3_column_int64(st, 10);
+        p->overwritten_events = (uint64_t)sqlite3_column_int64(st, 11);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW)

@@ -232,8 +232,8 @@ static int insert_process_row(struct tdb_writer *w, const struct trace_process *
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(w->db,
                            "INSERT INTO process(pid, ppid, exe, argv, python_version, python_hexversion,"
-                           " gil_kind, switch_interval_us, start_ns, end_ns, lost_events, dropped_records,"
-                           " exited) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           " gil_kind, switch_interval_us, start_ns, end_ns, lost_events, overwritten_events,"
+                           " dropped_records, exited) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            -1, &st, NULL) != SQLITE_OK)
         return sql_fail(w, err, n, "cannot store a process");
     char *argv = json_argv(w->db, p->argv, p->argc);
@@ -250,8 +250,9 @@ static int insert_process_row(struct tdb_writer *w, const struct trace_process *
     sqlite3_bind_int64(st, 9, p->start_ns);
     sqlite3_bind_int64(st, 10, p->end_ns);
     sqlite3_bind_int64(st, 11, (int64_t)p->lost_events);
-    sqlite3_bind_int64(st, 12, (int64_t)p->dropped_records);
-    sqlite3_bind_int(st, 13, p->exited);
+    sqlite3_bind_int64(st, 12, (int64_t)p->overwritten_events);
+    sqlite3_bind_int64(st, 13, (int64_t)p->dropped_records);
+    sqlite3_bind_int(st, 14, p->exited);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     free(argv);

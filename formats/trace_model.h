@@ -46,6 +46,7 @@ struct trace_process {
     int64_t end_ns;
     bool exited;                /* a clean exit was seen */
     uint64_t lost_events;       /* recorded as lost by the shim */
+    uint64_t overwritten_events;/* overwritten in a flight-recorder ring */
     uint64_t dropped_records;   /* torn or invalid records the reader dropped */
     size_t gil_count;
     struct trace_gil *gils;

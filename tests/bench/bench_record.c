@@ -26,7 +26,8 @@ int main(int argc, char **argv)
         return 1;
     rec_clock_setup();
     struct ring_writer_identity id = {.python_hexversion = 0x030b07f0};
-    ring_writer_configure(dir, quick ? 16 : 1024, &id);
+    struct ring_writer_config config = {.dir = dir, .size_mb = quick ? 16 : 1024, .mode = RING_MODE_APPEND};
+    ring_writer_configure(&config, &id);
     char why[256];
     if (!ring_writer_open(false, why, sizeof why)) {
         fprintf(stderr, "bench_record: %s\n", why);

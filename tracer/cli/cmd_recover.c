@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../formats/ring_read.h"
 #include "cli.h"
 #include "output_file.h"
 #include "run_summary.h"
@@ -34,24 +33,6 @@ static const char usage[] =
     "  -f, --force         replace FILE if it exists\n"
     "  -q, --quiet         print no summary\n"
     "  -h, --help          show this help\n";
-
-/* A single ring file as a set of one process. */
-static int read_one_ring(const char *path, struct trace_set *set, char *err, size_t n)
-{
-    memset(set, 0, sizeof *set);
-    set->procs = calloc(1, sizeof *set->procs);
-    if (!set->procs) {
-        snprintf(err, n, "out of memory");
-        return -1;
-    }
-    if (ring_read_file(path, &set->procs[0], err, n)) {
-        free(set->procs);
-        set->procs = NULL;
-        return -1;
-    }
-    set->count = 1;
-    return 0;
-}
 
 int cmd_recover(int argc, char **argv)
 {
@@ -100,7 +81,7 @@ int cmd_recover(int argc, char **argv)
     struct trace_set set;
     char err[1024];
     int r = S_ISDIR(st.st_mode) ? trace_set_read_dir(source, &set, err, sizeof err)
-                                : read_one_ring(source, &set, err, sizeof err);
+                                : trace_set_read_file(source, &set, err, sizeof err);
     if (r == 0 && set.count == 0 && set.unreadable == 0) {
         snprintf(err, sizeof err, "%s holds no ring files", source);
         r = -1;

@@ -18,6 +18,7 @@ static const char usage[] =
     "commands:\n"
     "  run [options] -- CMD [ARGS...]   trace CMD and every process it starts\n"
     "  recover DIR|RINGFILE [-o FILE]   write the rings processes left behind into a trace\n"
+    "  snapshot PID [-o FILE]           what a running traced process has recorded so far\n"
     "\n"
     "env-only mode, for processes a supervisor starts:\n"
     "  LD_PRELOAD=/path/to/libgiltrace.so GILTRACE_OUTPUT=/var/tmp/gil-%p.db python app.py\n"
@@ -32,6 +33,7 @@ struct command {
 static const struct command commands[] = {
     {"run", cmd_run},
     {"recover", cmd_recover},
+    {"snapshot", cmd_snapshot},
 };
 
 int main(int argc, char **argv)

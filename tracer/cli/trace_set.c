@@ -64,6 +64,23 @@ int trace_set_read_dir(const char *dir, struct trace_set *out, char *err, size_t
     return 0;
 }
 
+int trace_set_read_file(const char *path, struct trace_set *out, char *err, size_t n)
+{
+    memset(out, 0, sizeof *out);
+    out->procs = calloc(1, sizeof *out->procs);
+    if (!out->procs) {
+        snprintf(err, n, "out of memory");
+        return -1;
+    }
+    if (ring_read_file(path, &out->procs[0], err, n)) {
+        free(out->procs);
+        out->procs = NULL;
+        return -1;
+    }
+    out->count = 1;
+    return 0;
+}
+
 uint64_t trace_set_event_count(const struct trace_set *s)
 {
     uint64_t n = 0;

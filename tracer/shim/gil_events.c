@@ -28,6 +28,36 @@
 #include "ring_writer.h"
 #include "shim_real.h"
 
+/* With a trigger set (giltrace run --trigger-wait-ms), a thread's wait for
+ * the GIL is timed on CLOCK_MONOTONIC: at BUSY, and whenever the waiter
+ * wakes (RETRY, TIMEOUT, ACQUIRE). A wait that passes the threshold asks
+ * for a snapshot, once. Without a trigger this costs one compare. */
+static void wait_began(struct shim_thread *t)
+{
+    if (__builtin_expect(ring_writer_trigger_ns() != 0, 0)) {
+        t->wait_start_ns = ring_clock_monotonic_ns();
+        t->triggered = 0;
+    }
+}
+
+static void wait_goes_on(struct shim_thread *t)
+{
+    uint64_t limit = ring_writer_trigger_ns();
+    if (__builtin_expect(limit == 0, 1) || t->triggered || t->wait_start_ns == 0)
+        return;
+    uint64_t waited = ring_clock_monotonic_ns() - t->wait_start_ns;
+    if (waited > limit) {
+        t->triggered = 1;
+        ring_writer_trigger(shim_thread_tid(t), waited);
+    }
+}
+
+static void wait_ended(struct shim_thread *t)
+{
+    wait_goes_on(t);
+    t->wait_start_ns = 0;
+}
+
 /* Does the calling thread hold GIL mutex `m`? */
 static inline bool holds(const struct gil *g, struct shim_thread *t)
 {
@@ -67,6 +97,8 @@ void gil_before_cond_signal(pthread_cond_t *c)
     struct shim_thread *t = &shim_self;
     if (!g || !holds(g, t))
         return;
+    if (role == GIL_SWITCH_COND && t->waits)
+        wait_ended(t);
     t->waits = 0;
     if (role == GIL_COND) {
         g->shadow_locked = 0;
@@ -105,8 +137,10 @@ int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct times
     if (t->waits++ == 0) {
         note_interval(g, abstime);
         rec_event(RING_EV_BUSY, g->index);
+        wait_began(t);
     } else {
         rec_event(RING_EV_RETRY, g->index);
+        wait_goes_on(t);
     }
     errno = saved_errno;
     int r = shim_real.cond_timedwait(c, m, abstime);
@@ -140,11 +174,15 @@ int gil_sem_wait(sem_t *s)
         /* Not again when the interpreter retries after EINTR. */
         t->sem_waiting = 1;
         rec_event(RING_EV_BUSY, g->index);
+        wait_began(t);
     }
     int r = shim_real.sem_wait(s);
     if (r == 0) {
+        saved_errno = errno;
         t->sem_waiting = 0;
         rec_event(RING_EV_ACQUIRE, g->index);
+        wait_ended(t);
+        errno = saved_errno;
     }
     return r;
 }

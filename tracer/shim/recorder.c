@@ -55,7 +55,7 @@ bool rec_refill(struct shim_thread *t)
     int saved_errno = errno;
     shim_thread_tid(t);
     uint64_t seq;
-    struct ring_record *first = ring_writer_claim_chunk(t->tid, &seq);
+    struct ring_record *first = ring_writer_claim_chunk(t->tid, &t->chunk, &seq);
     if (!first) {
         t->pos = t->end = NULL;
         ring_writer_count_lost(1);

@@ -40,6 +40,9 @@ static struct {
     bool configured;
     char dir[4096];
     uint32_t size_mb;
+    uint32_t mode;
+    uint32_t trigger_wait_ms;
+    uint64_t takeover_cursor; /* atomic: where overwrite mode looks for a chunk next */
     struct ring_writer_identity id;
     char exe[sizeof(((struct ring_header *)0)->exe)];
     char argv[sizeof(((struct ring_header *)0)->argv)];
@@ -60,12 +63,19 @@ static struct {
     int child_ring; /* CHILD_RING_* */
 } w;
 
-void ring_writer_configure(const char *dir, uint32_t size_mb, const struct ring_writer_identity *id)
+void ring_writer_configure(const struct ring_writer_config *config, const struct ring_writer_identity *id)
 {
-    text_copy(w.dir, sizeof w.dir, dir);
-    w.size_mb = size_mb;
+    text_copy(w.dir, sizeof w.dir, config->dir);
+    w.size_mb = config->size_mb;
+    w.mode = config->mode;
+    w.trigger_wait_ms = config->trigger_wait_ms;
     w.id = *id;
     w.configured = true;
+}
+
+uint64_t ring_writer_trigger_ns(void)
+{
+    return (uint64_t)w.trigger_wait_ms * 1000000u;
 }
 
 bool ring_writer_tracing(void)
@@ -193,6 +203,8 @@ bool ring_writer_open(bool read_proc, char *why, size_t why_len)
     ring_clock_boot_id(h->boot_id);
     h->start = w.have_fork_start ? w.fork_start : rec_clock_calibrate();
     h->flags = w.flags;
+    h->mode = w.mode;
+    h->trigger_wait_ms = w.trigger_wait_ms;
     memcpy(h->python_version, w.id.python_version, sizeof h->python_version);
     memcpy(h->exe, w.exe, sizeof h->exe);
     memcpy(h->argv, w.argv, sizeof h->argv);
@@ -223,23 +235,94 @@ static struct ring_header *header_or_create_child_ring(void)
     return __atomic_load_n(&w.hdr, __ATOMIC_ACQUIRE);
 }
 
-struct ring_record *ring_writer_claim_chunk(uint32_t tid, uint64_t *seq)
+static struct ring_chunk_header *chunk_at(struct ring_header *h, uint64_t index)
+{
+    return (struct ring_chunk_header *)((char *)h + ring_chunk_offset((uint32_t)index));
+}
+
+static struct ring_record *chunk_records(struct ring_chunk_header *c)
+{
+    return (struct ring_record *)((char *)c + RING_CHUNK_HEADER_SIZE);
+}
+
+/* Is thread `tid` of this process still alive? */
+static bool thread_alive(uint32_t tid)
+{
+    return syscall(SYS_tgkill, getpid(), (pid_t)tid, 0) == 0 || errno != ESRCH;
+}
+
+/* Committed records of chunk `c` claimed as `seq`. */
+static uint64_t committed_records(struct ring_chunk_header *c, uint64_t seq)
+{
+    const struct ring_record *r = chunk_records(c);
+    uint32_t i = 0;
+    while (i < RING_RECORDS_PER_CHUNK && ring_tail_check(r[i].tail) == ring_record_check(seq, i))
+        i++;
+    return i;
+}
+
+/* Overwrite mode: take over a chunk no live thread is writing, going round
+ * the ring in physical order (the order chunks were claimed in, so the
+ * oldest first, save those held by long-lived threads). The chunk's seq
+ * becomes 0 (readers skip it) until the caller publishes a new one. */
+static struct ring_chunk_header *take_over_chunk(struct ring_header *h, uint32_t tid)
+{
+    uint32_t n = h->chunk_count;
+    for (uint32_t tries = 0; tries < 2 * n; tries++) {
+        uint64_t at = __atomic_fetch_add(&w.takeover_cursor, 1, __ATOMIC_RELAXED) % n;
+        struct ring_chunk_header *c = chunk_at(h, at);
+        uint64_t seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+        if (seq == 0)
+            continue; /* being taken over by another thread */
+        if (__atomic_load_n(&c->state, __ATOMIC_ACQUIRE) == RING_CHUNK_CURRENT &&
+            (c->tid == tid || thread_alive(c->tid)))
+            continue; /* a live thread is writing it */
+        if (!__atomic_compare_exchange_n(&c->seq, &seq, 0, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            continue;
+        __atomic_fetch_add(&h->overwritten_events, committed_records(c, seq), __ATOMIC_RELAXED);
+        memset(chunk_records(c), 0, RING_CHUNK_SIZE - RING_CHUNK_HEADER_SIZE);
+        return c;
+    }
+    return NULL;
+}
+
+struct ring_record *ring_writer_claim_chunk(uint32_t tid, struct ring_chunk_header **chunk, uint64_t *seq)
 {
     struct ring_header *h = header_or_create_child_ring();
+    if (*chunk)
+        __atomic_store_n(&(*chunk)->state, RING_CHUNK_DONE, __ATOMIC_RELEASE);
+    *chunk = NULL;
     if (!h)
         return NULL;
-    uint64_t s = __atomic_fetch_add(&h->next_chunk, 1, __ATOMIC_RELAXED) + 1;
-    if (s > h->chunk_count)
+    struct ring_chunk_header *c = NULL;
+    uint64_t fresh = __atomic_fetch_add(&h->next_chunk, 1, __ATOMIC_RELAXED);
+    if (fresh < h->chunk_count) {
+        c = chunk_at(h, fresh);
+        if (!populate(c, RING_CHUNK_SIZE))
+            return NULL; /* out of space: count as lost rather than risk SIGBUS */
+    } else if (w.mode == RING_MODE_OVERWRITE) {
+        c = take_over_chunk(h, tid);
+    }
+    if (!c)
         return NULL;
-    char *chunk = (char *)h + ring_chunk_offset((uint32_t)(s - 1));
-    if (!populate(chunk, RING_CHUNK_SIZE))
-        return NULL; /* out of space: count as lost rather than risk SIGBUS */
-    struct ring_chunk_header *c = (struct ring_chunk_header *)chunk;
+    uint64_t s = __atomic_add_fetch(&h->next_seq, 1, __ATOMIC_RELAXED);
     c->tid = tid;
     c->claimed = rec_clock_calibrate();
+    __atomic_store_n(&c->state, RING_CHUNK_CURRENT, __ATOMIC_RELAXED);
     __atomic_store_n(&c->seq, s, __ATOMIC_RELEASE);
+    *chunk = c;
     *seq = s;
-    return (struct ring_record *)(chunk + RING_CHUNK_HEADER_SIZE);
+    return chunk_records(c);
+}
+
+void ring_writer_trigger(uint32_t tid, uint64_t wait_ns)
+{
+    struct ring_header *h = __atomic_load_n(&w.hdr, __ATOMIC_ACQUIRE);
+    if (!h)
+        return;
+    __atomic_store_n(&h->trigger_wait_ns, wait_ns, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->trigger_tid, tid, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&h->trigger_count, 1, __ATOMIC_RELEASE);
 }
 
 void ring_writer_count_lost(uint64_t n)

@@ -22,9 +22,17 @@ struct ring_writer_identity {
     char python_version[sizeof(((struct ring_header *)0)->python_version)];
 };
 
-/* Remember where rings go and how big they are, and what the process is.
- * `dir` must already be validated (shim_config). Does not create a file. */
-void ring_writer_configure(const char *dir, uint32_t size_mb, const struct ring_writer_identity *id);
+/* How rings are made: where (`dir`, validated by shim_config), how big, in
+ * which enum ring_mode, and the GIL wait that triggers a snapshot (ms, 0 = none). */
+struct ring_writer_config {
+    const char *dir;
+    uint32_t size_mb;
+    uint32_t mode;
+    uint32_t trigger_wait_ms;
+};
+
+/* Remember the configuration and what the process is. Creates no file. */
+void ring_writer_configure(const struct ring_writer_config *config, const struct ring_writer_identity *id);
 
 /* Create and map this process's ring file now. Returns false (with a reason
  * in `why`) if the file cannot be made; the process then runs untraced.
@@ -35,10 +43,20 @@ bool ring_writer_open(bool read_proc, char *why, size_t why_len);
 /* True once a ring is mapped (or will be, at the first event, in a fork child). */
 bool ring_writer_tracing(void);
 
-/* Claim the next chunk for thread `tid`. Returns its first record and the
- * chunk's seq, or NULL when the ring is full or tracing is off (the caller
- * counts the event as lost with ring_writer_count_lost). */
-struct ring_record *ring_writer_claim_chunk(uint32_t tid, uint64_t *seq);
+/* Give thread `tid` its next chunk. `*chunk` is the chunk it filled (NULL at
+ * its first event), marked done here; on return it is the new one. Returns
+ * its first record and its seq, or NULL (and *chunk NULL) when there is no
+ * room or tracing is off; the caller counts the event as lost. In overwrite
+ * mode, once no fresh chunk is left, the oldest chunk no live thread is
+ * writing is taken over, its events counted as overwritten. */
+struct ring_record *ring_writer_claim_chunk(uint32_t tid, struct ring_chunk_header **chunk, uint64_t *seq);
+
+/* A GIL wait of `wait_ns` by thread `tid` passed the trigger threshold:
+ * tell whoever watches this ring (giltrace run) to take a snapshot. */
+void ring_writer_trigger(uint32_t tid, uint64_t wait_ns);
+
+/* The trigger threshold in ns (0 = off). */
+uint64_t ring_writer_trigger_ns(void);
 
 /* Count `n` events that could not be recorded. */
 void ring_writer_count_lost(uint64_t n);

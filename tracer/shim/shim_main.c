@@ -78,7 +78,13 @@ __attribute__((constructor(101))) static void shim_start(void)
     ring_writer_set_gil_kind(kind);
     struct ring_writer_identity id = {.python_hexversion = py.hexversion};
     text_copy(id.python_version, sizeof id.python_version, py.version);
-    ring_writer_configure(config.ring_dir, config.size_mb, &id);
+    struct ring_writer_config rc = {
+        .dir = config.ring_dir,
+        .size_mb = config.size_mb,
+        .mode = config.ring_mode,
+        .trigger_wait_ms = config.trigger_wait_ms,
+    };
+    ring_writer_configure(&rc, &id);
     if (!ring_writer_open(true, why, sizeof why)) {
         say(why, "; running untraced");
         return;
