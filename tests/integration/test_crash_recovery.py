@@ -87,6 +87,9 @@ def main():
     env = dict(os.environ, LD_PRELOAD=shim, GILTRACE_OUTPUT=os.path.join(work, "env-%p.db"), GILTRACE_RING_DIR=ring_dir)
     status, pid, done, err = run_until_midway_then_kill([python, PROGRAM, count_file], count_file, env)
     rings = os.listdir(ring_dir)
+    modes = sorted("%o" % (os.stat(os.path.join(ring_dir, r)).st_mode & 0o777) for r in rings)
+    print("%s  the ring file is private: mode %s" % ("ok  " if modes == ["600"] else "FAIL", modes))
+    failures += modes != ["600"]
     db = os.path.join(work, "recovered.db")
     p = subprocess.run([giltrace, "recover", "-q", "-o", db, ring_dir], capture_output=True, text=True)
     got, lost = reacquisitions(db, pid) if p.returncode == 0 else (0, None)
