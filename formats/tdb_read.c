@@ -56,6 +56,11 @@ sqlite3 *tdb_open_read(const char *path, char *err, size_t n)
         snprintf(err, n, "%s is not a giltrace trace", path);
         goto fail;
     }
+    if (version < TDB_SCHEMA_OLDEST) {
+        snprintf(err, n, "%s was written by an older giltrace (trace schema %lld; this one reads %d to %d)", path,
+                 (long long)version, TDB_SCHEMA_OLDEST, TDB_SCHEMA_VERSION);
+        goto fail;
+    }
     if (version > TDB_SCHEMA_VERSION) {
         snprintf(err, n, "%s was written by a newer giltrace (trace schema %lld; this one reads up to %d)",
                  path, (long long)version, TDB_SCHEMA_VERSION);

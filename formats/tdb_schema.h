@@ -10,6 +10,7 @@
 #define GILTRACE_TDB_SCHEMA_H
 
 #define TDB_SCHEMA_VERSION 2 /* 2: processes.overwritten_events */
+#define TDB_SCHEMA_OLDEST 2  /* the oldest version readers still understand */
 #define TDB_APPLICATION_ID 0x47494c54 /* "GILT" */
 
 /* Creates every table and view and fills the lookup tables; run once on an
