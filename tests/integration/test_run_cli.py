@@ -52,6 +52,14 @@ def main():
         p = run([giltrace, "run", "--buffer-mb", bad, "--", "true"])
         case("--buffer-mb %s refused" % bad, p.returncode == 2 and one_line(p.stderr), p.stderr.strip())
 
+    for opt, bad in [("--ring-mode", "circular"), ("--trigger-wait-ms", "0"), ("--trigger-wait-ms", "soon")]:
+        p = run([giltrace, "run", opt, bad, "--", "true"])
+        case("%s %s refused" % (opt, bad), p.returncode == 2 and one_line(p.stderr), p.stderr.strip())
+    for cmd in (["recover"], ["recover", "/nonexistent"], ["snapshot"], ["snapshot", "notapid"]):
+        p = run([giltrace] + cmd)
+        case("giltrace %s: one line, non-zero" % " ".join(cmd), p.returncode != 0 and one_line(p.stderr),
+             p.stderr.strip())
+
     p = run([giltrace, "run", "-q", "-o", out, "--", "sh", "-c", "exit 7"])
     case("exit status is the command's", p.returncode == 7, str(p.returncode))
     p = run([giltrace, "run", "-q", "-f", "-o", out, "--", "sh", "-c", "kill -TERM $$"])
@@ -111,7 +119,8 @@ def main():
     case("env-only mode writes the process's own trace at exit and removes its ring", ok, p.stderr + str(dbs))
     plain = run([fake, "cpu", "1", "1000", "1000"])
     for var, value in [("GILTRACE_BUFFER_MB", "lots"), ("GILTRACE_OUTPUT", "/tmp/x-%z.db"),
-                       ("GILTRACE_RING_DIR", "/")]:
+                       ("GILTRACE_RING_DIR", "/"), ("GILTRACE_RING_MODE", "sideways"),
+                       ("GILTRACE_TRIGGER_WAIT_MS", "100")]:
         bad = dict(env)
         bad[var] = value
         p = run([fake, "cpu", "1", "1000", "1000"], bad)
