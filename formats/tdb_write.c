@@ -12,6 +12,7 @@
 
 #include "ring.h"
 #include "tdb_schema.h"
+#include "tdb_summary.h"
 
 #ifndef GILTRACE_VERSION
 #define GILTRACE_VERSION "unknown"
@@ -303,13 +304,26 @@ static int lane_id(struct tdb_writer *w, int32_t pid, uint32_t tid, unsigned gil
     return rc == SQLITE_ROW ? 0 : -1;
 }
 
-/* Insert the events of `t` that are on GIL `gil`, in order. */
+/* Insert the events of `t` that are on GIL `gil`, in order, and summarise
+ * them for viewers (tdb_summary.h); the process ended at `end_ns`. */
 static int insert_lane_events(struct tdb_writer *w, int32_t pid, const struct trace_thread *t, unsigned gil,
-                              char *err, size_t n)
+                              int64_t end_ns, char *err, size_t n)
 {
     int64_t lane = 0;
     if (lane_id(w, pid, t->tid, gil, &lane))
         return sql_fail(w, err, n, "cannot store a lane");
+    uint64_t count = 0;
+    int64_t first = 0, last = 0;
+    for (size_t i = 0; i < t->count; i++)
+        if (t->events[i].gil == gil) {
+            if (count++ == 0)
+                first = t->events[i].ts_ns;
+            last = t->events[i].ts_ns;
+        }
+    struct tdb_summary_lane *sum;
+    if (tdb_summary_lane_begin(w->db, lane, count, first - w->base_ns, last - w->base_ns,
+                               end_ns - w->base_ns, &sum, err, n))
+        return -1;
     int64_t prev_t = INT64_MIN;
     long long prev_kc = -1;
     sqlite3_stmt *st = w->insert_event;
@@ -330,12 +344,18 @@ static int insert_lane_events(struct tdb_writer *w, int32_t pid, const struct tr
         sqlite3_bind_int64(st, 3, kc);
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
+        if (rc != SQLITE_DONE) {
+            tdb_summary_lane_abort(sum);
             return sql_fail(w, err, n, "cannot store an event");
+        }
+        if (tdb_summary_lane_event(sum, rel, kc)) {
+            tdb_summary_lane_abort(sum);
+            return sql_fail(w, err, n, "cannot summarise the trace");
+        }
         if (++w->events_written % PROGRESS_EVERY == 0 && w->progress)
             w->progress(w->progress_ctx, w->events_written);
     }
-    return 0;
+    return tdb_summary_lane_end(sum, err, n);
 }
 
 int tdb_writer_add_process(struct tdb_writer *w, const struct trace_process *p, char *err, size_t n)
@@ -359,7 +379,7 @@ int tdb_writer_add_process(struct tdb_writer *w, const struct trace_process *p, 
             gils_seen[t->events[k].gil / 64] |= 1ull << (t->events[k].gil % 64);
         for (unsigned g = 0; g < 256; g++)
             if (gils_seen[g / 64] >> (g % 64) & 1)
-                if (insert_lane_events(w, p->pid, t, g, err, n))
+                if (insert_lane_events(w, p->pid, t, g, p->end_ns, err, n))
                     return -1;
     }
     return 0;
