@@ -158,9 +158,30 @@ static int flush_chunk(struct tdb_sum_builder *b, int k)
     return 0;
 }
 
-/* Append a finished bucket to level k's chunk. */
-static int store_bucket(struct tdb_sum_builder *b, int k, const struct tdb_bucket *r)
+/* Times in a bucket of `level` are stored in units of 2^unit_shift ns. */
+static int unit_shift(int level)
 {
+    return level > TDB_SUMMARY_FRACTION_BITS ? level - TDB_SUMMARY_FRACTION_BITS : 0;
+}
+
+static uint64_t quantise(int64_t v, int shift)
+{
+    return shift ? ((uint64_t)v + (UINT64_C(1) << (shift - 1))) >> shift : (uint64_t)v;
+}
+
+/* Append a finished bucket to level k's chunk. */
+static int store_bucket(struct tdb_sum_builder *b, int k, const struct tdb_bucket *exact)
+{
+    /* stored values: quantised, so that coarse levels stay small */
+    int shift = unit_shift(b->base + k);
+    struct tdb_bucket q = *exact, *r = &q;
+    q.held_ns = (int64_t)quantise(exact->held_ns, shift);
+    q.wait_ns = (int64_t)quantise(exact->wait_ns, shift);
+    q.max_wait_ns = exact->max_wait_ns ? (int64_t)quantise(exact->max_wait_ns, shift) : 0;
+    if (exact->max_wait_ns && !q.max_wait_ns)
+        q.max_wait_ns = 1;
+    q.lo = (int64_t)quantise(exact->lo, shift);
+    q.hi = (int64_t)quantise(exact->hi, shift);
     struct sum_level *lv = &b->lv[k];
     int64_t chunk = r->idx >> TDB_SUMMARY_CHUNK_BITS;
     if (lv->chunk_open && chunk != lv->chunk && flush_chunk(b, k))
@@ -488,15 +509,18 @@ int tdb_sum_builder_finish(struct tdb_sum_builder *b, struct tdb_lane_summary *o
     return 0;
 }
 
-int tdb_summary_decode(const uint8_t *blob, size_t len, int64_t chunk, int start_state, struct tdb_bucket *out)
+int tdb_summary_decode(const uint8_t *blob, size_t len, int level, int64_t chunk, int start_state,
+                       struct tdb_bucket *out, int max)
 {
+    int shift = unit_shift(level);
     size_t pos = 0;
     int n = 0;
     int64_t idx = chunk * TDB_SUMMARY_CHUNK_SLOTS - 1, limit = (chunk + 1) * TDB_SUMMARY_CHUNK_SLOTS;
     uint8_t state = (uint8_t)start_state;
     while (pos < len) {
         uint64_t delta, hdr, v;
-        if (n >= TDB_SUMMARY_CHUNK_SLOTS || get_varint(blob, len, &pos, &delta) || get_varint(blob, len, &pos, &hdr))
+        if (n >= max || n >= TDB_SUMMARY_CHUNK_SLOTS || get_varint(blob, len, &pos, &delta) ||
+            get_varint(blob, len, &pos, &hdr))
             return -1;
         if (delta >= (uint64_t)(limit - idx - 1))
             return -1;
@@ -518,6 +542,11 @@ int tdb_summary_decode(const uint8_t *blob, size_t len, int64_t chunk, int start
         r->hi = r->lo;
         if ((mask & F_SPAN) && !get_varint(blob, len, &pos, &v))
             r->hi = r->lo + (int64_t)v;
+        r->held_ns <<= shift;
+        r->wait_ns <<= shift;
+        r->max_wait_ns <<= shift;
+        r->lo <<= shift;
+        r->hi <<= shift;
         for (int i = 0; i < TDB_N_COUNTS; i++)
             if ((mask & (F_COUNT0 << i)) && !get_varint(blob, len, &pos, &v))
                 r->n[i] = (uint32_t)v;
@@ -802,7 +831,10 @@ static int list_lanes(sqlite3 *db, const char *s, struct lane_todo **out, size_t
                                    " FROM main.lane l WHERE l.id NOT IN (SELECT lane FROM \"%w\".summary_lane)"
                                    " ORDER BY l.id",
                                    s);
-    sqlite3_stmt *cnt = prepare_fmt(db, "SELECT count(*), min(t), max(t) FROM main.event WHERE lane = ?");
+    /* count(*) alone is a fast scan; min and max as index look-ups */
+    sqlite3_stmt *cnt = prepare_fmt(db, "SELECT count(*), (SELECT t FROM main.event WHERE lane = ?1 ORDER BY t LIMIT 1),"
+                                        " (SELECT t FROM main.event WHERE lane = ?1 ORDER BY t DESC LIMIT 1)"
+                                        " FROM main.event WHERE lane = ?1");
     size_t n = 0, cap = 0;
     struct lane_todo *v = NULL;
     int rc = st && cnt ? SQLITE_ROW : SQLITE_ERROR;
@@ -845,6 +877,43 @@ static int list_lanes(sqlite3 *db, const char *s, struct lane_todo **out, size_t
     return 0;
 }
 
+/* The aggregate that feeds one lane's events, in (t, kc) order, to a builder. */
+struct feed_ctx {
+    struct tdb_sum_builder *b;
+    int64_t prev;
+    uint64_t k, done, total;
+    tdb_summary_progress_fn progress;
+    void *pctx;
+    int failed; /* 1: the builder failed, 2: rows out of order */
+};
+
+static void feed_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct feed_ctx *f = sqlite3_user_data(ctx);
+    if (f->failed)
+        return;
+    int64_t t = sqlite3_value_int64(argv[0]);
+    if (t < f->prev) {
+        f->failed = 2;
+        sqlite3_result_error(ctx, "events out of order", -1);
+        return;
+    }
+    f->prev = t;
+    if (tdb_sum_builder_event(f->b, t, sqlite3_value_int64(argv[1]))) {
+        f->failed = 1;
+        sqlite3_result_error(ctx, "cannot store summaries", -1);
+        return;
+    }
+    if ((++f->k & 0xfffff) == 0 && f->progress)
+        f->progress(f->pctx, f->done + f->k, f->total);
+}
+
+static void feed_final(sqlite3_context *ctx)
+{
+    sqlite3_result_null(ctx);
+}
+
 int tdb_summary_build(sqlite3 *db, const char *s, tdb_summary_progress_fn progress, void *pctx, char *err,
                       size_t n)
 {
@@ -881,7 +950,17 @@ int tdb_summary_build(sqlite3 *db, const char *s, tdb_summary_progress_fn progre
         fail(err, n, "trace summaries: %s", sqlite3_errmsg(db));
         goto fail;
     }
-    scan = prepare_fmt(db, "SELECT t, kc FROM main.event WHERE lane = ? ORDER BY t, kc");
+    /* the events go to the builder from inside SQLite's scan (an aggregate),
+     * which costs about half of stepping through them row by row */
+    struct feed_ctx feed = {0};
+    if (sqlite3_create_function_v2(db, "giltrace_summary_feed", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY, &feed, NULL,
+                                   feed_step, feed_final, NULL) != SQLITE_OK) {
+        fail(err, n, "cannot summarise the trace: %s", sqlite3_errmsg(db));
+        goto fail;
+    }
+    /* the primary key gives each lane's rows in (t, kc) order; the feed
+     * checks it and fails rather than build from rows out of order */
+    scan = prepare_fmt(db, "SELECT giltrace_summary_feed(t, kc) FROM main.event WHERE lane = ?");
     if (!scan) {
         fail(err, n, "cannot read the trace's events: %s", sqlite3_errmsg(db));
         goto fail;
@@ -895,17 +974,15 @@ int tdb_summary_build(sqlite3 *db, const char *s, tdb_summary_progress_fn progre
             goto fail;
         }
         sqlite3_bind_int64(scan, 1, l->lane);
-        int rc;
-        uint64_t k = 0;
-        while ((rc = sqlite3_step(scan)) == SQLITE_ROW) {
-            if (tdb_sum_builder_event(b, sqlite3_column_int64(scan, 0), sqlite3_column_int64(scan, 1)))
-                break;
-            if ((++k & 0xfffff) == 0 && progress)
-                progress(pctx, done + k, total);
-        }
+        feed = (struct feed_ctx){.b = b, .prev = INT64_MIN, .progress = progress, .pctx = pctx, .done = done,
+                                 .total = total};
+        int rc = sqlite3_step(scan);
+        if (rc == SQLITE_ROW)
+            rc = sqlite3_step(scan);
         sqlite3_reset(scan);
-        if (rc != SQLITE_DONE) {
-            fail(err, n, "cannot summarise the trace: %s", sqlite3_errmsg(db));
+        if (rc != SQLITE_DONE || feed.failed) {
+            fail(err, n, "cannot summarise the trace: %s",
+                 feed.failed == 2 ? "events out of order" : sqlite3_errmsg(db));
             goto fail;
         }
         struct tdb_lane_summary ls;
@@ -922,6 +999,7 @@ int tdb_summary_build(sqlite3 *db, const char *s, tdb_summary_progress_fn progre
             progress(pctx, done, total);
     }
     sqlite3_finalize(scan);
+    sqlite3_create_function_v2(db, "giltrace_summary_feed", 2, SQLITE_UTF8, NULL, NULL, NULL, NULL, NULL);
     store_finalize(&store);
     free(todo);
     return exec_fmt(db, err, n, "COMMIT");
@@ -929,6 +1007,7 @@ int tdb_summary_build(sqlite3 *db, const char *s, tdb_summary_progress_fn progre
 fail:
     tdb_sum_builder_free(b);
     sqlite3_finalize(scan);
+    sqlite3_create_function_v2(db, "giltrace_summary_feed", 2, SQLITE_UTF8, NULL, NULL, NULL, NULL, NULL);
     store_finalize(&store);
     free(todo);
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);

@@ -35,7 +35,9 @@
 #define TDB_SUMMARY_VERSION 1
 #define TDB_SUMMARY_CHUNK_BITS 10
 #define TDB_SUMMARY_CHUNK_SLOTS (1 << TDB_SUMMARY_CHUNK_BITS)
-#define TDB_SUMMARY_EVENTS_PER_BUCKET 8
+#define TDB_SUMMARY_EVENTS_PER_BUCKET 16
+/* Above this level, times in a stored bucket are kept in 1/2^TDB_SUMMARY_FRACTION_BITS of the bucket. */
+#define TDB_SUMMARY_FRACTION_BITS 12
 #define TDB_SUMMARY_MAX_LEVEL 60
 #define TDB_SUMMARY_TOP_WAITS 256 /* longest waits kept per lane */
 
@@ -149,9 +151,12 @@ void tdb_sum_builder_free(struct tdb_sum_builder *b);
  * `span_ns` ns: about TDB_SUMMARY_EVENTS_PER_BUCKET events per bucket. */
 int tdb_summary_base_level(uint64_t events, int64_t span_ns);
 
-/* Decode a chunk's blob into `out` (room for TDB_SUMMARY_CHUNK_SLOTS).
- * Returns the number of buckets, or -1 if the blob is malformed. */
-int tdb_summary_decode(const uint8_t *blob, size_t len, int64_t chunk, int start_state, struct tdb_bucket *out);
+/* Decode a chunk of `level` into `out` (room for `max` buckets). Times
+ * come back in ns, exact below level TDB_SUMMARY_FRACTION_BITS and to
+ * 1/4096 of a bucket above. Returns the number of buckets, or -1 if the
+ * blob is malformed or holds more than `max`. */
+int tdb_summary_decode(const uint8_t *blob, size_t len, int level, int64_t chunk, int start_state,
+                       struct tdb_bucket *out, int max);
 
 /* ---- the tables ---- */
 

@@ -2,9 +2,10 @@
  * tdb_view.c — a trace opened for drawing. See tdb_view.h.
  *
  * A window's pixels come from the summary level whose buckets are at most
- * half a pixel wide: each pixel adds up the 2-4 buckets it overlaps (a
- * bucket cut by a pixel edge is shared in proportion) and the constant
- * stretches between stored buckets. When even the base level is too coarse
+ * a pixel wide: each pixel adds up the 1-3 buckets it overlaps (a bucket
+ * cut by a pixel edge is shared: exactly before its first and after its
+ * last event, in proportion between) and the constant stretches between
+ * stored buckets. When even the base level is too coarse
  * for the pixel width, the lane's raw events in the window are read and
  * replayed exactly. Decoded summary chunks stay in an LRU cache, so panning
  * and redrawing touch the database only at the window's new edges.
@@ -200,11 +201,9 @@ static struct chunk_entry *get_chunk(struct tdb_view *v, size_t li, int level, i
         int nb = sqlite3_column_int(st, 3);
         const uint8_t *blob = sqlite3_column_blob(st, 4);
         size_t len = (size_t)sqlite3_column_bytes(st, 4);
-        e->b = malloc((size_t)(nb > 0 ? nb : 1) * sizeof *e->b);
-        struct tdb_bucket *tmp = e->b && nb <= TDB_SUMMARY_CHUNK_SLOTS ? malloc(TDB_SUMMARY_CHUNK_SLOTS * sizeof *tmp) : NULL;
-        int got = tmp ? tdb_summary_decode(blob, len, chunk, e->start_state, tmp) : -1;
+        e->b = nb > 0 && nb <= TDB_SUMMARY_CHUNK_SLOTS ? malloc((size_t)nb * sizeof *e->b) : NULL;
+        int got = e->b ? tdb_summary_decode(blob, len, level, chunk, e->start_state, e->b, nb) : -1;
         if (got != nb) {
-            free(tmp);
             free(e->b);
             free(e);
             sqlite3_reset(st);
@@ -212,8 +211,6 @@ static struct chunk_entry *get_chunk(struct tdb_view *v, size_t li, int level, i
                     (long long)v->lanes[li].id, level, (long long)chunk);
             return NULL;
         }
-        memcpy(e->b, tmp, (size_t)nb * sizeof *tmp);
-        free(tmp);
         e->nb = nb;
     } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
         e->present = false;
@@ -504,7 +501,7 @@ static int build_summaries(const char *path, const struct tdb_view_options *opt,
 {
     *tmp_out = NULL;
     sqlite3 *rw = NULL;
-    if (sqlite3_open_v2(path, &rw, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(path, &rw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         snprintf(err, n, "cannot open %s: %s", path, rw ? sqlite3_errmsg(rw) : "out of memory");
         sqlite3_close(rw);
         return -1;
@@ -639,15 +636,16 @@ void tdb_view_span(const struct tdb_view *v, int64_t *start_t, int64_t *end_t)
 
 /* ---------------------------------------------------------------- columns */
 
-/* The summary level for pixels of width w: buckets at most half a pixel
- * wide; below the lane's base level, -1 (raw events). */
+/* The summary level for pixels of width w: buckets at most a pixel wide
+ * (a bucket's first and last events are kept, so a lone edge stays sharp);
+ * below the lane's base level, -1 (raw events). */
 static int level_for(const struct tdb_view_lane *l, double w)
 {
     if (!(w > 0))
         return -1;
     int e;
     frexp(w, &e); /* w = m * 2^e, m in [0.5, 1): floor(log2 w) = e - 1 */
-    int level = e - 2;
+    int level = e - 1;
     if (level < l->sum.base_level)
         return -1;
     return level > l->sum.top_level ? l->sum.top_level : level;
@@ -666,39 +664,45 @@ static void add_counts(struct tdb_column *c, const struct tdb_bucket *b)
         c->max_wait_ns = b->max_wait_ns;
 }
 
-/* Add the held and waiting ns of stored bucket b (starting at bs) within
- * [x, e): exact before its first event and after its last one, spread
- * evenly between them. */
+/* One state bit's ns of stored bucket b within [x, e): exact before its
+ * first event and after its last one (the bucket's start and end states),
+ * the rest spread evenly between them; `total` is the bucket's ns in that
+ * state. Quantised times can make the edges claim more than the total:
+ * then they are scaled down, so a bucket never adds more than it holds. */
+static double bucket_share(const struct tdb_bucket *b, unsigned bit, double total, double bs, double bw, double x,
+                           double e)
+{
+    double lo = bs + (double)b->lo, hi = bs + (double)b->hi;
+    double before = b->start_state & bit ? (double)b->lo : 0, after = b->end_state & bit ? bw - (double)b->hi : 0;
+    double scale = before + after > total && before + after > 0 ? total / (before + after) : 1;
+    double middle = total - (before + after) * scale;
+    double sum = 0;
+    if (before > 0) {
+        double e1 = e < lo ? e : lo;
+        if (e1 > x)
+            sum += (e1 - x) * scale;
+    }
+    if (after > 0) {
+        double a3 = x > hi ? x : hi;
+        if (e > a3)
+            sum += (e - a3) * scale;
+    }
+    if (middle > 0 && hi > lo) {
+        double a2 = x > lo ? x : lo, e2 = e < hi ? e : hi;
+        if (e2 > a2)
+            sum += middle * (e2 - a2) / (hi - lo);
+    }
+    return sum;
+}
+
+/* Add the held and waiting ns of stored bucket b (starting at bs) within [x, e). */
 static void bucket_part(const struct tdb_bucket *b, double bs, double bw, double x, double e, double *held,
                         double *wait)
 {
-    double lo = bs + (double)b->lo, hi = bs + (double)b->hi;
-    double a1 = x, e1 = e < lo ? e : lo;
-    if (e1 > a1) {
-        if (b->start_state & TDB_STATE_HELD)
-            *held += e1 - a1;
-        if (b->start_state & TDB_STATE_WAIT)
-            *wait += e1 - a1;
-    }
-    double a3 = x > hi ? x : hi;
-    if (e > a3) {
-        if (b->end_state & TDB_STATE_HELD)
-            *held += e - a3;
-        if (b->end_state & TDB_STATE_WAIT)
-            *wait += e - a3;
-    }
-    if (hi > lo) {
-        double a2 = x > lo ? x : lo, e2 = e < hi ? e : hi;
-        if (e2 > a2) {
-            double tail = bw - (double)b->hi, f = (e2 - a2) / (hi - lo);
-            double hm = (double)b->held_ns - (b->start_state & TDB_STATE_HELD ? (double)b->lo : 0) -
-                        (b->end_state & TDB_STATE_HELD ? tail : 0);
-            double wm = (double)b->wait_ns - (b->start_state & TDB_STATE_WAIT ? (double)b->lo : 0) -
-                        (b->end_state & TDB_STATE_WAIT ? tail : 0);
-            *held += (hm > 0 ? hm : 0) * f;
-            *wait += (wm > 0 ? wm : 0) * f;
-        }
-    }
+    if (b->held_ns || (b->start_state | b->end_state) & TDB_STATE_HELD)
+        *held += bucket_share(b, TDB_STATE_HELD, (double)b->held_ns, bs, bw, x, e);
+    if (b->wait_ns || (b->start_state | b->end_state) & TDB_STATE_WAIT)
+        *wait += bucket_share(b, TDB_STATE_WAIT, (double)b->wait_ns, bs, bw, x, e);
 }
 
 static int columns_summary(struct tdb_view *v, size_t li, int level, double t0, double w, int n,

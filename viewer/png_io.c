@@ -4,13 +4,20 @@
 #include "png_io.h"
 
 #include <png.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
 #include "render.h"
 
-const struct png_tile_options png_tile_default = {.level = 1, .strategy = Z_RLE, .filter = PNG_FILTER_NONE};
+/* Measured by tests/bench/viewer/bench_viewer (see its PNG table): a tile row
+ * is at most 256 bytes and the UP filter turns repeated rows (most of a
+ * lane's) into zeros, so a 1 KiB window and a small hash lose almost nothing
+ * against zlib's 32 KiB default, and spare allocating and clearing 256 KiB
+ * of zlib state for every tile. */
+const struct png_tile_options png_tile_default = {
+    .level = 1, .strategy = Z_DEFAULT_STRATEGY, .filter = PNG_FILTER_UP, .window_bits = 10, .mem_level = 2};
 
 struct png_err {
     char *buf;
@@ -85,19 +92,21 @@ int png_write_indexed(FILE *f, const uint8_t *idx, int w, int h, size_t stride, 
                       const struct png_tile_options *opt, char *err, size_t n)
 {
     /* the colours used, renumbered in order of first use */
-    int16_t map[256];
-    memset(map, -1, sizeof map);
-    png_color pal[256];
-    int used = 0;
+    bool seen[256] = {false};
     for (int y = 0; y < h; y++) {
         const uint8_t *r = idx + (size_t)y * stride;
         for (int x = 0; x < w; x++)
-            if (map[r[x]] < 0) {
-                uint32_t c = palette[r[x]];
-                pal[used] = (png_color){(png_byte)(c >> 16), (png_byte)(c >> 8), (png_byte)c};
-                map[r[x]] = (int16_t)used++;
-            }
+            seen[r[x]] = true;
     }
+    uint8_t map[256];
+    png_color pal[256];
+    int used = 0;
+    for (int i = 0; i < 256; i++)
+        if (seen[i]) {
+            uint32_t c = palette[i];
+            pal[used] = (png_color){(png_byte)(c >> 16), (png_byte)(c >> 8), (png_byte)c};
+            map[i] = (uint8_t)used++;
+        }
     int depth = used <= 2 ? 1 : used <= 4 ? 2 : used <= 16 ? 4 : 8;
     int per_byte = 8 / depth;
     size_t row_bytes = ((size_t)w + (size_t)per_byte - 1) / (size_t)per_byte;
@@ -123,14 +132,25 @@ int png_write_indexed(FILE *f, const uint8_t *idx, int w, int h, size_t stride, 
     png_set_compression_level(png, opt->level);
     png_set_compression_strategy(png, opt->strategy);
     png_set_filter(png, PNG_FILTER_TYPE_BASE, opt->filter);
+    if (opt->window_bits)
+        png_set_compression_window_bits(png, opt->window_bits);
+    if (opt->mem_level)
+        png_set_compression_mem_level(png, opt->mem_level);
     png_write_info(png, info);
     for (int y = 0; y < h; y++) {
         const uint8_t *src = idx + (size_t)y * stride;
-        memset(row, 0, row_bytes);
-        for (int x = 0; x < w; x++) {
-            unsigned v = (unsigned)map[src[x]];
-            int shift = 8 - depth * (x % per_byte + 1);
-            row[x / per_byte] |= (uint8_t)(v << shift);
+        if (depth == 8) {
+            for (int x = 0; x < w; x++)
+                row[x] = map[src[x]];
+        } else {
+            for (size_t b = 0; b < row_bytes; b++) {
+                unsigned v = 0;
+                for (int k = 0; k < per_byte; k++) {
+                    int x = (int)b * per_byte + k;
+                    v = v << depth | (x < w ? map[src[x]] : 0u);
+                }
+                row[b] = (uint8_t)v;
+            }
         }
         png_write_row(png, row);
     }

@@ -17,9 +17,11 @@ struct render_image;
 int png_write_rgb(const char *path, const struct render_image *img, char *err, size_t err_len);
 
 struct png_tile_options {
-    int level;    /* zlib level 0-9 */
-    int strategy; /* Z_DEFAULT_STRATEGY, Z_FILTERED, Z_RLE, ... */
-    int filter;   /* PNG_FILTER_NONE, PNG_FILTER_SUB, ... (PNG_ALL_FILTERS: libpng picks) */
+    int level;       /* zlib level 0-9 */
+    int strategy;    /* Z_DEFAULT_STRATEGY, Z_FILTERED, Z_RLE, ... */
+    int filter;      /* PNG_FILTER_NONE, PNG_FILTER_UP, ... (PNG_ALL_FILTERS: libpng picks) */
+    int window_bits; /* zlib window, 9-15 (0: libpng's choice) */
+    int mem_level;   /* zlib hash memory, 1-9 (0: libpng's choice) */
 };
 
 /* The settings tiles use (chosen by tests/bench/viewer/bench_tiles). */

@@ -297,9 +297,9 @@ static void default_status(const struct tdb_view *v, const struct render_window 
     const char *path = tdb_view_path(v), *slash = strrchr(path, '/');
     char a[32], b[32], px[32];
     timefmt_duration(a, sizeof a, win->t0);
-    timefmt_duration(b, sizeof b, win->t0 + lw * win->ns_per_px);
+    timefmt_duration(b, sizeof b, lw * win->ns_per_px);
     timefmt_duration(px, sizeof px, win->ns_per_px);
-    snprintf(buf, cap, "%s  ·  %zu process%s, %zu lane%s, %llu events  ·  %s … %s  ·  %s per pixel",
+    snprintf(buf, cap, "%s  ·  %zu process%s, %zu lane%s, %llu events  ·  from %s, %s wide  ·  %s per pixel",
              slash ? slash + 1 : path, tdb_view_process_count(v), tdb_view_process_count(v) == 1 ? "" : "es",
              tdb_view_lane_count(v), tdb_view_lane_count(v) == 1 ? "" : "s",
              (unsigned long long)tdb_view_event_count(v), a, b, px);

@@ -92,24 +92,24 @@ int render_lanes_indexed(struct render_lanes *rl, struct tdb_view *v, const stru
         int ly = l->lane_y[i];
         int r0 = y0 > ly ? y0 - ly : 0, r1 = y0 + height - ly < RENDER_LANE_H ? y0 + height - ly : RENDER_LANE_H;
         uint8_t *base = out + (ptrdiff_t)(ly - y0) * (ptrdiff_t)stride;
+        float last_h = -1, last_w = -1;
+        uint8_t bar = RENDER_PAL_BG;
         for (int x = 0; x < width; x++) {
             const struct tdb_column *c = &rl->cols[x + 1];
             const struct marks *m = &rl->marks[x + 1], *ml = &rl->marks[x], *mr = &rl->marks[x + 2];
-            uint8_t bar = render_blend_index(c->held, c->wait);
-            uint8_t top = widen(ml->top, m->top, mr->top), retry = widen(ml->retry, m->retry, mr->retry);
-            uint8_t bottom = widen(ml->bottom, m->bottom, mr->bottom);
-            for (int row = r0; row < r1; row++) {
-                uint8_t px = RENDER_PAL_BG;
-                if (row >= RENDER_BAR_Y && row < RENDER_BAR_Y + RENDER_BAR_H)
-                    px = bar;
-                else if (row >= RENDER_MARK_TOP_Y && row < RENDER_MARK_TOP_Y + RENDER_MARK_H)
-                    px = top;
-                else if (row >= RENDER_MARK_RETRY_Y && row < RENDER_MARK_RETRY_Y + RENDER_MARK_H)
-                    px = retry;
-                else if (row >= RENDER_MARK_BOT_Y && row < RENDER_MARK_BOT_Y + RENDER_MARK_H)
-                    px = bottom;
-                base[(size_t)row * stride + (size_t)x] = px;
+            if (c->held != last_h || c->wait != last_w) {
+                bar = render_blend_index(c->held, c->wait);
+                last_h = c->held;
+                last_w = c->wait;
             }
+            uint8_t col[RENDER_LANE_H];
+            memset(col, RENDER_PAL_BG, sizeof col);
+            memset(col + RENDER_BAR_Y, bar, RENDER_BAR_H);
+            memset(col + RENDER_MARK_TOP_Y, widen(ml->top, m->top, mr->top), RENDER_MARK_H);
+            memset(col + RENDER_MARK_RETRY_Y, widen(ml->retry, m->retry, mr->retry), RENDER_MARK_H);
+            memset(col + RENDER_MARK_BOT_Y, widen(ml->bottom, m->bottom, mr->bottom), RENDER_MARK_H);
+            for (int row = r0; row < r1; row++)
+                base[(size_t)row * stride + (size_t)x] = col[row];
         }
     }
     return rc;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #define DEDUP_SLOTS 4096
+#define BATCH 16
 
 static double now_s(void)
 {
@@ -204,8 +205,13 @@ static void *worker(void *arg)
         job_fail(j, "%s", v ? "out of memory" : err);
         goto out;
     }
+    int64_t u = 0, batch_end = 0;
     while (!atomic_load(&j->failed)) {
-        int64_t u = atomic_fetch_add(&j->next, 1);
+        /* consecutive columns share summary chunks: take them in batches */
+        if (u >= batch_end) {
+            u = atomic_fetch_add(&j->next, BATCH);
+            batch_end = u + BATCH;
+        }
         if (u >= j->units)
             break;
         int z = 0;
@@ -242,6 +248,7 @@ static void *worker(void *arg)
                 break;
         }
         atomic_fetch_add(&j->done, 1);
+        u++;
     }
 out:
     free(strip);
