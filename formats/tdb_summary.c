@@ -33,8 +33,12 @@ static size_t put_varint(uint8_t *p, uint64_t v)
     return n;
 }
 
-static int get_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *out)
+static inline int get_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *out)
 {
+    if (*pos < len && p[*pos] < 0x80) { /* most values fit one byte */
+        *out = p[(*pos)++];
+        return 0;
+    }
     uint64_t v = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
         if (*pos >= len)
@@ -525,7 +529,7 @@ int tdb_summary_decode(const uint8_t *blob, size_t len, int level, int64_t chunk
         if (delta >= (uint64_t)(limit - idx - 1))
             return -1;
         struct tdb_bucket *r = &out[n++];
-        memset(r, 0, sizeof *r);
+        *r = (struct tdb_bucket){0};
         idx += (int64_t)delta + 1;
         r->idx = idx;
         r->start_state = state;
@@ -547,8 +551,8 @@ int tdb_summary_decode(const uint8_t *blob, size_t len, int level, int64_t chunk
         r->max_wait_ns <<= shift;
         r->lo <<= shift;
         r->hi <<= shift;
-        for (int i = 0; i < TDB_N_COUNTS; i++)
-            if ((mask & (F_COUNT0 << i)) && !get_varint(blob, len, &pos, &v))
+        for (unsigned m = mask / F_COUNT0, i = 0; m; m >>= 1, i++)
+            if ((m & 1) && !get_varint(blob, len, &pos, &v))
                 r->n[i] = (uint32_t)v;
         if (pos > len)
             return -1;

@@ -427,6 +427,32 @@ static void compute_span(struct tdb_view *v)
         v->span_start = v->span_end = 0;
 }
 
+/* The aggregate that collects a lane's events into v->ev from inside
+ * SQLite's scan: about half the cost of stepping through rows. */
+static void collect_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct tdb_view *v = sqlite3_user_data(ctx);
+    if (v->nev == v->ev_cap) {
+        size_t cap = v->ev_cap ? v->ev_cap * 2 : 4096;
+        struct raw_event *p = realloc(v->ev, cap * sizeof *p);
+        if (!p) {
+            sqlite3_result_error_nomem(ctx);
+            return;
+        }
+        v->ev = p;
+        v->ev_cap = cap;
+    }
+    v->ev[v->nev].t = sqlite3_value_int64(argv[0]);
+    v->ev[v->nev].kc = sqlite3_value_int64(argv[1]);
+    v->nev++;
+}
+
+static void collect_final(sqlite3_context *ctx)
+{
+    sqlite3_result_null(ctx);
+}
+
 static struct tdb_view *view_init(const char *path, sqlite3 *db, const char *summary_path, bool owns,
                                   const struct tdb_view_options *opt, char *err, size_t n)
 {
@@ -477,7 +503,12 @@ static struct tdb_view *view_init(const char *path, sqlite3 *db, const char *sum
     compute_span(v);
     v->st_chunk = prep(v, "SELECT chunk, start_state, end_state, buckets, data FROM \"%w\".summary_chunk"
                           " WHERE lane = ?1 AND level = ?2 AND chunk <= ?3 ORDER BY chunk DESC LIMIT 1");
-    v->st_events = prep(v, "SELECT t, kc FROM main.event WHERE lane = ?1 AND t >= ?2 AND t < ?3 ORDER BY t, kc");
+    if (sqlite3_create_function_v2(db, "giltrace_collect", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY, v, NULL, collect_step,
+                                   collect_final, NULL) != SQLITE_OK) {
+        set_err(v, "cannot read the trace: %s", sqlite3_errmsg(db));
+        goto fail;
+    }
+    v->st_events = prep(v, "SELECT giltrace_collect(t, kc) FROM main.event WHERE lane = ?1 AND t >= ?2 AND t < ?3");
     v->st_prev = prep(v, "SELECT t, kc FROM main.event WHERE lane = ?1 AND t <= ?2 AND (kc & 15) IN (?3, ?4)"
                          " ORDER BY t DESC, kc DESC LIMIT 1");
     v->st_next = prep(v, "SELECT t, kc FROM main.event WHERE lane = ?1 AND t > ?2 AND (kc & 15) IN (?3, ?4)"
@@ -710,7 +741,7 @@ static int columns_summary(struct tdb_view *v, size_t li, int level, double t0, 
 {
     const struct tdb_view_lane *ln = &v->lanes[li];
     double origin = (double)ln->sum.origin;
-    double bw = ldexp(1.0, level);
+    double bw = ldexp(1.0, level), inv_bw = ldexp(1.0, -level); /* exact: powers of two */
     int64_t end_idx = (ln->sum.end_t - ln->sum.origin) >> level;
     double idle_from = (double)(end_idx + 1) * bw; /* after the lane's last bucket: idle */
     struct chunk_entry *e = NULL;
@@ -725,7 +756,7 @@ static int columns_summary(struct tdb_view *v, size_t li, int level, double t0, 
         if (pe > idle_from)
             pe = idle_from;
         while (x < pe) {
-            int64_t bidx = (int64_t)floor(x / bw);
+            int64_t bidx = (int64_t)floor(x * inv_bw);
             int64_t c = bidx >> TDB_SUMMARY_CHUNK_BITS;
             if (c != ec) {
                 e = get_chunk(v, li, level, c);
@@ -788,7 +819,7 @@ static int state_at(struct tdb_view *v, size_t li, int64_t a, unsigned *state, i
     return 0;
 }
 
-/* Read the lane's events in [from, to) into v->ev. */
+/* Read the lane's events in [from, to) into v->ev, in (t, kc) order. */
 static int read_events(struct tdb_view *v, size_t li, int64_t from, int64_t to)
 {
     v->nev = 0;
@@ -796,27 +827,18 @@ static int read_events(struct tdb_view *v, size_t li, int64_t from, int64_t to)
     sqlite3_bind_int64(st, 1, v->lanes[li].id);
     sqlite3_bind_int64(st, 2, from);
     sqlite3_bind_int64(st, 3, to);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (v->nev == v->ev_cap) {
-            size_t cap = v->ev_cap ? v->ev_cap * 2 : 4096;
-            struct raw_event *p = realloc(v->ev, cap * sizeof *p);
-            if (!p) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            v->ev = p;
-            v->ev_cap = cap;
-        }
-        v->ev[v->nev].t = sqlite3_column_int64(st, 0);
-        v->ev[v->nev].kc = sqlite3_column_int64(st, 1);
-        v->nev++;
-    }
+    int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    if (rc != SQLITE_ROW) {
         set_err(v, "cannot read the trace's events: %s", sqlite3_errmsg(v->db));
         return -1;
     }
+    /* the primary key yields (t, kc) order; make sure of it */
+    for (size_t k = 1; k < v->nev; k++)
+        if (v->ev[k].t < v->ev[k - 1].t || (v->ev[k].t == v->ev[k - 1].t && v->ev[k].kc < v->ev[k - 1].kc)) {
+            set_err(v, "the trace's events came back out of order");
+            return -1;
+        }
     return 0;
 }
 
@@ -849,11 +871,17 @@ static int pixel_of(double t0, double w, int n, double t)
     return i;
 }
 
-static void add_segment(double *held, double *wait, double t0, double w, int n, double s, double e, unsigned st)
+/* Add a stretch [s, e) in state st to the pixels it covers; `hint` is a
+ * pixel at or before the one holding s. */
+static void add_segment(double *held, double *wait, double t0, double w, int n, double s, double e, unsigned st,
+                        int hint)
 {
     if (!st || !(e > s))
         return;
-    for (int i = pixel_of(t0, w, n, s); i < n; i++) {
+    int i = hint;
+    if (t0 + (double)(i + 1) * w <= s)
+        i = pixel_of(t0, w, n, s);
+    for (; i < n; i++) {
         double ps = t0 + (double)i * w, pe = t0 + (double)(i + 1) * w;
         if (ps >= e)
             break;
@@ -897,15 +925,18 @@ static int columns_raw(struct tdb_view *v, size_t li, double t0, double w, int n
     if (st & TDB_STATE_WAIT)
         wait_start = find_event(v, li, from - 1, false, RING_EV_BUSY, RING_EV_BUSY, INT64_MIN);
     double cur = t0;
+    int px = 0; /* pixel of the latest event: events come in time order */
     for (size_t k = 0; k < v->nev; k++) {
         int64_t t = v->ev[k].t;
         unsigned kind = (unsigned)(v->ev[k].kc & 15);
         bool inside = (double)t >= t0;
         if (inside) {
-            add_segment(held, wait, t0, w, n, cur, (double)t, st);
+            add_segment(held, wait, t0, w, n, cur, (double)t, st, px);
             cur = (double)t;
+            while (px + 1 < n && t0 + (double)(px + 1) * w <= (double)t)
+                px++;
         }
-        int i = inside ? pixel_of(t0, w, n, (double)t) : -1;
+        int i = inside ? px : -1;
         if ((st & TDB_STATE_WAIT) && (kind == RING_EV_ACQUIRE || kind == RING_EV_BUSY)) {
             if (i >= 0 && wait_start != INT64_MIN && t - wait_start > out[i].max_wait_ns)
                 out[i].max_wait_ns = t - wait_start;
@@ -922,7 +953,7 @@ static int columns_raw(struct tdb_view *v, size_t li, double t0, double w, int n
     }
     double end = (double)ln->sum.end_t;
     if (end >= t0) {
-        add_segment(held, wait, t0, w, n, cur, end < t1 ? end : t1, st);
+        add_segment(held, wait, t0, w, n, cur, end < t1 ? end : t1, st, px);
         if ((st & TDB_STATE_WAIT) && end < t1 && wait_start != INT64_MIN) {
             int i = pixel_of(t0, w, n, end);
             if (ln->sum.end_t - wait_start > out[i].max_wait_ns)

@@ -530,8 +530,24 @@ static void on_event(struct win *w, const SDL_Event *e)
     }
 }
 
+/* Is there a display to open a window on? SDL would otherwise fall back
+ * to a driver that draws nowhere, and the program would wait for input
+ * that never comes. SDL_VIDEODRIVER set by the user is taken as is. */
+static bool have_display(void)
+{
+    const char *drv = getenv("SDL_VIDEODRIVER");
+    if (drv && *drv)
+        return true;
+    const char *x = getenv("DISPLAY"), *wl = getenv("WAYLAND_DISPLAY");
+    return (x && *x) || (wl && *wl);
+}
+
 int gv_window_run(struct tdb_view *v, struct render *r, const struct gv_window_options *o)
 {
+    if (!have_display()) {
+        gv_warn("no display to open a window on ($DISPLAY is not set); use --screenshot out.png for a picture");
+        return 1;
+    }
     if (SDL_Init(SDL_INIT_VIDEO) != 0) {
         gv_warn("cannot open a window: %s (no display? try --screenshot out.png)", SDL_GetError());
         return 1;

@@ -4,7 +4,6 @@
 #include "png_io.h"
 
 #include <png.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -88,17 +87,55 @@ int png_write_rgb(const char *path, const struct render_image *img, char *err, s
     return 0;
 }
 
-int png_write_indexed(FILE *f, const uint8_t *idx, int w, int h, size_t stride, const uint32_t *palette,
-                      const struct png_tile_options *opt, char *err, size_t n)
+/* Pack one row of palette indices, mapped through `map`, at `depth` bits. */
+static void pack_row(uint8_t *row, const uint8_t *src, int w, int depth, const uint8_t *map)
 {
-    /* the colours used, renumbered in order of first use */
-    bool seen[256] = {false};
-    for (int y = 0; y < h; y++) {
-        const uint8_t *r = idx + (size_t)y * stride;
-        for (int x = 0; x < w; x++)
-            seen[r[x]] = true;
+    int x = 0, b = 0;
+    switch (depth) {
+    case 8:
+        for (; x < w; x++)
+            row[x] = map[src[x]];
+        return;
+    case 4:
+        for (; x + 1 < w; x += 2)
+            row[b++] = (uint8_t)(map[src[x]] << 4 | map[src[x + 1]]);
+        break;
+    case 2:
+        for (; x + 3 < w; x += 4)
+            row[b++] = (uint8_t)(map[src[x]] << 6 | map[src[x + 1]] << 4 | map[src[x + 2]] << 2 | map[src[x + 3]]);
+        break;
+    default:
+        for (; x + 7 < w; x += 8) {
+            unsigned v = 0;
+            for (int k = 0; k < 8; k++)
+                v = v << 1 | map[src[x + k]];
+            row[b++] = (uint8_t)v;
+        }
+        break;
     }
-    uint8_t map[256];
+    if (x < w) { /* the last, partial byte */
+        unsigned v = 0, k = 0;
+        for (; x < w; x++, k++)
+            v = v << depth | map[src[x]];
+        row[b] = (uint8_t)(v << (8 - (int)k * depth));
+    }
+}
+
+int png_write_indexed(FILE *f, const uint8_t *idx, int w, int h, size_t stride, const uint32_t *palette,
+                      const uint8_t *seen_in, const struct png_tile_options *opt, char *err, size_t n)
+{
+    /* the colours used, renumbered in palette order */
+    uint8_t seen[256] = {0};
+    if (seen_in) {
+        memcpy(seen, seen_in, sizeof seen);
+    } else {
+        for (int y = 0; y < h; y++) {
+            const uint8_t *r = idx + (size_t)y * stride;
+            for (int x = 0; x < w; x++)
+                seen[r[x]] = 1;
+        }
+    }
+    uint8_t map[256] = {0};
     png_color pal[256];
     int used = 0;
     for (int i = 0; i < 256; i++)
@@ -107,6 +144,10 @@ int png_write_indexed(FILE *f, const uint8_t *idx, int w, int h, size_t stride, 
             pal[used] = (png_color){(png_byte)(c >> 16), (png_byte)(c >> 8), (png_byte)c};
             map[i] = (uint8_t)used++;
         }
+    if (used == 0) { /* an empty image still needs one colour */
+        pal[0] = (png_color){(png_byte)(palette[0] >> 16), (png_byte)(palette[0] >> 8), (png_byte)palette[0]};
+        used = 1;
+    }
     int depth = used <= 2 ? 1 : used <= 4 ? 2 : used <= 16 ? 4 : 8;
     int per_byte = 8 / depth;
     size_t row_bytes = ((size_t)w + (size_t)per_byte - 1) / (size_t)per_byte;
@@ -138,20 +179,7 @@ int png_write_indexed(FILE *f, const uint8_t *idx, int w, int h, size_t stride, 
         png_set_compression_mem_level(png, opt->mem_level);
     png_write_info(png, info);
     for (int y = 0; y < h; y++) {
-        const uint8_t *src = idx + (size_t)y * stride;
-        if (depth == 8) {
-            for (int x = 0; x < w; x++)
-                row[x] = map[src[x]];
-        } else {
-            for (size_t b = 0; b < row_bytes; b++) {
-                unsigned v = 0;
-                for (int k = 0; k < per_byte; k++) {
-                    int x = (int)b * per_byte + k;
-                    v = v << depth | (x < w ? map[src[x]] : 0u);
-                }
-                row[b] = (uint8_t)v;
-            }
-        }
+        pack_row(row, idx + (size_t)y * stride, w, depth, map);
         png_write_row(png, row);
     }
     png_write_end(png, NULL);

@@ -55,7 +55,47 @@ const uint32_t *render_palette(void)
 
 _Static_assert(RENDER_PAL_BLEND0 + (STEPS + 1) * (STEPS + 2) / 2 == RENDER_PAL_RETRY, "blend entries");
 
+/* render_blend_index is called for every lane pixel: fractions are first
+ * taken to 1/256 (a state with any time keeps at least 1/256), then a
+ * table made by the exact quantisation below gives the index. */
+#define LUT_STEPS 256
+static uint8_t lut[LUT_STEPS + 1][LUT_STEPS + 1];
+static pthread_once_t lut_once = PTHREAD_ONCE_INIT;
+static uint8_t blend_exact(double h, double w);
+
+static void build_lut(void)
+{
+    for (int h = 0; h <= LUT_STEPS; h++)
+        for (int w = 0; h + w <= LUT_STEPS; w++)
+            lut[h][w] = blend_exact((double)h / LUT_STEPS, (double)w / LUT_STEPS);
+}
+
+static int to_lut_step(double f)
+{
+    if (!(f > 0))
+        return 0;
+    int k = (int)(f * LUT_STEPS + 0.5);
+    return k < 1 ? 1 : k > LUT_STEPS ? LUT_STEPS : k;
+}
+
 uint8_t render_blend_index(float held, float wait)
+{
+    pthread_once(&lut_once, build_lut);
+    int h = to_lut_step(held), w = to_lut_step(wait);
+    if (h + w > LUT_STEPS) { /* more than the whole pixel: share it out */
+        double s = (double)h + w;
+        int hh = (int)((double)h * LUT_STEPS / s + 0.5);
+        w = LUT_STEPS - hh;
+        h = hh;
+        if (held > 0 && h == 0)
+            h = 1, w--;
+        if (wait > 0 && w == 0)
+            w = 1, h--;
+    }
+    return lut[h][w];
+}
+
+static uint8_t blend_exact(double held, double wait)
 {
     double h = held > 0 ? held : 0, w = wait > 0 ? wait : 0;
     if (h > 1)

@@ -153,19 +153,22 @@ static int write_tile(struct job *j, const uint8_t *px, size_t stride, int z, in
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/%lld.png", dir, (long long)y);
-    /* empty? row-constant? */
-    bool empty = true, constant = true;
-    uint8_t key[TILE_SIZE];
+    /* one pass: which colours occur, and is every row one colour? */
+    bool constant = true;
+    uint8_t key[TILE_SIZE], used[256] = {0};
     for (int r = 0; r < TILE_SIZE; r++) {
         const uint8_t *row = px + (size_t)r * stride;
-        key[r] = row[0];
+        uint8_t first = row[0], diff = 0;
+        key[r] = first;
         for (int c = 0; c < TILE_SIZE; c++) {
-            if (row[c] != RENDER_PAL_BG)
-                empty = false;
-            if (row[c] != row[0])
-                constant = false;
+            used[row[c]] = 1;
+            diff |= (uint8_t)(row[c] ^ first);
         }
+        constant = constant && !diff;
     }
+    bool empty = true;
+    for (int i = 1; i < 256 && empty; i++)
+        empty = !used[i];
     if (empty) {
         atomic_fetch_add(&j->empty, 1);
         return 0;
@@ -182,7 +185,8 @@ static int write_tile(struct job *j, const uint8_t *px, size_t stride, int z, in
         return -1;
     }
     char err[256];
-    int rc = png_write_indexed(f, px, TILE_SIZE, TILE_SIZE, stride, render_palette(), &j->opt->png, err, sizeof err);
+    int rc = png_write_indexed(f, px, TILE_SIZE, TILE_SIZE, stride, render_palette(), used, &j->opt->png, err,
+                               sizeof err);
     long size = ftell(f);
     if (fclose(f) != 0 || rc != 0) {
         job_fail(j, "cannot write %s: %s", path, rc ? err : strerror(errno));

@@ -73,6 +73,11 @@ static const char page_tail[] =
     "    while (d < 9 && Math.abs(s * Math.pow(10, d) - Math.round(s * Math.pow(10, d))) > 1e-6) d++;\n"
     "    return (t / u[i][0]).toFixed(d) + ' ' + u[i][1];\n"
     "  }\n"
+    "  function human(t) {\n"
+    "    var u = [[1e9, 's'], [1e6, 'ms'], [1e3, '\\u00b5s'], [1, 'ns']], i = 0;\n"
+    "    while (i < 3 && Math.abs(t) < u[i][0]) i++;\n"
+    "    return Number((t / u[i][0]).toPrecision(3)) + ' ' + u[i][1];\n"
+    "  }\n"
     "  function drawRuler() {\n"
     "    var W = width(), dpr = window.devicePixelRatio || 1;\n"
     "    ruler.width = W * dpr; ruler.height = 32 * dpr; ruler.style.width = W + 'px';\n"
@@ -87,7 +92,10 @@ static const char page_tail[] =
     "      var x = Math.floor((t - view.t0) / view.w); if (x > W) break;\n"
     "      var major = Math.abs(t / step - Math.round(t / step)) < 0.1, len = major ? 10 : 4;\n"
     "      c.fillStyle = '#b0b0b0'; c.fillRect(x, 31 - len, 1, len);\n"
-    "      if (major) { c.fillStyle = '#202020'; c.fillText((anchor ? '+' : '') + fmt(t - anchor, step), x, 15); }\n"
+    "      if (major) {\n"
+    "        var s = (anchor && t > anchor ? '+' : '') + fmt(t - anchor, step), tw = c.measureText(s).width;\n"
+    "        var tx = Math.max(x, tw / 2 + 3); if (tx + tw / 2 <= W - 3) { c.fillStyle = '#202020'; c.fillText(s, tx, 15); }\n"
+    "      }\n"
     "    }\n"
     "  }\n"
     "  function draw() {\n"
@@ -109,7 +117,7 @@ static const char page_tail[] =
     "    }\n"
     "    for (var k in imgs) if (!want[k]) { area.removeChild(imgs[k]); delete imgs[k]; }\n"
     "    drawRuler();\n"
-    "    info.textContent = G.trace + ' \\u00b7 zoom ' + z + '/' + G.maxZoom + ' \\u00b7 ' + fmt(view.w, view.w) + ' per pixel';\n"
+    "    info.textContent = G.trace + ' \\u00b7 zoom ' + z + '/' + G.maxZoom + ' \\u00b7 ' + human(view.w) + ' per pixel';\n"
     "  }\n"
     "  function zoomAt(px, f) {\n"
     "    var t = view.t0 + px * view.w; view.w = Math.min(Math.max(view.w * f, minW), maxW);\n"
@@ -187,7 +195,12 @@ int tiles_write_html(const char *dir, const struct tdb_view *v, const struct ren
             continue;
         const struct tdb_view_process *pr = tdb_view_process(v, p);
         char buf[600];
-        snprintf(buf, sizeof buf, "pid %d  %s", pr->pid, pr->command ? pr->command : pr->exe ? pr->exe : "");
+        const char *cmd = pr->command ? pr->command : pr->exe ? pr->exe : "";
+        const char *space = strchr(cmd, ' '), *base = cmd; /* the program's base name, then its arguments */
+        for (const char *q = cmd; *q && (!space || q < space); q++)
+            if (*q == '/')
+                base = q + 1;
+        snprintf(buf, sizeof buf, "pid %d  %s", pr->pid, base);
         json_t *o = json_object();
         json_object_set_new(o, "y", json_integer(l->header_y[p]));
         json_object_set_new(o, "label", json_string(buf));

@@ -3,7 +3,7 @@
 input events through XTest (wheel zoom at the cursor, drag pan, keys) and
 its F12 screenshots change accordingly.
 
-usage: test_window_xvfb.py GILVIEW TRACE.db
+usage: test_window_xvfb.py GILVIEW [TRACE.db]   (without a trace: a synthetic one)
 Exits 77 (SKIP) when xvfb-run, Xvfb or libXtst are missing.
 """
 import ctypes
@@ -222,15 +222,26 @@ def main():
     if len(sys.argv) >= 2 and sys.argv[1] == "--inner":
         inner(sys.argv[2], sys.argv[3])
         return
-    gilview, trace = sys.argv[1], sys.argv[2]
+    gilview = os.path.abspath(sys.argv[1])
     if not shutil.which("xvfb-run") or not shutil.which("Xvfb"):
         skip("xvfb-run/Xvfb not installed (apt-get install xvfb xauth)")
     if not (ctypes.util.find_library("Xtst") or os.path.exists("/usr/lib/x86_64-linux-gnu/libXtst.so.6")):
         skip("libXtst not installed (apt-get install libxtst6)")
-    env = dict(os.environ, SDL_VIDEODRIVER="x11")
-    r = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1280x800x24 -nolisten tcp",
-                        sys.executable, os.path.abspath(__file__), "--inner", gilview, trace], env=env)
-    sys.exit(r.returncode)
+    work = tempfile.mkdtemp(prefix="gilview-xvfb-")
+    try:
+        if len(sys.argv) > 2:
+            trace = sys.argv[2]
+        else:
+            trace = os.path.join(work, "trace.db")
+            subprocess.run([gilview, "gen", "-o", trace, "--events", "30000", "--threads", "3",
+                            "--interval", "100000"], check=True, stdout=subprocess.DEVNULL)
+        env = dict(os.environ, SDL_VIDEODRIVER="x11")
+        env.pop("WAYLAND_DISPLAY", None)
+        r = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1280x800x24 -nolisten tcp",
+                            sys.executable, os.path.abspath(__file__), "--inner", gilview, trace], env=env)
+        sys.exit(r.returncode)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

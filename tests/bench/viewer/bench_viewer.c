@@ -312,7 +312,7 @@ static void bench_png(struct tdb_view *v, int quick)
                 FILE *f = open_memstream(&buf, &len);
                 char err[256];
                 png_write_indexed(f, tiles + strip * (size_t)i, TILE_SIZE, TILE_SIZE, TILE_SIZE, render_palette(),
-                                  &trials[k].o, err, sizeof err);
+                                  NULL, &trials[k].o, err, sizeof err);
                 fclose(f);
                 bytes += len;
                 free(buf);
@@ -333,6 +333,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {{"quick", no_argument, NULL, 'q'},     {"events", required_argument, NULL, 'n'},
                                          {"trace", required_argument, NULL, 't'}, {"jobs", required_argument, NULL, 'j'},
                                          {"max-zoom", required_argument, NULL, 'z'}, {NULL, 0, NULL, 0}};
+    sqlite3_config(SQLITE_CONFIG_MULTITHREAD); /* as gilview does */
     int quick = 0, jobs = 0, max_zoom = -1, c;
     uint64_t events = 100000000;
     const char *trace = NULL;
