@@ -381,7 +381,8 @@ static int load_lanes(struct tdb_view *v)
         set_err(v, "cannot read the trace's lanes: %s", sqlite3_errmsg(v->db));
         return -1;
     }
-    qsort(tmp, n, sizeof *tmp, by_display_order);
+    if (n > 1)
+        qsort(tmp, n, sizeof *tmp, by_display_order);
     v->lanes = calloc(n ? n : 1, sizeof *v->lanes);
     if (!v->lanes) {
         free(tmp);
