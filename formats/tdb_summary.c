@@ -74,8 +74,18 @@ struct sum_level {
     size_t len, cap;
 };
 
+/* The pack of raw events being filled (base-level chunk grid). */
+struct event_pack {
+    bool open;
+    int64_t chunk, prev; /* prev: lane-relative time of the last event put in */
+    uint32_t n;
+    uint8_t *buf;
+    size_t len, cap;
+};
+
 struct tdb_sum_builder {
     int64_t lane, origin, last_t, end_t;
+    struct event_pack pack;
     int base, top, nlev;
     struct sum_level *lv;
     tdb_sum_chunk_fn fn;
@@ -145,6 +155,7 @@ void tdb_sum_builder_free(struct tdb_sum_builder *b)
     for (int k = 0; b->lv && k < b->nlev; k++)
         free(b->lv[k].buf);
     free(b->lv);
+    free(b->pack.buf);
     free(b->pend);
     free(b->heap);
     free(b);
@@ -386,6 +397,43 @@ static void mark_event(struct sum_level *lv, int level, int64_t x)
     lv->dirty = true;
 }
 
+static int flush_pack(struct tdb_sum_builder *b)
+{
+    struct event_pack *p = &b->pack;
+    if (!p->open)
+        return 0;
+    p->open = false;
+    return b->fn(b->ctx, TDB_SUMMARY_EVENTS_LEVEL, p->chunk, 0, 0, p->n, p->buf, p->len);
+}
+
+/* Put an event at lane-relative x into its pack. */
+static int pack_event(struct tdb_sum_builder *b, int64_t x, unsigned kind)
+{
+    struct event_pack *p = &b->pack;
+    int64_t chunk = (x >> b->base) >> TDB_SUMMARY_CHUNK_BITS;
+    if (p->open && chunk != p->chunk && flush_pack(b))
+        return -1;
+    if (!p->open) {
+        p->open = true;
+        p->chunk = chunk;
+        p->prev = (chunk << TDB_SUMMARY_CHUNK_BITS) << b->base;
+        p->n = 0;
+        p->len = 0;
+    }
+    if (p->cap - p->len < 10) {
+        size_t cap = p->cap ? p->cap * 2 : 4096;
+        uint8_t *q = realloc(p->buf, cap);
+        if (!q)
+            return -1;
+        p->buf = q;
+        p->cap = cap;
+    }
+    p->len += put_varint(p->buf + p->len, (uint64_t)(x - p->prev) << 4 | (kind & 15));
+    p->prev = x;
+    p->n++;
+    return 0;
+}
+
 /* Apply one event at lane-relative time x (after level_advance to x). */
 static void apply_event(struct tdb_sum_builder *b, int64_t x, int64_t kc)
 {
@@ -430,8 +478,11 @@ static int flush_pending(struct tdb_sum_builder *b)
         }
         b->pend[j] = v;
     }
-    for (size_t i = 0; i < b->npend; i++)
+    for (size_t i = 0; i < b->npend; i++) {
         apply_event(b, x, b->pend[i]);
+        if (pack_event(b, x, (unsigned)(b->pend[i] & 15)))
+            return -1;
+    }
     b->npend = 0;
     b->have_pend = false;
     return 0;
@@ -499,6 +550,8 @@ int tdb_sum_builder_finish(struct tdb_sum_builder *b, struct tdb_lane_summary *o
     for (int k = 0; k < b->nlev; k++)
         if (flush_chunk(b, k))
             return -1;
+    if (flush_pack(b))
+        return -1;
     qsort(b->heap, b->nheap, sizeof *b->heap, by_length_desc);
     memset(out, 0, sizeof *out);
     out->lane = b->lane;
@@ -556,6 +609,24 @@ int tdb_summary_decode(const uint8_t *blob, size_t len, int level, int64_t chunk
                 r->n[i] = (uint32_t)v;
         if (pos > len)
             return -1;
+    }
+    return n;
+}
+
+int tdb_summary_decode_events(const uint8_t *blob, size_t len, int64_t pack_start_t, int64_t *t, uint8_t *kind,
+                              int max)
+{
+    size_t pos = 0;
+    int n = 0;
+    int64_t cur = pack_start_t;
+    while (pos < len) {
+        uint64_t v;
+        if (n >= max || get_varint(blob, len, &pos, &v))
+            return -1;
+        cur += (int64_t)(v >> 4);
+        t[n] = cur;
+        kind[n] = (uint8_t)(v & 15);
+        n++;
     }
     return n;
 }
@@ -634,16 +705,19 @@ int tdb_summary_create_tables(sqlite3 *db, const char *s, char *err, size_t n)
                     " PRIMARY KEY(lane, level, chunk));"
                     "CREATE TABLE IF NOT EXISTS \"%w\".summary_wait(lane INTEGER NOT NULL,"
                     " start_t INTEGER NOT NULL, end_t INTEGER NOT NULL, retries INTEGER NOT NULL,"
-                    " timeouts INTEGER NOT NULL);",
-                    s, s, TDB_SUMMARY_VERSION, s, s, s);
+                    " timeouts INTEGER NOT NULL);"
+                    "CREATE TABLE IF NOT EXISTS \"%w\".summary_events(lane INTEGER NOT NULL,"
+                    " chunk INTEGER NOT NULL, events INTEGER NOT NULL, data BLOB NOT NULL,"
+                    " PRIMARY KEY(lane, chunk));",
+                    s, s, TDB_SUMMARY_VERSION, s, s, s, s);
 }
 
 static bool has_tables(sqlite3 *db, const char *s)
 {
     return query_int(db, 0,
                      "SELECT count(*) FROM \"%w\".sqlite_schema WHERE type = 'table' AND name IN"
-                     " ('summary_meta', 'summary_lane', 'summary_chunk', 'summary_wait')",
-                     s) == 4;
+                     " ('summary_meta', 'summary_lane', 'summary_chunk', 'summary_wait', 'summary_events')",
+                     s) == 5;
 }
 
 int tdb_summary_is_complete(sqlite3 *db, const char *s, char *err, size_t n)
@@ -664,7 +738,7 @@ int tdb_summary_is_complete(sqlite3 *db, const char *s, char *err, size_t n)
 /* Rows going into the summary tables of one schema. */
 struct sum_store {
     sqlite3 *db;
-    sqlite3_stmt *chunk, *lane, *wait;
+    sqlite3_stmt *chunk, *lane, *wait, *events;
 };
 
 static int store_prepare(struct sum_store *st, sqlite3 *db, const char *s)
@@ -673,7 +747,8 @@ static int store_prepare(struct sum_store *st, sqlite3 *db, const char *s)
     st->chunk = prepare_fmt(db, "INSERT INTO \"%w\".summary_chunk VALUES (?,?,?,?,?,?,?)", s);
     st->lane = prepare_fmt(db, "INSERT INTO \"%w\".summary_lane VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", s);
     st->wait = prepare_fmt(db, "INSERT INTO \"%w\".summary_wait VALUES (?,?,?,?,?)", s);
-    return st->chunk && st->lane && st->wait ? 0 : -1;
+    st->events = prepare_fmt(db, "INSERT INTO \"%w\".summary_events VALUES (?,?,?,?)", s);
+    return st->chunk && st->lane && st->wait && st->events ? 0 : -1;
 }
 
 static void store_finalize(struct sum_store *st)
@@ -681,6 +756,7 @@ static void store_finalize(struct sum_store *st)
     sqlite3_finalize(st->chunk);
     sqlite3_finalize(st->lane);
     sqlite3_finalize(st->wait);
+    sqlite3_finalize(st->events);
 }
 
 struct chunk_ctx {
@@ -692,6 +768,16 @@ static int store_chunk(void *ctx, int level, int64_t chunk, int start_state, int
                        const uint8_t *blob, size_t len)
 {
     struct chunk_ctx *c = ctx;
+    if (level == TDB_SUMMARY_EVENTS_LEVEL) {
+        sqlite3_stmt *ev = c->store->events;
+        sqlite3_bind_int64(ev, 1, c->lane);
+        sqlite3_bind_int64(ev, 2, chunk);
+        sqlite3_bind_int64(ev, 3, nrec);
+        sqlite3_bind_blob(ev, 4, blob, (int)len, SQLITE_STATIC);
+        int rc = sqlite3_step(ev);
+        sqlite3_reset(ev);
+        return rc == SQLITE_DONE ? 0 : -1;
+    }
     sqlite3_stmt *st = c->store->chunk;
     sqlite3_bind_int64(st, 1, c->lane);
     sqlite3_bind_int(st, 2, level);
@@ -767,8 +853,8 @@ int tdb_summary_lane_begin(sqlite3 *db, int64_t lane, uint64_t events, int64_t f
         char sql[256];
         snprintf(sql, sizeof sql,
                  "DELETE FROM summary_lane WHERE lane = %lld; DELETE FROM summary_chunk WHERE lane = %lld;"
-                 "DELETE FROM summary_wait WHERE lane = %lld;",
-                 (long long)lane, (long long)lane, (long long)lane);
+                 "DELETE FROM summary_wait WHERE lane = %lld; DELETE FROM summary_events WHERE lane = %lld;",
+                 (long long)lane, (long long)lane, (long long)lane, (long long)lane);
         return exec_fmt(db, err, n, "%s", sql);
     }
     struct tdb_summary_lane *s = calloc(1, sizeof *s);
@@ -930,12 +1016,14 @@ int tdb_summary_build(sqlite3 *db, const char *s, tdb_summary_progress_fn progre
     sqlite3_stmt *scan = NULL;
     struct tdb_sum_builder *b = NULL;
 
-    if (has_tables(db, s) &&
-        query_int(db, -1, "SELECT value FROM \"%w\".summary_meta WHERE key = 'version'", s) != TDB_SUMMARY_VERSION &&
+    /* summaries of another version (or a partial set of tables): start afresh */
+    if ((!has_tables(db, s) ||
+         query_int(db, -1, "SELECT value FROM \"%w\".summary_meta WHERE key = 'version'", s) != TDB_SUMMARY_VERSION) &&
         exec_fmt(db, err, n,
-                 "DROP TABLE \"%w\".summary_meta; DROP TABLE \"%w\".summary_lane;"
-                 " DROP TABLE \"%w\".summary_chunk; DROP TABLE \"%w\".summary_wait;",
-                 s, s, s, s))
+                 "DROP TABLE IF EXISTS \"%w\".summary_meta; DROP TABLE IF EXISTS \"%w\".summary_lane;"
+                 " DROP TABLE IF EXISTS \"%w\".summary_chunk; DROP TABLE IF EXISTS \"%w\".summary_wait;"
+                 " DROP TABLE IF EXISTS \"%w\".summary_events;",
+                 s, s, s, s, s))
         goto fail;
     if (tdb_summary_create_tables(db, s, err, n))
         goto fail;
@@ -943,8 +1031,9 @@ int tdb_summary_build(sqlite3 *db, const char *s, tdb_summary_progress_fn progre
      * interrupted build: drop them */
     if (exec_fmt(db, err, n,
                  "DELETE FROM \"%w\".summary_chunk WHERE lane NOT IN (SELECT lane FROM \"%w\".summary_lane);"
-                 "DELETE FROM \"%w\".summary_wait WHERE lane NOT IN (SELECT lane FROM \"%w\".summary_lane);",
-                 s, s, s, s))
+                 "DELETE FROM \"%w\".summary_wait WHERE lane NOT IN (SELECT lane FROM \"%w\".summary_lane);"
+                 "DELETE FROM \"%w\".summary_events WHERE lane NOT IN (SELECT lane FROM \"%w\".summary_lane);",
+                 s, s, s, s, s, s))
         goto fail;
     if (list_lanes(db, s, &todo, &ntodo, &total)) {
         fail(err, n, "cannot read the trace's lanes: %s", sqlite3_errmsg(db));

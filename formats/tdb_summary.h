@@ -104,6 +104,19 @@ static inline unsigned tdb_state_next(unsigned state, unsigned kind)
     }
 }
 
+/* Raw events are also kept in packs on the base level's chunk grid: pack c
+ * of a lane holds its events in base-level buckets [c*1024, (c+1)*1024),
+ * each as varint((t - previous t) << 4 | kind), the first relative to the
+ * pack's start. The chunk callback receives them with level
+ * TDB_SUMMARY_EVENTS_LEVEL. */
+#define TDB_SUMMARY_EVENTS_LEVEL (-1)
+
+/* Decode an event pack of `chunk` (whose first slot starts at lane-relative
+ * `start`) into t[] (trace times, `origin` added) and kind[] (room for `max`).
+ * Returns the number of events, or -1 if malformed. */
+int tdb_summary_decode_events(const uint8_t *blob, size_t len, int64_t pack_start_t, int64_t *t, uint8_t *kind,
+                              int max);
+
 /* The counter (enum tdb_count, besides TDB_N_EVENTS) an event kind bumps, or -1. */
 static inline int tdb_count_of_kind(unsigned kind)
 {

@@ -36,6 +36,9 @@ struct chunk_entry {
     uint8_t start_state, end_state; /* absent: both are the carried state */
     int nb;
     struct tdb_bucket *b;
+    int nev;         /* event packs (level TDB_SUMMARY_EVENTS_LEVEL): decoded events */
+    int64_t *ev_t;
+    uint8_t *ev_kind;
     size_t bytes;
     struct chunk_entry *hnext, *prev, *next;
 };
@@ -59,7 +62,7 @@ struct tdb_view {
     size_t nstrings;
     int64_t span_start, span_end;
     uint64_t events;
-    sqlite3_stmt *st_chunk, *st_events, *st_prev, *st_next, *st_near;
+    sqlite3_stmt *st_chunk, *st_pack, *st_prev, *st_next, *st_near;
     /* decoded chunks */
     struct chunk_entry **htab;
     struct chunk_entry *lru_head, *lru_tail;
@@ -159,6 +162,8 @@ static void evict(struct tdb_view *v, struct chunk_entry *e)
     *pp = e->hnext;
     v->cache_bytes -= e->bytes;
     free(e->b);
+    free(e->ev_t);
+    free(e->ev_kind);
     free(e);
 }
 
@@ -168,8 +173,58 @@ static void cache_clear(struct tdb_view *v)
         evict(v, v->lru_tail);
 }
 
-/* Chunk `chunk` of level `level` of lane index `li`, decoded; NULL on a
- * database error. Valid until the next get_chunk. */
+static void cache_insert(struct tdb_view *v, struct chunk_entry *e, size_t h)
+{
+    e->hnext = v->htab[h];
+    v->htab[h] = e;
+    lru_push(v, e);
+    v->cache_bytes += e->bytes;
+    while (v->cache_bytes > v->cache_limit && v->lru_tail && v->lru_tail != e)
+        evict(v, v->lru_tail);
+}
+
+/* Read and decode event pack e->chunk of lane e->lane into e and cache it. */
+static struct chunk_entry *load_pack(struct tdb_view *v, struct chunk_entry *e, size_t h)
+{
+    const struct tdb_view_lane *ln = &v->lanes[e->lane];
+    sqlite3_stmt *st = v->st_pack;
+    sqlite3_bind_int64(st, 1, ln->id);
+    sqlite3_bind_int64(st, 2, e->chunk);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        int n = sqlite3_column_int(st, 0);
+        const uint8_t *blob = sqlite3_column_blob(st, 1);
+        size_t len = (size_t)sqlite3_column_bytes(st, 1);
+        e->ev_t = n > 0 ? malloc((size_t)n * sizeof *e->ev_t) : NULL;
+        e->ev_kind = n > 0 ? malloc((size_t)n) : NULL;
+        int64_t start = ln->sum.origin + ((e->chunk << TDB_SUMMARY_CHUNK_BITS) << ln->sum.base_level);
+        int got = e->ev_t && e->ev_kind ? tdb_summary_decode_events(blob, len, start, e->ev_t, e->ev_kind, n) : -1;
+        if (got != n) {
+            sqlite3_reset(st);
+            set_err(v, "the trace's summaries are damaged (lane %lld events %lld)", (long long)ln->id,
+                    (long long)e->chunk);
+            free(e->ev_t);
+            free(e->ev_kind);
+            free(e);
+            return NULL;
+        }
+        e->present = true;
+        e->nev = n;
+    } else if (rc != SQLITE_DONE) {
+        set_err(v, "cannot read the trace's summaries: %s", sqlite3_errmsg(v->db));
+        sqlite3_reset(st);
+        free(e);
+        return NULL;
+    }
+    sqlite3_reset(st);
+    e->bytes = sizeof *e + (size_t)e->nev * (sizeof *e->ev_t + 1);
+    cache_insert(v, e, h);
+    return e;
+}
+
+/* Chunk `chunk` of level `level` of lane index `li`, decoded (level
+ * TDB_SUMMARY_EVENTS_LEVEL: an event pack); NULL on a database error.
+ * Valid until the next get_chunk. */
 static struct chunk_entry *get_chunk(struct tdb_view *v, size_t li, int level, int64_t chunk)
 {
     size_t h = hash_key(li, level, chunk);
@@ -189,6 +244,8 @@ static struct chunk_entry *get_chunk(struct tdb_view *v, size_t li, int level, i
     e->lane = li;
     e->level = level;
     e->chunk = chunk;
+    if (level == TDB_SUMMARY_EVENTS_LEVEL)
+        return load_pack(v, e, h);
     sqlite3_stmt *st = v->st_chunk;
     sqlite3_bind_int64(st, 1, v->lanes[li].id);
     sqlite3_bind_int(st, 2, level);
@@ -223,12 +280,7 @@ static struct chunk_entry *get_chunk(struct tdb_view *v, size_t li, int level, i
     }
     sqlite3_reset(st);
     e->bytes = sizeof *e + (size_t)e->nb * sizeof *e->b;
-    e->hnext = v->htab[h];
-    v->htab[h] = e;
-    lru_push(v, e);
-    v->cache_bytes += e->bytes;
-    while (v->cache_bytes > v->cache_limit && v->lru_tail && v->lru_tail != e)
-        evict(v, v->lru_tail);
+    cache_insert(v, e, h);
     return e;
 }
 
@@ -428,32 +480,6 @@ static void compute_span(struct tdb_view *v)
         v->span_start = v->span_end = 0;
 }
 
-/* The aggregate that collects a lane's events into v->ev from inside
- * SQLite's scan: about half the cost of stepping through rows. */
-static void collect_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    (void)argc;
-    struct tdb_view *v = sqlite3_user_data(ctx);
-    if (v->nev == v->ev_cap) {
-        size_t cap = v->ev_cap ? v->ev_cap * 2 : 4096;
-        struct raw_event *p = realloc(v->ev, cap * sizeof *p);
-        if (!p) {
-            sqlite3_result_error_nomem(ctx);
-            return;
-        }
-        v->ev = p;
-        v->ev_cap = cap;
-    }
-    v->ev[v->nev].t = sqlite3_value_int64(argv[0]);
-    v->ev[v->nev].kc = sqlite3_value_int64(argv[1]);
-    v->nev++;
-}
-
-static void collect_final(sqlite3_context *ctx)
-{
-    sqlite3_result_null(ctx);
-}
-
 static struct tdb_view *view_init(const char *path, sqlite3 *db, const char *summary_path, bool owns,
                                   const struct tdb_view_options *opt, char *err, size_t n)
 {
@@ -504,19 +530,14 @@ static struct tdb_view *view_init(const char *path, sqlite3 *db, const char *sum
     compute_span(v);
     v->st_chunk = prep(v, "SELECT chunk, start_state, end_state, buckets, data FROM \"%w\".summary_chunk"
                           " WHERE lane = ?1 AND level = ?2 AND chunk <= ?3 ORDER BY chunk DESC LIMIT 1");
-    if (sqlite3_create_function_v2(db, "giltrace_collect", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY, v, NULL, collect_step,
-                                   collect_final, NULL) != SQLITE_OK) {
-        set_err(v, "cannot read the trace: %s", sqlite3_errmsg(db));
-        goto fail;
-    }
-    v->st_events = prep(v, "SELECT giltrace_collect(t, kc) FROM main.event WHERE lane = ?1 AND t >= ?2 AND t < ?3");
     v->st_prev = prep(v, "SELECT t, kc FROM main.event WHERE lane = ?1 AND t <= ?2 AND (kc & 15) IN (?3, ?4)"
                          " ORDER BY t DESC, kc DESC LIMIT 1");
     v->st_next = prep(v, "SELECT t, kc FROM main.event WHERE lane = ?1 AND t > ?2 AND (kc & 15) IN (?3, ?4)"
                          " ORDER BY t, kc LIMIT 1");
     v->st_near = prep(v, "SELECT t, kc FROM main.event WHERE lane = ?1 AND t >= ?2 AND t <= ?3"
                          " ORDER BY abs(t - ?4), t LIMIT 1");
-    if (!v->st_chunk || !v->st_events || !v->st_prev || !v->st_next || !v->st_near)
+    v->st_pack = prep(v, "SELECT events, data FROM \"%w\".summary_events WHERE lane = ?1 AND chunk = ?2");
+    if (!v->st_chunk || !v->st_pack || !v->st_prev || !v->st_next || !v->st_near)
         goto fail;
     return v;
 
@@ -631,7 +652,7 @@ void tdb_view_close(struct tdb_view *v)
         cache_clear(v);
     free(v->htab);
     sqlite3_finalize(v->st_chunk);
-    sqlite3_finalize(v->st_events);
+    sqlite3_finalize(v->st_pack);
     sqlite3_finalize(v->st_prev);
     sqlite3_finalize(v->st_next);
     sqlite3_finalize(v->st_near);
@@ -774,7 +795,12 @@ static int columns_summary(struct tdb_view *v, size_t li, int level, double t0, 
                 const struct tdb_bucket *b = &e->b[pos];
                 double bs = (double)bidx * bw;
                 seg_end = bs + bw < pe ? bs + bw : pe;
-                bucket_part(b, bs, bw, x, seg_end, &held, &wait);
+                if (x == bs && seg_end == bs + bw) { /* the whole bucket: most of them */
+                    held += (double)b->held_ns;
+                    wait += (double)b->wait_ns;
+                } else {
+                    bucket_part(b, bs, bw, x, seg_end, &held, &wait);
+                }
                 double first = bs + (double)b->lo;
                 if (first >= ps && first < pe_all)
                     add_counts(col, b);
@@ -820,26 +846,55 @@ static int state_at(struct tdb_view *v, size_t li, int64_t a, unsigned *state, i
     return 0;
 }
 
-/* Read the lane's events in [from, to) into v->ev, in (t, kc) order. */
+/* Read the lane's events in [from, to) into v->ev (kc holds the kind only),
+ * in (t, kc) order, from its event packs. */
 static int read_events(struct tdb_view *v, size_t li, int64_t from, int64_t to)
 {
+    const struct tdb_view_lane *ln = &v->lanes[li];
     v->nev = 0;
-    sqlite3_stmt *st = v->st_events;
-    sqlite3_bind_int64(st, 1, v->lanes[li].id);
-    sqlite3_bind_int64(st, 2, from);
-    sqlite3_bind_int64(st, 3, to);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW) {
-        set_err(v, "cannot read the trace's events: %s", sqlite3_errmsg(v->db));
-        return -1;
-    }
-    /* the primary key yields (t, kc) order; make sure of it */
-    for (size_t k = 1; k < v->nev; k++)
-        if (v->ev[k].t < v->ev[k - 1].t || (v->ev[k].t == v->ev[k - 1].t && v->ev[k].kc < v->ev[k - 1].kc)) {
-            set_err(v, "the trace's events came back out of order");
+    if (from < ln->sum.origin)
+        from = ln->sum.origin;
+    if (to > ln->sum.last_t + 1)
+        to = ln->sum.last_t + 1;
+    if (to <= from)
+        return 0;
+    int base = ln->sum.base_level;
+    int64_t c0 = ((from - ln->sum.origin) >> base) >> TDB_SUMMARY_CHUNK_BITS;
+    int64_t c1 = ((to - 1 - ln->sum.origin) >> base) >> TDB_SUMMARY_CHUNK_BITS;
+    for (int64_t c = c0; c <= c1; c++) {
+        struct chunk_entry *e = get_chunk(v, li, TDB_SUMMARY_EVENTS_LEVEL, c);
+        if (!e)
             return -1;
+        int lo = 0, hi = e->nev;
+        while (lo < hi) { /* first event at or after `from` */
+            int mid = (lo + hi) / 2;
+            if (e->ev_t[mid] < from)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
+        int end = lo;
+        while (end < e->nev && e->ev_t[end] < to)
+            end++;
+        size_t need = v->nev + (size_t)(end - lo);
+        if (need > v->ev_cap) {
+            size_t cap = v->ev_cap ? v->ev_cap : 4096;
+            while (cap < need)
+                cap *= 2;
+            struct raw_event *p = realloc(v->ev, cap * sizeof *p);
+            if (!p) {
+                set_err(v, "out of memory");
+                return -1;
+            }
+            v->ev = p;
+            v->ev_cap = cap;
+        }
+        for (int k = lo; k < end; k++) {
+            v->ev[v->nev].t = e->ev_t[k];
+            v->ev[v->nev].kc = e->ev_kind[k];
+            v->nev++;
+        }
+    }
     return 0;
 }
 

@@ -32,6 +32,7 @@ static struct marks marks_of(const struct tdb_column *c)
 struct render_lanes {
     struct tdb_column *cols;
     struct marks *marks;
+    uint8_t *rows; /* a lane's bar and mark rows, `cap` bytes each */
     int cap;
 };
 
@@ -46,6 +47,7 @@ void render_lanes_free(struct render_lanes *rl)
         return;
     free(rl->cols);
     free(rl->marks);
+    free(rl->rows);
     free(rl);
 }
 
@@ -72,7 +74,10 @@ int render_lanes_indexed(struct render_lanes *rl, struct tdb_view *v, const stru
         struct marks *m = realloc(rl->marks, (size_t)(width + 2) * sizeof *m);
         if (m)
             rl->marks = m;
-        if (!c || !m)
+        uint8_t *r = realloc(rl->rows, 4 * (size_t)(width + 2));
+        if (r)
+            rl->rows = r;
+        if (!c || !m || !r)
             return -1;
         rl->cap = width + 2;
     }
@@ -89,27 +94,38 @@ int render_lanes_indexed(struct render_lanes *rl, struct tdb_view *v, const stru
         }
         for (int x = 0; x < width + 2; x++)
             rl->marks[x] = marks_of(&rl->cols[x]);
-        int ly = l->lane_y[i];
-        int r0 = y0 > ly ? y0 - ly : 0, r1 = y0 + height - ly < RENDER_LANE_H ? y0 + height - ly : RENDER_LANE_H;
-        uint8_t *base = out + (ptrdiff_t)(ly - y0) * (ptrdiff_t)stride;
+        /* the lane's rows: a bar row and three mark rows, each filled once,
+         * then copied into every row of its band */
+        uint8_t *bar = rl->rows, *top = bar + width, *retry = top + width, *bottom = retry + width;
         float last_h = -1, last_w = -1;
-        uint8_t bar = RENDER_PAL_BG;
+        uint8_t b = RENDER_PAL_BG;
         for (int x = 0; x < width; x++) {
             const struct tdb_column *c = &rl->cols[x + 1];
-            const struct marks *m = &rl->marks[x + 1], *ml = &rl->marks[x], *mr = &rl->marks[x + 2];
             if (c->held != last_h || c->wait != last_w) {
-                bar = render_blend_index(c->held, c->wait);
+                b = render_blend_index(c->held, c->wait);
                 last_h = c->held;
                 last_w = c->wait;
             }
-            uint8_t col[RENDER_LANE_H];
-            memset(col, RENDER_PAL_BG, sizeof col);
-            memset(col + RENDER_BAR_Y, bar, RENDER_BAR_H);
-            memset(col + RENDER_MARK_TOP_Y, widen(ml->top, m->top, mr->top), RENDER_MARK_H);
-            memset(col + RENDER_MARK_RETRY_Y, widen(ml->retry, m->retry, mr->retry), RENDER_MARK_H);
-            memset(col + RENDER_MARK_BOT_Y, widen(ml->bottom, m->bottom, mr->bottom), RENDER_MARK_H);
-            for (int row = r0; row < r1; row++)
-                base[(size_t)row * stride + (size_t)x] = col[row];
+            bar[x] = b;
+            const struct marks *m = &rl->marks[x + 1], *ml = &rl->marks[x], *mr = &rl->marks[x + 2];
+            top[x] = widen(ml->top, m->top, mr->top);
+            retry[x] = widen(ml->retry, m->retry, mr->retry);
+            bottom[x] = widen(ml->bottom, m->bottom, mr->bottom);
+        }
+        int ly = l->lane_y[i];
+        int r0 = y0 > ly ? y0 - ly : 0, r1 = y0 + height - ly < RENDER_LANE_H ? y0 + height - ly : RENDER_LANE_H;
+        for (int row = r0; row < r1; row++) {
+            const uint8_t *src = NULL;
+            if (row >= RENDER_BAR_Y && row < RENDER_BAR_Y + RENDER_BAR_H)
+                src = bar;
+            else if (row >= RENDER_MARK_TOP_Y && row < RENDER_MARK_TOP_Y + RENDER_MARK_H)
+                src = top;
+            else if (row >= RENDER_MARK_RETRY_Y && row < RENDER_MARK_RETRY_Y + RENDER_MARK_H)
+                src = retry;
+            else if (row >= RENDER_MARK_BOT_Y && row < RENDER_MARK_BOT_Y + RENDER_MARK_H)
+                src = bottom;
+            if (src)
+                memcpy(out + (size_t)(ly + row - y0) * stride, src, (size_t)width);
         }
     }
     return rc;

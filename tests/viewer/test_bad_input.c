@@ -149,6 +149,21 @@ int main(int argc, char **argv)
         }
     }
 
+    /* damaged event packs: the raw events of a zoomed-in picture */
+    copy(in_dir("good.db"), in_dir("damaged-events.db"), -1);
+    sql(in_dir("damaged-events.db"), "UPDATE summary_events SET data = x'ffffffffffffffffffff'");
+    {
+        char *shot[] = {(char *)gilview, "--screenshot", in_dir("out.png"), "--range", "1s:1.01s",
+                        in_dir("damaged-events.db"), NULL};
+        char *eo;
+        int rc = run_cmd(shot, NULL, &eo);
+        if (rc <= 0 || run_lines(eo) != 1 || !strstr(eo, "damaged")) {
+            fprintf(stderr, "damaged event packs: exit %d: %s", rc, eo);
+            exit(1);
+        }
+        free(eo);
+    }
+
     /* a trace with no events: an empty, valid picture and one line saying so */
     struct tdb_writer *w;
     CHECK(tdb_writer_open(in_dir("no-events.db"), TDB_CREATE, &w, err, sizeof err) == 0);

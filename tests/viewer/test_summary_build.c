@@ -27,6 +27,50 @@ static int64_t q1(sqlite3 *db, const char *sql)
     return v;
 }
 
+/* Every lane's event packs decode to its rows of the event table, in order. */
+static void check_event_packs(sqlite3 *db)
+{
+    sqlite3_stmt *lanes, *packs, *rows;
+    CHECK(sqlite3_prepare_v2(db, "SELECT lane, origin, base_level FROM summary_lane", -1, &lanes, NULL) == SQLITE_OK);
+    CHECK(sqlite3_prepare_v2(db, "SELECT chunk, events, data FROM summary_events WHERE lane = ? ORDER BY chunk", -1,
+                             &packs, NULL) == SQLITE_OK);
+    CHECK(sqlite3_prepare_v2(db, "SELECT t, kc & 15 FROM event WHERE lane = ? ORDER BY t, kc", -1, &rows, NULL) ==
+          SQLITE_OK);
+    while (sqlite3_step(lanes) == SQLITE_ROW) {
+        int64_t lane = sqlite3_column_int64(lanes, 0), origin = sqlite3_column_int64(lanes, 1);
+        int base = sqlite3_column_int(lanes, 2);
+        sqlite3_bind_int64(packs, 1, lane);
+        sqlite3_bind_int64(rows, 1, lane);
+        int64_t prev_chunk = -1;
+        while (sqlite3_step(packs) == SQLITE_ROW) {
+            int64_t chunk = sqlite3_column_int64(packs, 0);
+            int n = sqlite3_column_int(packs, 1);
+            CHECK(chunk > prev_chunk);
+            prev_chunk = chunk;
+            int64_t *t = malloc((size_t)n * sizeof *t);
+            uint8_t *k = malloc((size_t)n);
+            int64_t start = origin + ((chunk << TDB_SUMMARY_CHUNK_BITS) << base);
+            CHECK_EQ_INT(tdb_summary_decode_events(sqlite3_column_blob(packs, 2),
+                                                   (size_t)sqlite3_column_bytes(packs, 2), start, t, k, n),
+                         n);
+            for (int i = 0; i < n; i++) {
+                CHECK(sqlite3_step(rows) == SQLITE_ROW);
+                CHECK_EQ_INT(t[i], sqlite3_column_int64(rows, 0));
+                CHECK_EQ_INT(k[i], sqlite3_column_int64(rows, 1));
+                CHECK_EQ_INT(((t[i] - origin) >> base) >> TDB_SUMMARY_CHUNK_BITS, chunk);
+            }
+            free(t);
+            free(k);
+        }
+        CHECK(sqlite3_step(rows) == SQLITE_DONE); /* no event missing */
+        sqlite3_reset(packs);
+        sqlite3_reset(rows);
+    }
+    sqlite3_finalize(lanes);
+    sqlite3_finalize(packs);
+    sqlite3_finalize(rows);
+}
+
 static void check_trace(const char *path, const struct trace_gen_options *o)
 {
     char err[256];
@@ -56,7 +100,11 @@ static void check_trace(const char *path, const struct trace_gen_options *o)
     CHECK_EQ_INT(q1(db, "SELECT count(*) FROM (SELECT * FROM sum.summary_chunk EXCEPT SELECT * FROM main.summary_chunk)"), 0);
     CHECK_EQ_INT(q1(db, "SELECT count(*) FROM (SELECT * FROM main.summary_lane EXCEPT SELECT * FROM sum.summary_lane)"), 0);
     CHECK_EQ_INT(q1(db, "SELECT count(*) FROM (SELECT * FROM main.summary_wait EXCEPT SELECT * FROM sum.summary_wait)"), 0);
+    CHECK_EQ_INT(q1(db, "SELECT count(*) FROM (SELECT * FROM main.summary_events EXCEPT SELECT * FROM sum.summary_events)"), 0);
+    CHECK_EQ_INT(q1(db, "SELECT count(*) FROM (SELECT * FROM sum.summary_events EXCEPT SELECT * FROM main.summary_events)"), 0);
     CHECK_EQ_INT(q1(db, "SELECT count(*) FROM main.summary_chunk"), q1(db, "SELECT count(*) FROM sum.summary_chunk"));
+    CHECK_EQ_INT(q1(db, "SELECT sum(events) FROM summary_events"), (int64_t)events);
+    check_event_packs(db);
 
     /* totals against the contract views */
     CHECK_EQ_INT(q1(db, "SELECT count(*) FROM summary_lane s JOIN lane l ON l.id = s.lane WHERE s.held_ns !="

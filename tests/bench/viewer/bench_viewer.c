@@ -74,8 +74,11 @@ static struct trace_gen_options gen_options(uint64_t events)
 static void ensure_trace(const char *path, uint64_t events, int given)
 {
     char err[512];
-    struct tdb_view_options vo = {.no_build = true};
-    struct tdb_view *v = tdb_view_open(path, &vo, err, sizeof err);
+    if (access(path, R_OK) == 0) {
+        printf("trace: opening %s (building its summaries if they are missing)...\n", path);
+        fflush(stdout);
+    }
+    struct tdb_view *v = access(path, R_OK) == 0 ? tdb_view_open(path, NULL, err, sizeof err) : NULL;
     if (v) {
         uint64_t have = tdb_view_event_count(v);
         tdb_view_close(v);
