@@ -407,7 +407,7 @@ static int flush_pack(struct tdb_sum_builder *b)
 }
 
 /* Put an event at lane-relative x into its pack. */
-static int pack_event(struct tdb_sum_builder *b, int64_t x, unsigned kind)
+static int pack_event(struct tdb_sum_builder *b, int64_t x, int64_t kc)
 {
     struct event_pack *p = &b->pack;
     int64_t chunk = (x >> b->base) >> TDB_SUMMARY_CHUNK_BITS;
@@ -420,7 +420,7 @@ static int pack_event(struct tdb_sum_builder *b, int64_t x, unsigned kind)
         p->n = 0;
         p->len = 0;
     }
-    if (p->cap - p->len < 10) {
+    if (p->cap - p->len < 20) {
         size_t cap = p->cap ? p->cap * 2 : 4096;
         uint8_t *q = realloc(p->buf, cap);
         if (!q)
@@ -428,7 +428,8 @@ static int pack_event(struct tdb_sum_builder *b, int64_t x, unsigned kind)
         p->buf = q;
         p->cap = cap;
     }
-    p->len += put_varint(p->buf + p->len, (uint64_t)(x - p->prev) << 4 | (kind & 15));
+    p->len += put_varint(p->buf + p->len, (uint64_t)(x - p->prev));
+    p->len += put_varint(p->buf + p->len, (uint64_t)kc & 0xffffffffu);
     p->prev = x;
     p->n++;
     return 0;
@@ -480,7 +481,7 @@ static int flush_pending(struct tdb_sum_builder *b)
     }
     for (size_t i = 0; i < b->npend; i++) {
         apply_event(b, x, b->pend[i]);
-        if (pack_event(b, x, (unsigned)(b->pend[i] & 15)))
+        if (pack_event(b, x, b->pend[i]))
             return -1;
     }
     b->npend = 0;
@@ -613,19 +614,19 @@ int tdb_summary_decode(const uint8_t *blob, size_t len, int level, int64_t chunk
     return n;
 }
 
-int tdb_summary_decode_events(const uint8_t *blob, size_t len, int64_t pack_start_t, int64_t *t, uint8_t *kind,
+int tdb_summary_decode_events(const uint8_t *blob, size_t len, int64_t pack_start_t, int64_t *t, uint32_t *kc,
                               int max)
 {
     size_t pos = 0;
     int n = 0;
     int64_t cur = pack_start_t;
     while (pos < len) {
-        uint64_t v;
-        if (n >= max || get_varint(blob, len, &pos, &v))
+        uint64_t d, k;
+        if (n >= max || get_varint(blob, len, &pos, &d) || get_varint(blob, len, &pos, &k) || d > INT64_MAX / 2)
             return -1;
-        cur += (int64_t)(v >> 4);
+        cur += (int64_t)d;
         t[n] = cur;
-        kind[n] = (uint8_t)(v & 15);
+        kc[n] = (uint32_t)k;
         n++;
     }
     return n;
@@ -909,11 +910,36 @@ int tdb_summary_lane_end(struct tdb_summary_lane *s, char *err, size_t n)
 
 /* ------------------------------------------- building from the event table */
 
+/* How the event table stores events: one a row, event(lane, t, kc), or up
+ * to four a row, event(lane, t, k0, o1, k1, o2, k2, o3, k3) with t the
+ * first event's time and o1..o3 the others' offsets from it (the layout of
+ * giltrace after the "four to a row" change). Storage under the contract
+ * views may change; this is the one place summaries read it. */
+enum event_layout { LAYOUT_UNKNOWN, LAYOUT_ONE, LAYOUT_FOUR };
+
+static enum event_layout event_layout(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    enum event_layout l = LAYOUT_UNKNOWN;
+    if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info('event', 'main')", -1, &st, NULL) != SQLITE_OK)
+        return l;
+    bool kc = false, k0 = false, o3 = false;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *c = (const char *)sqlite3_column_text(st, 0);
+        kc = kc || (c && strcmp(c, "kc") == 0);
+        k0 = k0 || (c && strcmp(c, "k0") == 0);
+        o3 = o3 || (c && strcmp(c, "o3") == 0);
+    }
+    sqlite3_finalize(st);
+    return kc ? LAYOUT_ONE : k0 && o3 ? LAYOUT_FOUR : LAYOUT_UNKNOWN;
+}
+
 struct lane_todo {
     int64_t lane, end_t, events, first_t, last_t;
 };
 
-static int list_lanes(sqlite3 *db, const char *s, struct lane_todo **out, size_t *count, uint64_t *total)
+static int list_lanes(sqlite3 *db, const char *s, enum event_layout layout, struct lane_todo **out, size_t *count,
+                      uint64_t *total)
 {
     sqlite3_stmt *st = prepare_fmt(db,
                                    "SELECT l.id, (SELECT max(end_ns) FROM main.process p WHERE p.pid = l.pid)"
@@ -921,10 +947,16 @@ static int list_lanes(sqlite3 *db, const char *s, struct lane_todo **out, size_t
                                    " FROM main.lane l WHERE l.id NOT IN (SELECT lane FROM \"%w\".summary_lane)"
                                    " ORDER BY l.id",
                                    s);
-    /* count(*) alone is a fast scan; min and max as index look-ups */
-    sqlite3_stmt *cnt = prepare_fmt(db, "SELECT count(*), (SELECT t FROM main.event WHERE lane = ?1 ORDER BY t LIMIT 1),"
-                                        " (SELECT t FROM main.event WHERE lane = ?1 ORDER BY t DESC LIMIT 1)"
-                                        " FROM main.event WHERE lane = ?1");
+    /* counts alone are a fast scan; first and last as index look-ups */
+    sqlite3_stmt *cnt = prepare_fmt(
+        db, layout == LAYOUT_ONE
+                ? "SELECT count(*), (SELECT t FROM main.event WHERE lane = ?1 ORDER BY t LIMIT 1),"
+                  " (SELECT t FROM main.event WHERE lane = ?1 ORDER BY t DESC LIMIT 1)"
+                  " FROM main.event WHERE lane = ?1"
+                : "SELECT count(*) + count(k1) + count(k2) + count(k3),"
+                  " (SELECT t FROM main.event WHERE lane = ?1 ORDER BY t LIMIT 1),"
+                  " (SELECT t + coalesce(o3, o2, o1, 0) FROM main.event WHERE lane = ?1 ORDER BY t DESC LIMIT 1)"
+                  " FROM main.event WHERE lane = ?1");
     size_t n = 0, cap = 0;
     struct lane_todo *v = NULL;
     int rc = st && cnt ? SQLITE_ROW : SQLITE_ERROR;
@@ -977,26 +1009,37 @@ struct feed_ctx {
     int failed; /* 1: the builder failed, 2: rows out of order */
 };
 
+static int feed_one(sqlite3_context *ctx, struct feed_ctx *f, int64_t t, int64_t kc)
+{
+    if (t < f->prev) {
+        f->failed = 2;
+        sqlite3_result_error(ctx, "events out of order", -1);
+        return -1;
+    }
+    f->prev = t;
+    if (tdb_sum_builder_event(f->b, t, kc)) {
+        f->failed = 1;
+        sqlite3_result_error(ctx, "cannot store summaries", -1);
+        return -1;
+    }
+    if ((++f->k & 0xfffff) == 0 && f->progress)
+        f->progress(f->pctx, f->done + f->k, f->total);
+    return 0;
+}
+
+/* Arguments: (t, kc) for one event a row, or (t, k0, o1, k1, o2, k2, o3, k3). */
 static void feed_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    (void)argc;
     struct feed_ctx *f = sqlite3_user_data(ctx);
     if (f->failed)
         return;
     int64_t t = sqlite3_value_int64(argv[0]);
-    if (t < f->prev) {
-        f->failed = 2;
-        sqlite3_result_error(ctx, "events out of order", -1);
+    if (feed_one(ctx, f, t, sqlite3_value_int64(argv[1])))
         return;
-    }
-    f->prev = t;
-    if (tdb_sum_builder_event(f->b, t, sqlite3_value_int64(argv[1]))) {
-        f->failed = 1;
-        sqlite3_result_error(ctx, "cannot store summaries", -1);
-        return;
-    }
-    if ((++f->k & 0xfffff) == 0 && f->progress)
-        f->progress(f->pctx, f->done + f->k, f->total);
+    for (int k = 2; k + 1 < argc; k += 2)
+        if (sqlite3_value_type(argv[k + 1]) != SQLITE_NULL &&
+            feed_one(ctx, f, t + sqlite3_value_int64(argv[k]), sqlite3_value_int64(argv[k + 1])))
+            return;
 }
 
 static void feed_final(sqlite3_context *ctx)
@@ -1035,7 +1078,12 @@ int tdb_summary_build(sqlite3 *db, const char *s, tdb_summary_progress_fn progre
                  "DELETE FROM \"%w\".summary_events WHERE lane NOT IN (SELECT lane FROM \"%w\".summary_lane);",
                  s, s, s, s, s, s))
         goto fail;
-    if (list_lanes(db, s, &todo, &ntodo, &total)) {
+    enum event_layout layout = event_layout(db);
+    if (layout == LAYOUT_UNKNOWN) {
+        fail(err, n, "cannot summarise the trace: its event table has a layout this giltrace does not know");
+        goto fail;
+    }
+    if (list_lanes(db, s, layout, &todo, &ntodo, &total)) {
         fail(err, n, "cannot read the trace's lanes: %s", sqlite3_errmsg(db));
         goto fail;
     }
@@ -1046,14 +1094,17 @@ int tdb_summary_build(sqlite3 *db, const char *s, tdb_summary_progress_fn progre
     /* the events go to the builder from inside SQLite's scan (an aggregate),
      * which costs about half of stepping through them row by row */
     struct feed_ctx feed = {0};
-    if (sqlite3_create_function_v2(db, "giltrace_summary_feed", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY, &feed, NULL,
+    if (sqlite3_create_function_v2(db, "giltrace_summary_feed", -1, SQLITE_UTF8 | SQLITE_DIRECTONLY, &feed, NULL,
                                    feed_step, feed_final, NULL) != SQLITE_OK) {
         fail(err, n, "cannot summarise the trace: %s", sqlite3_errmsg(db));
         goto fail;
     }
     /* the primary key gives each lane's rows in (t, kc) order; the feed
      * checks it and fails rather than build from rows out of order */
-    scan = prepare_fmt(db, "SELECT giltrace_summary_feed(t, kc) FROM main.event WHERE lane = ?");
+    scan = prepare_fmt(db, layout == LAYOUT_ONE
+                               ? "SELECT giltrace_summary_feed(t, kc) FROM main.event WHERE lane = ?"
+                               : "SELECT giltrace_summary_feed(t, k0, o1, k1, o2, k2, o3, k3) FROM main.event"
+                                 " WHERE lane = ?");
     if (!scan) {
         fail(err, n, "cannot read the trace's events: %s", sqlite3_errmsg(db));
         goto fail;
@@ -1092,7 +1143,7 @@ int tdb_summary_build(sqlite3 *db, const char *s, tdb_summary_progress_fn progre
             progress(pctx, done, total);
     }
     sqlite3_finalize(scan);
-    sqlite3_create_function_v2(db, "giltrace_summary_feed", 2, SQLITE_UTF8, NULL, NULL, NULL, NULL, NULL);
+    sqlite3_create_function_v2(db, "giltrace_summary_feed", -1, SQLITE_UTF8, NULL, NULL, NULL, NULL, NULL);
     store_finalize(&store);
     free(todo);
     return exec_fmt(db, err, n, "COMMIT");
@@ -1100,7 +1151,7 @@ int tdb_summary_build(sqlite3 *db, const char *s, tdb_summary_progress_fn progre
 fail:
     tdb_sum_builder_free(b);
     sqlite3_finalize(scan);
-    sqlite3_create_function_v2(db, "giltrace_summary_feed", 2, SQLITE_UTF8, NULL, NULL, NULL, NULL, NULL);
+    sqlite3_create_function_v2(db, "giltrace_summary_feed", -1, SQLITE_UTF8, NULL, NULL, NULL, NULL, NULL);
     store_finalize(&store);
     free(todo);
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);

@@ -106,15 +106,16 @@ static inline unsigned tdb_state_next(unsigned state, unsigned kind)
 
 /* Raw events are also kept in packs on the base level's chunk grid: pack c
  * of a lane holds its events in base-level buckets [c*1024, (c+1)*1024),
- * each as varint((t - previous t) << 4 | kind), the first relative to the
- * pack's start. The chunk callback receives them with level
- * TDB_SUMMARY_EVENTS_LEVEL. */
+ * in (t, kc) order, each as varint(t - previous t), varint(kc), the first
+ * t relative to the pack's start. Viewers read raw events only from packs,
+ * so they do not depend on how the event table stores them. The chunk
+ * callback receives packs with level TDB_SUMMARY_EVENTS_LEVEL. */
 #define TDB_SUMMARY_EVENTS_LEVEL (-1)
 
-/* Decode an event pack of `chunk` (whose first slot starts at lane-relative
- * `start`) into t[] (trace times, `origin` added) and kind[] (room for `max`).
- * Returns the number of events, or -1 if malformed. */
-int tdb_summary_decode_events(const uint8_t *blob, size_t len, int64_t pack_start_t, int64_t *t, uint8_t *kind,
+/* Decode an event pack whose first slot starts at trace time `pack_start_t`
+ * into t[] and kc[] (room for `max`). Returns the number of events, or -1
+ * if malformed. */
+int tdb_summary_decode_events(const uint8_t *blob, size_t len, int64_t pack_start_t, int64_t *t, uint32_t *kc,
                               int max);
 
 /* The counter (enum tdb_count, besides TDB_N_EVENTS) an event kind bumps, or -1. */

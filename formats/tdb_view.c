@@ -38,7 +38,7 @@ struct chunk_entry {
     struct tdb_bucket *b;
     int nev;         /* event packs (level TDB_SUMMARY_EVENTS_LEVEL): decoded events */
     int64_t *ev_t;
-    uint8_t *ev_kind;
+    uint32_t *ev_kc;
     size_t bytes;
     struct chunk_entry *hnext, *prev, *next;
 };
@@ -62,7 +62,7 @@ struct tdb_view {
     size_t nstrings;
     int64_t span_start, span_end;
     uint64_t events;
-    sqlite3_stmt *st_chunk, *st_pack, *st_prev, *st_next, *st_near;
+    sqlite3_stmt *st_chunk, *st_pack, *st_pack_before, *st_pack_after;
     /* decoded chunks */
     struct chunk_entry **htab;
     struct chunk_entry *lru_head, *lru_tail;
@@ -163,7 +163,7 @@ static void evict(struct tdb_view *v, struct chunk_entry *e)
     v->cache_bytes -= e->bytes;
     free(e->b);
     free(e->ev_t);
-    free(e->ev_kind);
+    free(e->ev_kc);
     free(e);
 }
 
@@ -196,15 +196,15 @@ static struct chunk_entry *load_pack(struct tdb_view *v, struct chunk_entry *e, 
         const uint8_t *blob = sqlite3_column_blob(st, 1);
         size_t len = (size_t)sqlite3_column_bytes(st, 1);
         e->ev_t = n > 0 ? malloc((size_t)n * sizeof *e->ev_t) : NULL;
-        e->ev_kind = n > 0 ? malloc((size_t)n) : NULL;
+        e->ev_kc = n > 0 ? malloc((size_t)n * sizeof *e->ev_kc) : NULL;
         int64_t start = ln->sum.origin + ((e->chunk << TDB_SUMMARY_CHUNK_BITS) << ln->sum.base_level);
-        int got = e->ev_t && e->ev_kind ? tdb_summary_decode_events(blob, len, start, e->ev_t, e->ev_kind, n) : -1;
+        int got = e->ev_t && e->ev_kc ? tdb_summary_decode_events(blob, len, start, e->ev_t, e->ev_kc, n) : -1;
         if (got != n) {
             sqlite3_reset(st);
             set_err(v, "the trace's summaries are damaged (lane %lld events %lld)", (long long)ln->id,
                     (long long)e->chunk);
             free(e->ev_t);
-            free(e->ev_kind);
+            free(e->ev_kc);
             free(e);
             return NULL;
         }
@@ -217,7 +217,7 @@ static struct chunk_entry *load_pack(struct tdb_view *v, struct chunk_entry *e, 
         return NULL;
     }
     sqlite3_reset(st);
-    e->bytes = sizeof *e + (size_t)e->nev * (sizeof *e->ev_t + 1);
+    e->bytes = sizeof *e + (size_t)e->nev * (sizeof *e->ev_t + sizeof *e->ev_kc);
     cache_insert(v, e, h);
     return e;
 }
@@ -530,14 +530,12 @@ static struct tdb_view *view_init(const char *path, sqlite3 *db, const char *sum
     compute_span(v);
     v->st_chunk = prep(v, "SELECT chunk, start_state, end_state, buckets, data FROM \"%w\".summary_chunk"
                           " WHERE lane = ?1 AND level = ?2 AND chunk <= ?3 ORDER BY chunk DESC LIMIT 1");
-    v->st_prev = prep(v, "SELECT t, kc FROM main.event WHERE lane = ?1 AND t <= ?2 AND (kc & 15) IN (?3, ?4)"
-                         " ORDER BY t DESC, kc DESC LIMIT 1");
-    v->st_next = prep(v, "SELECT t, kc FROM main.event WHERE lane = ?1 AND t > ?2 AND (kc & 15) IN (?3, ?4)"
-                         " ORDER BY t, kc LIMIT 1");
-    v->st_near = prep(v, "SELECT t, kc FROM main.event WHERE lane = ?1 AND t >= ?2 AND t <= ?3"
-                         " ORDER BY abs(t - ?4), t LIMIT 1");
     v->st_pack = prep(v, "SELECT events, data FROM \"%w\".summary_events WHERE lane = ?1 AND chunk = ?2");
-    if (!v->st_chunk || !v->st_pack || !v->st_prev || !v->st_next || !v->st_near)
+    v->st_pack_before = prep(v, "SELECT chunk FROM \"%w\".summary_events WHERE lane = ?1 AND chunk < ?2"
+                                " ORDER BY chunk DESC LIMIT 1");
+    v->st_pack_after = prep(v, "SELECT chunk FROM \"%w\".summary_events WHERE lane = ?1 AND chunk > ?2"
+                               " ORDER BY chunk LIMIT 1");
+    if (!v->st_chunk || !v->st_pack || !v->st_pack_before || !v->st_pack_after)
         goto fail;
     return v;
 
@@ -653,9 +651,8 @@ void tdb_view_close(struct tdb_view *v)
     free(v->htab);
     sqlite3_finalize(v->st_chunk);
     sqlite3_finalize(v->st_pack);
-    sqlite3_finalize(v->st_prev);
-    sqlite3_finalize(v->st_next);
-    sqlite3_finalize(v->st_near);
+    sqlite3_finalize(v->st_pack_before);
+    sqlite3_finalize(v->st_pack_after);
     sqlite3_close(v->db);
     if (v->owns_summary && v->summary_path)
         unlink(v->summary_path);
@@ -846,8 +843,8 @@ static int state_at(struct tdb_view *v, size_t li, int64_t a, unsigned *state, i
     return 0;
 }
 
-/* Read the lane's events in [from, to) into v->ev (kc holds the kind only),
- * in (t, kc) order, from its event packs. */
+/* Read the lane's events in [from, to) into v->ev, in (t, kc) order, from
+ * its event packs. */
 static int read_events(struct tdb_view *v, size_t li, int64_t from, int64_t to)
 {
     const struct tdb_view_lane *ln = &v->lanes[li];
@@ -891,28 +888,51 @@ static int read_events(struct tdb_view *v, size_t li, int64_t from, int64_t to)
         }
         for (int k = lo; k < end; k++) {
             v->ev[v->nev].t = e->ev_t[k];
-            v->ev[v->nev].kc = e->ev_kind[k];
+            v->ev[v->nev].kc = e->ev_kc[k];
             v->nev++;
         }
     }
     return 0;
 }
 
-/* t of the lane's last event of kind k1 or k2 at or before `t` (before:
- * `after` false), or its first after `t`; `fallback` if none. */
+/* The next pack of lane li before (dir < 0) or after chunk c that exists;
+ * -1 if none (or on error). */
+static int64_t neighbour_pack(struct tdb_view *v, size_t li, int64_t c, int dir)
+{
+    sqlite3_stmt *st = dir < 0 ? v->st_pack_before : v->st_pack_after;
+    sqlite3_bind_int64(st, 1, v->lanes[li].id);
+    sqlite3_bind_int64(st, 2, c);
+    int64_t r = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    return r;
+}
+
+/* t of the lane's last event of kind k1 or k2 at or before `t` (`after`
+ * false), or of its first one after `t`; `fallback` if none. Walks the
+ * lane's event packs from the one holding t. */
 static int64_t find_event(struct tdb_view *v, size_t li, int64_t t, bool after, unsigned k1, unsigned k2,
                           int64_t fallback)
 {
-    sqlite3_stmt *st = after ? v->st_next : v->st_prev;
-    sqlite3_bind_int64(st, 1, v->lanes[li].id);
-    sqlite3_bind_int64(st, 2, t);
-    sqlite3_bind_int(st, 3, (int)k1);
-    sqlite3_bind_int(st, 4, (int)k2);
-    int64_t r = fallback;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        r = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return r;
+    const struct tdb_view_lane *ln = &v->lanes[li];
+    int base = ln->sum.base_level;
+    int64_t x = t < ln->sum.origin ? 0 : t - ln->sum.origin;
+    int64_t c = (x >> base) >> TDB_SUMMARY_CHUNK_BITS;
+    for (int guard = 0; c >= 0 && guard < 1000000; guard++) {
+        struct chunk_entry *e = get_chunk(v, li, TDB_SUMMARY_EVENTS_LEVEL, c);
+        if (!e)
+            return fallback;
+        if (after) {
+            for (int k = 0; k < e->nev; k++)
+                if (e->ev_t[k] > t && ((e->ev_kc[k] & 15) == k1 || (e->ev_kc[k] & 15) == k2))
+                    return e->ev_t[k];
+        } else {
+            for (int k = e->nev - 1; k >= 0; k--)
+                if (e->ev_t[k] <= t && ((e->ev_kc[k] & 15) == k1 || (e->ev_kc[k] & 15) == k2))
+                    return e->ev_t[k];
+        }
+        c = neighbour_pack(v, li, c, after ? 1 : -1);
+    }
+    return fallback;
 }
 
 /* Pixel of time t in a window of n pixels: ps(i) <= t < ps(i+1), clamped. */
@@ -1102,19 +1122,20 @@ int tdb_view_probe(struct tdb_view *v, size_t lane, double t, double w, struct t
         out->end_t = find_event(v, lane, ti, true, RING_EV_ACQUIRE, RING_EV_BUSY, ln->sum.end_t);
     }
     double r = PROBE_EVENT_PX * w;
-    sqlite3_stmt *s = v->st_near;
-    sqlite3_bind_int64(s, 1, ln->id);
-    sqlite3_bind_int64(s, 2, (int64_t)floor(t - r));
-    sqlite3_bind_int64(s, 3, (int64_t)ceil(t + r));
-    sqlite3_bind_int64(s, 4, ti);
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        out->has_event = true;
-        out->event_t = sqlite3_column_int64(s, 0);
-        int64_t kc = sqlite3_column_int64(s, 1);
-        out->event_kind = (unsigned)(kc & 15);
-        out->event_cpu = (int)(kc >> 4) - 1;
+    int64_t lo = (int64_t)floor(t - r), hi = (int64_t)ceil(t + r);
+    if (read_events(v, lane, lo, hi + 1))
+        return -1;
+    int64_t best = INT64_MAX;
+    for (size_t k = 0; k < v->nev; k++) {
+        int64_t d = v->ev[k].t > ti ? v->ev[k].t - ti : ti - v->ev[k].t;
+        if (d < best) {
+            best = d;
+            out->has_event = true;
+            out->event_t = v->ev[k].t;
+            out->event_kind = (unsigned)(v->ev[k].kc & 15);
+            out->event_cpu = (int)(v->ev[k].kc >> 4) - 1;
+        }
     }
-    sqlite3_reset(s);
     return 0;
 }
 

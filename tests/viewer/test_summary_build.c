@@ -34,7 +34,7 @@ static void check_event_packs(sqlite3 *db)
     CHECK(sqlite3_prepare_v2(db, "SELECT lane, origin, base_level FROM summary_lane", -1, &lanes, NULL) == SQLITE_OK);
     CHECK(sqlite3_prepare_v2(db, "SELECT chunk, events, data FROM summary_events WHERE lane = ? ORDER BY chunk", -1,
                              &packs, NULL) == SQLITE_OK);
-    CHECK(sqlite3_prepare_v2(db, "SELECT t, kc & 15 FROM event WHERE lane = ? ORDER BY t, kc", -1, &rows, NULL) ==
+    CHECK(sqlite3_prepare_v2(db, "SELECT t, kc FROM event WHERE lane = ? ORDER BY t, kc", -1, &rows, NULL) ==
           SQLITE_OK);
     while (sqlite3_step(lanes) == SQLITE_ROW) {
         int64_t lane = sqlite3_column_int64(lanes, 0), origin = sqlite3_column_int64(lanes, 1);
@@ -48,7 +48,7 @@ static void check_event_packs(sqlite3 *db)
             CHECK(chunk > prev_chunk);
             prev_chunk = chunk;
             int64_t *t = malloc((size_t)n * sizeof *t);
-            uint8_t *k = malloc((size_t)n);
+            uint32_t *k = malloc((size_t)n * sizeof *k);
             int64_t start = origin + ((chunk << TDB_SUMMARY_CHUNK_BITS) << base);
             CHECK_EQ_INT(tdb_summary_decode_events(sqlite3_column_blob(packs, 2),
                                                    (size_t)sqlite3_column_bytes(packs, 2), start, t, k, n),
