@@ -921,13 +921,21 @@ static int64_t find_event(struct tdb_view *v, size_t li, int64_t t, bool after, 
         struct chunk_entry *e = get_chunk(v, li, TDB_SUMMARY_EVENTS_LEVEL, c);
         if (!e)
             return fallback;
+        int lo = 0, hi = e->nev; /* first event after t */
+        while (lo < hi) {
+            int mid = (lo + hi) / 2;
+            if (e->ev_t[mid] <= t)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
         if (after) {
-            for (int k = 0; k < e->nev; k++)
-                if (e->ev_t[k] > t && ((e->ev_kc[k] & 15) == k1 || (e->ev_kc[k] & 15) == k2))
+            for (int k = lo; k < e->nev; k++)
+                if ((e->ev_kc[k] & 15) == k1 || (e->ev_kc[k] & 15) == k2)
                     return e->ev_t[k];
         } else {
-            for (int k = e->nev - 1; k >= 0; k--)
-                if (e->ev_t[k] <= t && ((e->ev_kc[k] & 15) == k1 || (e->ev_kc[k] & 15) == k2))
+            for (int k = lo - 1; k >= 0; k--)
+                if ((e->ev_kc[k] & 15) == k1 || (e->ev_kc[k] & 15) == k2)
                     return e->ev_t[k];
         }
         c = neighbour_pack(v, li, c, after ? 1 : -1);

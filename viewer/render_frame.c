@@ -118,9 +118,16 @@ void render_text(struct render *r, struct render_image *img, int x, int y, uint3
     render_font_draw(r->font, img, x, y, argb, s);
 }
 
-/* `s` cut to fit `max_w` pixels, with an ellipsis if cut. */
+/* `s` cut to fit `max_w` pixels, with an ellipsis if cut; control
+ * characters (a newline in a command line) shown as spaces. */
 static void text_fit(struct render *r, struct render_image *img, int x, int y, int max_w, uint32_t c, const char *s)
 {
+    char clean[512];
+    size_t k = 0;
+    for (; s[k] && k < sizeof clean - 1; k++)
+        clean[k] = (unsigned char)s[k] < 0x20 || s[k] == 0x7f ? ' ' : s[k];
+    clean[k] = '\0';
+    s = clean;
     int ell;
     int n = render_font_fit(r->font, s, max_w, &ell);
     char buf[512];

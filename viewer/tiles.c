@@ -158,13 +158,14 @@ static int write_tile(struct job *j, const uint8_t *px, size_t stride, int z, in
     uint8_t key[TILE_SIZE], used[256] = {0};
     for (int r = 0; r < TILE_SIZE; r++) {
         const uint8_t *row = px + (size_t)r * stride;
-        uint8_t first = row[0], diff = 0;
-        key[r] = first;
-        for (int c = 0; c < TILE_SIZE; c++) {
-            used[row[c]] = 1;
-            diff |= (uint8_t)(row[c] ^ first);
+        key[r] = row[0];
+        if (memcmp(row, row + 1, TILE_SIZE - 1) == 0) { /* one colour: most rows */
+            used[row[0]] = 1;
+            continue;
         }
-        constant = constant && !diff;
+        constant = false;
+        for (int c = 0; c < TILE_SIZE; c++)
+            used[row[c]] = 1;
     }
     bool empty = true;
     for (int i = 1; i < 256 && empty; i++)
@@ -236,8 +237,10 @@ static void *worker(void *arg)
             if (!made) {
                 /* only make the column's folder when it gets a tile */
                 bool any = false;
-                for (size_t k = 0; k < (size_t)TILE_SIZE * TILE_SIZE && !any; k++)
-                    any = px[k] != RENDER_PAL_BG;
+                for (int r = 0; r < TILE_SIZE && !any; r++) {
+                    const uint8_t *row = px + (size_t)r * TILE_SIZE;
+                    any = row[0] != RENDER_PAL_BG || memcmp(row, row + 1, TILE_SIZE - 1) != 0;
+                }
                 if (!any) {
                     atomic_fetch_add(&j->empty, 1);
                     continue;

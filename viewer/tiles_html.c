@@ -201,6 +201,9 @@ int tiles_write_html(const char *dir, const struct tdb_view *v, const struct ren
             if (*q == '/')
                 base = q + 1;
         snprintf(buf, sizeof buf, "pid %d  %s", pr->pid, base);
+        for (char *q = buf; *q; q++) /* a newline in a command line: a space */
+            if ((unsigned char)*q < 0x20)
+                *q = ' ';
         json_t *o = json_object();
         json_object_set_new(o, "y", json_integer(l->header_y[p]));
         json_object_set_new(o, "label", json_string(buf));
