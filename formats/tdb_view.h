@@ -15,8 +15,9 @@
  * pixel (a tile and a screenshot) draw it identically; exactly so when
  * ns_per_px is a power of two and t0 a multiple of it.
  *
- * A view is used by one thread at a time; tdb_view_reopen() gives another
- * thread its own.
+ * A view reads only the summary tables (formats/SUMMARY.md), never the
+ * event table, so it does not depend on how events are stored. It is used
+ * by one thread at a time; tdb_view_reopen() gives another thread its own.
  */
 #ifndef GILTRACE_TDB_VIEW_H
 #define GILTRACE_TDB_VIEW_H

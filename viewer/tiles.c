@@ -40,7 +40,6 @@ void tiles_geometry(const struct tdb_view *v, const struct render_layout *l, int
         span *= 2;
     g->t0 = (double)s0;
     g->span = span;
-    g->columns0 = 1;
     g->height = l->height;
     g->rows = (l->height + TILE_SIZE - 1) / TILE_SIZE;
     if (g->rows < 1)
@@ -149,7 +148,7 @@ static int dedup_link(struct dedup *d, const uint8_t *key, const char *path)
     return r;
 }
 
-static int write_tile(struct job *j, const uint8_t *px, size_t stride, int z, int64_t x, int y, const char *dir)
+static int write_tile(struct job *j, const uint8_t *px, size_t stride, int y, const char *dir)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/%lld.png", dir, (long long)y);
@@ -174,8 +173,6 @@ static int write_tile(struct job *j, const uint8_t *px, size_t stride, int z, in
         atomic_fetch_add(&j->empty, 1);
         return 0;
     }
-    (void)z;
-    (void)x;
     if (constant && dedup_link(&j->dedup, key, path)) {
         atomic_fetch_add(&j->linked, 1);
         return 0;
@@ -251,7 +248,7 @@ static void *worker(void *arg)
                 }
                 made = true;
             }
-            if (write_tile(j, px, TILE_SIZE, z, x, y, dir))
+            if (write_tile(j, px, TILE_SIZE, y, dir))
                 break;
         }
         atomic_fetch_add(&j->done, 1);

@@ -26,7 +26,6 @@
 struct tiles_geometry {
     double t0;     /* trace time at x = 0 (the trace's start) */
     double span;   /* ns across zoom 0's single tile: a power of two >= the trace's length */
-    int columns0;  /* always 1 */
     int rows;      /* tile rows: ceil(lane-area height / 256) */
     int height;    /* lane-area height in pixels */
     int max_zoom;  /* deepest zoom level */
