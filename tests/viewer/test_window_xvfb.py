@@ -58,28 +58,45 @@ class X:
         self.t.XTestFakeButtonEvent.argtypes = [ctypes.c_void_p, ctypes.c_uint, ctypes.c_int, ctypes.c_ulong]
         self.t.XTestFakeKeyEvent.argtypes = [ctypes.c_void_p, ctypes.c_uint, ctypes.c_int, ctypes.c_ulong]
         self.x.XResizeWindow.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_uint, ctypes.c_uint]
+        self.x.XGetGeometry.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.POINTER(ctypes.c_ulong)] + \
+            [ctypes.POINTER(ctypes.c_int)] * 2 + [ctypes.POINTER(ctypes.c_uint)] * 4
+        # X errors (a window SDL made and destroyed again) must not end the test
+        handler = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+        self.on_error = handler(lambda d, e: 0)
+        self.x.XSetErrorHandler.argtypes = [handler]
+        self.x.XSetErrorHandler(self.on_error)
         self.d = self.x.XOpenDisplay(None)
         if not self.d:
             fail("cannot open the X display %s" % os.environ.get("DISPLAY"))
         self.root = self.x.XDefaultRootWindow(self.d)
 
+    def size(self, win):
+        r = ctypes.c_ulong()
+        x, y = ctypes.c_int(), ctypes.c_int()
+        w, h, b, d = ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint()
+        if not self.x.XGetGeometry(self.d, win, ctypes.byref(r), ctypes.byref(x), ctypes.byref(y), ctypes.byref(w),
+                                   ctypes.byref(h), ctypes.byref(b), ctypes.byref(d)):
+            return 0
+        return w.value * h.value
+
     def find_window(self, prefix):
-        """(x, y) on screen of the top-level window whose name starts with prefix, or None."""
+        """(x, y) on screen of the (largest) top-level window whose name starts with prefix, or None."""
         r, p = ctypes.c_ulong(), ctypes.c_ulong()
         kids = ctypes.POINTER(ctypes.c_ulong)()
         n = ctypes.c_uint()
         if not self.x.XQueryTree(self.d, self.root, ctypes.byref(r), ctypes.byref(p), ctypes.byref(kids),
                                  ctypes.byref(n)):
             return None
-        found = None
+        found, best = None, 0
         for i in range(n.value):
             name = ctypes.c_char_p()
             if self.x.XFetchName(self.d, kids[i], ctypes.byref(name)) and name.value:
-                if name.value.decode("utf-8", "replace").startswith(prefix):
+                area = self.size(kids[i])
+                if name.value.decode("utf-8", "replace").startswith(prefix) and area > best:
                     x, y, child = ctypes.c_int(), ctypes.c_int(), ctypes.c_ulong()
                     self.x.XTranslateCoordinates(self.d, kids[i], self.root, 0, 0, ctypes.byref(x),
                                                  ctypes.byref(y), ctypes.byref(child))
-                    found = (x.value, y.value)
+                    found, best = (x.value, y.value), area
                     self.win = kids[i]
                 self.x.XFree(name)
         if kids:
@@ -259,6 +276,7 @@ def inner(gilview, trace):
         x.key(XK_h)
 
         # the window can be resized: the picture follows
+        x.find_window("gilview")
         x.resize(800, 500)
         time.sleep(0.5)
         s8 = snapshot(x, proc)
