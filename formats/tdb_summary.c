@@ -84,7 +84,7 @@ struct event_pack {
 };
 
 struct tdb_sum_builder {
-    int64_t lane, origin, last_t, end_t;
+    int64_t lane, origin, first_t, last_t, end_t;
     struct event_pack pack;
     int base, top, nlev;
     struct sum_level *lv;
@@ -127,16 +127,18 @@ struct tdb_sum_builder *tdb_sum_builder_new(int64_t lane, uint64_t events, int64
     if (end_t < last_t)
         end_t = last_t;
     b->lane = lane;
-    b->origin = first_t;
+    /* buckets count from t = 0, where tiles and fitted windows start, so
+     * that their pixels of power-of-two widths are whole buckets */
+    b->origin = first_t < 0 ? first_t : 0;
+    b->first_t = first_t;
     b->last_t = last_t;
     b->end_t = end_t;
     b->fn = fn;
     b->ctx = ctx;
     b->prev_t = first_t;
-    int64_t span = end_t - first_t;
-    b->base = tdb_summary_base_level(events, span);
+    b->base = tdb_summary_base_level(events, end_t - first_t);
     b->top = b->base;
-    while (b->top < TDB_SUMMARY_MAX_LEVEL && (span >> b->top) != 0)
+    while (b->top < TDB_SUMMARY_MAX_LEVEL && ((end_t - b->origin) >> b->top) != 0)
         b->top++;
     b->nlev = b->top - b->base + 1;
     b->lv = calloc((size_t)b->nlev, sizeof *b->lv);
@@ -557,6 +559,7 @@ int tdb_sum_builder_finish(struct tdb_sum_builder *b, struct tdb_lane_summary *o
     memset(out, 0, sizeof *out);
     out->lane = b->lane;
     out->origin = b->origin;
+    out->first_t = b->first_t;
     out->base_level = b->base;
     out->top_level = b->top;
     out->last_t = b->last_t;
@@ -695,6 +698,7 @@ int tdb_summary_create_tables(sqlite3 *db, const char *s, char *err, size_t n)
                     "INSERT OR IGNORE INTO \"%w\".summary_meta VALUES ('version', %d);"
                     "CREATE TABLE IF NOT EXISTS \"%w\".summary_lane(lane INTEGER PRIMARY KEY,"
                     " origin INTEGER NOT NULL, base_level INTEGER NOT NULL, top_level INTEGER NOT NULL,"
+                    " first_t INTEGER NOT NULL,"
                     " last_t INTEGER NOT NULL, end_t INTEGER NOT NULL, events INTEGER NOT NULL,"
                     " held_ns INTEGER NOT NULL, wait_ns INTEGER NOT NULL, acquires INTEGER NOT NULL,"
                     " retries INTEGER NOT NULL, timeouts INTEGER NOT NULL, drop_requests INTEGER NOT NULL,"
@@ -746,7 +750,7 @@ static int store_prepare(struct sum_store *st, sqlite3 *db, const char *s)
 {
     st->db = db;
     st->chunk = prepare_fmt(db, "INSERT INTO \"%w\".summary_chunk VALUES (?,?,?,?,?,?,?)", s);
-    st->lane = prepare_fmt(db, "INSERT INTO \"%w\".summary_lane VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", s);
+    st->lane = prepare_fmt(db, "INSERT INTO \"%w\".summary_lane VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", s);
     st->wait = prepare_fmt(db, "INSERT INTO \"%w\".summary_wait VALUES (?,?,?,?,?)", s);
     st->events = prepare_fmt(db, "INSERT INTO \"%w\".summary_events VALUES (?,?,?,?)", s);
     return st->chunk && st->lane && st->wait && st->events ? 0 : -1;
@@ -801,18 +805,19 @@ static int store_lane(struct sum_store *s, const struct tdb_lane_summary *ls, co
     sqlite3_bind_int64(st, 2, ls->origin);
     sqlite3_bind_int(st, 3, ls->base_level);
     sqlite3_bind_int(st, 4, ls->top_level);
-    sqlite3_bind_int64(st, 5, ls->last_t);
-    sqlite3_bind_int64(st, 6, ls->end_t);
-    sqlite3_bind_int64(st, 7, t->n[TDB_N_EVENTS]);
-    sqlite3_bind_int64(st, 8, t->held_ns);
-    sqlite3_bind_int64(st, 9, t->wait_ns);
-    sqlite3_bind_int64(st, 10, t->n[TDB_N_ACQUIRE]);
-    sqlite3_bind_int64(st, 11, t->n[TDB_N_RETRY]);
-    sqlite3_bind_int64(st, 12, t->n[TDB_N_TIMEOUT]);
-    sqlite3_bind_int64(st, 13, t->n[TDB_N_DROP]);
-    sqlite3_bind_int64(st, 14, t->n[TDB_N_FORCED]);
-    sqlite3_bind_int64(st, 15, t->n[TDB_N_TOGGLE]);
-    sqlite3_bind_int64(st, 16, t->max_wait_ns);
+    sqlite3_bind_int64(st, 5, ls->first_t);
+    sqlite3_bind_int64(st, 6, ls->last_t);
+    sqlite3_bind_int64(st, 7, ls->end_t);
+    sqlite3_bind_int64(st, 8, t->n[TDB_N_EVENTS]);
+    sqlite3_bind_int64(st, 9, t->held_ns);
+    sqlite3_bind_int64(st, 10, t->wait_ns);
+    sqlite3_bind_int64(st, 11, t->n[TDB_N_ACQUIRE]);
+    sqlite3_bind_int64(st, 12, t->n[TDB_N_RETRY]);
+    sqlite3_bind_int64(st, 13, t->n[TDB_N_TIMEOUT]);
+    sqlite3_bind_int64(st, 14, t->n[TDB_N_DROP]);
+    sqlite3_bind_int64(st, 15, t->n[TDB_N_FORCED]);
+    sqlite3_bind_int64(st, 16, t->n[TDB_N_TOGGLE]);
+    sqlite3_bind_int64(st, 17, t->max_wait_ns);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     for (size_t i = 0; i < nw && rc == SQLITE_DONE; i++) {

@@ -3,8 +3,9 @@
  * viewer draws any time window in O(pixels x lanes) whatever the trace size.
  * Tables and encoding are documented in formats/SUMMARY.md.
  *
- * A lane's time, counted from its first event (`origin`), is cut into
- * buckets of 2^level ns at every level from `base_level` (about
+ * A lane's time, counted from the trace's base (`origin`: t = 0, so that
+ * buckets line up with the pixels of tiles and of windows starting at 0),
+ * is cut into buckets of 2^level ns at every level from `base_level` (about
  * TDB_SUMMARY_EVENTS_PER_BUCKET events per bucket on average) up to
  * `top_level` (one bucket holds the whole lane). A bucket records the ns the
  * lane held the GIL and waited for it, its event counts, the longest wait
@@ -32,7 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TDB_SUMMARY_VERSION 1
+#define TDB_SUMMARY_VERSION 2
 #define TDB_SUMMARY_CHUNK_BITS 10
 #define TDB_SUMMARY_CHUNK_SLOTS (1 << TDB_SUMMARY_CHUNK_BITS)
 #define TDB_SUMMARY_EVENTS_PER_BUCKET 16
@@ -74,8 +75,10 @@ struct tdb_bucket {
  * (ns since meta.base_ns), like event.t. */
 struct tdb_lane_summary {
     int64_t lane;
-    int64_t origin;  /* first event's t; bucket 0 of every level starts here */
+    int64_t origin;  /* bucket 0 of every level starts here: 0 (the trace's base), or the
+                      * first event's t if that is earlier */
     int base_level, top_level;
+    int64_t first_t; /* first event's t */
     int64_t last_t;  /* last event's t */
     int64_t end_t;   /* the lane is idle from here on */
     struct tdb_bucket total; /* the top bucket: totals of the whole lane */

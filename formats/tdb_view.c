@@ -383,7 +383,7 @@ static int load_lanes(struct tdb_view *v)
                             "SELECT l.id, l.pid, l.tid, l.gil, t.name, coalesce(t.first_ns, 0),"
                             " s.origin, s.base_level, s.top_level, s.last_t, s.end_t, s.events, s.held_ns,"
                             " s.wait_ns, s.acquires, s.retries, s.timeouts, s.drop_requests,"
-                            " s.forced_switches, s.toggles, s.longest_wait_ns"
+                            " s.forced_switches, s.toggles, s.longest_wait_ns, s.first_t"
                             " FROM main.lane l JOIN \"%w\".summary_lane s ON s.lane = l.id"
                             " LEFT JOIN main.thread t ON t.pid = l.pid AND t.tid = l.tid");
     if (!st)
@@ -425,6 +425,7 @@ static int load_lanes(struct tdb_view *v)
         for (int k = 0; k < 6; k++)
             ls->total.n[TDB_N_ACQUIRE + k] = (uint32_t)sqlite3_column_int64(st, 14 + k);
         ls->total.max_wait_ns = sqlite3_column_int64(st, 20);
+        ls->first_t = sqlite3_column_int64(st, 21);
         v->events += (uint64_t)sqlite3_column_int64(st, 11);
     }
     sqlite3_finalize(st);
@@ -452,8 +453,8 @@ static int load_lanes(struct tdb_view *v)
         if (p->first_lane == SIZE_MAX)
             p->first_lane = i;
         p->lane_count++;
-        if (v->lanes[i].sum.origin < p->start_t)
-            p->start_t = v->lanes[i].sum.origin;
+        if (v->lanes[i].sum.first_t < p->start_t)
+            p->start_t = v->lanes[i].sum.first_t;
         if (v->lanes[i].sum.end_t > p->end_t)
             p->end_t = v->lanes[i].sum.end_t;
     }
@@ -826,7 +827,7 @@ static int state_at(struct tdb_view *v, size_t li, int64_t a, unsigned *state, i
     const struct tdb_view_lane *ln = &v->lanes[li];
     *from = a;
     *state = 0;
-    if (a < ln->sum.origin || a > ln->sum.end_t)
+    if (a < ln->sum.first_t || a > ln->sum.end_t)
         return 0;
     int level = ln->sum.base_level;
     int64_t bidx = (a - ln->sum.origin) >> level;
@@ -849,8 +850,8 @@ static int read_events(struct tdb_view *v, size_t li, int64_t from, int64_t to)
 {
     const struct tdb_view_lane *ln = &v->lanes[li];
     v->nev = 0;
-    if (from < ln->sum.origin)
-        from = ln->sum.origin;
+    if (from < ln->sum.first_t)
+        from = ln->sum.first_t;
     if (to > ln->sum.last_t + 1)
         to = ln->sum.last_t + 1;
     if (to <= from)
@@ -995,7 +996,7 @@ static int columns_raw(struct tdb_view *v, size_t li, double t0, double w, int n
     }
     double *held = v->acc, *wait = v->acc + n;
     memset(v->acc, 0, 2 * (size_t)n * sizeof *v->acc);
-    if (t1 <= (double)ln->sum.origin || t0 > (double)ln->sum.end_t)
+    if (t1 <= (double)ln->sum.first_t || t0 > (double)ln->sum.end_t)
         return 0;
     int64_t a = (int64_t)floor(t0);
     unsigned st;
@@ -1114,19 +1115,19 @@ int tdb_view_probe(struct tdb_view *v, size_t lane, double t, double w, struct t
         st = 0;
     out->state = st;
     if (st & TDB_STATE_HELD) {
-        out->start_t = find_event(v, lane, ti, false, RING_EV_ACQUIRE, RING_EV_ACQUIRE, ln->sum.origin);
+        out->start_t = find_event(v, lane, ti, false, RING_EV_ACQUIRE, RING_EV_ACQUIRE, ln->sum.first_t);
         out->end_t = find_event(v, lane, ti, true, RING_EV_ACQUIRE, RING_EV_RELEASE, ln->sum.end_t);
     } else if (st & TDB_STATE_WAIT) {
-        out->start_t = find_event(v, lane, ti, false, RING_EV_BUSY, RING_EV_BUSY, ln->sum.origin);
+        out->start_t = find_event(v, lane, ti, false, RING_EV_BUSY, RING_EV_BUSY, ln->sum.first_t);
         out->end_t = find_event(v, lane, ti, true, RING_EV_ACQUIRE, RING_EV_BUSY, ln->sum.end_t);
-    } else if (ti < ln->sum.origin) {
+    } else if (ti < ln->sum.first_t) {
         out->start_t = v->span_start;
-        out->end_t = ln->sum.origin;
+        out->end_t = ln->sum.first_t;
     } else if (ti >= ln->sum.end_t) {
         out->start_t = ln->sum.end_t;
         out->end_t = v->span_end > ln->sum.end_t ? v->span_end : ln->sum.end_t;
     } else {
-        out->start_t = find_event(v, lane, ti, false, RING_EV_RELEASE, RING_EV_RELEASE, ln->sum.origin);
+        out->start_t = find_event(v, lane, ti, false, RING_EV_RELEASE, RING_EV_RELEASE, ln->sum.first_t);
         out->end_t = find_event(v, lane, ti, true, RING_EV_ACQUIRE, RING_EV_BUSY, ln->sum.end_t);
     }
     double r = PROBE_EVENT_PX * w;
