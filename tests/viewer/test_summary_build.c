@@ -27,6 +27,21 @@ static int64_t q1(sqlite3 *db, const char *sql)
     return v;
 }
 
+/* The events one a row, whatever the event table's layout: the event_flat
+ * view where the table stores several a row, else the table itself. */
+static const char *flat_events(sqlite3 *db)
+{
+    return q1(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'event_flat'") > 0 ? "event_flat" : "event";
+}
+
+static int64_t q1f(sqlite3 *db, const char *fmt)
+{
+    char *sql = sqlite3_mprintf(fmt, flat_events(db));
+    int64_t v = q1(db, sql);
+    sqlite3_free(sql);
+    return v;
+}
+
 /* Every lane's event packs decode to its rows of the event table, in order. */
 static void check_event_packs(sqlite3 *db)
 {
@@ -34,8 +49,9 @@ static void check_event_packs(sqlite3 *db)
     CHECK(sqlite3_prepare_v2(db, "SELECT lane, origin, base_level FROM summary_lane", -1, &lanes, NULL) == SQLITE_OK);
     CHECK(sqlite3_prepare_v2(db, "SELECT chunk, events, data FROM summary_events WHERE lane = ? ORDER BY chunk", -1,
                              &packs, NULL) == SQLITE_OK);
-    CHECK(sqlite3_prepare_v2(db, "SELECT t, kc FROM event WHERE lane = ? ORDER BY t, kc", -1, &rows, NULL) ==
-          SQLITE_OK);
+    char *sql = sqlite3_mprintf("SELECT t, kc FROM %s WHERE lane = ? ORDER BY t, kc", flat_events(db));
+    CHECK(sqlite3_prepare_v2(db, sql, -1, &rows, NULL) == SQLITE_OK);
+    sqlite3_free(sql);
     while (sqlite3_step(lanes) == SQLITE_ROW) {
         int64_t lane = sqlite3_column_int64(lanes, 0), origin = sqlite3_column_int64(lanes, 1);
         int base = sqlite3_column_int(lanes, 2);
@@ -119,8 +135,8 @@ static void check_trace(const char *path, const struct trace_gen_options *o)
                         " (SELECT coalesce(max(end_ns - start_ns), 0) FROM waits h"
                         "  WHERE h.pid = l.pid AND h.tid = l.tid AND h.gil = l.gil)"),
                  0);
-    CHECK_EQ_INT(q1(db, "SELECT count(*) FROM summary_lane s JOIN lane l ON l.id = s.lane WHERE s.acquires !="
-                        " (SELECT count(*) FROM event e WHERE e.lane = l.id AND (e.kc & 15) = 1)"),
+    CHECK_EQ_INT(q1f(db, "SELECT count(*) FROM summary_lane s JOIN lane l ON l.id = s.lane WHERE s.acquires !="
+                         " (SELECT count(*) FROM %s e WHERE e.lane = l.id AND (e.kc & 15) = 1)"),
                  0);
     /* the longest kept wait of each lane is the longest of the view, with its retries */
     CHECK_EQ_INT(q1(db, "SELECT count(*) FROM lane l WHERE (SELECT max(end_t - start_t) FROM summary_wait w"
