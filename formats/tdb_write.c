@@ -12,6 +12,7 @@
 #include "fmt_error.h"
 #include "ring.h"
 #include "tdb_schema.h"
+#include "tdb_summary.h"
 
 #ifndef GILTRACE_VERSION
 #define GILTRACE_VERSION "unknown"
@@ -361,34 +362,56 @@ static int insert_rows(struct tdb_writer *w, int64_t lane, const struct event_ro
     return 0;
 }
 
-/* Insert the events of `t` that are on GIL `gil`, in order. Times in a lane
- * must increase strictly (they are part of the key); two events in one ns
- * (which no clock we use produces) are set 1 ns apart and counted. */
+/* The lane time of each event of `t` on GIL `gil`: ns since base_ns,
+ * strictly increasing (they are part of the key); two events in one ns
+ * (which no clock we use produces) are set 1 ns apart. */
+static int64_t lane_time(const struct tdb_writer *w, const struct trace_event *e, int64_t *prev)
+{
+    int64_t rel = e->ts_ns - w->base_ns;
+    if (rel <= *prev)
+        rel = *prev + 1;
+    *prev = rel;
+    return rel;
+}
+
+/* Insert the events of `t` that are on GIL `gil`, in order, and summarise
+ * them for viewers (tdb_summary.h); the process ended at `end_ns`. */
 static int insert_lane_events(struct tdb_writer *w, int32_t pid, const struct trace_thread *t, unsigned gil,
-                              char *err, size_t n)
+                              int64_t end_ns, char *err, size_t n)
 {
     int64_t lane = 0;
     if (lane_id(w, pid, t->tid, gil, &lane))
         return sql_fail(w, err, n, "cannot store a lane");
+    uint64_t count = 0;
+    int64_t first = 0, last = 0, prev = INT64_MIN;
+    for (size_t i = 0; i < t->count; i++)
+        if (t->events[i].gil == gil) {
+            last = lane_time(w, &t->events[i], &prev);
+            if (count++ == 0)
+                first = last;
+        }
+    struct tdb_summary_lane *sum;
+    if (tdb_summary_lane_begin(w->db, lane, count, first, last, end_ns - w->base_ns, &sum, err, n))
+        return -1;
     enum { CHUNK = 16384 };
     struct event_row *rows = malloc(CHUNK * sizeof *rows);
-    if (!rows)
+    if (!rows) {
+        tdb_summary_lane_abort(sum);
         return fmt_error(err, n, "out of memory");
-    int64_t prev = INT64_MIN;
+    }
     size_t fill = 0; /* complete rows before `row` */
     struct event_row *row = &rows[0];
     row->count = 0;
     int r = 0;
+    prev = INT64_MIN;
     for (size_t i = 0; i < t->count && r == 0; i++) {
         const struct trace_event *e = &t->events[i];
         if (e->gil != gil)
             continue;
-        int64_t rel = e->ts_ns - w->base_ns;
-        if (rel <= prev) {
-            rel = prev + 1;
+        int64_t rel = lane_time(w, e, &prev);
+        if (rel != e->ts_ns - w->base_ns)
             w->adjusted_timestamps++;
-        }
-        prev = rel;
+        long long kc = tdb_pack_kc(e->kind, e->cpu, e->cpu != RING_CPU_UNKNOWN);
         if (row->count == TDB_EVENTS_PER_ROW) {
             if (++fill == CHUNK) {
                 r = insert_rows(w, lane, rows, fill);
@@ -398,14 +421,23 @@ static int insert_lane_events(struct tdb_writer *w, int32_t pid, const struct tr
             row->count = 0;
         }
         row->t[row->count] = rel;
-        row->kc[row->count++] = tdb_pack_kc(e->kind, e->cpu, e->cpu != RING_CPU_UNKNOWN);
+        row->kc[row->count++] = kc;
+        if (r == 0 && tdb_summary_lane_event(sum, rel, kc)) {
+            free(rows);
+            tdb_summary_lane_abort(sum);
+            return sql_fail(w, err, n, "cannot summarise the trace");
+        }
         if (++w->events_written % PROGRESS_EVERY == 0 && w->progress)
             w->progress(w->progress_ctx, w->events_written);
     }
     if (r == 0)
         r = insert_rows(w, lane, rows, fill + (row->count > 0));
     free(rows);
-    return r == 0 ? 0 : sql_fail(w, err, n, "cannot store an event");
+    if (r != 0) {
+        tdb_summary_lane_abort(sum);
+        return sql_fail(w, err, n, "cannot store an event");
+    }
+    return tdb_summary_lane_end(sum, err, n);
 }
 
 int tdb_writer_add_process(struct tdb_writer *w, const struct trace_process *p, char *err, size_t n)
@@ -429,7 +461,7 @@ int tdb_writer_add_process(struct tdb_writer *w, const struct trace_process *p, 
             gils_seen[t->events[k].gil / 64] |= 1ull << (t->events[k].gil % 64);
         for (unsigned g = 0; g < 256; g++)
             if (gils_seen[g / 64] >> (g % 64) & 1)
-                if (insert_lane_events(w, p->pid, t, g, err, n))
+                if (insert_lane_events(w, p->pid, t, g, p->end_ns, err, n))
                     return -1;
     }
     return 0;
