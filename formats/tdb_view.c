@@ -49,6 +49,7 @@ struct raw_event {
 
 struct tdb_view {
     char *path;
+    char *name; /* NULL: the file's base name */
     char *summary_path; /* NULL: the summaries are in the trace itself */
     bool owns_summary, built;
     sqlite3 *db;
@@ -496,6 +497,7 @@ static struct tdb_view *view_init(const char *path, sqlite3 *db, const char *sum
     v->owns_summary = owns;
     v->schema = "main";
     v->path = strdup(path);
+    v->name = opt && opt->name ? strdup(opt->name) : NULL;
     v->cache_limit = opt && opt->cache_bytes ? opt->cache_bytes : CACHE_DEFAULT_BYTES;
     v->htab = calloc(HASH_SIZE, sizeof *v->htab);
     if (summary_path)
@@ -659,6 +661,7 @@ void tdb_view_close(struct tdb_view *v)
         unlink(v->summary_path);
     free(v->summary_path);
     free(v->path);
+    free(v->name);
     for (size_t i = 0; i < v->nstrings; i++)
         free(v->strings[i]);
     free(v->strings);
@@ -671,6 +674,12 @@ void tdb_view_close(struct tdb_view *v)
 }
 
 const char *tdb_view_path(const struct tdb_view *v) { return v->path; }
+
+const char *tdb_view_name(const struct tdb_view *v)
+{
+    const char *slash = strrchr(v->path, '/');
+    return v->name ? v->name : slash ? slash + 1 : v->path;
+}
 int64_t tdb_view_base_ns(const struct tdb_view *v) { return v->base_ns; }
 bool tdb_view_built_summaries(const struct tdb_view *v) { return v->built; }
 size_t tdb_view_process_count(const struct tdb_view *v) { return v->nproc; }

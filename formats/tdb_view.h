@@ -64,6 +64,7 @@ struct tdb_view_options {
     tdb_summary_progress_fn progress; /* while building; may be NULL */
     void *progress_ctx;
     size_t cache_bytes;      /* decoded summary cache; 0: 64 MiB */
+    const char *name;        /* what pictures call the trace; NULL: its file name */
 };
 
 /* Open `path` for drawing. If it lacks summaries they are built first and
@@ -80,6 +81,9 @@ struct tdb_view *tdb_view_reopen(const struct tdb_view *v, char *err, size_t err
 void tdb_view_close(struct tdb_view *v);
 
 const char *tdb_view_path(const struct tdb_view *v);
+
+/* What pictures call the trace: options.name, else the file's base name. */
+const char *tdb_view_name(const struct tdb_view *v);
 int64_t tdb_view_base_ns(const struct tdb_view *v);
 /* True when the summaries were built by this open (they were missing). */
 bool tdb_view_built_summaries(const struct tdb_view *v);

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,7 @@ static void usage(FILE *f)
 {
     fputs("usage: gilview [--size WxH] [--range A:B] trace.db\n"
           "       gilview --screenshot out.png [--size WxH] [--range A:B] trace.db\n"
+          "       gilview --live PID [--screenshot out.png] [--size WxH]\n"
           "       gilview tiles trace.db -o DIR [--max-zoom Z] [--jobs N]\n"
           "\n"
           "Shows a giltrace trace as a timeline: one lane per thread and GIL, grouped by\n"
@@ -129,6 +131,9 @@ static void usage(FILE *f)
           "  --range A:B        time window since the trace's start, with units ns, us, ms, s\n"
           "                     (e.g. 1.5s:1.6s or 0:250ms); either side may be left out\n"
           "  --save-dir DIR     where F12 saves screenshots of the window (default: .)\n"
+          "  --live PID         follow a running traced process (giltrace run, env-only mode),\n"
+          "                     redrawing as its events arrive; the window keeps showing the\n"
+          "                     newest events while its right edge is at the end\n"
           "  --font FILE        TrueType font (default: DejaVu Sans; or $GILVIEW_FONT)\n"
           "  -h, --help         this help\n"
           "\n"
@@ -197,9 +202,10 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"screenshot", required_argument, NULL, 's'}, {"size", required_argument, NULL, 'z'},
         {"range", required_argument, NULL, 'r'},      {"font", required_argument, NULL, 'f'},
-        {"save-dir", required_argument, NULL, 'd'},   {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"save-dir", required_argument, NULL, 'd'},   {"live", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
     const char *shot = NULL, *range = NULL, *font = NULL, *save_dir = ".";
+    long live_pid = 0;
     int w = 0, h = 0, c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -219,6 +225,13 @@ int main(int argc, char **argv)
         case 'd':
             save_dir = optarg;
             break;
+        case 'l': {
+            char *end;
+            live_pid = strtol(optarg, &end, 10);
+            if (end == optarg || *end || live_pid < 1 || live_pid > INT_MAX)
+                return gv_usage_error(NULL, "--live wants the pid of a traced process (got '%s')", optarg);
+            break;
+        }
         case 'h':
             usage(stdout);
             return 0;
@@ -226,16 +239,26 @@ int main(int argc, char **argv)
             return gv_usage_error(NULL, "unknown option");
         }
     }
-    if (optind != argc - 1)
-        return gv_usage_error(NULL, optind >= argc ? "which trace? give one trace.db" : "give exactly one trace.db");
-    const char *path = argv[optind];
+    if (live_pid ? optind != argc : optind != argc - 1)
+        return gv_usage_error(NULL, live_pid             ? "--live PID takes no trace file"
+                                    : optind >= argc ? "which trace? give one trace.db"
+                                                     : "give exactly one trace.db");
     char err[512];
     struct render *r = render_new(font, err, sizeof err);
     if (!r) {
         gv_warn("%s", err);
         return 1;
     }
-    struct tdb_view *v = gv_open_view(path);
+    struct gv_live *live = NULL;
+    struct tdb_view *v;
+    if (live_pid) {
+        live = gv_live_open((pid_t)live_pid, err, sizeof err);
+        if (!live)
+            gv_warn("%s", err);
+        v = live ? gv_live_view(live) : NULL;
+    } else {
+        v = gv_open_view(argv[optind]);
+    }
     if (!v) {
         render_free(r);
         return 1;
@@ -244,7 +267,7 @@ int main(int argc, char **argv)
     tdb_view_span(v, &s0, &s1);
     double a = 0, b = 0;
     if (range && !gv_parse_range(range, (double)s0, (double)(s1 > s0 ? s1 : s0 + 1000), &a, &b)) {
-        tdb_view_close(v);
+        live ? gv_live_close(live) : tdb_view_close(v);
         render_free(r);
         return gv_usage_error(NULL, "--range wants A:B with A before B, e.g. 10ms:20ms (got '%s')", range);
     }
@@ -252,10 +275,10 @@ int main(int argc, char **argv)
     if (shot) {
         status = screenshot(v, r, shot, w ? w : DEFAULT_WIDTH, h, range != NULL, a, b);
     } else {
-        struct gv_window_options wo = {w ? w : DEFAULT_WIDTH, h, range != NULL, a, b, save_dir};
+        struct gv_window_options wo = {w ? w : DEFAULT_WIDTH, h, range != NULL, a, b, save_dir, live};
         status = gv_window_run(v, r, &wo);
     }
-    tdb_view_close(v);
+    live ? gv_live_close(live) : tdb_view_close(v);
     render_free(r);
     return status;
 }

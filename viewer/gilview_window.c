@@ -9,6 +9,7 @@
 #include <SDL.h>
 #include <math.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +53,8 @@ struct win {
     char status[600];
     bool status_sticky; /* keep the status line until the mouse moves over lanes */
     int shots;
+    /* --live */
+    uint32_t refresh_ms; /* time until the next refresh */
 };
 
 static const char *const help_lines[] = {
@@ -300,6 +303,46 @@ static int resize(struct win *w)
     clamp_view(w);
     w->redraw = true;
     return 0;
+}
+
+/* --live: swap in a view of what the process has recorded by now. A window
+ * whose right edge was at the end of the trace keeps following the end;
+ * refreshes are spaced three times their own cost, 0.5 s at least. */
+static void live_refresh(struct win *w)
+{
+    int lx, ly, lw, lh;
+    lane_rect(w, &lx, &ly, &lw, &lh);
+    int64_t s0, s1;
+    tdb_view_span(w->v, &s0, &s1);
+    bool following = w->view.t0 + w->view.ns_per_px * lw >= (double)s1;
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    char err[512];
+    if (gv_live_refresh(w->opt->live, err, sizeof err)) {
+        snprintf(w->status, sizeof w->status, "pid %d: %s; showing what it had recorded",
+                 (int)gv_live_pid(w->opt->live), err);
+        w->status_sticky = true;
+        w->refresh_ms = 2000;
+        w->redraw = true;
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double cost_ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+    w->refresh_ms = cost_ms * 3 > 500 ? (uint32_t)(cost_ms * 3) : 500;
+    w->v = gv_live_view(w->opt->live);
+    render_layout_free(&w->layout);
+    if (render_layout_init(&w->layout, w->v)) {
+        w->quit = true;
+        return;
+    }
+    w->wait_next = 0;
+    w->highlight = false;
+    if (following) {
+        tdb_view_span(w->v, &s0, &s1);
+        w->view.t0 = (double)s1 - w->view.ns_per_px * lw;
+    }
+    clamp_view(w);
+    w->redraw = true;
 }
 
 static void draw(struct win *w)
@@ -568,7 +611,10 @@ int gv_window_run(struct tdb_view *v, struct render *r, const struct gv_window_o
     }
     char title[512];
     const char *path = tdb_view_path(v), *slash = strrchr(path, '/');
-    snprintf(title, sizeof title, "gilview — %s", slash ? slash + 1 : path);
+    if (o->live)
+        snprintf(title, sizeof title, "gilview — live pid %d", (int)gv_live_pid(o->live));
+    else
+        snprintf(title, sizeof title, "gilview — %s", slash ? slash + 1 : path);
     w.sdl = SDL_CreateWindow(title, SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, o->width, h,
                              SDL_WINDOW_RESIZABLE | SDL_WINDOW_SHOWN);
     if (!w.sdl) {
@@ -588,12 +634,23 @@ int gv_window_run(struct tdb_view *v, struct render *r, const struct gv_window_o
         w.view.ns_per_px = (o->range_b - o->range_a) / (lw > 0 ? lw : 1);
         clamp_view(&w);
     }
+    w.refresh_ms = 500;
+    uint32_t next_refresh = SDL_GetTicks() + w.refresh_ms;
     while (!w.quit) {
+        if (o->live && (int32_t)(SDL_GetTicks() - next_refresh) >= 0) {
+            live_refresh(&w);
+            next_refresh = SDL_GetTicks() + w.refresh_ms;
+        }
         if (w.redraw)
             draw(&w);
         SDL_Event e;
-        if (!SDL_WaitEvent(&e))
+        if (o->live) {
+            int32_t wait = (int32_t)(next_refresh - SDL_GetTicks());
+            if (!SDL_WaitEventTimeout(&e, wait > 0 ? wait : 0))
+                continue;
+        } else if (!SDL_WaitEvent(&e)) {
             break;
+        }
         on_event(&w, &e);
         while (!w.quit && SDL_PollEvent(&e))
             on_event(&w, &e);

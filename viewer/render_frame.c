@@ -301,13 +301,13 @@ static void draw_legend(struct render *r, struct render_image *img, int y)
 
 static void default_status(const struct tdb_view *v, const struct render_window *win, int lw, char *buf, size_t cap)
 {
-    const char *path = tdb_view_path(v), *slash = strrchr(path, '/');
+    const char *name = tdb_view_name(v);
     char a[32], b[32], px[32];
     timefmt_duration(a, sizeof a, win->t0);
     timefmt_duration(b, sizeof b, lw * win->ns_per_px);
     timefmt_duration(px, sizeof px, win->ns_per_px);
     snprintf(buf, cap, "%s  ·  %zu process%s, %zu lane%s, %llu events  ·  from %s, %s wide  ·  %s per pixel",
-             slash ? slash + 1 : path, tdb_view_process_count(v), tdb_view_process_count(v) == 1 ? "" : "es",
+             name, tdb_view_process_count(v), tdb_view_process_count(v) == 1 ? "" : "es",
              tdb_view_lane_count(v), tdb_view_lane_count(v) == 1 ? "" : "s",
              (unsigned long long)tdb_view_event_count(v), a, b, px);
 }

@@ -163,9 +163,8 @@ int tiles_write_html(const char *dir, const struct tdb_view *v, const struct ren
 {
     int64_t s0, s1;
     tdb_view_span(v, &s0, &s1);
-    const char *path = tdb_view_path(v), *slash = strrchr(path, '/');
     json_t *root = json_object(), *lanes = json_array(), *headers = json_array(), *cols = json_array();
-    json_object_set_new(root, "trace", json_string(slash ? slash + 1 : path));
+    json_object_set_new(root, "trace", json_string(tdb_view_name(v)));
     json_object_set_new(root, "tile", json_integer(TILE_SIZE));
     json_object_set_new(root, "maxZoom", json_integer(g->max_zoom));
     json_object_set_new(root, "rows", json_integer(g->rows));

@@ -15,7 +15,7 @@
 
 #include "cli.h"
 #include "output_file.h"
-#include "proc_ring.h"
+#include "../../formats/proc_ring.h"
 #include "run_summary.h"
 #include "trace_set.h"
 

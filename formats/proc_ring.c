@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../formats/ring.h"
+#include "ring.h"
 
 /* Does `path` start like a ring of process `pid`? */
 static int is_ring_of(const char *path, pid_t pid)
