@@ -154,15 +154,6 @@ static void fit(struct win *w)
     w->redraw = true;
 }
 
-static void lane_label(const struct tdb_view_lane *ln, char *buf, size_t cap)
-{
-    int n = snprintf(buf, cap, "%u", ln->tid);
-    if (ln->name && (size_t)n < cap)
-        n += snprintf(buf + n, cap - (size_t)n, " %s", ln->name);
-    if (ln->gil && (size_t)n < cap)
-        snprintf(buf + n, cap - (size_t)n, " (GIL %u)", ln->gil);
-}
-
 /* Range statistics of the selection, one line per lane. */
 static void show_stats(struct win *w)
 {
@@ -181,7 +172,7 @@ static void show_stats(struct win *w)
             break;
         }
         char label[200], lw[32];
-        lane_label(tdb_view_lane(w->v, i), label, sizeof label);
+        render_lane_label(tdb_view_lane(w->v, i), label, sizeof label);
         if (s.longest_wait_ns > 0)
             timefmt_duration(lw, sizeof lw, (double)s.longest_wait_ns);
         else
@@ -214,7 +205,7 @@ static void hover(struct win *w)
         return;
     }
     char label[200];
-    lane_label(tdb_view_lane(w->v, (size_t)lane), label, sizeof label);
+    render_lane_label(tdb_view_lane(w->v, (size_t)lane), label, sizeof label);
     struct tdb_probe p;
     if (tdb_view_probe(w->v, (size_t)lane, t, w->view.ns_per_px, &p)) {
         snprintf(w->status, sizeof w->status, "error: %s", tdb_view_error(w->v));
@@ -279,7 +270,7 @@ static void jump_to_wait(struct win *w, int dir)
         w->view.y_scroll = y - lh / 2;
     clamp_view(w);
     char label[200], d[32], at[32];
-    lane_label(tdb_view_lane(w->v, (size_t)s->lane), label, sizeof label);
+    render_lane_label(tdb_view_lane(w->v, (size_t)s->lane), label, sizeof label);
     timefmt_duration(d, sizeof d, len);
     timefmt_duration(at, sizeof at, (double)s->start_t);
     snprintf(w->status, sizeof w->status,

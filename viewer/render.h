@@ -84,6 +84,10 @@ struct render_layout {
 int render_layout_init(struct render_layout *l, const struct tdb_view *v);
 void render_layout_free(struct render_layout *l);
 
+/* A lane's label as every picture shows it: "tid  name  (GIL n)", the name
+ * and the GIL only when there are. */
+void render_lane_label(const struct tdb_view_lane *ln, char *buf, size_t cap);
+
 /* The lane at lane-area row y, or -1 (headers and gaps are no lane). */
 long render_layout_lane_at(const struct render_layout *l, int y);
 

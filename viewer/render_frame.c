@@ -237,15 +237,6 @@ static void draw_ruler(struct render *r, const struct render_window *win, struct
     text_fit(r, &left, 8, 20, RENDER_LABEL_W - 12, C_TEXT2, corner);
 }
 
-static void lane_label(const struct tdb_view_lane *ln, char *buf, size_t cap)
-{
-    int n = snprintf(buf, cap, "%u", ln->tid);
-    if (ln->name && (size_t)n < cap)
-        n += snprintf(buf + n, cap - (size_t)n, "  %s", ln->name);
-    if (ln->gil && (size_t)n < cap)
-        snprintf(buf + n, cap - (size_t)n, "  (GIL %u)", ln->gil);
-}
-
 static void draw_labels(struct render *r, const struct tdb_view *v, const struct render_layout *l,
                         const struct render_window *win, struct render_image *img, int ly, int lh)
 {
@@ -272,7 +263,7 @@ static void draw_labels(struct render *r, const struct tdb_view *v, const struct
         if (y + RENDER_LANE_H < 0 || y > lh)
             continue;
         char buf[300];
-        lane_label(tdb_view_lane(v, i), buf, sizeof buf);
+        render_lane_label(tdb_view_lane(v, i), buf, sizeof buf);
         text_fit(r, &col, 14, y + RENDER_BAR_Y + 11, RENDER_LABEL_W - 20, C_TEXT, buf);
     }
 }

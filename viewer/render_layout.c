@@ -5,6 +5,8 @@
  */
 #include "render.h"
 
+#include <stdio.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,4 +60,13 @@ long render_layout_lane_at(const struct render_layout *l, int y)
     if (lo < l->nlanes && y >= l->lane_y[lo] && y < l->lane_y[lo] + RENDER_LANE_H)
         return (long)lo;
     return -1;
+}
+
+void render_lane_label(const struct tdb_view_lane *ln, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "%u", ln->tid);
+    if (ln->name && (size_t)n < cap)
+        n += snprintf(buf + n, cap - (size_t)n, "  %s", ln->name);
+    if (ln->gil && (size_t)n < cap)
+        snprintf(buf + n, cap - (size_t)n, "  (GIL %u)", ln->gil);
 }

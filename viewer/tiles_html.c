@@ -149,15 +149,6 @@ static const char page_tail[] =
     "})();\n"
     "</script>\n</body></html>\n";
 
-static void lane_label(const struct tdb_view_lane *ln, char *buf, size_t cap)
-{
-    int n = snprintf(buf, cap, "%u", ln->tid);
-    if (ln->name && (size_t)n < cap)
-        n += snprintf(buf + n, cap - (size_t)n, "  %s", ln->name);
-    if (ln->gil && (size_t)n < cap)
-        snprintf(buf + n, cap - (size_t)n, "  (GIL %u)", ln->gil);
-}
-
 int tiles_write_html(const char *dir, const struct tdb_view *v, const struct render_layout *l,
                      const struct tiles_geometry *g, char *err, size_t n)
 {
@@ -180,7 +171,7 @@ int tiles_write_html(const char *dir, const struct tdb_view *v, const struct ren
     for (size_t i = 0; i < l->nlanes; i++) {
         char buf[300];
         const struct tdb_view_lane *ln = tdb_view_lane(v, i);
-        lane_label(ln, buf, sizeof buf);
+        render_lane_label(ln, buf, sizeof buf);
         json_t *o = json_object();
         json_object_set_new(o, "y", json_integer(l->lane_y[i]));
         json_object_set_new(o, "label", json_string(buf));

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,36 +35,12 @@ static const char usage[] =
 
 int cmd_recover(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"output", required_argument, NULL, 'o'}, {"force", no_argument, NULL, 'f'},
-        {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *output = "recovered.db";
-    bool force = false, quiet = false;
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "o:fqh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'o':
-            output = optarg;
-            break;
-        case 'f':
-            force = true;
-            break;
-        case 'q':
-            quiet = true;
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        case ':':
-            return cli_usage_error("recover", "%s needs a value", argv[optind - 1]);
-        default:
-            return cli_usage_error("recover", "unknown option %s", argv[optind - 1]);
-        }
-    }
+    struct output_options o = {.output = "recovered.db"};
+    int r0 = output_options_parse(argc, argv, "recover", usage, &o);
+    if (r0 >= 0)
+        return r0;
+    const char *output = o.output;
+    bool force = o.force, quiet = o.quiet;
     if (optind != argc - 1)
         return cli_usage_error("recover", "give one ring directory or ring file");
     const char *source = argv[optind];

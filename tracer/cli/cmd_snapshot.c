@@ -5,7 +5,6 @@
  * every record is committed on its own, and a chunk overwritten during the
  * read is left out), so the snapshot is consistent.
  */
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,36 +34,12 @@ static const char usage[] =
 
 int cmd_snapshot(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"output", required_argument, NULL, 'o'}, {"force", no_argument, NULL, 'f'},
-        {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *output = NULL;
-    bool force = false, quiet = false;
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "o:fqh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'o':
-            output = optarg;
-            break;
-        case 'f':
-            force = true;
-            break;
-        case 'q':
-            quiet = true;
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        case ':':
-            return cli_usage_error("snapshot", "%s needs a value", argv[optind - 1]);
-        default:
-            return cli_usage_error("snapshot", "unknown option %s", argv[optind - 1]);
-        }
-    }
+    struct output_options o = {.output = NULL};
+    int r0 = output_options_parse(argc, argv, "snapshot", usage, &o);
+    if (r0 >= 0)
+        return r0;
+    const char *output = o.output;
+    bool force = o.force, quiet = o.quiet;
     uint64_t pid;
     if (optind != argc - 1 || !cli_parse_u64(argv[optind], 1, INT_MAX, &pid))
         return cli_usage_error("snapshot", "give the pid of one traced process");

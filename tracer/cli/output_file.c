@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,5 +44,38 @@ int output_file_commit(const char *tmp, const char *output, char *err, size_t n)
     if (rename(tmp, output) == 0)
         return 0;
     snprintf(err, n, "cannot move the trace into place (%s -> %s): %s", tmp, output, strerror(errno));
+    return -1;
+}
+
+int output_options_parse(int argc, char **argv, const char *cmd, const char *usage, struct output_options *o)
+{
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'}, {"force", no_argument, NULL, 'f'},
+        {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:fqh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            o->output = optarg;
+            break;
+        case 'f':
+            o->force = true;
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        case ':':
+            return cli_usage_error(cmd, "%s needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error(cmd, "unknown option %s", argv[optind - 1]);
+        }
+    }
     return -1;
 }

@@ -15,6 +15,18 @@
  * after telling the user why (cli_warn). */
 int output_file_begin(const char *output, bool force, char *tmp, size_t cap);
 
+/* What the commands that write one trace (recover, snapshot) take. */
+struct output_options {
+    const char *output; /* -o, --output */
+    bool force;         /* -f, --force */
+    bool quiet;         /* -q, --quiet */
+};
+
+/* Parse those options for subcommand `cmd` (whose help text is `usage`),
+ * leaving optind at the first operand. Returns -1 to go on, else the exit
+ * status to end with (0 after --help, 2 after a usage error). */
+int output_options_parse(int argc, char **argv, const char *cmd, const char *usage, struct output_options *o);
+
 /* Rename the finished temporary file into place. Returns 0, or -1 with `err`. */
 int output_file_commit(const char *tmp, const char *output, char *err, size_t err_len);
 
