@@ -305,7 +305,7 @@ static void live_refresh(struct win *w)
     lane_rect(w, &lx, &ly, &lw, &lh);
     int64_t s0, s1;
     tdb_view_span(w->v, &s0, &s1);
-    bool following = w->view.t0 + w->view.ns_per_px * lw >= (double)s1;
+    bool following = w->view.t0 + w->view.ns_per_px * (lw + 1) >= (double)s1; /* within a pixel */
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
     char err[512];
