@@ -176,6 +176,41 @@ int tdb_read_lane_events(sqlite3 *db, int64_t lane, int64_t from_ns, int64_t to_
     return 0;
 }
 
+int tdb_read_pids(sqlite3 *db, int32_t **pids, size_t *count, char *err, size_t n)
+{
+    *pids = NULL;
+    *count = 0;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT pid FROM process GROUP BY pid ORDER BY min(start_ns), pid", -1, &st, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, n, "cannot read processes: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*count == cap) {
+            cap = cap ? cap * 2 : 8;
+            int32_t *more = realloc(*pids, cap * sizeof *more);
+            if (!more) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            *pids = more;
+        }
+        (*pids)[(*count)++] = sqlite3_column_int(st, 0);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        snprintf(err, n, "cannot read processes: %s", sqlite3_errstr(rc));
+        free(*pids);
+        *pids = NULL;
+        *count = 0;
+        return -1;
+    }
+    return 0;
+}
+
 static char *column_dup(sqlite3_stmt *st, int col)
 {
     const unsigned char *s = sqlite3_column_text(st, col);

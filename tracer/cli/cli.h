@@ -14,6 +14,8 @@
 int cmd_run(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* "giltrace: <message>\n" on stderr. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

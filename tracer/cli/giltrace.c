@@ -19,6 +19,11 @@ static const char usage[] =
     "  run [options] -- CMD [ARGS...]   trace CMD and every process it starts\n"
     "  recover DIR|RINGFILE [-o FILE]   write the rings processes left behind into a trace\n"
     "  snapshot PID [-o FILE]           what a running traced process has recorded so far\n"
+    "  report [--json] [--png FILE] TRACE.db\n"
+    "                                   explain a trace: holds, waits, latencies, blame,\n"
+    "                                   convoys, release sites\n"
+    "  export --format chrome -o FILE TRACE.db\n"
+    "                                   write it for Perfetto UI / chrome://tracing\n"
     "\n"
     "env-only mode, for processes a supervisor starts:\n"
     "  LD_PRELOAD=/path/to/libgiltrace.so GILTRACE_OUTPUT=/var/tmp/gil-%p.db python app.py\n"
@@ -34,6 +39,8 @@ static const struct command commands[] = {
     {"run", cmd_run},
     {"recover", cmd_recover},
     {"snapshot", cmd_snapshot},
+    {"report", cmd_report},
+    {"export", cmd_export},
 };
 
 int main(int argc, char **argv)

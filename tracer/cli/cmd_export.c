@@ -1,0 +1,134 @@
+/*
+ * cmd_export.c — `giltrace export TRACE.db --format chrome -o FILE`: the
+ * trace in a format other tools load (export_chrome.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "export_chrome.h"
+#include "trace_load.h"
+
+static const char usage[] =
+    "usage: giltrace export [options] TRACE.db -o FILE\n"
+    "\n"
+    "Write a trace in another tool's format.\n"
+    "\n"
+    "options:\n"
+    "  --format chrome   Trace Event Format JSON for Perfetto UI (ui.perfetto.dev)\n"
+    "                    and chrome://tracing: a track per thread, holds and waits\n"
+    "                    as slices, the other GIL events as instants (the default)\n"
+    "  -o, --output FILE where to write it (\"-\": standard output)\n"
+    "  -f, --force       replace FILE if it exists\n"
+    "  -h, --help        show this help\n";
+
+/* The chrome viewer struggles beyond about this many events. */
+#define CHROME_COMFORTABLE_EVENTS 1000000u
+
+int cmd_export(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"format", required_argument, NULL, 'F'}, {"output", required_argument, NULL, 'o'},
+        {"force", no_argument, NULL, 'f'},        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *format = "chrome", *output = NULL;
+    bool force = false;
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:fh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'F':
+            format = optarg;
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'f':
+            force = true;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        case ':':
+            return cli_usage_error("export", "%s needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error("export", "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (strcmp(format, "chrome") != 0)
+        return cli_usage_error("export", "unknown format \"%s\" (known: chrome)", format);
+    if (optind >= argc)
+        return cli_usage_error("export", "no trace given");
+    if (optind + 1 < argc)
+        return cli_usage_error("export", "one trace at a time (got \"%s\" too)", argv[optind + 1]);
+    if (!output || !*output)
+        return cli_usage_error("export", "give the file to write with -o FILE (or -o - for standard output)");
+    const char *path = argv[optind];
+    bool to_stdout = strcmp(output, "-") == 0;
+    struct stat st;
+    if (!to_stdout && !force && lstat(output, &st) == 0) {
+        cli_warn("%s already exists; pass --force to replace it", output);
+        return 2;
+    }
+
+    char err[1024];
+    struct trace_process *procs;
+    size_t n;
+    if (trace_load(path, &procs, &n, err, sizeof err)) {
+        cli_warn("%s", err);
+        return 1;
+    }
+    char tmp[4096];
+    FILE *out = stdout;
+    if (!to_stdout) {
+        if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", output) >= sizeof tmp) {
+            cli_warn("output path is too long: %s", output);
+            trace_load_free(procs, n);
+            return 2;
+        }
+        int fd = mkstemp(tmp);
+        out = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (!out) {
+            cli_warn("cannot write %s: %s", output, strerror(errno));
+            if (fd >= 0) {
+                close(fd);
+                unlink(tmp);
+            }
+            trace_load_free(procs, n);
+            return 1;
+        }
+    }
+    uint64_t events = 0;
+    int r = export_chrome(out, procs, n, path, &events);
+    trace_load_free(procs, n);
+    if (to_stdout) {
+        if (r || fflush(stdout) != 0) {
+            cli_warn("cannot write the export to standard output");
+            return 1;
+        }
+    } else {
+        if (fclose(out) != 0 || r) {
+            cli_warn("cannot write %s", output);
+            unlink(tmp);
+            return 1;
+        }
+        mode_t mask = umask(0);
+        umask(mask);
+        if (chmod(tmp, 0666 & ~mask) != 0 || rename(tmp, output) != 0) {
+            cli_warn("cannot move the export into place at %s: %s", output, strerror(errno));
+            unlink(tmp);
+            return 1;
+        }
+    }
+    if (events > CHROME_COMFORTABLE_EVENTS)
+        cli_warn("%s: %llu trace events; chrome://tracing struggles beyond about a million (Perfetto UI copes "
+                 "better)", to_stdout ? "export" : output, (unsigned long long)events);
+    return 0;
+}
