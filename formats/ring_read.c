@@ -24,6 +24,7 @@
 #include "event_kind.h"
 #include "fmt_error.h"
 #include "ring.h"
+#include "ring_aux_read.h"
 #include "ring_clock.h"
 
 /* A claimed chunk, as found. */
@@ -113,6 +114,8 @@ static int check_header(const struct ring_header *h, size_t size, char *err, siz
         return fmt_error(err, n, "ring file names an unknown clock (%u)", h->clock);
     if (size < RING_HEADER_SIZE)
         return fmt_error(err, n, "ring file is truncated inside its header");
+    if (h->aux_size && h->aux_offset != ring_chunk_offset(h->chunk_count))
+        return fmt_error(err, n, "ring file header has an unexpected layout (aux area)");
     return 0;
 }
 
@@ -153,7 +156,8 @@ static size_t copy_records(const char *chunk, uint64_t seq, unsigned ngil, struc
                 (*dropped)++;
             break;
         }
-        if (!event_kind_valid(ring_tail_kind(tail)) || ring_tail_gil(tail) >= (ngil ? ngil : 1)) {
+        unsigned kind = ring_tail_kind(tail);
+        if ((!event_kind_valid(kind) && kind != RING_REC_STACK) || ring_tail_gil(tail) >= (ngil ? ngil : 1)) {
             (*dropped)++;
             break;
         }
@@ -163,9 +167,10 @@ static size_t copy_records(const char *chunk, uint64_t seq, unsigned ngil, struc
     return i;
 }
 
-/* Append a chunk's records to thread `t`, converting timestamps. */
+/* Append a chunk's records to thread `t`, converting timestamps; a stack
+ * record gives the thread's previous RELEASE or BUSY its stack. */
 static int append_records(struct trace_thread *t, size_t *cap, const struct ring_record *r, size_t count,
-                          const struct clock_map *map, size_t *hint)
+                          const struct clock_map *map, size_t *hint, const struct ring_aux_data *aux)
 {
     if (t->count + count > *cap) {
         size_t want = *cap ? *cap * 2 : RING_RECORDS_PER_CHUNK;
@@ -178,11 +183,20 @@ static int append_records(struct trace_thread *t, size_t *cap, const struct ring
         *cap = want;
     }
     for (size_t k = 0; k < count; k++) {
+        if (ring_tail_kind(r[k].tail) == RING_REC_STACK) {
+            uint64_t id = r[k].raw_ts;
+            struct trace_event *prev = t->count ? &t->events[t->count - 1] : NULL;
+            if (prev && (prev->kind == RING_EV_RELEASE || prev->kind == RING_EV_BUSY) && id > 0 &&
+                id <= aux->nslots)
+                prev->stack = aux->stack_of_slot[id];
+            continue;
+        }
         struct trace_event *e = &t->events[t->count++];
         e->ts_ns = clock_map_ns(map, r[k].raw_ts, hint);
         e->kind = (uint8_t)ring_tail_kind(r[k].tail);
         e->gil = (uint8_t)ring_tail_gil(r[k].tail);
         e->cpu = (uint16_t)ring_tail_cpu(r[k].tail);
+        e->stack = 0;
     }
     return 0;
 }
@@ -221,12 +235,14 @@ int ring_read_memory(const void *mem, size_t size, struct trace_process *out, ch
     struct chunk_ref *chunks = malloc((chunk_count ? chunk_count : 1) * sizeof *chunks);
     struct ring_record *scratch = malloc(RING_RECORDS_PER_CHUNK * sizeof *scratch);
     struct clock_map map = {0};
-    if (!chunks || !scratch || copy_identity(h, out))
+    struct ring_aux_data aux = {0};
+    if (!chunks || !scratch || copy_identity(h, out) || ring_aux_read(h, base, size, out, &aux))
         goto oom;
     size_t nchunks = collect_chunks(h, base, chunk_count, chunks);
     if (build_clock(h, chunks, nchunks, &map)) {
         free(chunks);
         free(scratch);
+        ring_aux_data_free(&aux);
         trace_process_free(out);
         return fmt_error(err, n, "cannot convert this ring's timestamps: it has a single calibration point "
                                  "and was written on another boot");
@@ -247,6 +263,9 @@ int ring_read_memory(const void *mem, size_t size, struct trace_process *out, ch
             t = &out->threads[out->thread_count++];
             t->tid = chunks[i].tid;
             cap = 0;
+            const char *name = ring_aux_name(&aux, t->tid);
+            if (name && !(t->name = strdup(name)))
+                goto oom;
         }
         const struct ring_chunk_header *c = (const void *)(base + ring_chunk_offset(chunks[i].index));
         uint64_t dropped = 0;
@@ -254,7 +273,7 @@ int ring_read_memory(const void *mem, size_t size, struct trace_process *out, ch
         if (__atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) != chunks[i].seq)
             continue; /* taken over while we read it: those events are gone */
         out->dropped_records += dropped;
-        if (append_records(t, &cap, scratch, valid, &map, &hint))
+        if (append_records(t, &cap, scratch, valid, &map, &hint, &aux))
             goto oom;
     }
     for (size_t i = 0; i < out->thread_count; i++) {
@@ -274,12 +293,14 @@ int ring_read_memory(const void *mem, size_t size, struct trace_process *out, ch
     clock_map_free(&map);
     free(chunks);
     free(scratch);
+    ring_aux_data_free(&aux);
     return 0;
 
 oom:
     clock_map_free(&map);
     free(chunks);
     free(scratch);
+    ring_aux_data_free(&aux);
     trace_process_free(out);
     return fmt_error(err, n, "out of memory reading a ring file");
 }

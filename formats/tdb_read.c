@@ -164,6 +164,7 @@ int tdb_read_lane_events(sqlite3 *db, int64_t lane, int64_t from_ns, int64_t to_
                 .kind = (uint8_t)tdb_kc_kind(kc),
                 .gil = (uint8_t)gil,
                 .cpu = cpu < 0 ? RING_CPU_UNKNOWN : (uint16_t)cpu,
+                .stack = tdb_kc_stack(kc),
             };
             stop = fn(ctx, &e);
         }
@@ -361,6 +362,112 @@ static int read_threads(sqlite3 *db, int32_t pid, struct trace_process *p, char 
     return r;
 }
 
+static int has_column(sqlite3 *db, const char *table, const char *column)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name = '%s'", table, column);
+    int ok;
+    return query_int(db, sql, 0, &ok) == 1;
+}
+
+/* Modules, stacks and frames of `pid` (traces written with stacks on; none
+ * in traces from before stacks existed). */
+static int read_stacks(sqlite3 *db, int32_t pid, struct trace_process *p)
+{
+    if (!has_column(db, "process", "lost_stacks"))
+        return 0;
+    char sql[256];
+    int ok;
+    snprintf(sql, sizeof sql, "SELECT stacks FROM process WHERE pid = %d ORDER BY id LIMIT 1", pid);
+    p->stacks_recorded = query_int(db, sql, 0, &ok) != 0;
+    snprintf(sql, sizeof sql, "SELECT lost_stacks FROM process WHERE pid = %d ORDER BY id LIMIT 1", pid);
+    p->lost_stacks = (uint64_t)query_int(db, sql, 0, &ok);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM stack_module WHERE pid = %d", pid);
+    int64_t nmod = query_int(db, sql, 0, &ok);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM stack WHERE pid = %d", pid);
+    int64_t nstack = query_int(db, sql, 0, &ok);
+    if (nmod <= 0 && nstack <= 0)
+        return 0;
+    sqlite3_stmt *st;
+    int rc;
+    if (nmod > 0) {
+        p->modules = calloc((size_t)nmod, sizeof *p->modules);
+        if (!p->modules ||
+            sqlite3_prepare_v2(db, "SELECT module, path, bias, lo, hi, build_id FROM stack_module WHERE pid = ?"
+                                   " ORDER BY module", -1, &st, NULL) != SQLITE_OK)
+            return -1;
+        sqlite3_bind_int(st, 1, pid);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW && p->module_count < (size_t)nmod) {
+            if (sqlite3_column_int64(st, 0) != (int64_t)p->module_count)
+                break; /* modules are numbered 0.. in order */
+            struct trace_module *m = &p->modules[p->module_count++];
+            m->path = column_dup(st, 1);
+            m->bias = (uint64_t)sqlite3_column_int64(st, 2);
+            m->lo = (uint64_t)sqlite3_column_int64(st, 3);
+            m->hi = (uint64_t)sqlite3_column_int64(st, 4);
+            m->build_id = column_dup(st, 5);
+        }
+        sqlite3_finalize(st);
+    }
+    if (nstack <= 0)
+        return 0;
+    p->stacks = calloc((size_t)nstack, sizeof *p->stacks);
+    uint32_t *declared = calloc((size_t)nstack, sizeof *declared);
+    if (!declared) {
+        free(p->stacks);
+        p->stacks = NULL;
+        return -1;
+    }
+    if (!p->stacks ||
+        sqlite3_prepare_v2(db, "SELECT stack, depth, truncated FROM stack WHERE pid = ? ORDER BY stack", -1, &st,
+                           NULL) != SQLITE_OK) {
+        free(declared);
+        return -1;
+    }
+    sqlite3_bind_int(st, 1, pid);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && p->stack_count < (size_t)nstack) {
+        if (sqlite3_column_int64(st, 0) != (int64_t)p->stack_count + 1)
+            break; /* stacks are numbered 1.. in order */
+        int depth = sqlite3_column_int(st, 1);
+        if (depth < 0 || depth > 4096)
+            depth = 0;
+        declared[p->stack_count] = (uint32_t)depth;
+        struct trace_stack *s = &p->stacks[p->stack_count++];
+        s->truncated = sqlite3_column_int(st, 2) != 0;
+        s->frames = calloc(depth > 0 ? (size_t)depth : 1, sizeof *s->frames);
+        if (!s->frames) {
+            sqlite3_finalize(st);
+            free(declared);
+            return -1;
+        }
+    }
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(db, "SELECT stack, frame, address, module, symbol, symbol_offset FROM stack_frame"
+                               " WHERE pid = ? ORDER BY stack, frame", -1, &st, NULL) != SQLITE_OK) {
+        free(declared);
+        return -1;
+    }
+    sqlite3_bind_int(st, 1, pid);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        if (id < 1 || id > (int64_t)p->stack_count)
+            continue;
+        struct trace_stack *s = &p->stacks[id - 1];
+        if (sqlite3_column_int64(st, 1) != (int64_t)s->depth || s->depth >= declared[id - 1])
+            continue; /* frames come in order 0, 1, ... */
+        struct trace_frame *f = &s->frames[s->depth++];
+        f->address = (uint64_t)sqlite3_column_int64(st, 2);
+        f->module = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 3);
+        if (f->module >= (int32_t)p->module_count)
+            f->module = -1;
+        f->symbol = column_dup(st, 4);
+        f->symbol_offset = (uint64_t)sqlite3_column_int64(st, 5);
+    }
+    sqlite3_finalize(st);
+    free(declared);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int tdb_read_process(sqlite3 *db, int32_t pid, struct trace_process *out, char *err, size_t n)
 {
     memset(out, 0, sizeof *out);
@@ -371,6 +478,11 @@ int tdb_read_process(sqlite3 *db, int32_t pid, struct trace_process *out, char *
             snprintf(err, n, "the trace has no process %d", pid);
         else
             snprintf(err, n, "cannot read process %d: %s", pid, sqlite3_errmsg(db));
+        trace_process_free(out);
+        return -1;
+    }
+    if (read_stacks(db, pid, out)) {
+        snprintf(err, n, "cannot read the stacks of process %d: %s", pid, sqlite3_errmsg(db));
         trace_process_free(out);
         return -1;
     }

@@ -35,7 +35,7 @@ const char tdb_schema_sql[] =
     "  python_version TEXT, python_hexversion INTEGER, gil_kind INTEGER NOT NULL,\n"
     "  switch_interval_us INTEGER, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL,\n"
     "  lost_events INTEGER NOT NULL, overwritten_events INTEGER NOT NULL, dropped_records INTEGER NOT NULL,\n"
-    "  exited INTEGER NOT NULL);\n"
+    "  exited INTEGER NOT NULL, stacks INTEGER NOT NULL DEFAULT 0, lost_stacks INTEGER NOT NULL DEFAULT 0);\n"
     "CREATE INDEX process_pid ON process(pid);\n"
     "CREATE TABLE gil(pid INTEGER NOT NULL, gil INTEGER NOT NULL, kind INTEGER NOT NULL,\n"
     "  address INTEGER, subinterpreter INTEGER NOT NULL, PRIMARY KEY(pid, gil)) WITHOUT ROWID;\n"
@@ -46,6 +46,13 @@ const char tdb_schema_sql[] =
     "CREATE TABLE event(lane INTEGER NOT NULL, t INTEGER NOT NULL, k0 INTEGER NOT NULL,\n"
     "  o1 INTEGER, k1 INTEGER, o2 INTEGER, k2 INTEGER, o3 INTEGER, k3 INTEGER,\n"
     "  PRIMARY KEY(lane, t)) WITHOUT ROWID;\n"
+    "CREATE TABLE stack_module(pid INTEGER NOT NULL, module INTEGER NOT NULL, path TEXT, bias INTEGER,\n"
+    "  lo INTEGER, hi INTEGER, build_id TEXT, PRIMARY KEY(pid, module)) WITHOUT ROWID;\n"
+    "CREATE TABLE stack(pid INTEGER NOT NULL, stack INTEGER NOT NULL, depth INTEGER NOT NULL,\n"
+    "  truncated INTEGER NOT NULL, PRIMARY KEY(pid, stack)) WITHOUT ROWID;\n"
+    "CREATE TABLE stack_frame(pid INTEGER NOT NULL, stack INTEGER NOT NULL, frame INTEGER NOT NULL,\n"
+    "  address INTEGER NOT NULL, module INTEGER, symbol TEXT, symbol_offset INTEGER,\n"
+    "  PRIMARY KEY(pid, stack, frame)) WITHOUT ROWID;\n"
     "CREATE VIEW event_flat AS " EVENT_FLAT ";\n"
     "\n"
     "CREATE VIEW processes AS\n"
@@ -55,8 +62,18 @@ const char tdb_schema_sql[] =
     "CREATE VIEW threads AS SELECT pid, tid, name, first_ns, last_ns FROM thread;\n"
     "CREATE VIEW events AS\n"
     "  SELECT l.pid, l.tid, l.gil, e.t + " BASE_NS " AS ts_ns,\n"
-    "         k.name AS kind, NULLIF(e.kc >> 4, 0) - 1 AS cpu\n"
+    "         k.name AS kind, NULLIF((e.kc >> 4) & 65535, 0) - 1 AS cpu\n"
     "  FROM event_flat e JOIN lane l ON l.id = e.lane JOIN event_kind k ON k.id = (e.kc & 15);\n"
+    /* Stacks (giltrace run --stacks): which RELEASE/BUSY had which stack,
+     * the stacks, and their frames, innermost (frame 0) first. */
+    "CREATE VIEW event_stacks AS\n"
+    "  SELECT l.pid, l.tid, l.gil, e.t + " BASE_NS " AS ts_ns, k.name AS kind, e.kc >> 20 AS stack_id\n"
+    "  FROM event_flat e JOIN lane l ON l.id = e.lane JOIN event_kind k ON k.id = (e.kc & 15)\n"
+    "  WHERE e.kc >= 1048576;\n"
+    "CREATE VIEW stacks AS SELECT pid, stack AS stack_id, depth, truncated FROM stack;\n"
+    "CREATE VIEW stack_frames AS\n"
+    "  SELECT f.pid, f.stack AS stack_id, f.frame, f.address, m.path AS module, f.symbol, f.symbol_offset\n"
+    "  FROM stack_frame f LEFT JOIN stack_module m ON m.pid = f.pid AND m.module = f.module;\n"
     /* A hold: ACQUIRE to the lane's next RELEASE (or ACQUIRE); still open when
      * the trace ends: until its process ended. Forced when some thread made a
      * DROP_REQUEST on that GIL during it: `d` counts a GIL's drop requests

@@ -22,6 +22,7 @@
 
 #include "ring.h"
 #include "tdb_read.h"
+#include "tdb_schema.h"
 
 #define CACHE_DEFAULT_BYTES (64u << 20)
 #define HASH_SIZE 4096u
@@ -1151,7 +1152,7 @@ int tdb_view_probe(struct tdb_view *v, size_t lane, double t, double w, struct t
             out->has_event = true;
             out->event_t = v->ev[k].t;
             out->event_kind = (unsigned)(v->ev[k].kc & 15);
-            out->event_cpu = (int)(v->ev[k].kc >> 4) - 1;
+            out->event_cpu = tdb_kc_cpu(v->ev[k].kc);
         }
     }
     return 0;

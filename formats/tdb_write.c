@@ -234,7 +234,7 @@ static int insert_process_row(struct tdb_writer *w, const struct trace_process *
     if (sqlite3_prepare_v2(w->db,
                            "INSERT INTO process(pid, ppid, exe, argv, python_version, python_hexversion,"
                            " gil_kind, switch_interval_us, start_ns, end_ns, lost_events, overwritten_events,"
-                           " dropped_records, exited) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           " dropped_records, exited, stacks, lost_stacks) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            -1, &st, NULL) != SQLITE_OK)
         return sql_fail(w, err, n, "cannot store a process");
     char *argv = json_argv(w->db, p->argv, p->argc);
@@ -254,6 +254,8 @@ static int insert_process_row(struct tdb_writer *w, const struct trace_process *
     sqlite3_bind_int64(st, 12, (int64_t)p->overwritten_events);
     sqlite3_bind_int64(st, 13, (int64_t)p->dropped_records);
     sqlite3_bind_int(st, 14, p->exited);
+    sqlite3_bind_int(st, 15, p->stacks_recorded);
+    sqlite3_bind_int64(st, 16, (int64_t)p->lost_stacks);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     free(argv);
@@ -278,6 +280,62 @@ static int insert_gils(struct tdb_writer *w, const struct trace_process *p, char
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : sql_fail(w, err, n, "cannot store a GIL");
+}
+
+/* The modules, stacks and frames of a process (giltrace run --stacks). */
+static int insert_stacks(struct tdb_writer *w, const struct trace_process *p, char *err, size_t n)
+{
+    if (p->module_count == 0 && p->stack_count == 0)
+        return 0;
+    sqlite3_stmt *mod = NULL, *stk = NULL, *frm = NULL;
+    int rc = SQLITE_DONE;
+    if (sqlite3_prepare_v2(w->db, "INSERT OR REPLACE INTO stack_module VALUES (?, ?, ?, ?, ?, ?, ?)", -1, &mod, NULL) ||
+        sqlite3_prepare_v2(w->db, "INSERT OR REPLACE INTO stack VALUES (?, ?, ?, ?)", -1, &stk, NULL) ||
+        sqlite3_prepare_v2(w->db, "INSERT OR REPLACE INTO stack_frame VALUES (?, ?, ?, ?, ?, ?, ?)", -1, &frm, NULL))
+        rc = SQLITE_ERROR;
+    for (size_t i = 0; i < p->module_count && rc == SQLITE_DONE; i++) {
+        const struct trace_module *m = &p->modules[i];
+        sqlite3_bind_int(mod, 1, p->pid);
+        sqlite3_bind_int64(mod, 2, (int64_t)i);
+        bind_text_or_null(mod, 3, m->path);
+        sqlite3_bind_int64(mod, 4, (int64_t)m->bias);
+        sqlite3_bind_int64(mod, 5, (int64_t)m->lo);
+        sqlite3_bind_int64(mod, 6, (int64_t)m->hi);
+        bind_text_or_null(mod, 7, m->build_id);
+        rc = sqlite3_step(mod);
+        sqlite3_reset(mod);
+    }
+    for (size_t i = 0; i < p->stack_count && rc == SQLITE_DONE; i++) {
+        const struct trace_stack *s = &p->stacks[i];
+        sqlite3_bind_int(stk, 1, p->pid);
+        sqlite3_bind_int64(stk, 2, (int64_t)i + 1);
+        sqlite3_bind_int(stk, 3, (int)s->depth);
+        sqlite3_bind_int(stk, 4, s->truncated);
+        rc = sqlite3_step(stk);
+        sqlite3_reset(stk);
+        for (uint32_t k = 0; k < s->depth && rc == SQLITE_DONE; k++) {
+            const struct trace_frame *f = &s->frames[k];
+            sqlite3_bind_int(frm, 1, p->pid);
+            sqlite3_bind_int64(frm, 2, (int64_t)i + 1);
+            sqlite3_bind_int(frm, 3, (int)k);
+            sqlite3_bind_int64(frm, 4, (int64_t)f->address);
+            if (f->module >= 0)
+                sqlite3_bind_int(frm, 5, f->module);
+            else
+                sqlite3_bind_null(frm, 5);
+            bind_text_or_null(frm, 6, f->symbol);
+            if (f->symbol)
+                sqlite3_bind_int64(frm, 7, (int64_t)f->symbol_offset);
+            else
+                sqlite3_bind_null(frm, 7);
+            rc = sqlite3_step(frm);
+            sqlite3_reset(frm);
+        }
+    }
+    sqlite3_finalize(mod);
+    sqlite3_finalize(stk);
+    sqlite3_finalize(frm);
+    return rc == SQLITE_DONE ? 0 : sql_fail(w, err, n, "cannot store the stacks");
 }
 
 static int insert_thread_row(struct tdb_writer *w, int32_t pid, const struct trace_thread *t, char *err, size_t n)
@@ -411,7 +469,7 @@ static int insert_lane_events(struct tdb_writer *w, int32_t pid, const struct tr
         int64_t rel = lane_time(w, e, &prev);
         if (rel != e->ts_ns - w->base_ns)
             w->adjusted_timestamps++;
-        long long kc = tdb_pack_kc(e->kind, e->cpu, e->cpu != RING_CPU_UNKNOWN);
+        long long kc = tdb_pack_kc(e->kind, e->cpu, e->cpu != RING_CPU_UNKNOWN, e->stack);
         if (row->count == TDB_EVENTS_PER_ROW) {
             if (++fill == CHUNK) {
                 r = insert_rows(w, lane, rows, fill);
@@ -448,7 +506,7 @@ int tdb_writer_add_process(struct tdb_writer *w, const struct trace_process *p, 
         if (set_meta_int(w, "base_ns", w->base_ns, err, n))
             return -1;
     }
-    if (insert_process_row(w, p, err, n) || insert_gils(w, p, err, n))
+    if (insert_process_row(w, p, err, n) || insert_gils(w, p, err, n) || insert_stacks(w, p, err, n))
         return -1;
     for (size_t i = 0; i < p->thread_count; i++) {
         const struct trace_thread *t = &p->threads[i];

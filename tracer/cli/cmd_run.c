@@ -56,6 +56,10 @@ static const char usage[] =
     "                        while the program goes on\n"
     "      --ring-dir DIR    where the private ring directory is made\n"
     "                        (default: /dev/shm, else $TMPDIR, else /tmp)\n"
+    "      --stacks          record the native stack of every GIL release and of\n"
+    "                        every wait's start (giltrace report lists the sites)\n"
+    "      --stacks-mb N     stack table per process in MiB, 1..1024 (default: 16);\n"
+    "                        stacks beyond it are counted as lost\n"
     "  -q, --quiet           print no summary (warnings are still printed)\n"
     "  -h, --help            show this help\n"
     "\n"
@@ -70,10 +74,12 @@ struct run_options {
     uint32_t trigger_wait_ms;
     const char *ring_base;
     bool quiet;
+    bool stacks;
+    uint32_t stacks_mb;
     char **command;
 };
 
-enum { OPT_BUFFER_MB = 256, OPT_RING_DIR, OPT_RING_MODE, OPT_TRIGGER_WAIT_MS };
+enum { OPT_BUFFER_MB = 256, OPT_RING_DIR, OPT_RING_MODE, OPT_TRIGGER_WAIT_MS, OPT_STACKS, OPT_STACKS_MB };
 
 static int parse_options(int argc, char **argv, struct run_options *o)
 {
@@ -84,11 +90,14 @@ static int parse_options(int argc, char **argv, struct run_options *o)
         {"ring-dir", required_argument, NULL, OPT_RING_DIR},
         {"ring-mode", required_argument, NULL, OPT_RING_MODE},
         {"trigger-wait-ms", required_argument, NULL, OPT_TRIGGER_WAIT_MS},
+        {"stacks", no_argument, NULL, OPT_STACKS},
+        {"stacks-mb", required_argument, NULL, OPT_STACKS_MB},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    *o = (struct run_options){.output = "trace.db", .buffer_mb = RING_DEFAULT_MB, .ring_mode = "append"};
+    *o = (struct run_options){
+        .output = "trace.db", .buffer_mb = RING_DEFAULT_MB, .ring_mode = "append", .stacks_mb = 16};
     opterr = 0;
     optind = 1;
     int c;
@@ -120,6 +129,15 @@ static int parse_options(int argc, char **argv, struct run_options *o)
                 return cli_usage_error("run", "--trigger-wait-ms wants a number of ms from 1 to 3600000, not \"%s\"",
                                        optarg);
             o->trigger_wait_ms = (uint32_t)v;
+            break;
+        case OPT_STACKS:
+            o->stacks = true;
+            break;
+        case OPT_STACKS_MB:
+            if (!cli_parse_u64(optarg, 1, 1024, &v))
+                return cli_usage_error("run", "--stacks-mb wants a size in MiB from 1 to 1024, not \"%s\"", optarg);
+            o->stacks_mb = (uint32_t)v;
+            o->stacks = true;
             break;
         case 'q':
             o->quiet = true;
@@ -158,13 +176,15 @@ static int setup_child_environment(const char *shim, const char *run_dir, const 
     char *preload;
     if (asprintf(&preload, "%s%s%s", shim, old && *old ? ":" : "", old ? old : "") < 0)
         return -1;
-    char mb[16], trigger[16];
+    char mb[16], trigger[16], stacks_mb[16];
     snprintf(mb, sizeof mb, "%u", o->buffer_mb);
     snprintf(trigger, sizeof trigger, "%u", o->trigger_wait_ms);
+    snprintf(stacks_mb, sizeof stacks_mb, "%u", o->stacks_mb);
     int r = setenv("LD_PRELOAD", preload, 1) | setenv("GILTRACE_RUN_DIR", run_dir, 1) |
             setenv("GILTRACE_BUFFER_MB", mb, 1) | setenv("GILTRACE_RING_MODE", o->ring_mode, 1) |
             (o->trigger_wait_ms ? setenv("GILTRACE_TRIGGER_WAIT_MS", trigger, 1)
                                 : unsetenv("GILTRACE_TRIGGER_WAIT_MS")) |
+            setenv("GILTRACE_STACKS", o->stacks ? "1" : "0", 1) | setenv("GILTRACE_STACKS_MB", stacks_mb, 1) |
             unsetenv("GILTRACE_OUTPUT");
     free(preload);
     return r;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../../formats/ring_read.h"
+#include "../../formats/stack_symbols.h"
 #include "../../formats/tdb_write.h"
 #include "cli.h"
 #include "progress.h"
@@ -38,6 +39,7 @@ int trace_set_read_dir(const char *dir, struct trace_set *out, char *err, size_t
     }
     size_t cap = 0;
     struct dirent *de;
+    struct stack_symbols *symbols = stack_symbols_new();
     while ((de = readdir(d))) {
         if (!ends_with(de->d_name, ".ring"))
             continue;
@@ -52,6 +54,8 @@ int trace_set_read_dir(const char *dir, struct trace_set *out, char *err, size_t
         char path[4096], why[512];
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         if (ring_read_file(path, &out->procs[out->count], why, sizeof why) == 0) {
+            if (stack_symbols_apply(symbols, &out->procs[out->count]))
+                cli_warn("out of memory naming the stack frames of pid %d", out->procs[out->count].pid);
             out->count++;
         } else {
             cli_warn("skipping a ring that cannot be read: %s", why);
@@ -59,6 +63,7 @@ int trace_set_read_dir(const char *dir, struct trace_set *out, char *err, size_t
         }
     }
     closedir(d);
+    stack_symbols_free(symbols);
     if (out->count)
         qsort(out->procs, out->count, sizeof *out->procs, by_start);
     return 0;

@@ -95,11 +95,13 @@ struct gil *gil_lookup_sem(sem_t *s);
 /* Slow paths of the wrappers, entered only when the filter matched. Each
  * calls the real function where it returns an int, records what the call
  * means, and preserves errno. */
+/* `from` is the interposed call's return address: where a RELEASE's or
+ * BUSY's native stack starts (giltrace run --stacks). */
 int gil_mutex_lock(pthread_mutex_t *m);
-void gil_before_cond_signal(pthread_cond_t *c);
-int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime);
-int gil_sem_wait(sem_t *s);
+void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from);
+int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime, uintptr_t from);
+int gil_sem_wait(sem_t *s, uintptr_t from);
 int gil_sem_trywait(sem_t *s);
-void gil_before_sem_post(sem_t *s);
+void gil_before_sem_post(sem_t *s, uintptr_t from);
 
 #endif

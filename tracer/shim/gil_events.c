@@ -90,7 +90,7 @@ int gil_mutex_lock(pthread_mutex_t *m)
     return r;
 }
 
-void gil_before_cond_signal(pthread_cond_t *c)
+void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from)
 {
     enum gil_role role;
     struct gil *g = gil_lookup((uintptr_t)c, &role);
@@ -103,6 +103,9 @@ void gil_before_cond_signal(pthread_cond_t *c)
     if (role == GIL_COND) {
         g->shadow_locked = 0;
         rec_event(RING_EV_RELEASE, g->index);
+        t->holds_gil = 0;
+        if (rec_stacks_on)
+            rec_stack(from); /* right after its RELEASE: the stack record refers to it */
         if (g->enabled && *g->enabled == 0) {
             /* A free-threaded build switching its GIL off drops it last. */
             rec_event(RING_EV_GIL_DISABLED, g->index);
@@ -116,6 +119,7 @@ void gil_before_cond_signal(pthread_cond_t *c)
             rec_event(RING_EV_GIL_ENABLED, g->index);
         }
         rec_event(RING_EV_ACQUIRE, g->index);
+        t->holds_gil = 1;
         g->shadow_locked = 1;
         if (g->shadow_holder != t->tid) {
             g->shadow_holder = t->tid;
@@ -124,7 +128,7 @@ void gil_before_cond_signal(pthread_cond_t *c)
     }
 }
 
-int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime)
+int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime, uintptr_t from)
 {
     enum gil_role role;
     struct gil *g = gil_lookup((uintptr_t)c, &role);
@@ -137,6 +141,8 @@ int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct times
     if (t->waits++ == 0) {
         note_interval(g, abstime);
         rec_event(RING_EV_BUSY, g->index);
+        if (rec_stacks_on)
+            rec_stack(from);
         wait_began(t);
     } else {
         rec_event(RING_EV_RETRY, g->index);
@@ -156,7 +162,7 @@ int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct times
 
 /* 2.7 ------------------------------------------------------------------ */
 
-int gil_sem_wait(sem_t *s)
+int gil_sem_wait(sem_t *s, uintptr_t from)
 {
     struct gil *g = gil_lookup_sem(s);
     if (!g)
@@ -167,6 +173,7 @@ int gil_sem_wait(sem_t *s)
         errno = saved_errno;
         t->sem_waiting = 0;
         rec_event(RING_EV_ACQUIRE, g->index);
+        t->holds_gil = 1;
         return 0;
     }
     errno = saved_errno;
@@ -174,6 +181,8 @@ int gil_sem_wait(sem_t *s)
         /* Not again when the interpreter retries after EINTR. */
         t->sem_waiting = 1;
         rec_event(RING_EV_BUSY, g->index);
+        if (rec_stacks_on)
+            rec_stack(from);
         wait_began(t);
     }
     int r = shim_real.sem_wait(s);
@@ -181,6 +190,7 @@ int gil_sem_wait(sem_t *s)
         saved_errno = errno;
         t->sem_waiting = 0;
         rec_event(RING_EV_ACQUIRE, g->index);
+        t->holds_gil = 1;
         wait_ended(t);
         errno = saved_errno;
     }
@@ -194,13 +204,18 @@ int gil_sem_trywait(sem_t *s)
     if (g) {
         shim_self.sem_waiting = 0;
         rec_event(RING_EV_ACQUIRE, g->index);
+        shim_self.holds_gil = 1;
     }
     return r;
 }
 
-void gil_before_sem_post(sem_t *s)
+void gil_before_sem_post(sem_t *s, uintptr_t from)
 {
     struct gil *g = gil_lookup_sem(s);
-    if (g)
+    if (g) {
         rec_event(RING_EV_RELEASE, g->index);
+        shim_self.holds_gil = 0;
+        if (rec_stacks_on)
+            rec_stack(from);
+    }
 }

@@ -51,6 +51,15 @@ static struct {
     uint32_t gil_kind;
     uint32_t gil_count;
     struct ring_gil_info gils[RING_MAX_GILS];
+    uint32_t stacks_mb;
+    /* modules, replayed into every ring this process (or a fork child) makes */
+    uint32_t module_count;
+    struct ring_module modules[RING_MODULES];
+    uint32_t strings_used;
+    char strings[RING_MODULE_STRINGS];
+    /* a fork child's inherited thread name, until its ring exists */
+    uint32_t pending_name_tid;
+    char pending_name[RING_NAME_MAX];
 
     /* A fork child's start, taken in the fork handler. */
     bool have_fork_start;
@@ -69,6 +78,7 @@ void ring_writer_configure(const struct ring_writer_config *config, const struct
     w.size_mb = config->size_mb;
     w.mode = config->mode;
     w.trigger_wait_ms = config->trigger_wait_ms;
+    w.stacks_mb = config->stacks_mb;
     w.id = *id;
     w.configured = true;
 }
@@ -162,7 +172,9 @@ bool ring_writer_open(bool read_proc, char *why, size_t why_len)
     uint64_t chunks = ((uint64_t)w.size_mb << 20) / RING_CHUNK_SIZE;
     if (chunks < 1)
         chunks = 1;
-    size_t size = (size_t)ring_chunk_offset((uint32_t)chunks);
+    struct ring_aux_layout aux = ring_aux_layout(w.stacks_mb);
+    size_t aux_offset = (size_t)ring_chunk_offset((uint32_t)chunks);
+    size_t size = aux_offset + (size_t)aux.size;
 
     pid_t pid = getpid();
     int fd = create_ring_file(pid);
@@ -180,7 +192,7 @@ bool ring_writer_open(bool read_proc, char *why, size_t why_len)
         map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     int e = errno;
     close(fd);
-    if (map == MAP_FAILED || !populate(map, RING_HEADER_SIZE)) {
+    if (map == MAP_FAILED || !populate(map, RING_HEADER_SIZE) || !populate((char *)map + aux_offset, aux.size)) {
         if (map != MAP_FAILED)
             munmap(map, size);
         unlink(w.path);
@@ -211,11 +223,102 @@ bool ring_writer_open(bool read_proc, char *why, size_t why_len)
     h->argv_len = w.argv_len;
     memcpy(h->gils, w.gils, sizeof h->gils);
     __atomic_store_n(&h->gil_count, w.gil_count, __ATOMIC_RELEASE);
+    h->aux_offset = aux_offset;
+    h->aux_size = aux.size;
+    struct ring_aux *a = (struct ring_aux *)((char *)map + aux_offset);
+    a->size = sizeof *a;
+    a->names_offset = aux.names_offset;
+    a->names_cap = RING_NAMES;
+    if (w.stacks_mb) {
+        a->flags = RING_FLAG_STACKS;
+        h->flags |= RING_FLAG_STACKS;
+        a->modules_offset = aux.modules_offset;
+        a->modules_cap = RING_MODULES;
+        a->strings_offset = aux.strings_offset;
+        a->strings_cap = RING_MODULE_STRINGS;
+        a->slots_cap = aux.slots_cap;
+        a->slots_offset = aux.slots_offset;
+        a->pool_offset = aux.pool_offset;
+        a->pool_cap = aux.pool_cap;
+        a->pool_used = 1; /* word 0 is never a stack */
+        memcpy((char *)a + a->strings_offset, w.strings, w.strings_used);
+        a->strings_used = w.strings_used;
+        struct ring_module *m = (struct ring_module *)((char *)a + a->modules_offset);
+        memcpy(m, w.modules, w.module_count * sizeof *m);
+        a->modules_count = w.module_count;
+    }
     __atomic_store_n(&h->state, RING_STATE_RUNNING, __ATOMIC_RELEASE);
 
     w.map_size = size;
     __atomic_store_n(&w.hdr, h, __ATOMIC_RELEASE);
+    if (w.pending_name_tid) {
+        ring_writer_add_name(w.pending_name_tid, w.pending_name);
+        w.pending_name_tid = 0;
+    }
     return true;
+}
+
+struct ring_aux *ring_writer_aux(bool stacks)
+{
+    struct ring_header *h = __atomic_load_n(&w.hdr, __ATOMIC_ACQUIRE);
+    if (!h || !h->aux_size)
+        return NULL;
+    struct ring_aux *a = (struct ring_aux *)((char *)h + h->aux_offset);
+    return !stacks || a->slots_cap ? a : NULL;
+}
+
+void ring_writer_add_name(uint32_t tid, const char *name)
+{
+    struct ring_aux *a = ring_writer_aux(false);
+    if (!a) {
+        if (__atomic_load_n(&w.child_ring, __ATOMIC_RELAXED) != CHILD_RING_NONE) {
+            w.pending_name_tid = tid;
+            text_copy(w.pending_name, sizeof w.pending_name, name);
+        }
+        return;
+    }
+    uint32_t i = __atomic_fetch_add(&a->names_count, 1, __ATOMIC_RELAXED);
+    if (i >= a->names_cap) {
+        __atomic_fetch_add(&a->lost_names, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    struct ring_thread_name *n = (struct ring_thread_name *)((char *)a + a->names_offset) + i;
+    n->tid = tid;
+    text_copy(n->name, sizeof n->name, name);
+    __atomic_store_n(&n->commit, ring_aux_commit(i), __ATOMIC_RELEASE);
+}
+
+void ring_writer_add_module(uint64_t bias, uint64_t lo, uint64_t hi, const char *path, const uint8_t *build_id,
+                            uint32_t build_id_len)
+{
+    size_t len = strlen(path) + 1;
+    if (w.module_count >= RING_MODULES || w.strings_used + len > sizeof w.strings)
+        return;
+    struct ring_module m = {.bias = bias, .lo = lo, .hi = hi, .path_offset = w.strings_used};
+    if (build_id_len > sizeof m.build_id)
+        build_id_len = sizeof m.build_id;
+    memcpy(m.build_id, build_id, build_id_len);
+    m.build_id_len = build_id_len;
+    memcpy(w.strings + w.strings_used, path, len);
+    w.strings_used += (uint32_t)len;
+    uint32_t i = w.module_count++;
+    m.commit = ring_aux_commit(i);
+    w.modules[i] = m;
+    struct ring_aux *a = ring_writer_aux(true);
+    if (!a)
+        return;
+    /* Rings made since the last module keep their own count: append there. */
+    uint32_t at = __atomic_load_n(&a->modules_count, __ATOMIC_RELAXED);
+    if (at >= a->modules_cap || a->strings_used + len > a->strings_cap)
+        return;
+    memcpy((char *)a + a->strings_offset + a->strings_used, path, len);
+    m.path_offset = a->strings_used;
+    a->strings_used += (uint32_t)len;
+    m.commit = 0;
+    struct ring_module *slot = (struct ring_module *)((char *)a + a->modules_offset) + at;
+    *slot = m;
+    __atomic_store_n(&slot->commit, ring_aux_commit(at), __ATOMIC_RELEASE);
+    __atomic_store_n(&a->modules_count, at + 1, __ATOMIC_RELEASE);
 }
 
 /* A fork child creates its ring at its first event, not in the fork handler:

@@ -29,6 +29,7 @@ struct ring_writer_config {
     uint32_t size_mb;
     uint32_t mode;
     uint32_t trigger_wait_ms;
+    uint32_t stacks_mb; /* the aux stack table, MiB (0: no stacks) */
 };
 
 /* Remember the configuration and what the process is. Creates no file. */
@@ -69,6 +70,21 @@ void ring_writer_set_gil_kind(uint32_t kind);
 
 /* Record the switch interval last seen, in µs (cheap when unchanged). */
 void ring_writer_note_interval(uint32_t us);
+
+/* Record thread `tid`'s Python name. Not for the recording path (it may
+ * be called from any thread, lock-free). In a fork child whose ring does not
+ * exist yet, the last name given is kept until the ring is made. */
+void ring_writer_add_name(uint32_t tid, const char *name);
+
+/* A loaded object, for stack frames to point into. Kept in this process's
+ * memory too, so that a fork child's ring starts with every module.
+ * Callers serialise (stack_modules.c's registry). */
+void ring_writer_add_module(uint64_t bias, uint64_t lo, uint64_t hi, const char *path, const uint8_t *build_id,
+                            uint32_t build_id_len);
+
+/* The aux area of this process's ring, or NULL (no ring, or stacks off for
+ * `stacks`). The recording path may call it. */
+struct ring_aux *ring_writer_aux(bool stacks);
 
 /* Path of the ring file ("" when none). */
 const char *ring_writer_path(void);

@@ -61,6 +61,7 @@ static bool parse_u32(const char *s, unsigned long min, unsigned long max, uint3
     return true;
 }
 
+
 /* The default env-only ring directory: <base>/giltrace-<uid>, made if absent. */
 static bool default_ring_dir(char *out, size_t cap)
 {
@@ -96,6 +97,17 @@ bool shim_config_read(struct shim_config *c, char *why, size_t why_len)
         return fail(why, why_len, "GILTRACE_RING_MODE=\"", mode,
                     "\" is neither append nor overwrite; running untraced");
     c->ring_mode = mode && strcmp(mode, "overwrite") == 0 ? RING_MODE_OVERWRITE : RING_MODE_APPEND;
+
+    const char *stacks = getenv("GILTRACE_STACKS");
+    if (stacks && *stacks && strcmp(stacks, "0") != 0) {
+        if (strcmp(stacks, "1") != 0)
+            return fail(why, why_len, "GILTRACE_STACKS=\"", stacks, "\" is neither 0 nor 1; running untraced");
+        c->stacks_mb = SHIM_STACKS_DEFAULT_MB;
+        const char *mb = getenv("GILTRACE_STACKS_MB");
+        if (mb && *mb && !parse_u32(mb, 1, SHIM_STACKS_MAX_MB, &c->stacks_mb))
+            return fail(why, why_len, "GILTRACE_STACKS_MB=\"", mb,
+                        "\" is not a size in MiB from 1 to 1024; running untraced");
+    }
 
     const char *run_dir = getenv("GILTRACE_RUN_DIR");
     const char *output = getenv("GILTRACE_OUTPUT");

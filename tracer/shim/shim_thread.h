@@ -26,6 +26,12 @@ struct shim_thread {
     uint8_t sem_waiting; /* 2.7: BUSY recorded, ACQUIRE not yet */
     uint8_t triggered;   /* this wait already passed the trigger threshold */
     uint64_t wait_start_ns; /* CLOCK_MONOTONIC at BUSY, kept only with a trigger set */
+    uint8_t holds_gil;   /* an ACQUIRE not yet followed by a RELEASE */
+    uint8_t in_unwind;   /* capturing a stack (no re-entry) */
+
+    /* The highest stack address unwinding may read (0: unknown). Kept
+     * across shim_thread_reset: the stack is the same after a fork. */
+    uintptr_t stack_top;
 
     /* The create_gil() signature: mutex_init x2 then cond_init x2. */
     uint8_t init_len;
