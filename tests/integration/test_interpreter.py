@@ -14,7 +14,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pythons  # noqa: E402
-from gilcheck import CheckFailed, check, program, trace, workdir  # noqa: E402
+from gilcheck import (CheckFailed, check, check_chrome, check_report_invariants, export_chrome, program,  # noqa: E402
+                      report, trace, workdir)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 SKIP = 77
 
@@ -225,6 +228,115 @@ FREE_THREADED_CHECKS = [
     ("free-threaded, PYTHON_GIL=1: traced like a GIL build", check_free_threaded_with_gil, (3, 13)),
 ]
 
+
+def check_names(py, v, wd):
+    """threads.name holds each thread's Python name, read inside the
+    process without the program's help (a rename shows once another thread
+    starts)."""
+    t = trace(py, [program("names.py")], wd, "names")
+    want = dict((int(m.group(1)), m.group(2)) for m in re.finditer(r"thread tid=(\d+) name=(.*)", t.stdout))
+    check(len(want) >= 5, "the program reported too few threads: %r" % t.stdout)
+    got = dict(t.q("SELECT tid, name FROM threads"))
+    wrong = dict((tid, (name, got.get(tid))) for tid, name in want.items() if got.get(tid) != name)
+    check(not wrong, "names differ (want, got): %s" % wrong)
+    return "%d threads named, e.g. %s" % (len(want), sorted(set(want.values()))[:4])
+
+
+def sites(doc, key):
+    return [s for p in doc["processes"] for s in (p.get(key) or [])]
+
+
+def check_stack_sleep(py, v, wd):
+    """--stacks on a sleeping program: the sleep call is among the top
+    release sites, even on a stripped interpreter."""
+    rounds = 200
+    t = trace(py, [program("sleeper.py"), str(rounds)], wd, "sleep-stacks", ["--stacks"])
+    doc = report(t.path)
+    lost = sum(p["lost_stacks"] for p in doc["processes"])
+    check(lost == 0, "%d stacks lost" % lost)
+    top = sites(doc, "release_sites")[:5]
+    check(top, "no release sites")
+    sleep = [s for s in top if "sleep" in s["site"] or any("sleep" in (f["symbol"] or "") for f in s["frames"][:4])]
+    check(sleep, "no sleep among the top release sites: %s" % [(s["site"], s["releases"]) for s in top])
+    check(sleep[0]["releases"] >= rounds, "the sleep site has %d releases, want >= %d" % (sleep[0]["releases"], rounds))
+    frames = t.one("SELECT count(*) FROM stack_frames")
+    named = t.one("SELECT count(*) FROM stack_frames WHERE symbol IS NOT NULL")
+    return "sleep site %r with %d releases; %d of %d frames named" % (sleep[0]["site"], sleep[0]["releases"],
+                                                                    named, frames)
+
+
+def check_stack_stress(py, v, wd):
+    """Stacks recorded while threads import extension modules (dlopen with
+    the GIL held), threads come and go, and a thread forks: no deadlock (a
+    watchdog kills and fails a run that hangs), every process traced, stacks
+    in each, none lost."""
+    t = trace(py, [program("stack_stress.py"), "2"], wd, "stress", ["--stacks"], timeout=120)
+    m = re.search(r"stress imports=(\d+) libraries=(\d+) threads=(\d+) forks=(\d+)", t.stdout)
+    check(m is not None, "the program did not finish its work: %r" % t.stdout)
+    imports, libraries, threads, forks = (int(x) for x in m.groups())
+    check(imports >= 5 and threads >= 20 and forks >= 4, "too little happened: %s" % m.group(0))
+    procs = t.one("SELECT count(*) FROM processes")
+    check(procs == 1 + forks, "%d processes traced, want %d" % (procs, 1 + forks))
+    bare = t.q("SELECT pid FROM processes p WHERE NOT EXISTS (SELECT 1 FROM event_stacks e WHERE e.pid = p.pid)")
+    check(not bare, "processes without stacks: %s" % bare)
+    lost = t.one("SELECT sum(lost_stacks) FROM process")
+    check(lost == 0, "%d stacks lost" % lost)
+    doc = report(t.path)
+    check_report_invariants(doc)
+    modules = t.one("SELECT count(DISTINCT path) FROM stack_module")
+    return "%s; %d processes, %d stacks, %d modules" % (m.group(0), procs, t.one("SELECT count(*) FROM stacks"),
+                                                       modules)
+
+
+def check_report(py, v, wd):
+    """The report's invariants on real runs; a single-threaded program never
+    waits."""
+    t = trace(py, [program("cpu_threads.py"), "0.5"], wd, "report-cpu")
+    n = check_report_invariants(report(t.path))
+    t = trace(py, [program("single.py"), "200"], wd, "report-single")
+    doc = report(t.path)
+    n += check_report_invariants(doc)
+    waits = [(th["tid"], th["waited_ns"]) for p in doc["processes"] for th in p["threads"] if th["waited_ns"]]
+    check(not waits, "a single-threaded program waited: %s" % waits)
+    return "%d threads checked" % n
+
+
+def check_convoys(py, v, wd):
+    """Beazley's convoy effect: an I/O thread next to a CPU-bound one pays a
+    switch interval for each I/O; two CPU-bound threads show none."""
+    t = trace(py, [os.path.join(ROOT, "tests", "bench", "programs", "echo_cpu.py"), "100", "cpu"], wd, "echo")
+    doc = report(t.path)
+    client = [p for p in doc["processes"] if p["pid"] == t.one("SELECT min(pid) FROM processes")][0]
+    flagged = [th for th in client["threads"] if th["convoy"]["flagged"]]
+    check(flagged, "no convoy in the echo + CPU thread run: %s" % [(th["tid"], th["convoy"]) for th in client["threads"]])
+    episodes = flagged[0]["convoy"]["episodes"]
+    check(episodes >= 50, "only %d convoy episodes over 100 round trips" % episodes)
+    t = trace(py, [program("cpu_threads.py"), "1.0"], wd, "convoy-cpu")
+    doc = report(t.path)
+    main = t.one("SELECT min(pid) FROM processes")
+    for p in doc["processes"]:
+        for th in p["threads"]:
+            check(not th["convoy"]["flagged"], "a convoy in two CPU-bound threads: %r" % th)
+            if th["tid"] != main:
+                check(th["convoy"]["episodes"] == 0, "CPU-bound worker %d has convoy episodes" % th["tid"])
+    return "echo + CPU: %d episodes (%.0f ms waiting); CPU pair: none" % (episodes,
+                                                                         flagged[0]["convoy"]["wait_ns"] / 1e6)
+
+
+def check_export(py, v, wd):
+    """giltrace export --format chrome: well-formed Trace Event Format."""
+    t = trace(py, [program("names.py")], wd, "export")
+    slices, instants, tracks = check_chrome(export_chrome(t.path, wd, "export"))
+    holds = t.one("SELECT count(*) FROM holds") + t.one("SELECT count(*) FROM waits")
+    check(slices == holds, "%d slices for %d holds and waits" % (slices, holds))
+    note = "%d slices, %d instants, %d tracks" % (slices, instants, tracks)
+    if v >= (3, 12):
+        t = trace(py, [program("subinterpreter.py")], wd, "export-sub")
+        slices, instants, tracks = check_chrome(export_chrome(t.path, wd, "export-sub"))
+        note += "; with a subinterpreter GIL: %d tracks" % tracks
+    return note
+
+
 CHECKS = [
     ("two CPU-bound threads", check_cpu_pair, (2, 0)),
     ("setswitchinterval(0.001) is followed", check_interval_follows, (3, 2)),
@@ -232,6 +344,12 @@ CHECKS = [
     ("threading.Lock is not the GIL", check_locks, (2, 0)),
     ("own-GIL subinterpreter is gil 1", check_subinterpreter, (3, 12)),
     ("multiprocessing pool", check_mp_pool, (2, 0)),
+    ("Python thread names", check_names, (2, 0)),
+    ("--stacks: the sleep call is a top release site", check_stack_sleep, (2, 0)),
+    ("--stacks under imports, thread churn and forks", check_stack_stress, (2, 0)),
+    ("report invariants on real runs", check_report, (2, 0)),
+    ("convoys: echo + CPU thread, not a CPU pair", check_convoys, (3, 2)),
+    ("export --format chrome", check_export, (2, 0)),
 ]
 
 
