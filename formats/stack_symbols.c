@@ -12,6 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
+/* qsort, for arrays that may be empty (and NULL). */
+static void sort_n(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(v, n, size, cmp);
+}
+
 /* ---- one ELF file ---- */
 
 struct sym {
@@ -209,8 +216,9 @@ static int method_tables(struct elf_file *f, size_t *cap, const struct reader *r
     struct reloc *targets = malloc((r->nrelocs ? r->nrelocs : 1) * sizeof *targets);
     if (!targets)
         return -1;
-    memcpy(targets, r->relocs, r->nrelocs * sizeof *targets);
-    qsort(targets, r->nrelocs, sizeof *targets, by_target);
+    if (r->nrelocs)
+        memcpy(targets, r->relocs, r->nrelocs * sizeof *targets);
+    sort_n(targets, r->nrelocs, sizeof *targets, by_target);
     int rc = 0;
     for (size_t i = 0; i < r->nrelocs && rc == 0; i++) {
         if (r->relocs[i].where & 7)
@@ -268,7 +276,7 @@ static void eh_frame_starts(struct elf_file *f, const struct reader *r, uint64_t
         memcpy(&start, p + (size_t)i * 8, 4);
         f->starts[f->nstarts++] = hdr_addr + (uint64_t)(int64_t)start;
     }
-    qsort(f->starts, f->nstarts, sizeof *f->starts, u64_cmp);
+    sort_n(f->starts, f->nstarts, sizeof *f->starts, u64_cmp);
 }
 
 static void load(struct elf_file *f)
@@ -365,7 +373,7 @@ static void load(struct elf_file *f)
             }
         }
     }
-    qsort(r.relocs, r.nrelocs, sizeof *r.relocs, by_where);
+    sort_n(r.relocs, r.nrelocs, sizeof *r.relocs, by_where);
     if (!r.pie) {
         /* a non-PIE executable keeps absolute pointers in its data: take
          * every aligned word of its data that points into the object */
@@ -395,11 +403,11 @@ static void load(struct elf_file *f)
                 r.relocs[r.nrelocs++] = (struct reloc){s->addr + off, v};
             }
         }
-        qsort(r.relocs, r.nrelocs, sizeof *r.relocs, by_where);
+        sort_n(r.relocs, r.nrelocs, sizeof *r.relocs, by_where);
     }
     if (method_tables(f, &cap, &r))
         goto done;
-    qsort(f->syms, f->nsyms, sizeof *f->syms, by_start);
+    sort_n(f->syms, f->nsyms, sizeof *f->syms, by_start);
     if (eh_hdr)
         eh_frame_starts(f, &r, eh_hdr);
     f->ok = 1;

@@ -14,6 +14,7 @@
 
 #include "../../formats/ring.h"
 #include "../../formats/tdb_write.h"
+#include "../../tracer/cli/export_chrome.h"
 #include "../../tracer/cli/histogram.h"
 #include "../../tracer/cli/report.h"
 #include "../../tracer/cli/report_json.h"
@@ -247,6 +248,44 @@ static void check_known(void)
     CHECK_EQ_INT(sum_a, 27 * MS);
     CHECK_EQ_INT(free_a, 5500 * US);
     CHECK(json_is_null(json_object_get(jp, "release_sites")));
+    json_decref(root);
+    free(buf);
+
+    /* the Chrome export of the same trace: 16 slices (8 holds, 8 waits), 12
+     * instants (A: 3 TIMEOUT, 2 DROP_REQUEST, 1 FORCED_SWITCH, 1 RETRY; B: 1
+     * RETRY, 2 FORCED_SWITCH, 1 TIMEOUT, 1 DROP_REQUEST), and as metadata the
+     * process's name and labels and each thread's name and sort index */
+    buf = NULL;
+    len = 0;
+    f = open_memstream(&buf, &len);
+    uint64_t written;
+    CHECK(export_chrome(f, procs, n, path, &written) == 0);
+    fclose(f);
+    root = json_loads(buf, 0, &je);
+    CHECK(root != NULL);
+    json_t *evs = json_object_get(root, "traceEvents");
+    int x = 0, inst = 0, meta = 0;
+    for (size_t i = 0; i < json_array_size(evs); i++) {
+        const char *ph = json_string_value(json_object_get(json_array_get(evs, i), "ph"));
+        x += strcmp(ph, "X") == 0;
+        inst += strcmp(ph, "i") == 0;
+        meta += strcmp(ph, "M") == 0;
+    }
+    CHECK_EQ_INT(json_array_size(evs), written);
+    CHECK_EQ_INT(x, 16);
+    CHECK_EQ_INT(inst, 7 + 5);
+    CHECK_EQ_INT(meta, 2 + 2 * 2);
+    /* A's first hold: 0..10 ms from the trace's start, in microseconds */
+    json_t *first = NULL;
+    for (size_t i = 0; i < json_array_size(evs) && !first; i++) {
+        json_t *e = json_array_get(evs, i);
+        if (strcmp(json_string_value(json_object_get(e, "ph")), "X") == 0)
+            first = e;
+    }
+    CHECK_STR(json_string_value(json_object_get(first, "name")), "holds GIL");
+    CHECK_EQ_INT(json_integer_value(json_object_get(first, "tid")), 100);
+    CHECK(fabs(json_number_value(json_object_get(first, "ts"))) < 1e-9);
+    CHECK(fabs(json_number_value(json_object_get(first, "dur")) - 10000.0) < 1e-9);
     json_decref(root);
     free(buf);
 

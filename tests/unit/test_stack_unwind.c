@@ -77,7 +77,7 @@ __attribute__((noinline)) static int recurse(int depth, int expect_full)
 
 __attribute__((noinline)) static int with_alloca(int n)
 {
-    volatile char *p = __builtin_alloca((size_t)n * 32);
+    volatile char *p = __builtin_alloca((size_t)(n + 1) * 32);
     p[0] = 1;
     int r = n > 0 ? with_alloca(n - 1) : probe(1);
     __asm__ volatile("" : : "r"(p) : "memory");

@@ -24,6 +24,11 @@
  * followed a voluntary release. */
 #define REPORT_CONVOY_MIN_EPISODES 10
 
+/* A release after which the thread asks for the GIL again within this time
+ * is a yield (2.7's periodic check, time.sleep(0)), not a release for I/O:
+ * it starts no convoy episode. */
+#define REPORT_YIELD_NS 2000
+
 /* Convoy threshold when the process's switch interval is unknown (2.7). */
 #define REPORT_DEFAULT_INTERVAL_NS 5000000
 
@@ -36,8 +41,8 @@ struct report_thread {
     uint64_t releases_voluntary, releases_forced;
     uint64_t events[16];      /* by enum ring_event_kind */
     struct hist wait;         /* every wait's length */
-    /* Convoys: a voluntary release, then the thread's next wait lasting at
-     * least the switch interval. */
+    /* Convoys: a voluntary release (not a yield), then the thread's next
+     * wait lasting at least the switch interval. */
     uint64_t waits_after_voluntary; /* waits that followed a voluntary release */
     uint64_t convoys;
     int64_t convoy_wait_ns, convoy_max_ns;

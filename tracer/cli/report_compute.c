@@ -17,6 +17,13 @@
 #include "report.h"
 #include "report_stacks.h"
 
+/* qsort, for arrays that may be empty (and NULL). */
+static void sort_n(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(v, n, size, cmp);
+}
+
 struct hold_ref {
     int64_t start, end;
     uint32_t thread; /* index into report_process.threads */
@@ -42,6 +49,7 @@ struct walk {
     uint32_t thread;
     struct gil_lists *lists;
     bool after_voluntary; /* the last interval was a hold ended by a voluntary release */
+    int64_t released_at;  /* ... at this time */
     bool oom;
 };
 
@@ -72,6 +80,7 @@ static void on_hold(void *ctx, const struct trace_hold *h)
     if (h->end_ns > t->end_ns)
         t->end_ns = h->end_ns;
     w->after_voluntary = !h->open && !h->forced;
+    w->released_at = h->end_ns;
     struct gil_lists *l = w->lists;
     if (!grow((void **)&l->holds, &l->cap_holds, l->nholds, sizeof *l->holds)) {
         w->oom = true;
@@ -90,7 +99,7 @@ static void on_wait(void *ctx, const struct trace_wait *wt)
     hist_add(&t->wait, d);
     if (wt->end_ns > t->end_ns)
         t->end_ns = wt->end_ns;
-    if (w->after_voluntary) {
+    if (w->after_voluntary && wt->start_ns - w->released_at >= REPORT_YIELD_NS) {
         t->waits_after_voluntary++;
         if (d >= w->r->convoy_threshold_ns) {
             t->convoys++;
@@ -196,8 +205,8 @@ static int gil_figures(struct report_process *r, struct report_gil *g, const str
         starts[i] = l->waits[i].start;
         ends[i] = l->waits[i].end;
     }
-    qsort(starts, l->nwaits, sizeof *starts, i64_cmp);
-    qsort(ends, l->nwaits, sizeof *ends, i64_cmp);
+    sort_n(starts, l->nwaits, sizeof *starts, i64_cmp);
+    sort_n(ends, l->nwaits, sizeof *ends, i64_cmp);
 
     for (size_t i = 0; i < l->nholds; i++) {
         const struct hold_ref *h = &l->holds[i];
@@ -278,7 +287,7 @@ int report_compute(const struct trace_process *p, const struct report_options *o
             t->events[tt->events[k].kind & 15]++;
         t->acquires = t->events[RING_EV_ACQUIRE];
     }
-    qsort(r->threads, r->nthreads, sizeof *r->threads, thread_by_first);
+    sort_n(r->threads, r->nthreads, sizeof *r->threads, thread_by_first);
     for (size_t i = 0; i < r->nthreads; i++)
         for (size_t k = 0; k < p->thread_count; k++)
             if (p->threads[k].tid == r->threads[i].tid)
@@ -316,7 +325,7 @@ int report_compute(const struct trace_process *p, const struct report_options *o
         }
         free(drops);
         if (!oom) {
-            qsort(lists.holds, lists.nholds, sizeof *lists.holds, hold_by_start);
+            sort_n(lists.holds, lists.nholds, sizeof *lists.holds, hold_by_start);
             blame_waits(r, &lists);
             oom = gil_figures(r, rg, &lists, bins) != 0;
         }

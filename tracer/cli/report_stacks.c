@@ -12,6 +12,13 @@
 #include "../../formats/ring.h"
 #include "../../formats/trace_intervals.h"
 
+/* qsort, for arrays that may be empty (and NULL). */
+static void sort_n(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(v, n, size, cmp);
+}
+
 static const char *const gil_machinery[] = {
     "drop_gil", "take_gil", "PyEval_SaveThread", "PyEval_RestoreThread", "PyEval_AcquireThread",
     "PyEval_ReleaseThread", "PyEval_AcquireLock", "PyEval_ReleaseLock", "_PyEval_AcquireLock",
@@ -245,8 +252,8 @@ int report_stack_sites(struct report_process *r, size_t max_sites)
         free(wait.v);
         return -1;
     }
-    qsort(rel.v, rel.n, sizeof *rel.v, by_count);
-    qsort(wait.v, wait.n, sizeof *wait.v, by_wait);
+    sort_n(rel.v, rel.n, sizeof *rel.v, by_count);
+    sort_n(wait.v, wait.n, sizeof *wait.v, by_wait);
     keep(&rel, max_sites, &r->release_sites, &r->nrelease_sites);
     keep(&wait, max_sites, &r->wait_sites, &r->nwait_sites);
     return 0;

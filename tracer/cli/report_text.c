@@ -186,6 +186,8 @@ static void print_blame(FILE *out, const struct report_process *r)
         }
         fputc('\n', out);
     }
+    if (!any)
+        fprintf(out, "\n  blame: no thread waited for the GIL\n");
     free(sh);
 }
 

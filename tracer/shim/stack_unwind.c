@@ -183,6 +183,11 @@ void stack_unwind_init(void)
     }
 }
 
+bool stack_unwind_have_find_object(void)
+{
+    return find_object != NULL;
+}
+
 uintptr_t stack_unwind_main_top(void)
 {
     return main_stack_top;
@@ -193,7 +198,7 @@ struct regs {
     uint32_t known; /* bit per register */
 };
 
-__attribute__((noinline)) unsigned stack_unwind(uintptr_t from, uintptr_t stack_hi, uintptr_t *ips, unsigned max,
+__attribute__((noinline, no_sanitize("address"))) unsigned stack_unwind(uintptr_t from, uintptr_t stack_hi, uintptr_t *ips, unsigned max,
                                                 bool *truncated)
 {
     struct regs g = {.known = 0};

@@ -28,6 +28,12 @@ void stack_unwind_init(void);
  * stack cannot be read); *truncated says frames remained beyond the last. */
 unsigned stack_unwind(uintptr_t from, uintptr_t stack_hi, uintptr_t *ips, unsigned max, bool *truncated);
 
+/* True when glibc has _dl_find_object (2.35+), whose dl_iterate_phdr also
+ * only takes the loader's write lock (never held while constructors run),
+ * so refreshing the module table while holding the GIL cannot wait on a
+ * thread that is loading an extension module. */
+bool stack_unwind_have_find_object(void);
+
 /* Objects may have been unloaded: forget every cached rule. */
 void stack_unwind_flush(void);
 

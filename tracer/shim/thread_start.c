@@ -17,6 +17,7 @@
 #include "shim_real.h"
 #include "shim_thread.h"
 #include "stack_modules.h"
+#include "stack_unwind.h"
 
 bool thread_start_on;
 static bool names_on, stacks_on;
@@ -58,8 +59,8 @@ int thread_start_create(pthread_t *thread, const pthread_attr_t *attr, void *(*f
     s->name[0] = '\0';
     if (names_on)
         py_names_thread_start(fn, arg, s->name, sizeof s->name);
-    if (stacks_on)
-        stack_modules_refresh();
+    if (stacks_on && stack_unwind_have_find_object())
+        stack_modules_refresh(); /* objects loaded since, in the ring in case the process dies */
     int r = shim_real.pthread_create(thread, attr, trampoline, s);
     if (r != 0)
         free(s);
