@@ -1,0 +1,103 @@
+"""Beazley's echo server experiment (2010): an echo server thread in a
+process that also runs 0, 1 or 2 CPU-bound threads, and a client in another
+process that sends 10 MB through it and reads it back. With the new GIL
+(3.2+), each recv/send gives the GIL up and getting it back means waiting
+for a CPU-bound thread to be forced off: the convoy effect.
+
+The server process (this one) is pinned to one CPU and the client to
+another (when there are two): left free on a small VM, the OS scheduler
+rather than the GIL decides how a run goes and timings jump 10-50x from run
+to run. --no-pin leaves both free.
+
+usage: echo_server.py [CPU_THREADS] [MEGABYTES] [--no-pin]
+prints: result wall=SECONDS cpu_threads=N megabytes=M
+"""
+from __future__ import print_function
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+CLIENT = r"""
+import os, socket, sys, time
+port, size, cpu = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+if cpu != "-" and hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, set([int(cpu)]))
+s = socket.create_connection(("127.0.0.1", port))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+chunk = b"x" * 8192
+start = time.time()
+sent = 0
+while sent < size:
+    s.sendall(chunk)
+    got = 0
+    while got < len(chunk):
+        data = s.recv(65536)
+        if not data:
+            raise SystemExit("server closed")
+        got += len(data)
+    sent += len(chunk)
+s.close()
+sys.stdout.write("%.6f\n" % (time.time() - start))
+"""
+
+
+def cpus():
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+def spin(stop):
+    while not stop:
+        n = 0
+        for _ in range(10000):
+            n += 1
+
+
+def serve(listener):
+    conn, _ = listener.accept()
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    while True:
+        data = conn.recv(65536)
+        if not data:
+            break
+        conn.sendall(data)
+    conn.close()
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    pin = "--no-pin" not in sys.argv
+    nthreads = int(args[0]) if args else 1
+    megabytes = int(args[1]) if len(args) > 1 else 10
+    avail = cpus()
+    client_cpu = "-"
+    if pin and len(avail) >= 2:
+        os.sched_setaffinity(0, set([avail[0]]))
+        client_cpu = str(avail[1])
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    server = threading.Thread(target=serve, args=(listener,), name="echo-server")
+    server.start()
+    stop = []
+    workers = [threading.Thread(target=spin, args=(stop,), name="cpu-%d" % i) for i in range(nthreads)]
+    for w in workers:
+        w.start()
+    start = time.time()
+    out = subprocess.check_output([sys.executable, "-c", CLIENT, str(port), str(megabytes << 20), client_cpu])
+    wall = time.time() - start
+    stop.append(True)
+    server.join()
+    for w in workers:
+        w.join()
+    listener.close()
+    print("echo of %d MB with %d CPU-bound thread%s: %.3f s (client measured %.3f s)"
+          % (megabytes, nthreads, "" if nthreads == 1 else "s", wall, float(out)))
+    print("result wall=%.6f cpu_threads=%d megabytes=%d" % (wall, nthreads, megabytes))
+
+
+main()

@@ -1,0 +1,97 @@
+"""An I/O thread's response time next to a CPU-bound thread (Beazley, 2010):
+a thread in this process answers pings that a client process sends every
+few milliseconds; the client measures each round trip. Alone, a response
+takes tens of microseconds; with a CPU-bound thread beside it, the I/O
+thread must wait for the GIL: up to a switch interval on 3.2+, and on 2.7
+whatever the OS and the 100-tick check make of it.
+
+usage: io_response.py [CPU_THREADS] [PINGS] [--no-pin]
+prints: result wall=SECONDS p50_ms=... p99_ms=... max_ms=...
+"""
+from __future__ import print_function
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+CLIENT = r"""
+import os, socket, sys, time
+port, pings, cpu = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+if cpu != "-" and hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, set([int(cpu)]))
+s = socket.create_connection(("127.0.0.1", port))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+rtts = []
+for i in range(pings):
+    t0 = time.time()
+    s.sendall(b"p")
+    if s.recv(16) != b"p":
+        raise SystemExit("bad answer")
+    rtts.append(time.time() - t0)
+    time.sleep(0.003)
+s.close()
+sys.stdout.write(" ".join("%.6f" % r for r in rtts) + "\n")
+"""
+
+
+def spin(stop):
+    while not stop:
+        n = 0
+        for _ in range(10000):
+            n += 1
+
+
+def answer(listener):
+    conn, _ = listener.accept()
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    while True:
+        data = conn.recv(16)
+        if not data:
+            break
+        conn.sendall(data)
+    conn.close()
+
+
+def pct(v, q):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(q * len(v)))]
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    pin = "--no-pin" not in sys.argv
+    nthreads = int(args[0]) if args else 1
+    pings = int(args[1]) if len(args) > 1 else 300
+    avail = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    client_cpu = "-"
+    if pin and len(avail) >= 2:
+        os.sched_setaffinity(0, set([avail[0]]))
+        client_cpu = str(avail[1])
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    responder = threading.Thread(target=answer, args=(listener,), name="io-responder")
+    responder.start()
+    stop = []
+    workers = [threading.Thread(target=spin, args=(stop,), name="cpu-%d" % i) for i in range(nthreads)]
+    for w in workers:
+        w.start()
+    start = time.time()
+    out = subprocess.check_output([sys.executable, "-c", CLIENT, str(listener.getsockname()[1]), str(pings),
+                                   client_cpu])
+    wall = time.time() - start
+    stop.append(True)
+    responder.join()
+    for w in workers:
+        w.join()
+    rtts = [float(x) * 1000 for x in out.split()]
+    print("%d pings with %d CPU-bound thread%s: response p50 %.3f ms, p99 %.3f ms, max %.3f ms"
+          % (pings, nthreads, "" if nthreads == 1 else "s", pct(rtts, 0.5), pct(rtts, 0.99), max(rtts)))
+    print("result wall=%.6f p50_ms=%.4f p99_ms=%.4f max_ms=%.4f" % (wall, pct(rtts, 0.5), pct(rtts, 0.99),
+                                                                    max(rtts)))
+
+
+main()
