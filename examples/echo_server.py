@@ -14,12 +14,12 @@ prints: result wall=SECONDS cpu_threads=N megabytes=M
 """
 from __future__ import print_function
 
-import os
-import socket
 import subprocess
 import sys
 import threading
 import time
+
+from experiment import arguments, cpu_threads, echo, listener, pin
 
 CLIENT = r"""
 import os, socket, sys, time
@@ -45,48 +45,15 @@ sys.stdout.write("%.6f\n" % (time.time() - start))
 """
 
 
-def cpus():
-    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-
-
-def spin(stop):
-    while not stop:
-        n = 0
-        for _ in range(10000):
-            n += 1
-
-
-def serve(listener):
-    conn, _ = listener.accept()
-    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    while True:
-        data = conn.recv(65536)
-        if not data:
-            break
-        conn.sendall(data)
-    conn.close()
-
-
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    pin = "--no-pin" not in sys.argv
-    nthreads = int(args[0]) if args else 1
-    megabytes = int(args[1]) if len(args) > 1 else 10
-    avail = cpus()
-    client_cpu = "-"
-    if pin and len(avail) >= 2:
-        os.sched_setaffinity(0, set([avail[0]]))
-        client_cpu = str(avail[1])
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    port = listener.getsockname()[1]
-    server = threading.Thread(target=serve, args=(listener,), name="echo-server")
+    (nthreads, megabytes), pinned = arguments([1, 10])
+    client_cpu = pin(pinned)
+    listening = listener()
+    port = listening.getsockname()[1]
+    server = threading.Thread(target=echo, args=(listening, 65536), name="echo-server")
     server.start()
     stop = []
-    workers = [threading.Thread(target=spin, args=(stop,), name="cpu-%d" % i) for i in range(nthreads)]
-    for w in workers:
-        w.start()
+    workers = cpu_threads(nthreads, stop)
     start = time.time()
     out = subprocess.check_output([sys.executable, "-c", CLIENT, str(port), str(megabytes << 20), client_cpu])
     wall = time.time() - start
@@ -94,7 +61,7 @@ def main():
     server.join()
     for w in workers:
         w.join()
-    listener.close()
+    listening.close()
     print("echo of %d MB with %d CPU-bound thread%s: %.3f s (client measured %.3f s)"
           % (megabytes, nthreads, "" if nthreads == 1 else "s", wall, float(out)))
     print("result wall=%.6f cpu_threads=%d megabytes=%d" % (wall, nthreads, megabytes))

@@ -10,12 +10,12 @@ prints: result wall=SECONDS p50_ms=... p99_ms=... max_ms=...
 """
 from __future__ import print_function
 
-import os
-import socket
 import subprocess
 import sys
 import threading
 import time
+
+from experiment import arguments, cpu_threads, echo, listener, pin
 
 CLIENT = r"""
 import os, socket, sys, time
@@ -37,50 +37,21 @@ sys.stdout.write(" ".join("%.6f" % r for r in rtts) + "\n")
 """
 
 
-def spin(stop):
-    while not stop:
-        n = 0
-        for _ in range(10000):
-            n += 1
-
-
-def answer(listener):
-    conn, _ = listener.accept()
-    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    while True:
-        data = conn.recv(16)
-        if not data:
-            break
-        conn.sendall(data)
-    conn.close()
-
-
 def pct(v, q):
     v = sorted(v)
     return v[min(len(v) - 1, int(q * len(v)))]
 
 
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    pin = "--no-pin" not in sys.argv
-    nthreads = int(args[0]) if args else 1
-    pings = int(args[1]) if len(args) > 1 else 300
-    avail = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    client_cpu = "-"
-    if pin and len(avail) >= 2:
-        os.sched_setaffinity(0, set([avail[0]]))
-        client_cpu = str(avail[1])
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    responder = threading.Thread(target=answer, args=(listener,), name="io-responder")
+    (nthreads, pings), pinned = arguments([1, 300])
+    client_cpu = pin(pinned)
+    listening = listener()
+    responder = threading.Thread(target=echo, args=(listening, 16), name="io-responder")
     responder.start()
     stop = []
-    workers = [threading.Thread(target=spin, args=(stop,), name="cpu-%d" % i) for i in range(nthreads)]
-    for w in workers:
-        w.start()
+    workers = cpu_threads(nthreads, stop)
     start = time.time()
-    out = subprocess.check_output([sys.executable, "-c", CLIENT, str(listener.getsockname()[1]), str(pings),
+    out = subprocess.check_output([sys.executable, "-c", CLIENT, str(listening.getsockname()[1]), str(pings),
                                    client_cpu])
     wall = time.time() - start
     stop.append(True)

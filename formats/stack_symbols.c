@@ -146,6 +146,20 @@ static const char *read_name(const struct reader *r, uint64_t addr)
     return p;
 }
 
+static int add_reloc(struct reader *r, size_t *cap, uint64_t where, uint64_t target)
+{
+    if (r->nrelocs == *cap) {
+        size_t c = *cap ? *cap * 2 : 4096;
+        struct reloc *more = realloc(r->relocs, c * sizeof *more);
+        if (!more)
+            return -1;
+        r->relocs = more;
+        *cap = c;
+    }
+    r->relocs[r->nrelocs++] = (struct reloc){where, target};
+    return 0;
+}
+
 static int add_sym(struct elf_file *f, size_t *cap, uint64_t start, uint64_t size, const char *name, bool python)
 {
     if (f->nsyms == *cap) {
@@ -362,14 +376,8 @@ static void load(struct elf_file *f)
                 } else {
                     continue;
                 }
-                if (r.nrelocs == rcap) {
-                    rcap = rcap ? rcap * 2 : 4096;
-                    struct reloc *more = realloc(r.relocs, rcap * sizeof *more);
-                    if (!more)
-                        goto done;
-                    r.relocs = more;
-                }
-                r.relocs[r.nrelocs++] = (struct reloc){rel.r_offset, target};
+                if (add_reloc(&r, &rcap, rel.r_offset, target))
+                    goto done;
             }
         }
     }
@@ -393,14 +401,8 @@ static void load(struct elf_file *f)
                 memcpy(&v, (const char *)s->data->d_buf + off, 8);
                 if (v < lo || v >= hi)
                     continue;
-                if (r.nrelocs == rcap) {
-                    rcap = rcap ? rcap * 2 : 4096;
-                    struct reloc *more = realloc(r.relocs, rcap * sizeof *more);
-                    if (!more)
-                        goto done;
-                    r.relocs = more;
-                }
-                r.relocs[r.nrelocs++] = (struct reloc){s->addr + off, v};
+                if (add_reloc(&r, &rcap, s->addr + off, v))
+                    goto done;
             }
         }
         sort_n(r.relocs, r.nrelocs, sizeof *r.relocs, by_where);

@@ -21,6 +21,30 @@ def check(cond, what):
         raise CheckFailed(what)
 
 
+def run_cli(cmd, env_extra=None, **kw):
+    """Run a command as a user would; its CompletedProcess (text)."""
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, **kw)
+
+
+def one_line(stderr):
+    """An error is one line."""
+    return len(stderr.strip().splitlines()) == 1
+
+
+class Cases:
+    """The named checks of a command-line test, printed as they are made;
+    `failures` counts the failed ones."""
+
+    def __init__(self):
+        self.failures = 0
+
+    def __call__(self, name, ok, detail=""):
+        print("%s  %s%s" % ("ok  " if ok else "FAIL", name, (": " + detail) if detail else ""))
+        self.failures += 0 if ok else 1
+
+
 def program(name):
     return os.path.join(HERE, "programs", name)
 

@@ -9,28 +9,13 @@ usage: test_report_cli.py GILTRACE FAKE_CPYTHON_PLAIN
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gilcheck import CheckFailed, check_chrome  # noqa: E402
+from gilcheck import Cases, CheckFailed, check_chrome, one_line, run_cli as run  # noqa: E402
 
-failures = 0
-
-
-def run(cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, **kw)
-
-
-def case(name, ok, detail=""):
-    global failures
-    print("%s  %s%s" % ("ok  " if ok else "FAIL", name, (": " + detail) if detail else ""))
-    failures += 0 if ok else 1
-
-
-def one_line(stderr):
-    return len(stderr.strip().splitlines()) == 1
+case = Cases()
 
 
 def main():
@@ -100,9 +85,9 @@ def main():
     left = sorted(f for f in os.listdir(work) if ".tmp-" in f)
     case("no temporary files left", left == [], str(left))
 
-    if failures == 0:
+    if case.failures == 0:
         shutil.rmtree(work, ignore_errors=True)
-    return 1 if failures else 0
+    return 1 if case.failures else 0
 
 
 if __name__ == "__main__":

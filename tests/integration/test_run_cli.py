@@ -8,27 +8,13 @@ usage: test_run_cli.py GILTRACE SHIM FAKE_CPYTHON_PLAIN
 import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 
-failures = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gilcheck import Cases, one_line, run_cli as run  # noqa: E402
 
-
-def run(cmd, env_extra=None, **kw):
-    env = dict(os.environ)
-    env.update(env_extra or {})
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, **kw)
-
-
-def case(name, ok, detail=""):
-    global failures
-    print("%s  %s%s" % ("ok  " if ok else "FAIL", name, (": " + detail) if detail else ""))
-    failures += 0 if ok else 1
-
-
-def one_line(stderr):
-    return len(stderr.strip().splitlines()) == 1
+case = Cases()
 
 
 def main():
@@ -128,10 +114,10 @@ def main():
              p.returncode == plain.returncode == 0 and p.stdout.startswith("switch_number=") and one_line(p.stderr) and
              var in p.stderr, p.stderr.strip())
 
-    if failures == 0:
+    if case.failures == 0:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(ring_dir, ignore_errors=True)
-    return 1 if failures else 0
+    return 1 if case.failures else 0
 
 
 if __name__ == "__main__":

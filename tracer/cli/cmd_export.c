@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "export_chrome.h"
+#include "output_file.h"
 #include "trace_load.h"
 
 static const char usage[] =
@@ -72,38 +73,25 @@ int cmd_export(int argc, char **argv)
         return cli_usage_error("export", "give the file to write with -o FILE (or -o - for standard output)");
     const char *path = argv[optind];
     bool to_stdout = strcmp(output, "-") == 0;
-    struct stat st;
-    if (!to_stdout && !force && lstat(output, &st) == 0) {
-        cli_warn("%s already exists; pass --force to replace it", output);
+    char tmp[4096];
+    if (!to_stdout && output_file_begin(output, force, tmp, sizeof tmp))
         return 2;
-    }
 
     char err[1024];
     struct trace_process *procs;
     size_t n;
     if (trace_load(path, &procs, &n, err, sizeof err)) {
         cli_warn("%s", err);
+        if (!to_stdout)
+            unlink(tmp);
         return 1;
     }
-    char tmp[4096];
-    FILE *out = stdout;
-    if (!to_stdout) {
-        if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", output) >= sizeof tmp) {
-            cli_warn("output path is too long: %s", output);
-            trace_load_free(procs, n);
-            return 2;
-        }
-        int fd = mkstemp(tmp);
-        out = fd >= 0 ? fdopen(fd, "w") : NULL;
-        if (!out) {
-            cli_warn("cannot write %s: %s", output, strerror(errno));
-            if (fd >= 0) {
-                close(fd);
-                unlink(tmp);
-            }
-            trace_load_free(procs, n);
-            return 1;
-        }
+    FILE *out = to_stdout ? stdout : fopen(tmp, "w");
+    if (!out) {
+        cli_warn("cannot write %s: %s", output, strerror(errno));
+        unlink(tmp);
+        trace_load_free(procs, n);
+        return 1;
     }
     uint64_t events = 0;
     int r = export_chrome(out, procs, n, path, &events);
@@ -121,8 +109,9 @@ int cmd_export(int argc, char **argv)
         }
         mode_t mask = umask(0);
         umask(mask);
-        if (chmod(tmp, 0666 & ~mask) != 0 || rename(tmp, output) != 0) {
-            cli_warn("cannot move the export into place at %s: %s", output, strerror(errno));
+        err[0] = '\0';
+        if (chmod(tmp, 0666 & ~mask) != 0 || output_file_commit(tmp, output, err, sizeof err)) {
+            cli_warn("%s", err[0] ? err : "cannot make the export readable");
             unlink(tmp);
             return 1;
         }

@@ -158,13 +158,14 @@ static json_t *process_json(const struct report_process *r)
     json_t *argv = json_array();
     for (size_t i = 0; i < p->argc; i++)
         json_array_append_new(argv, json_string(p->argv[i]));
-    return json_pack("{s:i,s:i,s:o,s:o,s:o,s:s,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "pid",
+    return json_pack("{s:i,s:i,s:o,s:o,s:o,s:s,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "pid",
                      p->pid, "ppid", p->ppid, "exe", str_or_null(p->exe), "argv", argv, "python_version",
                      str_or_null(p->python_version), "gil", gil_kind_name(p->gil_kind), "switch_interval_us",
                      p->switch_interval_us >= 0 ? json_integer(p->switch_interval_us) : json_null(), "start_ns",
                      (json_int_t)p->start_ns, "end_ns", (json_int_t)p->end_ns, "duration_ns",
                      (json_int_t)r->duration_ns, "events", (json_int_t)trace_process_event_count(p), "lost_events",
-                     (json_int_t)p->lost_events, "lost_stacks", (json_int_t)p->lost_stacks, "convoy_threshold_ns",
+                     (json_int_t)p->lost_events, "overwritten_events", (json_int_t)p->overwritten_events,
+                     "lost_stacks", (json_int_t)p->lost_stacks, "convoy_threshold_ns",
                      (json_int_t)r->convoy_threshold_ns, "convoys", (json_int_t)r->convoys, "gils", gils_json(r),
                      "threads", threads_json(r), "blame", blame_json(r), "release_sites", sites_json(r, true),
                      "wait_sites", sites_json(r, false));

@@ -64,6 +64,11 @@ static void print_header(FILE *out, const struct report_process *r)
         cli_format_count(ev, sizeof ev, p->lost_events);
         fprintf(out, "  warning: %s events were lost (ring full); figures undercount\n", ev);
     }
+    if (p->overwritten_events) {
+        cli_format_count(ev, sizeof ev, p->overwritten_events);
+        fprintf(out, "  note: %s older events were overwritten (flight recorder): the figures cover the last ones\n",
+                ev);
+    }
     if (p->lost_stacks) {
         cli_format_count(ev, sizeof ev, p->lost_stacks);
         fprintf(out, "  warning: %s stacks were not kept (stack table full or not unwindable)\n", ev);

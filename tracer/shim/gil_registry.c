@@ -15,6 +15,7 @@
 #include "recorder.h"
 #include "ring_writer.h"
 #include "shim_thread.h"
+#include "spin_lock.h"
 
 /* Offsets inside struct _gil_runtime_state (3.7-3.14), relative to the GIL
  * mutex: interval, last_holder, locked, switch_number (8 bytes each with
@@ -45,13 +46,12 @@ static int registry_busy;
 
 static void registry_lock(void)
 {
-    while (__atomic_exchange_n(&registry_busy, 1, __ATOMIC_ACQUIRE))
-        sched_yield();
+    spin_lock(&registry_busy);
 }
 
 static void registry_unlock(void)
 {
-    __atomic_store_n(&registry_busy, 0, __ATOMIC_RELEASE);
+    spin_unlock(&registry_busy);
 }
 
 void gil_registry_start(const struct python_info *info)

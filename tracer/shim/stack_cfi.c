@@ -169,6 +169,18 @@ static int saved_index(uint64_t reg)
     return -1;
 }
 
+/* A rule other than "saved at CFA + offset": for the return address its
+ * state (1 undefined: the outermost frame; -1 unsupported), for a tracked
+ * register CFI_SAME or CFI_UNDEF. Other registers are not tracked. */
+static void set_rule(struct row *row, uint64_t reg, int8_t ra_state, int16_t saved)
+{
+    int i = saved_index(reg);
+    if (reg == CFI_RA)
+        row->ra_state = ra_state;
+    else if (i >= 0)
+        row->saved[i] = saved;
+}
+
 struct cie {
     uint64_t code_align;
     int64_t data_align;
@@ -316,17 +328,12 @@ static bool run(const struct cfi_object *o, const struct cie *c, uintptr_t p, ui
             goto restore;
         case 0x07: /* undefined */
         case 0x08: /* same_value */
-        case 0x09: /* register */ {
+        case 0x09: /* register */
             reg = rd_uleb(&r);
             if (op == 0x09)
                 rd_uleb(&r);
-            int i = saved_index(reg);
-            if (reg == CFI_RA)
-                row->ra_state = op == 0x07 ? 1 : -1;
-            else if (i >= 0)
-                row->saved[i] = op == 0x08 ? CFI_SAME : CFI_UNDEF;
+            set_rule(row, reg, op == 0x07 ? 1 : -1, op == 0x08 ? CFI_SAME : CFI_UNDEF);
             continue;
-        }
         case 0x0a: /* remember_state */
             if (depth == STATE_DEPTH)
                 return false;
@@ -353,16 +360,11 @@ static bool run(const struct cfi_object *o, const struct cie *c, uintptr_t p, ui
             row->cfa_bad = true;
             continue;
         case 0x10: /* expression */
-        case 0x16: /* val_expression */ {
+        case 0x16: /* val_expression */
             reg = rd_uleb(&r);
             r.p += rd_uleb(&r);
-            int i = saved_index(reg);
-            if (reg == CFI_RA)
-                row->ra_state = -1;
-            else if (i >= 0)
-                row->saved[i] = CFI_UNDEF;
+            set_rule(row, reg, -1, CFI_UNDEF);
             continue;
-        }
         case 0x11: /* offset_extended_sf */
             reg = rd_uleb(&r);
             off = rd_sleb(&r) * c->data_align;
@@ -376,19 +378,14 @@ static bool run(const struct cfi_object *o, const struct cie *c, uintptr_t p, ui
             row->cfa_off = rd_sleb(&r) * c->data_align;
             continue;
         case 0x14: /* val_offset */
-        case 0x15: /* val_offset_sf */ {
+        case 0x15: /* val_offset_sf */
             reg = rd_uleb(&r);
             if (op == 0x14)
                 rd_uleb(&r);
             else
                 rd_sleb(&r);
-            int i = saved_index(reg);
-            if (reg == CFI_RA)
-                row->ra_state = -1;
-            else if (i >= 0)
-                row->saved[i] = CFI_UNDEF;
+            set_rule(row, reg, -1, CFI_UNDEF);
             continue;
-        }
         case 0x2e: /* GNU_args_size */
             rd_uleb(&r);
             continue;

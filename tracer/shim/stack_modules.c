@@ -5,12 +5,12 @@
 
 #include <elf.h>
 #include <link.h>
-#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../../formats/ring.h"
 #include "ring_writer.h"
+#include "spin_lock.h"
 
 struct module {
     uintptr_t start, end; /* all PT_LOAD segments */
@@ -21,17 +21,6 @@ struct module {
 static struct module modules[RING_MODULES];
 static unsigned module_count; /* published with release order */
 static int busy;
-
-static void lock(void)
-{
-    while (__atomic_exchange_n(&busy, 1, __ATOMIC_ACQUIRE))
-        sched_yield();
-}
-
-static void unlock(void)
-{
-    __atomic_store_n(&busy, 0, __ATOMIC_RELEASE);
-}
 
 bool stack_modules_find(uintptr_t pc, uintptr_t *start, uintptr_t *end, uintptr_t *bias, uintptr_t *eh_frame_hdr)
 {
@@ -122,12 +111,12 @@ static int add_object(struct dl_phdr_info *info, size_t size, void *ctx)
 
 void stack_modules_refresh(void)
 {
-    lock();
+    spin_lock(&busy);
     dl_iterate_phdr(add_object, NULL);
-    unlock();
+    spin_unlock(&busy);
 }
 
 void stack_modules_after_fork_child(void)
 {
-    busy = 0;
+    spin_lock_reset(&busy);
 }
