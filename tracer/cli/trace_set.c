@@ -29,6 +29,17 @@ static int ends_with(const char *s, const char *suffix)
     return a > b && strcmp(s + a - b, suffix) == 0;
 }
 
+/* Name the native stack frames of every process (traces recorded with
+ * --stacks), from the ELF files, now that the processes are gone. */
+static void name_frames(struct trace_set *s)
+{
+    struct stack_symbols *symbols = stack_symbols_new();
+    for (size_t i = 0; i < s->count; i++)
+        if (s->procs[i].stack_count && stack_symbols_apply(symbols, &s->procs[i]))
+            cli_warn("out of memory naming the stack frames of pid %d", s->procs[i].pid);
+    stack_symbols_free(symbols);
+}
+
 int trace_set_read_dir(const char *dir, struct trace_set *out, char *err, size_t n)
 {
     memset(out, 0, sizeof *out);
@@ -39,7 +50,6 @@ int trace_set_read_dir(const char *dir, struct trace_set *out, char *err, size_t
     }
     size_t cap = 0;
     struct dirent *de;
-    struct stack_symbols *symbols = stack_symbols_new();
     while ((de = readdir(d))) {
         if (!ends_with(de->d_name, ".ring"))
             continue;
@@ -54,8 +64,6 @@ int trace_set_read_dir(const char *dir, struct trace_set *out, char *err, size_t
         char path[4096], why[512];
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         if (ring_read_file(path, &out->procs[out->count], why, sizeof why) == 0) {
-            if (stack_symbols_apply(symbols, &out->procs[out->count]))
-                cli_warn("out of memory naming the stack frames of pid %d", out->procs[out->count].pid);
             out->count++;
         } else {
             cli_warn("skipping a ring that cannot be read: %s", why);
@@ -63,9 +71,9 @@ int trace_set_read_dir(const char *dir, struct trace_set *out, char *err, size_t
         }
     }
     closedir(d);
-    stack_symbols_free(symbols);
     if (out->count)
         qsort(out->procs, out->count, sizeof *out->procs, by_start);
+    name_frames(out);
     return 0;
 }
 
@@ -83,6 +91,7 @@ int trace_set_read_file(const char *path, struct trace_set *out, char *err, size
         return -1;
     }
     out->count = 1;
+    name_frames(out);
     return 0;
 }
 
