@@ -42,6 +42,7 @@ static int64_t to_other_layout(sqlite3 *db, int four)
     exec(db, four ? "CREATE TEMP TABLE old_event AS SELECT lane, t, kc FROM event ORDER BY lane, t, kc;"
                   : "CREATE TEMP TABLE old_event AS SELECT lane, t, kc FROM event_flat ORDER BY lane, t, kc;");
     exec(db, "DROP VIEW IF EXISTS holds; DROP VIEW IF EXISTS waits; DROP VIEW IF EXISTS events;"
+             "DROP VIEW IF EXISTS event_stacks;"
              "DROP VIEW IF EXISTS event_flat; DROP TABLE event;");
     exec(db, four ? "CREATE TABLE event(lane INTEGER NOT NULL, t INTEGER NOT NULL, k0 INTEGER NOT NULL,"
                     " o1 INTEGER, k1 INTEGER, o2 INTEGER, k2 INTEGER, o3 INTEGER, k3 INTEGER,"
