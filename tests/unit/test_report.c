@@ -18,6 +18,9 @@
 #include "../../tracer/cli/histogram.h"
 #include "../../tracer/cli/report.h"
 #include "../../tracer/cli/report_json.h"
+#include "../../tracer/cli/report_png.h"
+#include "../../viewer/png_io.h"
+#include "../../viewer/render.h"
 #include "../../tracer/cli/trace_load.h"
 #include "check.h"
 
@@ -122,6 +125,44 @@ static void build_known(struct trace_process *p, struct evb *a, struct evb *b)
 static int64_t blame(const struct report_process *r, size_t w, size_t h)
 {
     return r->blame[w * (r->nthreads + 1) + h];
+}
+
+/* The charts of the known trace: the utilisation bars cover what the ten
+ * bins say (in the renderer's held green), both threads' histograms are
+ * drawn (waiting red), and the switch interval is marked. */
+static void check_png(const struct report_process *r, const char *db)
+{
+    char png[] = "/tmp/giltrace-report-png-XXXXXX";
+    int fd = mkstemp(png);
+    CHECK(fd >= 0);
+    close(fd);
+    char err[256];
+    if (report_png(png, r, 1, db, err, sizeof err) != 0) {
+        /* only a missing font may stop it: fonts-dejavu-core */
+        CHECK(strstr(err, "font") != NULL);
+        printf("report --png not checked: %s\n", err);
+        unlink(png);
+        return;
+    }
+    uint32_t *px;
+    int w, h;
+    CHECK(png_read_argb(png, &px, &w, &h, err, sizeof err) == 0);
+    CHECK_EQ_INT(w, 1000);
+    const uint32_t *pal = render_palette();
+    uint32_t held = pal[render_blend_index(1, 0)], waiting = pal[render_blend_index(0, 1)];
+    long green = 0, red = 0, blue = 0;
+    for (long i = 0; i < (long)w * h; i++) {
+        green += (px[i] | 0xff000000u) == held;
+        red += (px[i] | 0xff000000u) == waiting;
+        blue += (px[i] | 0xff000000u) == 0xff1f77b4u;
+    }
+    /* ten bins over ~930 px, 88 px tall at 100%: sum of the utilisations
+     * (9.25) x 93 px x 88 px, give or take the rounding of bar edges */
+    double want = 9.25 * 93 * 88;
+    CHECK(green > want * 0.9 && green < want * 1.1);
+    CHECK(red > 0 && blue > 0);
+    free(px);
+    unlink(png);
 }
 
 static void check_known(void)
@@ -289,6 +330,7 @@ static void check_known(void)
     json_decref(root);
     free(buf);
 
+    check_png(&r, path);
     report_free(&r);
     trace_load_free(procs, n);
     unlink(path);
