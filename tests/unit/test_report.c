@@ -124,7 +124,7 @@ static void build_known(struct trace_process *p, struct evb *a, struct evb *b)
 
 static int64_t blame(const struct report_process *r, size_t w, size_t h)
 {
-    return r->blame[w * (r->nthreads + 1) + h];
+    return report_blame_ns(r, w, h);
 }
 
 /* The charts of the known trace: the utilisation bars cover what the ten

@@ -73,6 +73,11 @@ struct report_site {
     int64_t wait_max_ns;
 };
 
+struct report_blame {
+    uint32_t waiter, holder; /* indexes into report_process.threads; holder nthreads: nobody */
+    int64_t ns;
+};
+
 struct report_process {
     const struct trace_process *p; /* borrowed: must outlive the report */
     int64_t duration_ns;
@@ -81,10 +86,12 @@ struct report_process {
     struct report_thread *threads; /* by first event */
     size_t ngils;
     struct report_gil *gils;
-    /* blame[w * (nthreads + 1) + h]: time thread w waited while thread h held
-     * the GIL it waited for; column nthreads: while nobody held it. Each row
-     * sums to the thread's waited_ns. */
-    int64_t *blame;
+    /* Blame: the time thread `waiter` waited while thread `holder` held the
+     * GIL it waited for (holder == nthreads: while nobody held it), for the
+     * pairs that have any, by waiter then holder. Each waiter's entries sum
+     * to its waited_ns. */
+    size_t nblame;
+    struct report_blame *blame;
     uint64_t convoys;
     size_t nrelease_sites, nwait_sites; /* by count / by time waited, most first */
     struct report_site *release_sites, *wait_sites;
@@ -100,6 +107,10 @@ struct report_options {
 int report_compute(const struct trace_process *p, const struct report_options *o, struct report_process *out);
 
 void report_free(struct report_process *r);
+
+/* The time thread `waiter` waited while `holder` held the GIL (holder ==
+ * r->nthreads: nobody held it); 0 for a pair with none. */
+int64_t report_blame_ns(const struct report_process *r, size_t waiter, size_t holder);
 
 /* Plain text for people. */
 void report_text(FILE *out, const struct report_process *procs, size_t n, const char *db_path);

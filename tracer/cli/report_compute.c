@@ -159,30 +159,106 @@ static size_t first_hold_from(const struct hold_ref *h, size_t n, int64_t x)
     return lo;
 }
 
-/* Blame each instant of each wait on the thread holding the GIL then, or on
- * nobody. */
-static void blame_waits(struct report_process *r, const struct gil_lists *l)
+/* Blame being summed: open addressing on (waiter, holder). */
+struct blame_map {
+    struct report_blame *v;
+    size_t cap, n; /* cap a power of two; 0: nothing yet */
+};
+
+static int blame_add(struct blame_map *m, uint32_t waiter, uint32_t holder, int64_t ns)
 {
-    size_t cols = r->nthreads + 1;
+    if (ns <= 0)
+        return 0;
+    if (2 * (m->n + 1) > m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        struct report_blame *v = malloc(cap * sizeof *v);
+        if (!v)
+            return -1;
+        for (size_t i = 0; i < cap; i++)
+            v[i].ns = -1;
+        for (size_t i = 0; i < m->cap; i++) {
+            if (m->v[i].ns < 0)
+                continue;
+            size_t k = ((size_t)m->v[i].waiter * 2654435761u ^ m->v[i].holder) & (cap - 1);
+            while (v[k].ns >= 0)
+                k = (k + 1) & (cap - 1);
+            v[k] = m->v[i];
+        }
+        free(m->v);
+        m->v = v;
+        m->cap = cap;
+    }
+    size_t k = ((size_t)waiter * 2654435761u ^ holder) & (m->cap - 1);
+    while (m->v[k].ns >= 0 && (m->v[k].waiter != waiter || m->v[k].holder != holder))
+        k = (k + 1) & (m->cap - 1);
+    if (m->v[k].ns < 0) {
+        m->v[k] = (struct report_blame){waiter, holder, 0};
+        m->n++;
+    }
+    m->v[k].ns += ns;
+    return 0;
+}
+
+static int by_waiter_holder(const void *a, const void *b)
+{
+    const struct report_blame *x = a, *y = b;
+    if (x->waiter != y->waiter)
+        return x->waiter < y->waiter ? -1 : 1;
+    return x->holder < y->holder ? -1 : x->holder > y->holder;
+}
+
+/* The map's entries as report_process.blame, sorted. */
+static void blame_finish(struct report_process *r, struct blame_map *m)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->v[i].ns >= 0)
+            m->v[n++] = m->v[i];
+    sort_n(m->v, n, sizeof *m->v, by_waiter_holder);
+    r->blame = m->v;
+    r->nblame = n;
+    m->v = NULL;
+}
+
+int64_t report_blame_ns(const struct report_process *r, size_t waiter, size_t holder)
+{
+    size_t lo = 0, hi = r->nblame;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct report_blame *b = &r->blame[mid];
+        if (b->waiter < waiter || (b->waiter == waiter && b->holder < holder))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < r->nblame && r->blame[lo].waiter == waiter && r->blame[lo].holder == holder ? r->blame[lo].ns : 0;
+}
+
+/* Blame each instant of each wait on the thread holding the GIL then, or on
+ * nobody. Returns 0, or -1 when out of memory. */
+static int blame_waits(struct report_process *r, struct blame_map *m, const struct gil_lists *l)
+{
     for (size_t i = 0; i < l->nwaits; i++) {
         const struct wait_ref *w = &l->waits[i];
         int64_t covered = w->start, blamed = 0;
         size_t k = first_hold_from(l->holds, l->nholds, w->start);
         if (k > 0)
             k--; /* the hold in progress when the wait began */
-        int64_t *row = &r->blame[(size_t)w->thread * cols];
         for (; k < l->nholds && l->holds[k].start < w->end; k++) {
             const struct hold_ref *h = &l->holds[k];
             int64_t a = h->start > covered ? h->start : covered;
             int64_t b = h->end < w->end ? h->end : w->end;
             if (b <= a)
                 continue;
-            row[h->thread] += b - a;
+            if (blame_add(m, w->thread, h->thread, b - a))
+                return -1;
             blamed += b - a;
             covered = b;
         }
-        row[r->nthreads] += (w->end - w->start) - blamed;
+        if (blame_add(m, w->thread, (uint32_t)r->nthreads, (w->end - w->start) - blamed))
+            return -1;
     }
+    return 0;
 }
 
 /* Utilisation, handoffs and handoff latency of one GIL. */
@@ -260,6 +336,7 @@ static int thread_by_first(const void *a, const void *b)
 
 int report_compute(const struct trace_process *p, const struct report_options *o, struct report_process *r)
 {
+    struct blame_map blame = {0};
     memset(r, 0, sizeof *r);
     r->p = p;
     size_t bins = o && o->bins ? o->bins : 100;
@@ -301,8 +378,7 @@ int report_compute(const struct trace_process *p, const struct report_options *o
                 ngil = (unsigned)p->threads[i].events[k].gil + 1;
     r->ngils = ngil;
     r->gils = calloc(ngil ? ngil : 1, sizeof *r->gils);
-    r->blame = calloc((r->nthreads ? r->nthreads : 1) * (r->nthreads + 1), sizeof *r->blame);
-    if (!r->gils || !r->blame)
+    if (!r->gils)
         goto oom;
 
     for (unsigned g = 0; g < ngil; g++) {
@@ -326,14 +402,14 @@ int report_compute(const struct trace_process *p, const struct report_options *o
         free(drops);
         if (!oom) {
             sort_n(lists.holds, lists.nholds, sizeof *lists.holds, hold_by_start);
-            blame_waits(r, &lists);
-            oom = gil_figures(r, rg, &lists, bins) != 0;
+            oom = blame_waits(r, &blame, &lists) != 0 || gil_figures(r, rg, &lists, bins) != 0;
         }
         free(lists.holds);
         free(lists.waits);
         if (oom)
             goto oom;
     }
+    blame_finish(r, &blame);
 
     for (size_t i = 0; i < r->nthreads; i++) {
         struct report_thread *t = &r->threads[i];
@@ -347,6 +423,7 @@ int report_compute(const struct trace_process *p, const struct report_options *o
 
 oom:
     free(source);
+    free(blame.v);
 oom_nosource:
     report_free(r);
     return -1;

@@ -100,17 +100,13 @@ static json_t *threads_json(const struct report_process *r)
 static json_t *blame_json(const struct report_process *r)
 {
     json_t *a = json_array();
-    size_t cols = r->nthreads + 1;
-    for (size_t w = 0; w < r->nthreads; w++)
-        for (size_t h = 0; h < cols; h++) {
-            int64_t v = r->blame[w * cols + h];
-            if (v == 0)
-                continue;
-            json_array_append_new(a, json_pack("{s:I,s:o,s:I}", "waiter", (json_int_t)r->threads[w].tid, "holder",
-                                               h == r->nthreads ? json_null()
-                                                                : json_integer((json_int_t)r->threads[h].tid),
-                                               "ns", (json_int_t)v));
-        }
+    for (size_t i = 0; i < r->nblame; i++) {
+        const struct report_blame *b = &r->blame[i];
+        json_array_append_new(a, json_pack("{s:I,s:o,s:I}", "waiter", (json_int_t)r->threads[b->waiter].tid, "holder",
+                                           b->holder == r->nthreads ? json_null()
+                                                                    : json_integer((json_int_t)r->threads[b->holder].tid),
+                                           "ns", (json_int_t)b->ns));
+    }
     return a;
 }
 

@@ -148,52 +148,54 @@ static void print_threads(FILE *out, const struct report_process *r)
     }
 }
 
-struct share {
-    size_t col;
-    int64_t ns;
-};
-
-static int by_share(const void *a, const void *b)
+static int by_ns(const void *a, const void *b)
 {
-    const struct share *x = a, *y = b;
+    const struct report_blame *x = a, *y = b;
     return x->ns > y->ns ? -1 : x->ns < y->ns;
 }
 
 static void print_blame(FILE *out, const struct report_process *r)
 {
-    size_t cols = r->nthreads + 1;
-    struct share *sh = malloc(cols * sizeof *sh);
-    if (!sh)
-        return;
     bool any = false;
-    for (size_t w = 0; w < r->nthreads; w++) {
-        const struct report_thread *t = &r->threads[w];
-        if (t->waited_ns == 0)
+    for (size_t i = 0; i < r->nblame;) {
+        /* the entries of one waiter, largest first */
+        size_t j = i;
+        while (j < r->nblame && r->blame[j].waiter == r->blame[i].waiter)
+            j++;
+        struct report_blame top[4];
+        size_t ntop = 0;
+        struct report_blame *row = malloc((j - i) * sizeof *row);
+        if (row) {
+            memcpy(row, &r->blame[i], (j - i) * sizeof *row);
+            qsort(row, j - i, sizeof *row, by_ns);
+            ntop = j - i < 4 ? j - i : 4;
+            memcpy(top, row, ntop * sizeof *top);
+            free(row);
+        }
+        const struct report_thread *t = &r->threads[r->blame[i].waiter];
+        i = j;
+        if (!ntop || t->waited_ns == 0)
             continue;
         if (!any)
             fprintf(out, "\n  blame: while each thread waited, who held the GIL\n");
         any = true;
-        for (size_t h = 0; h < cols; h++)
-            sh[h] = (struct share){h, r->blame[w * cols + h]};
-        qsort(sh, cols, sizeof *sh, by_share);
         char label[64], total[32];
         thread_label(t, label, sizeof label, 28);
         ns(total, sizeof total, t->waited_ns);
         fprintf(out, "  %-28s %10s:", label, total);
-        for (size_t k = 0; k < cols && k < 4 && sh[k].ns > 0; k++) {
-            if (sh[k].col == r->nthreads)
-                fprintf(out, "%s nobody (GIL free) %.1f%%", k ? "," : "", pct(sh[k].ns, t->waited_ns));
+        for (size_t k = 0; k < ntop; k++) {
+            if (top[k].holder == r->nthreads)
+                fprintf(out, "%s nobody (GIL free) %.1f%%", k ? "," : "", pct(top[k].ns, t->waited_ns));
             else {
                 char holder[64];
-                thread_label(&r->threads[sh[k].col], holder, sizeof holder, 24);
-                fprintf(out, "%s %s %.1f%%", k ? "," : "", holder, pct(sh[k].ns, t->waited_ns));
+                thread_label(&r->threads[top[k].holder], holder, sizeof holder, 24);
+                fprintf(out, "%s %s %.1f%%", k ? "," : "", holder, pct(top[k].ns, t->waited_ns));
             }
         }
         fputc('\n', out);
     }
     if (!any)
         fprintf(out, "\n  blame: no thread waited for the GIL\n");
-    free(sh);
 }
 
 static void print_convoys(FILE *out, const struct report_process *r)
