@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -257,6 +258,11 @@ static py_object *starting_thread(void *(*fn)(void *), void *arg)
     return api.method_self((py_object *)func);
 }
 
+/* Snapshots of the running threads cost a little per thread: with many
+ * threads starting at once, take one at most this often, of so many. */
+#define SNAPSHOT_EVERY_NS 50000000ull
+#define SNAPSHOT_MAX_THREADS 4096
+
 static void snapshot_running(void)
 {
     py_object *modules = api.modules();
@@ -270,7 +276,7 @@ static void snapshot_running(void)
     bool py2 = api.hexversion < 0x03000000;
     py_ssize_t pos = 0;
     py_object *k, *v;
-    for (int guard = 0; guard < 100000 && api.dict_next(active, &pos, &k, &v); guard++) {
+    for (int guard = 0; guard < SNAPSHOT_MAX_THREADS && api.dict_next(active, &pos, &k, &v); guard++) {
         char name[RING_NAME_MAX];
         py_object *n = read_attr(v, py2 ? "_Thread__name" : "_name");
         bool have = str_text(n, name, sizeof name);
@@ -292,6 +298,13 @@ static void snapshot_running(void)
     }
 }
 
+static uint64_t coarse_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 void py_names_thread_start(void *(*fn)(void *), void *arg, char *name, size_t cap)
 {
     name[0] = '\0';
@@ -305,7 +318,12 @@ void py_names_thread_start(void *(*fn)(void *), void *arg, char *name, size_t ca
         if (n)
             api.decref(n);
     }
-    snapshot_running();
+    static uint64_t last; /* threads that start threads hold the GIL: no race */
+    uint64_t now = coarse_now_ns();
+    if (last == 0 || now - last >= SNAPSHOT_EVERY_NS) {
+        last = now ? now : 1;
+        snapshot_running();
+    }
 }
 
 void py_names_thread_started(uintptr_t pthread_self_id, uint32_t tid, const char *name)

@@ -12,7 +12,8 @@
  *     the Thread;
  *   - the names of all running threads, from threading._active (ident ->
  *     Thread), with their native ids (3.8+) or their idents mapped to
- *     kernel tids by the shim's own thread start trampoline.
+ *     kernel tids by the shim's own thread start trampoline; at most every
+ *     50 ms, so that starting many threads stays cheap.
  * Attributes are read with the generic attribute lookup only when the
  * thread's class has no attribute or descriptor of that name (so no
  * property, __getattribute__ or __getattr__ can run), through the instance

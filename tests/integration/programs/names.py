@@ -1,6 +1,6 @@
 """Threads with Python names, for the thread-name check: default names, a
 given name, a thread renamed while it runs (seen once another thread
-starts), and a thread pool. Each thread prints its kernel tid and the name
+starts, 50 ms or more after the last look), and a thread pool. Each thread prints its kernel tid and the name
 it has when it finishes, so the test can compare with threads.name.
 
 usage: names.py
@@ -33,11 +33,11 @@ def main():
     report_main = (gettid(), threading.current_thread().name)
     a = threading.Thread(target=report)
     b = threading.Thread(target=report, name="named-worker")
-    r = threading.Thread(target=report, args=(0.2,), name="before-rename")
+    r = threading.Thread(target=report, args=(0.3,), name="before-rename")
     for t in (a, b, r):
         t.start()
-    time.sleep(0.05)
     r.name = "after-rename"
+    time.sleep(0.1)  # the shim reads the running threads' names at most every 50 ms
     c = threading.Thread(target=report, name="started-after-rename")
     c.start()
     if sys.version_info >= (3, 2):
