@@ -3,7 +3,6 @@
  * trace in a format other tools load (export_chrome.h).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@ static const char usage[] =
     "                    as slices, the other GIL events as instants (the default)\n"
     "  -o, --output FILE where to write it (\"-\": standard output)\n"
     "  -f, --force       replace FILE if it exists\n"
+    "  -q, --quiet       no warning when the export is too big for chrome://tracing\n"
     "  -h, --help        show this help\n";
 
 /* The chrome viewer struggles beyond about this many events. */
@@ -33,36 +33,11 @@ static const char usage[] =
 
 int cmd_export(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"format", required_argument, NULL, 'F'}, {"output", required_argument, NULL, 'o'},
-        {"force", no_argument, NULL, 'f'},        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *format = "chrome", *output = NULL;
-    bool force = false;
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "o:fh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'F':
-            format = optarg;
-            break;
-        case 'o':
-            output = optarg;
-            break;
-        case 'f':
-            force = true;
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        case ':':
-            return cli_usage_error("export", "%s needs a value", argv[optind - 1]);
-        default:
-            return cli_usage_error("export", "unknown option %s", argv[optind - 1]);
-        }
-    }
+    struct output_options o = {.format = "chrome"};
+    int r0 = output_options_parse(argc, argv, "export", usage, &o);
+    if (r0 >= 0)
+        return r0;
+    const char *format = o.format, *output = o.output;
     if (strcmp(format, "chrome") != 0)
         return cli_usage_error("export", "unknown format \"%s\" (known: chrome)", format);
     if (optind >= argc)
@@ -74,7 +49,7 @@ int cmd_export(int argc, char **argv)
     const char *path = argv[optind];
     bool to_stdout = strcmp(output, "-") == 0;
     char tmp[4096];
-    if (!to_stdout && output_file_begin(output, force, tmp, sizeof tmp))
+    if (!to_stdout && output_file_begin(output, o.force, tmp, sizeof tmp))
         return 2;
 
     char err[1024];
@@ -116,7 +91,7 @@ int cmd_export(int argc, char **argv)
             return 1;
         }
     }
-    if (events > CHROME_COMFORTABLE_EVENTS)
+    if (events > CHROME_COMFORTABLE_EVENTS && !o.quiet)
         cli_warn("%s: %llu trace events; chrome://tracing struggles beyond about a million (Perfetto UI copes "
                  "better)", to_stdout ? "export" : output, (unsigned long long)events);
     return 0;

@@ -52,7 +52,7 @@ int output_options_parse(int argc, char **argv, const char *cmd, const char *usa
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'}, {"force", no_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"format", required_argument, NULL, 'F'}, {NULL, 0, NULL, 0},
     };
     opterr = 0;
     optind = 1;
@@ -67,6 +67,11 @@ int output_options_parse(int argc, char **argv, const char *cmd, const char *usa
             break;
         case 'q':
             o->quiet = true;
+            break;
+        case 'F':
+            if (!o->format)
+                return cli_usage_error(cmd, "unknown option %s", argv[optind - 1]);
+            o->format = optarg;
             break;
         case 'h':
             fputs(usage, stdout);

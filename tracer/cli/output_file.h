@@ -15,11 +15,13 @@
  * after telling the user why (cli_warn). */
 int output_file_begin(const char *output, bool force, char *tmp, size_t cap);
 
-/* What the commands that write one trace (recover, snapshot) take. */
+/* What the commands that write one file (recover, snapshot, export) take. */
 struct output_options {
     const char *output; /* -o, --output */
     bool force;         /* -f, --force */
     bool quiet;         /* -q, --quiet */
+    const char *format; /* --format: taken only by a command that sets a
+                           default here (export); an unknown option otherwise */
 };
 
 /* Parse those options for subcommand `cmd` (whose help text is `usage`),
