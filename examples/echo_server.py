@@ -14,20 +14,13 @@ prints: result wall=SECONDS cpu_threads=N megabytes=M
 """
 from __future__ import print_function
 
-import subprocess
-import sys
 import threading
 import time
 
-from experiment import arguments, cpu_threads, echo, listener, pin
+from experiment import arguments, cpu_threads, echo, listener, pin, run_client
 
 CLIENT = r"""
-import os, socket, sys, time
-port, size, cpu = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-if cpu != "-" and hasattr(os, "sched_setaffinity"):
-    os.sched_setaffinity(0, set([int(cpu)]))
-s = socket.create_connection(("127.0.0.1", port))
-s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+size = count
 chunk = b"x" * 8192
 start = time.time()
 sent = 0
@@ -49,13 +42,12 @@ def main():
     (nthreads, megabytes), pinned = arguments([1, 10])
     client_cpu = pin(pinned)
     listening = listener()
-    port = listening.getsockname()[1]
     server = threading.Thread(target=echo, args=(listening, 65536), name="echo-server")
     server.start()
     stop = []
     workers = cpu_threads(nthreads, stop)
     start = time.time()
-    out = subprocess.check_output([sys.executable, "-c", CLIENT, str(port), str(megabytes << 20), client_cpu])
+    out = run_client(CLIENT, listening, megabytes << 20, client_cpu)
     wall = time.time() - start
     stop.append(True)
     server.join()

@@ -10,20 +10,13 @@ prints: result wall=SECONDS p50_ms=... p99_ms=... max_ms=...
 """
 from __future__ import print_function
 
-import subprocess
-import sys
 import threading
 import time
 
-from experiment import arguments, cpu_threads, echo, listener, pin
+from experiment import arguments, cpu_threads, echo, listener, pin, run_client
 
 CLIENT = r"""
-import os, socket, sys, time
-port, pings, cpu = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-if cpu != "-" and hasattr(os, "sched_setaffinity"):
-    os.sched_setaffinity(0, set([int(cpu)]))
-s = socket.create_connection(("127.0.0.1", port))
-s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+pings = count
 rtts = []
 for i in range(pings):
     t0 = time.time()
@@ -51,8 +44,7 @@ def main():
     stop = []
     workers = cpu_threads(nthreads, stop)
     start = time.time()
-    out = subprocess.check_output([sys.executable, "-c", CLIENT, str(listening.getsockname()[1]), str(pings),
-                                   client_cpu])
+    out = run_client(CLIENT, listening, pings, client_cpu)
     wall = time.time() - start
     stop.append(True)
     responder.join()
