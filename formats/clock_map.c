@@ -3,6 +3,7 @@
  */
 #include "clock_map.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +26,7 @@ int clock_map_build(struct clock_map *m, unsigned clock, const struct ring_calib
         return -1;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (pairs[i].raw && pairs[i].mono_ns)
+        if (pairs[i].raw && pairs[i].mono_ns && pairs[i].mono_ns <= INT64_MAX)
             p[k++] = pairs[i];
     qsort(p, k, sizeof *p, by_raw);
 
@@ -72,10 +73,12 @@ int64_t clock_map_ns(const struct clock_map *m, uint64_t raw, size_t *hint)
     }
     if (hint)
         *hint = i;
+    /* All in 128 bits and clamped: a damaged file's pairs must not overflow. */
     const struct ring_calibration *a = &m->pairs[i], *b = &m->pairs[i + 1];
-    __int128 d = (__int128)((int64_t)(raw - a->raw)) * (int64_t)(b->mono_ns - a->mono_ns) /
-                 (int64_t)(b->raw - a->raw);
-    return (int64_t)a->mono_ns + (int64_t)d;
+    __int128 ns = (__int128)a->mono_ns + ((__int128)raw - (__int128)a->raw) *
+                                             ((__int128)b->mono_ns - (__int128)a->mono_ns) /
+                                             ((__int128)b->raw - (__int128)a->raw);
+    return ns > INT64_MAX ? INT64_MAX : ns < INT64_MIN ? INT64_MIN : (int64_t)ns;
 }
 
 void clock_map_free(struct clock_map *m)

@@ -10,16 +10,32 @@
  *   [ring_header: RING_HEADER_SIZE bytes]
  *   [chunk 0][chunk 1] ... [chunk chunk_count-1]     each RING_CHUNK_SIZE bytes
  *
- * A chunk belongs to one thread once claimed. Threads claim chunks by an
- * atomic increment of `next_chunk`, so the recording path takes no lock; a
- * chunk is a ring_chunk_header followed by RING_RECORDS_PER_CHUNK records.
+ * A chunk belongs to one thread once claimed. Threads claim fresh chunks by
+ * an atomic increment of `next_chunk`, so the recording path takes no lock;
+ * a chunk is a ring_chunk_header followed by RING_RECORDS_PER_CHUNK records.
+ * Every claim gets a new `seq` from `next_seq`: a thread's chunks are read
+ * in seq order. In overwrite mode (a flight recorder), once no fresh chunk
+ * is left, a claim takes over the oldest chunk no live thread is writing.
+ *
+ * A chunk header is published like a seqlock: its seq is 0 while the chunk
+ * is being (re)initialised and is stored last, with release order. A reader
+ * takes seq, reads the chunk, and takes seq again; if it changed, the chunk
+ * was taken over meanwhile and what was read is dropped.
  *
  * A record is committed by its second 8-byte word, stored after the first
  * with release order: `check` must equal ring_record_check(chunk seq, index)
  * or the record (and everything after it in that chunk) is not valid. Fresh
  * file pages are zero, which never matches, and a recycled chunk gets a new
  * seq, so stale records never match either. A record torn by a crash
- * between its two stores fails the check and is dropped, never misread.
+ * between its two stores fails the check and is dropped, never misread; a
+ * recycled chunk's records are zeroed before reuse, so a record whose tail
+ * is zero but whose timestamp is not is exactly a torn one.
+ *
+ * After the chunks comes the aux area (header.aux_offset, aux_size): Python
+ * thread names, and with stacks on, the loaded modules and the deduplicated
+ * native stacks (struct ring_aux below). Everything in it is committed by
+ * a last store with release order, like records, so what a dead process left
+ * there is read back or skipped, never misread.
  *
  * All integers are little-endian (the machine's: x86-64 and aarch64 only).
  * Bump RING_VERSION on any change to this file.
@@ -30,7 +46,7 @@
 #include <stdint.h>
 
 #define RING_MAGIC "GILRING\0"
-#define RING_VERSION 1u
+#define RING_VERSION 3u
 
 #define RING_HEADER_SIZE 16384u
 #define RING_CHUNK_SIZE 65536u
@@ -60,6 +76,11 @@ enum ring_event_kind {
     RING_EV_KIND_MAX = 9
 };
 
+/* A record that is no event: the native stack of the thread's previous
+ * record (a RELEASE or BUSY), as raw_ts = stack id (1-based slot of the
+ * stack table). Only written with stacks on. */
+#define RING_REC_STACK 15u
+
 /* What the hot path stored in `raw_ts`. */
 enum ring_clock {
     RING_CLOCK_TSC = 1,       /* rdtscp ticks; convert with calibration pairs */
@@ -72,6 +93,18 @@ enum ring_gil_kind {
     RING_GIL_CONDVAR = 1,   /* 3.2+: mutex + condition variables */
     RING_GIL_SEMAPHORE = 2, /* 2.7: a sem_t */
     RING_GIL_NONE = 3       /* free-threaded build running without a GIL */
+};
+
+/* What happens when no fresh chunk is left, in ring_header.mode. */
+enum ring_mode {
+    RING_MODE_APPEND = 0,   /* later events are counted as lost */
+    RING_MODE_OVERWRITE = 1 /* the oldest chunk is reused: the last N MiB are kept */
+};
+
+/* Chunk states, in ring_chunk_header.state. */
+enum ring_chunk_state {
+    RING_CHUNK_DONE = 0,   /* its thread has moved on (or died): reusable */
+    RING_CHUNK_CURRENT = 1 /* its thread is writing into it */
 };
 
 /* Process states, in ring_header.state. */
@@ -111,24 +144,101 @@ struct ring_header {
     struct ring_calibration start; /* taken when the file was created */
     struct ring_calibration end;   /* taken at a clean exit (state EXITED) */
     uint64_t lost_events;       /* atomic: events dropped (ring full, ...) */
-    uint64_t next_chunk;        /* atomic: claim counter; chunk seq = value + 1 */
+    uint64_t next_chunk;        /* atomic: fresh chunks claimed (may pass chunk_count) */
+    uint64_t next_seq;          /* atomic: seq of the last claim */
+    uint64_t overwritten_events;/* atomic: events of chunks taken over (overwrite mode) */
     uint32_t state;             /* atomic: enum ring_state */
     uint32_t switch_interval_us;/* atomic: last switch interval seen */
     uint32_t gil_count;         /* atomic: entries of gils[] published */
     uint32_t flags;             /* RING_FLAG_* */
+    uint32_t mode;              /* enum ring_mode */
+    uint32_t trigger_wait_ms;   /* a GIL wait longer than this triggers a snapshot; 0 = off */
+    uint64_t trigger_count;     /* atomic: waits that passed trigger_wait_ms */
+    uint64_t trigger_wait_ns;   /* atomic: how long the last of them waited */
+    uint32_t trigger_tid;       /* atomic: and which thread it was */
+    uint32_t reserved;
     struct ring_gil_info gils[RING_MAX_GILS];
     char python_version[128];   /* Py_GetVersion(), truncated */
     char exe[1024];             /* /proc/self/exe at creation */
     uint32_t argv_len;          /* bytes used in argv[] */
     char argv[8192];            /* NUL-separated /proc/self/cmdline, truncated */
+    uint64_t aux_offset;        /* the aux area: ring_chunk_offset(chunk_count) */
+    uint64_t aux_size;          /* its size in bytes (struct ring_aux first) */
 };
 
 #define RING_FLAG_ARGV_TRUNCATED 1u
+#define RING_FLAG_STACKS 2u /* stacks were asked for */
+
+/* ---- the aux area ---- */
+
+#define RING_NAME_MAX 56u
+#define RING_NAMES 4096u             /* thread names per process */
+#define RING_MODULES 1024u           /* loaded objects stack frames may point into */
+#define RING_MODULE_STRINGS 262144u  /* bytes of module paths */
+#define RING_STACK_MAX_DEPTH 64u     /* frames kept per stack, innermost first */
+#define RING_STACK_TRUNCATED 0x80000000u /* in ring_stack_slot.depth */
+
+/* The commit value of aux entry `index` (names, modules): never 0. */
+#define RING_CHECK_KEY_AUX 0x7e3a9c15u
+static inline uint32_t ring_aux_commit(uint32_t index)
+{
+    return (index + 1u) ^ RING_CHECK_KEY_AUX;
+}
+
+/* A thread's Python name (threading.Thread.name), as read inside the
+ * process. Later entries for a tid supersede earlier ones. */
+struct ring_thread_name {
+    uint32_t tid;
+    uint32_t commit;            /* ring_aux_commit(index), stored last */
+    char name[RING_NAME_MAX];   /* UTF-8, NUL-terminated, cut at a character boundary */
+};
+
+/* A loaded object (executable or shared library). */
+struct ring_module {
+    uint64_t bias;              /* load bias (dl_iterate_phdr's dlpi_addr) */
+    uint64_t lo, hi;            /* its executable segment(s), [lo, hi) */
+    uint32_t path_offset;       /* into the module strings, NUL-terminated */
+    uint32_t build_id_len;      /* bytes of build_id used (0: none) */
+    uint8_t build_id[20];       /* NT_GNU_BUILD_ID */
+    uint32_t commit;            /* ring_aux_commit(index), stored last */
+};
+
+/* One stack of the dedup table: open addressing on `hash`, which is never 0
+ * in a used slot. A slot is claimed by a compare-and-swap of its hash; the
+ * stack's frames are then copied into the frame pool and `frames` is stored
+ * last (release): 0 means not (yet) complete, RING_STACK_DEAD that the pool
+ * was full. The id of a stack is its slot index + 1. */
+struct ring_stack_slot {
+    uint64_t hash;
+    uint32_t frames;            /* offset in the frame pool, in 8-byte words (>= 1) */
+    uint32_t depth;             /* frames | RING_STACK_TRUNCATED */
+};
+#define RING_STACK_DEAD 0xffffffffu
+
+/* At aux_offset. Offsets are from the start of the aux area. */
+struct ring_aux {
+    uint32_t size;              /* sizeof(struct ring_aux) */
+    uint32_t flags;             /* RING_FLAG_STACKS when the stack parts exist */
+    uint32_t names_offset, names_cap;
+    uint32_t names_count;       /* atomic: entries claimed (may exceed cap) */
+    uint32_t modules_offset, modules_cap;
+    uint32_t modules_count;     /* atomic */
+    uint32_t strings_offset, strings_cap;
+    uint32_t strings_used;      /* atomic */
+    uint32_t slots_cap;         /* a power of two (0: no stacks) */
+    uint64_t slots_offset;
+    uint64_t pool_offset;
+    uint64_t pool_cap;          /* 8-byte words; word 0 is never used */
+    uint64_t pool_used;         /* atomic */
+    uint64_t lost_names;        /* atomic: names that did not fit */
+    uint64_t lost_stacks;       /* atomic: RELEASE/BUSY events left without a stack */
+    uint64_t reserved[4];
+};
 
 struct ring_chunk_header {
-    uint64_t seq;   /* claim number, >= 1; 0 = never claimed */
+    uint64_t seq;   /* claim number, >= 1; 0 = never claimed, or being taken over */
     uint32_t tid;   /* owning thread */
-    uint32_t reserved;
+    uint32_t state; /* atomic: enum ring_chunk_state */
     struct ring_calibration claimed; /* both clocks when the chunk was claimed */
     uint8_t pad[RING_CHUNK_HEADER_SIZE - 32];
 };
@@ -147,6 +257,9 @@ _Static_assert(sizeof(struct ring_header) <= RING_HEADER_SIZE, "ring header too 
 _Static_assert(sizeof(struct ring_chunk_header) == RING_CHUNK_HEADER_SIZE, "chunk header size");
 _Static_assert(sizeof(struct ring_record) == RING_RECORD_SIZE, "record size");
 _Static_assert(RING_RECORDS_PER_CHUNK < 4096u, "record index must fit 12 bits");
+_Static_assert(sizeof(struct ring_thread_name) == 64, "name entry size");
+_Static_assert(sizeof(struct ring_stack_slot) == 16, "stack slot size");
+_Static_assert(sizeof(struct ring_aux) % 8 == 0, "aux header alignment");
 
 /* The commit check of record `index` in the chunk claimed as `seq`: the low
  * 32 bits of (seq << 12 | index), xored with a key so that no simple pattern
@@ -181,6 +294,43 @@ static inline void ring_header_init(struct ring_header *h, uint32_t chunk_count,
     h->chunk_count = chunk_count;
     h->record_size = RING_RECORD_SIZE;
     h->clock = clock;
+}
+
+/* Sizes of the aux area's parts, for `stacks_mb` MiB of stack table (0: no
+ * stacks): names always; modules, strings, slots and pool with stacks. The
+ * slots take 1/16 of the stack table, the pool the rest. */
+struct ring_aux_layout {
+    uint32_t names_offset, modules_offset, strings_offset;
+    uint64_t slots_offset, pool_offset;
+    uint32_t slots_cap;
+    uint64_t pool_cap;
+    uint64_t size;
+};
+
+static inline struct ring_aux_layout ring_aux_layout(uint32_t stacks_mb)
+{
+    struct ring_aux_layout l = {0};
+    uint64_t at = (sizeof(struct ring_aux) + 63u) & ~63ull;
+    l.names_offset = (uint32_t)at;
+    at += (uint64_t)RING_NAMES * sizeof(struct ring_thread_name);
+    if (stacks_mb) {
+        l.modules_offset = (uint32_t)at;
+        at += (uint64_t)RING_MODULES * sizeof(struct ring_module);
+        l.strings_offset = (uint32_t)at;
+        at += RING_MODULE_STRINGS;
+        uint64_t bytes = (uint64_t)stacks_mb << 20;
+        uint32_t slots = 1024;
+        while ((uint64_t)slots * 2 * sizeof(struct ring_stack_slot) <= bytes / 16)
+            slots *= 2;
+        l.slots_cap = slots;
+        l.slots_offset = at;
+        at += (uint64_t)slots * sizeof(struct ring_stack_slot);
+        l.pool_offset = at;
+        l.pool_cap = (bytes - (uint64_t)slots * sizeof(struct ring_stack_slot)) / 8;
+        at += l.pool_cap * 8;
+    }
+    l.size = (at + 4095u) & ~4095ull;
+    return l;
 }
 
 /* Byte offset of chunk `index` (0-based) in the file. */

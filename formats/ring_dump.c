@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "ring_read.h"
+#include "stack_symbols.h"
 #include "tdb_write.h"
 
 __attribute__((visibility("default"))) int giltrace_dump_ring(const char *ring_path, const char *db_path,
@@ -14,6 +15,9 @@ __attribute__((visibility("default"))) int giltrace_dump_ring(const char *ring_p
     struct trace_process p;
     if (ring_read_file(ring_path, &p, err, err_len))
         return -1;
+    struct stack_symbols *symbols = stack_symbols_new();
+    stack_symbols_apply(symbols, &p); /* frames it cannot name keep their addresses */
+    stack_symbols_free(symbols);
     struct tdb_writer *w;
     char why[512];
     int r = -1;

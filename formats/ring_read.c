@@ -2,7 +2,9 @@
  * ring_read.c — decoding ring files. See ring_read.h.
  *
  * Chunks are grouped by owning thread and taken in claim order; within a
- * chunk, records are read until the first one that fails its commit check.
+ * chunk, records are read until the first one that fails its commit check,
+ * and kept only if the chunk's seq is unchanged afterwards (seqlock: a ring
+ * being written, even overwritten, reads as a consistent snapshot).
  * Raw timestamps become CLOCK_MONOTONIC ns through a clock_map built from the
  * header's pairs, every claimed chunk's pair and, when the reader runs on the
  * same boot as the writer, a pair taken now.
@@ -22,6 +24,7 @@
 #include "event_kind.h"
 #include "fmt_error.h"
 #include "ring.h"
+#include "ring_aux_read.h"
 #include "ring_clock.h"
 
 /* A claimed chunk, as found. */
@@ -29,6 +32,7 @@ struct chunk_ref {
     uint64_t seq;
     uint32_t tid;
     uint32_t index;
+    struct ring_calibration claimed;
 };
 
 static int by_tid_then_seq(const void *a, const void *b)
@@ -54,6 +58,7 @@ static int copy_identity(const struct ring_header *h, struct trace_process *p)
     p->switch_interval_us = us ? (int64_t)us : -1;
     p->exited = __atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == RING_STATE_EXITED;
     p->lost_events = __atomic_load_n(&h->lost_events, __ATOMIC_RELAXED);
+    p->overwritten_events = __atomic_load_n(&h->overwritten_events, __ATOMIC_RELAXED);
     p->exe = dup_bounded(h->exe, sizeof h->exe);
     p->python_version = dup_bounded(h->python_version, sizeof h->python_version);
     if (!p->exe || !p->python_version)
@@ -109,12 +114,14 @@ static int check_header(const struct ring_header *h, size_t size, char *err, siz
         return fmt_error(err, n, "ring file names an unknown clock (%u)", h->clock);
     if (size < RING_HEADER_SIZE)
         return fmt_error(err, n, "ring file is truncated inside its header");
+    if (h->aux_size && h->aux_offset != ring_chunk_offset(h->chunk_count))
+        return fmt_error(err, n, "ring file header has an unexpected layout (aux area)");
     return 0;
 }
 
 /* Collect calibration pairs: header, chunks, and now if on the same boot. */
-static int build_clock(const struct ring_header *h, const char *base, const struct chunk_ref *chunks,
-                       size_t nchunks, struct clock_map *map)
+static int build_clock(const struct ring_header *h, const struct chunk_ref *chunks, size_t nchunks,
+                       struct clock_map *map)
 {
     struct ring_calibration *pairs = malloc((nchunks + 3) * sizeof *pairs);
     if (!pairs)
@@ -123,11 +130,8 @@ static int build_clock(const struct ring_header *h, const char *base, const stru
     pairs[k++] = h->start;
     if (__atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == RING_STATE_EXITED)
         pairs[k++] = h->end;
-    for (size_t i = 0; i < nchunks; i++) {
-        const struct ring_chunk_header *c =
-            (const void *)(base + ring_chunk_offset(chunks[i].index));
-        pairs[k++] = c->claimed;
-    }
+    for (size_t i = 0; i < nchunks; i++)
+        pairs[k++] = chunks[i].claimed;
     uint8_t boot[16];
     if (h->clock == RING_CLOCK_TSC && ring_clock_boot_id(boot) && memcmp(boot, h->boot_id, 16) == 0)
         pairs[k++] = ring_clock_pair(RING_CLOCK_TSC);
@@ -136,21 +140,84 @@ static int build_clock(const struct ring_header *h, const char *base, const stru
     return r;
 }
 
-/* Count the valid records of a chunk, and the dropped ones after them. */
-static size_t chunk_valid_records(const char *chunk, uint64_t seq, unsigned ngil, uint64_t *dropped)
+/* Copy the committed records of a chunk claimed as `seq` into `out`; count
+ * in *dropped a record after them that was torn by a crash (timestamp
+ * stored, committing tail not) or that passes its check yet holds no valid
+ * kind or GIL. Anything else after them is unwritten or stale. */
+static size_t copy_records(const char *chunk, uint64_t seq, unsigned ngil, struct ring_record *out,
+                           uint64_t *dropped)
 {
     const struct ring_record *r = (const void *)(chunk + RING_CHUNK_HEADER_SIZE);
     size_t i = 0;
     for (; i < RING_RECORDS_PER_CHUNK; i++) {
         uint64_t tail = __atomic_load_n(&r[i].tail, __ATOMIC_ACQUIRE);
-        if (ring_tail_check(tail) != ring_record_check(seq, (uint32_t)i))
+        if (ring_tail_check(tail) != ring_record_check(seq, (uint32_t)i)) {
+            if (tail == 0 && r[i].raw_ts != 0)
+                (*dropped)++;
             break;
-        if (!event_kind_valid(ring_tail_kind(tail)) || ring_tail_gil(tail) >= (ngil ? ngil : 1))
+        }
+        unsigned kind = ring_tail_kind(tail);
+        if ((!event_kind_valid(kind) && kind != RING_REC_STACK) || ring_tail_gil(tail) >= (ngil ? ngil : 1)) {
+            (*dropped)++;
             break;
+        }
+        out[i].raw_ts = r[i].raw_ts;
+        out[i].tail = tail;
     }
-    if (i < RING_RECORDS_PER_CHUNK && (r[i].raw_ts || r[i].tail))
-        (*dropped)++; /* torn (crash between its two stores) or corrupt */
     return i;
+}
+
+/* Append a chunk's records to thread `t`, converting timestamps; a stack
+ * record gives the thread's previous RELEASE or BUSY its stack. */
+static int append_records(struct trace_thread *t, size_t *cap, const struct ring_record *r, size_t count,
+                          const struct clock_map *map, size_t *hint, const struct ring_aux_data *aux)
+{
+    if (t->count + count > *cap) {
+        size_t want = *cap ? *cap * 2 : RING_RECORDS_PER_CHUNK;
+        while (want < t->count + count)
+            want *= 2;
+        struct trace_event *more = realloc(t->events, want * sizeof *more);
+        if (!more)
+            return -1;
+        t->events = more;
+        *cap = want;
+    }
+    for (size_t k = 0; k < count; k++) {
+        if (ring_tail_kind(r[k].tail) == RING_REC_STACK) {
+            uint64_t id = r[k].raw_ts;
+            struct trace_event *prev = t->count ? &t->events[t->count - 1] : NULL;
+            if (prev && (prev->kind == RING_EV_RELEASE || prev->kind == RING_EV_BUSY) && id > 0 &&
+                id <= aux->nslots)
+                prev->stack = aux->stack_of_slot[id];
+            continue;
+        }
+        struct trace_event *e = &t->events[t->count++];
+        e->ts_ns = clock_map_ns(map, r[k].raw_ts, hint);
+        e->kind = (uint8_t)ring_tail_kind(r[k].tail);
+        e->gil = (uint8_t)ring_tail_gil(r[k].tail);
+        e->cpu = (uint16_t)ring_tail_cpu(r[k].tail);
+        e->stack = 0;
+    }
+    return 0;
+}
+
+/* The published chunks, by thread and claim order. */
+static size_t collect_chunks(const struct ring_header *h, const char *base, uint64_t chunk_count,
+                             struct chunk_ref *chunks)
+{
+    uint64_t used = __atomic_load_n(&h->next_chunk, __ATOMIC_ACQUIRE);
+    if (used > chunk_count)
+        used = chunk_count;
+    size_t n = 0;
+    for (uint64_t i = 0; i < used; i++) {
+        const struct ring_chunk_header *c = (const void *)(base + ring_chunk_offset((uint32_t)i));
+        uint64_t seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+        if (seq == 0)
+            continue; /* never claimed, or being taken over right now */
+        chunks[n++] = (struct chunk_ref){.seq = seq, .tid = c->tid, .index = (uint32_t)i, .claimed = c->claimed};
+    }
+    qsort(chunks, n, sizeof *chunks, by_tid_then_seq);
+    return n;
 }
 
 int ring_read_memory(const void *mem, size_t size, struct trace_process *out, char *err, size_t n)
@@ -164,84 +231,57 @@ int ring_read_memory(const void *mem, size_t size, struct trace_process *out, ch
     uint64_t in_file = (size - RING_HEADER_SIZE) / RING_CHUNK_SIZE;
     if (chunk_count > in_file)
         chunk_count = in_file; /* the file was cut short: read what is there */
-    uint64_t claimed = __atomic_load_n(&h->next_chunk, __ATOMIC_ACQUIRE);
-    if (claimed > chunk_count)
-        claimed = chunk_count;
 
-    if (copy_identity(h, out)) {
-        trace_process_free(out);
-        return fmt_error(err, n, "out of memory reading a ring file");
-    }
-
-    struct chunk_ref *chunks = malloc((claimed ? claimed : 1) * sizeof *chunks);
-    if (!chunks) {
-        trace_process_free(out);
-        return fmt_error(err, n, "out of memory reading a ring file");
-    }
-    size_t nchunks = 0;
-    for (uint64_t i = 0; i < claimed; i++) {
-        const struct ring_chunk_header *c = (const void *)(base + ring_chunk_offset((uint32_t)i));
-        uint64_t seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
-        if (seq == 0)
-            continue;
-        chunks[nchunks++] = (struct chunk_ref){.seq = seq, .tid = c->tid, .index = (uint32_t)i};
-    }
-    qsort(chunks, nchunks, sizeof *chunks, by_tid_then_seq);
-
-    struct clock_map map;
-    if (build_clock(h, base, chunks, nchunks, &map)) {
+    struct chunk_ref *chunks = malloc((chunk_count ? chunk_count : 1) * sizeof *chunks);
+    struct ring_record *scratch = malloc(RING_RECORDS_PER_CHUNK * sizeof *scratch);
+    struct clock_map map = {0};
+    struct ring_aux_data aux = {0};
+    if (!chunks || !scratch || copy_identity(h, out) || ring_aux_read(h, base, size, out, &aux))
+        goto oom;
+    size_t nchunks = collect_chunks(h, base, chunk_count, chunks);
+    if (build_clock(h, chunks, nchunks, &map)) {
         free(chunks);
+        free(scratch);
+        ring_aux_data_free(&aux);
         trace_process_free(out);
         return fmt_error(err, n, "cannot convert this ring's timestamps: it has a single calibration point "
-                            "and was written on another boot");
+                                 "and was written on another boot");
     }
 
-    /* Threads: runs of chunks with one tid. */
     size_t nthreads = 0;
     for (size_t i = 0; i < nchunks; i++)
-        if (i == 0 || chunks[i].tid != chunks[i - 1].tid)
-            nthreads++;
+        nthreads += i == 0 || chunks[i].tid != chunks[i - 1].tid;
     out->threads = calloc(nthreads ? nthreads : 1, sizeof *out->threads);
     if (!out->threads)
         goto oom;
     unsigned ngil = (unsigned)out->gil_count;
-    size_t hint = 0;
+    size_t hint = 0, cap = 0;
     int64_t first_ns = INT64_MAX, last_ns = INT64_MIN;
-    for (size_t i = 0; i < nchunks;) {
-        size_t j = i;
-        size_t total = 0;
+    struct trace_thread *t = NULL;
+    for (size_t i = 0; i < nchunks; i++) {
+        if (i == 0 || chunks[i].tid != chunks[i - 1].tid) {
+            t = &out->threads[out->thread_count++];
+            t->tid = chunks[i].tid;
+            cap = 0;
+            const char *name = ring_aux_name(&aux, t->tid);
+            if (name && !(t->name = strdup(name)))
+                goto oom;
+        }
+        const struct ring_chunk_header *c = (const void *)(base + ring_chunk_offset(chunks[i].index));
         uint64_t dropped = 0;
-        while (j < nchunks && chunks[j].tid == chunks[i].tid) {
-            total += chunk_valid_records(base + ring_chunk_offset(chunks[j].index), chunks[j].seq, ngil, &dropped);
-            j++;
-        }
-        struct trace_thread *t = &out->threads[out->thread_count++];
-        t->tid = chunks[i].tid;
-        t->events = malloc((total ? total : 1) * sizeof *t->events);
-        if (!t->events)
-            goto oom;
+        size_t valid = copy_records((const char *)c, chunks[i].seq, ngil, scratch, &dropped);
+        if (__atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) != chunks[i].seq)
+            continue; /* taken over while we read it: those events are gone */
         out->dropped_records += dropped;
-        for (size_t c = i; c < j; c++) {
-            const char *chunk = base + ring_chunk_offset(chunks[c].index);
-            uint64_t unused = 0;
-            size_t valid = chunk_valid_records(chunk, chunks[c].seq, ngil, &unused);
-            const struct ring_record *r = (const void *)(chunk + RING_CHUNK_HEADER_SIZE);
-            for (size_t k = 0; k < valid && t->count < total; k++) {
-                uint64_t tail = r[k].tail;
-                struct trace_event *e = &t->events[t->count++];
-                e->ts_ns = clock_map_ns(&map, r[k].raw_ts, &hint);
-                e->kind = (uint8_t)ring_tail_kind(tail);
-                e->gil = (uint8_t)ring_tail_gil(tail);
-                e->cpu = (uint16_t)ring_tail_cpu(tail);
-            }
-        }
-        if (t->count) {
-            if (t->events[0].ts_ns < first_ns)
-                first_ns = t->events[0].ts_ns;
-            if (t->events[t->count - 1].ts_ns > last_ns)
-                last_ns = t->events[t->count - 1].ts_ns;
-        }
-        i = j;
+        if (append_records(t, &cap, scratch, valid, &map, &hint, &aux))
+            goto oom;
+    }
+    for (size_t i = 0; i < out->thread_count; i++) {
+        const struct trace_thread *th = &out->threads[i];
+        if (th->count && th->events[0].ts_ns < first_ns)
+            first_ns = th->events[0].ts_ns;
+        if (th->count && th->events[th->count - 1].ts_ns > last_ns)
+            last_ns = th->events[th->count - 1].ts_ns;
     }
 
     out->start_ns = (int64_t)h->start.mono_ns;
@@ -252,11 +292,15 @@ int ring_read_memory(const void *mem, size_t size, struct trace_process *out, ch
         out->start_ns = first_ns;
     clock_map_free(&map);
     free(chunks);
+    free(scratch);
+    ring_aux_data_free(&aux);
     return 0;
 
 oom:
     clock_map_free(&map);
     free(chunks);
+    free(scratch);
+    ring_aux_data_free(&aux);
     trace_process_free(out);
     return fmt_error(err, n, "out of memory reading a ring file");
 }

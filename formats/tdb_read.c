@@ -56,6 +56,11 @@ sqlite3 *tdb_open_read(const char *path, char *err, size_t n)
         snprintf(err, n, "%s is not a giltrace trace", path);
         goto fail;
     }
+    if (version < TDB_SCHEMA_OLDEST) {
+        snprintf(err, n, "%s was written by an older giltrace (trace schema %lld; this one reads %d to %d)", path,
+                 (long long)version, TDB_SCHEMA_OLDEST, TDB_SCHEMA_VERSION);
+        goto fail;
+    }
     if (version > TDB_SCHEMA_VERSION) {
         snprintf(err, n, "%s was written by a newer giltrace (trace schema %lld; this one reads up to %d)",
                  path, (long long)version, TDB_SCHEMA_VERSION);
@@ -115,8 +120,11 @@ int tdb_read_lanes(sqlite3 *db, struct tdb_lane **lanes, size_t *count, char *er
 int tdb_read_lane_events(sqlite3 *db, int64_t lane, int64_t from_ns, int64_t to_ns, tdb_event_fn fn, void *ctx,
                          char *err, size_t n)
 {
-    int64_t base = tdb_base_ns(db);
-    int64_t from = from_ns - base, to = to_ns - base;
+    int64_t base = tdb_base_ns(db), from, to;
+    if (__builtin_sub_overflow(from_ns, base, &from))
+        from = from_ns < 0 ? INT64_MIN : INT64_MAX;
+    if (__builtin_sub_overflow(to_ns, base, &to))
+        to = to_ns < 0 ? INT64_MIN : INT64_MAX;
     int ok;
     char q[64];
     snprintf(q, sizeof q, "SELECT gil FROM lane WHERE id = %lld", (long long)lane);
@@ -144,16 +152,19 @@ int tdb_read_lane_events(sqlite3 *db, int64_t lane, int64_t from_ns, int64_t to_
             int kind_col = 2 * k + 1; /* k0, k1, ... ; o1, o2, ... just before */
             if (sqlite3_column_type(st, kind_col) == SQLITE_NULL)
                 break;
-            int64_t t = k ? t0 + sqlite3_column_int64(st, kind_col - 1) : t0;
-            if (t < from || t >= to)
+            int64_t t = t0, ts;
+            if (k && __builtin_add_overflow(t0, sqlite3_column_int64(st, kind_col - 1), &t))
+                continue; /* a corrupt offset: no such time */
+            if (t < from || t >= to || __builtin_add_overflow(t, base, &ts))
                 continue;
             long long kc = sqlite3_column_int64(st, kind_col);
             int cpu = tdb_kc_cpu(kc);
             struct trace_event e = {
-                .ts_ns = t + base,
+                .ts_ns = ts,
                 .kind = (uint8_t)tdb_kc_kind(kc),
                 .gil = (uint8_t)gil,
                 .cpu = cpu < 0 ? RING_CPU_UNKNOWN : (uint16_t)cpu,
+                .stack = tdb_kc_stack(kc),
             };
             stop = fn(ctx, &e);
         }
@@ -161,6 +172,41 @@ int tdb_read_lane_events(sqlite3 *db, int64_t lane, int64_t from_ns, int64_t to_
     sqlite3_finalize(st);
     if (!stop && rc != SQLITE_DONE) {
         snprintf(err, n, "cannot read events: %s", sqlite3_errstr(rc));
+        return -1;
+    }
+    return 0;
+}
+
+int tdb_read_pids(sqlite3 *db, int32_t **pids, size_t *count, char *err, size_t n)
+{
+    *pids = NULL;
+    *count = 0;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT pid FROM process GROUP BY pid ORDER BY min(start_ns), pid", -1, &st, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, n, "cannot read processes: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*count == cap) {
+            cap = cap ? cap * 2 : 8;
+            int32_t *more = realloc(*pids, cap * sizeof *more);
+            if (!more) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            *pids = more;
+        }
+        (*pids)[(*count)++] = sqlite3_column_int(st, 0);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        snprintf(err, n, "cannot read processes: %s", sqlite3_errstr(rc));
+        free(*pids);
+        *pids = NULL;
+        *count = 0;
         return -1;
     }
     return 0;
@@ -177,7 +223,8 @@ static int read_process_row(sqlite3 *db, int32_t pid, struct trace_process *p)
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "SELECT ppid, exe, python_version, python_hexversion, gil_kind, switch_interval_us,"
-                           " start_ns, end_ns, exited, lost_events, dropped_records FROM process WHERE pid = ?"
+                           " start_ns, end_ns, exited, lost_events, dropped_records, overwritten_events"
+                           " FROM process WHERE pid = ?"
                            " ORDER BY id LIMIT 1",
                            -1, &st, NULL) != SQLITE_OK)
         return -1;
@@ -196,6 +243,7 @@ static int read_process_row(sqlite3 *db, int32_t pid, struct trace_process *p)
         p->exited = sqlite3_column_int(st, 8) != 0;
         p->lost_events = (uint64_t)sqlite3_column_int64(st, 9);
         p->dropped_records = (uint64_t)sqlite3_column_int64(st, 10);
+        p->overwritten_events = (uint64_t)sqlite3_column_int64(st, 11);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW)
@@ -305,12 +353,119 @@ static int read_threads(sqlite3 *db, int32_t pid, struct trace_process *p, char 
         for (size_t k = 0; k < nlanes && r == 0; k++)
             if (lanes[k].pid == pid && lanes[k].tid == p->threads[i].tid)
                 r = tdb_read_lane_events(db, lanes[k].id, INT64_MIN / 2, INT64_MAX / 2, append_event, &vec, err, n);
-        qsort(vec.v, vec.n, sizeof *vec.v, by_time);
+        if (vec.n > 1)
+            qsort(vec.v, vec.n, sizeof *vec.v, by_time);
         p->threads[i].events = vec.v;
         p->threads[i].count = vec.n;
     }
     free(lanes);
     return r;
+}
+
+static int has_column(sqlite3 *db, const char *table, const char *column)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name = '%s'", table, column);
+    int ok;
+    return query_int(db, sql, 0, &ok) == 1;
+}
+
+/* Modules, stacks and frames of `pid` (traces written with stacks on; none
+ * in traces from before stacks existed). */
+static int read_stacks(sqlite3 *db, int32_t pid, struct trace_process *p)
+{
+    if (!has_column(db, "process", "lost_stacks"))
+        return 0;
+    char sql[256];
+    int ok;
+    snprintf(sql, sizeof sql, "SELECT stacks FROM process WHERE pid = %d ORDER BY id LIMIT 1", pid);
+    p->stacks_recorded = query_int(db, sql, 0, &ok) != 0;
+    snprintf(sql, sizeof sql, "SELECT lost_stacks FROM process WHERE pid = %d ORDER BY id LIMIT 1", pid);
+    p->lost_stacks = (uint64_t)query_int(db, sql, 0, &ok);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM stack_module WHERE pid = %d", pid);
+    int64_t nmod = query_int(db, sql, 0, &ok);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM stack WHERE pid = %d", pid);
+    int64_t nstack = query_int(db, sql, 0, &ok);
+    if (nmod <= 0 && nstack <= 0)
+        return 0;
+    sqlite3_stmt *st;
+    int rc;
+    if (nmod > 0) {
+        p->modules = calloc((size_t)nmod, sizeof *p->modules);
+        if (!p->modules ||
+            sqlite3_prepare_v2(db, "SELECT module, path, bias, lo, hi, build_id FROM stack_module WHERE pid = ?"
+                                   " ORDER BY module", -1, &st, NULL) != SQLITE_OK)
+            return -1;
+        sqlite3_bind_int(st, 1, pid);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW && p->module_count < (size_t)nmod) {
+            if (sqlite3_column_int64(st, 0) != (int64_t)p->module_count)
+                break; /* modules are numbered 0.. in order */
+            struct trace_module *m = &p->modules[p->module_count++];
+            m->path = column_dup(st, 1);
+            m->bias = (uint64_t)sqlite3_column_int64(st, 2);
+            m->lo = (uint64_t)sqlite3_column_int64(st, 3);
+            m->hi = (uint64_t)sqlite3_column_int64(st, 4);
+            m->build_id = column_dup(st, 5);
+        }
+        sqlite3_finalize(st);
+    }
+    if (nstack <= 0)
+        return 0;
+    p->stacks = calloc((size_t)nstack, sizeof *p->stacks);
+    uint32_t *declared = calloc((size_t)nstack, sizeof *declared);
+    if (!declared) {
+        free(p->stacks);
+        p->stacks = NULL;
+        return -1;
+    }
+    if (!p->stacks ||
+        sqlite3_prepare_v2(db, "SELECT stack, depth, truncated FROM stack WHERE pid = ? ORDER BY stack", -1, &st,
+                           NULL) != SQLITE_OK) {
+        free(declared);
+        return -1;
+    }
+    sqlite3_bind_int(st, 1, pid);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && p->stack_count < (size_t)nstack) {
+        if (sqlite3_column_int64(st, 0) != (int64_t)p->stack_count + 1)
+            break; /* stacks are numbered 1.. in order */
+        int depth = sqlite3_column_int(st, 1);
+        if (depth < 0 || depth > 4096)
+            depth = 0;
+        declared[p->stack_count] = (uint32_t)depth;
+        struct trace_stack *s = &p->stacks[p->stack_count++];
+        s->truncated = sqlite3_column_int(st, 2) != 0;
+        s->frames = calloc(depth > 0 ? (size_t)depth : 1, sizeof *s->frames);
+        if (!s->frames) {
+            sqlite3_finalize(st);
+            free(declared);
+            return -1;
+        }
+    }
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(db, "SELECT stack, frame, address, module, symbol, symbol_offset FROM stack_frame"
+                               " WHERE pid = ? ORDER BY stack, frame", -1, &st, NULL) != SQLITE_OK) {
+        free(declared);
+        return -1;
+    }
+    sqlite3_bind_int(st, 1, pid);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        if (id < 1 || id > (int64_t)p->stack_count)
+            continue;
+        struct trace_stack *s = &p->stacks[id - 1];
+        if (sqlite3_column_int64(st, 1) != (int64_t)s->depth || s->depth >= declared[id - 1])
+            continue; /* frames come in order 0, 1, ... */
+        struct trace_frame *f = &s->frames[s->depth++];
+        f->address = (uint64_t)sqlite3_column_int64(st, 2);
+        f->module = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 3);
+        if (f->module >= (int32_t)p->module_count)
+            f->module = -1;
+        f->symbol = column_dup(st, 4);
+        f->symbol_offset = (uint64_t)sqlite3_column_int64(st, 5);
+    }
+    sqlite3_finalize(st);
+    free(declared);
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int tdb_read_process(sqlite3 *db, int32_t pid, struct trace_process *out, char *err, size_t n)
@@ -323,6 +478,11 @@ int tdb_read_process(sqlite3 *db, int32_t pid, struct trace_process *out, char *
             snprintf(err, n, "the trace has no process %d", pid);
         else
             snprintf(err, n, "cannot read process %d: %s", pid, sqlite3_errmsg(db));
+        trace_process_free(out);
+        return -1;
+    }
+    if (read_stacks(db, pid, out)) {
+        snprintf(err, n, "cannot read the stacks of process %d: %s", pid, sqlite3_errmsg(db));
         trace_process_free(out);
         return -1;
     }

@@ -9,7 +9,8 @@
 #ifndef GILTRACE_TDB_SCHEMA_H
 #define GILTRACE_TDB_SCHEMA_H
 
-#define TDB_SCHEMA_VERSION 1
+#define TDB_SCHEMA_VERSION 2 /* 2: processes.overwritten_events */
+#define TDB_SCHEMA_OLDEST 2  /* the oldest version readers still understand */
 #define TDB_APPLICATION_ID 0x47494c54 /* "GILT" */
 
 /* Creates every table and view and fills the lookup tables; run once on an
@@ -19,11 +20,18 @@ extern const char tdb_schema_sql[];
 /* Events per row of the event table (see tdb_schema.c). */
 #define TDB_EVENTS_PER_ROW 4
 
-/* Storage packs an event's kind and CPU into one integer:
- * kc = kind | (cpu + 1) << 4, with cpu + 1 = 0 when the CPU is unknown. */
-static inline long long tdb_pack_kc(unsigned kind, unsigned cpu, int cpu_known)
+/* Storage packs an event's kind, CPU and stack into one integer:
+ * kc = kind | (cpu + 1) << 4 | stack << 20, with cpu + 1 = 0 when the CPU
+ * is unknown and stack = 0 when the event has none. */
+static inline long long tdb_pack_kc(unsigned kind, unsigned cpu, int cpu_known, unsigned stack)
 {
-    return (long long)kind | (cpu_known ? ((long long)cpu + 1) << 4 : 0);
+    return (long long)kind | (cpu_known ? ((long long)(cpu < 0xffff ? cpu : 0xfffe) + 1) << 4 : 0) | (long long)stack << 20;
+}
+
+/* The stack id of a packed event (0: none). */
+static inline unsigned tdb_kc_stack(long long kc)
+{
+    return (unsigned)(kc >> 20);
 }
 
 static inline unsigned tdb_kc_kind(long long kc)
@@ -34,7 +42,7 @@ static inline unsigned tdb_kc_kind(long long kc)
 /* The CPU of a packed kind/CPU, or -1 when unknown. */
 static inline int tdb_kc_cpu(long long kc)
 {
-    return (int)(kc >> 4) - 1;
+    return (int)((kc >> 4) & 0xffff) - 1;
 }
 
 #endif

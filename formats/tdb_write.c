@@ -12,6 +12,7 @@
 #include "fmt_error.h"
 #include "ring.h"
 #include "tdb_schema.h"
+#include "tdb_summary.h"
 
 #ifndef GILTRACE_VERSION
 #define GILTRACE_VERSION "unknown"
@@ -159,7 +160,7 @@ int tdb_writer_open(const char *path, enum tdb_open_mode mode, struct tdb_writer
     sqlite3_extended_result_codes(w->db, 1);
     if (mode == TDB_CREATE) {
         if (exec(w, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE;"
-                    "PRAGMA page_size = 65536; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; BEGIN;", err, n))
+                    "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; BEGIN;", err, n))
             goto fail_open;
         if (query_int(w->db, "SELECT count(*) FROM sqlite_schema", -1) != 0) {
             fmt_error(err, n, "%s is not empty; a new trace needs an empty file", path);
@@ -232,8 +233,8 @@ static int insert_process_row(struct tdb_writer *w, const struct trace_process *
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(w->db,
                            "INSERT INTO process(pid, ppid, exe, argv, python_version, python_hexversion,"
-                           " gil_kind, switch_interval_us, start_ns, end_ns, lost_events, dropped_records,"
-                           " exited) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           " gil_kind, switch_interval_us, start_ns, end_ns, lost_events, overwritten_events,"
+                           " dropped_records, exited, stacks, lost_stacks) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            -1, &st, NULL) != SQLITE_OK)
         return sql_fail(w, err, n, "cannot store a process");
     char *argv = json_argv(w->db, p->argv, p->argc);
@@ -250,8 +251,11 @@ static int insert_process_row(struct tdb_writer *w, const struct trace_process *
     sqlite3_bind_int64(st, 9, p->start_ns);
     sqlite3_bind_int64(st, 10, p->end_ns);
     sqlite3_bind_int64(st, 11, (int64_t)p->lost_events);
-    sqlite3_bind_int64(st, 12, (int64_t)p->dropped_records);
-    sqlite3_bind_int(st, 13, p->exited);
+    sqlite3_bind_int64(st, 12, (int64_t)p->overwritten_events);
+    sqlite3_bind_int64(st, 13, (int64_t)p->dropped_records);
+    sqlite3_bind_int(st, 14, p->exited);
+    sqlite3_bind_int(st, 15, p->stacks_recorded);
+    sqlite3_bind_int64(st, 16, (int64_t)p->lost_stacks);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     free(argv);
@@ -276,6 +280,62 @@ static int insert_gils(struct tdb_writer *w, const struct trace_process *p, char
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : sql_fail(w, err, n, "cannot store a GIL");
+}
+
+/* The modules, stacks and frames of a process (giltrace run --stacks). */
+static int insert_stacks(struct tdb_writer *w, const struct trace_process *p, char *err, size_t n)
+{
+    if (p->module_count == 0 && p->stack_count == 0)
+        return 0;
+    sqlite3_stmt *mod = NULL, *stk = NULL, *frm = NULL;
+    int rc = SQLITE_DONE;
+    if (sqlite3_prepare_v2(w->db, "INSERT OR REPLACE INTO stack_module VALUES (?, ?, ?, ?, ?, ?, ?)", -1, &mod, NULL) ||
+        sqlite3_prepare_v2(w->db, "INSERT OR REPLACE INTO stack VALUES (?, ?, ?, ?)", -1, &stk, NULL) ||
+        sqlite3_prepare_v2(w->db, "INSERT OR REPLACE INTO stack_frame VALUES (?, ?, ?, ?, ?, ?, ?)", -1, &frm, NULL))
+        rc = SQLITE_ERROR;
+    for (size_t i = 0; i < p->module_count && rc == SQLITE_DONE; i++) {
+        const struct trace_module *m = &p->modules[i];
+        sqlite3_bind_int(mod, 1, p->pid);
+        sqlite3_bind_int64(mod, 2, (int64_t)i);
+        bind_text_or_null(mod, 3, m->path);
+        sqlite3_bind_int64(mod, 4, (int64_t)m->bias);
+        sqlite3_bind_int64(mod, 5, (int64_t)m->lo);
+        sqlite3_bind_int64(mod, 6, (int64_t)m->hi);
+        bind_text_or_null(mod, 7, m->build_id);
+        rc = sqlite3_step(mod);
+        sqlite3_reset(mod);
+    }
+    for (size_t i = 0; i < p->stack_count && rc == SQLITE_DONE; i++) {
+        const struct trace_stack *s = &p->stacks[i];
+        sqlite3_bind_int(stk, 1, p->pid);
+        sqlite3_bind_int64(stk, 2, (int64_t)i + 1);
+        sqlite3_bind_int(stk, 3, (int)s->depth);
+        sqlite3_bind_int(stk, 4, s->truncated);
+        rc = sqlite3_step(stk);
+        sqlite3_reset(stk);
+        for (uint32_t k = 0; k < s->depth && rc == SQLITE_DONE; k++) {
+            const struct trace_frame *f = &s->frames[k];
+            sqlite3_bind_int(frm, 1, p->pid);
+            sqlite3_bind_int64(frm, 2, (int64_t)i + 1);
+            sqlite3_bind_int(frm, 3, (int)k);
+            sqlite3_bind_int64(frm, 4, (int64_t)f->address);
+            if (f->module >= 0)
+                sqlite3_bind_int(frm, 5, f->module);
+            else
+                sqlite3_bind_null(frm, 5);
+            bind_text_or_null(frm, 6, f->symbol);
+            if (f->symbol)
+                sqlite3_bind_int64(frm, 7, (int64_t)f->symbol_offset);
+            else
+                sqlite3_bind_null(frm, 7);
+            rc = sqlite3_step(frm);
+            sqlite3_reset(frm);
+        }
+    }
+    sqlite3_finalize(mod);
+    sqlite3_finalize(stk);
+    sqlite3_finalize(frm);
+    return rc == SQLITE_DONE ? 0 : sql_fail(w, err, n, "cannot store the stacks");
 }
 
 static int insert_thread_row(struct tdb_writer *w, int32_t pid, const struct trace_thread *t, char *err, size_t n)
@@ -360,34 +420,56 @@ static int insert_rows(struct tdb_writer *w, int64_t lane, const struct event_ro
     return 0;
 }
 
-/* Insert the events of `t` that are on GIL `gil`, in order. Times in a lane
- * must increase strictly (they are part of the key); two events in one ns
- * (which no clock we use produces) are set 1 ns apart and counted. */
+/* The lane time of each event of `t` on GIL `gil`: ns since base_ns,
+ * strictly increasing (they are part of the key); two events in one ns
+ * (which no clock we use produces) are set 1 ns apart. */
+static int64_t lane_time(const struct tdb_writer *w, const struct trace_event *e, int64_t *prev)
+{
+    int64_t rel = e->ts_ns - w->base_ns;
+    if (rel <= *prev)
+        rel = *prev + 1;
+    *prev = rel;
+    return rel;
+}
+
+/* Insert the events of `t` that are on GIL `gil`, in order, and summarise
+ * them for viewers (tdb_summary.h); the process ended at `end_ns`. */
 static int insert_lane_events(struct tdb_writer *w, int32_t pid, const struct trace_thread *t, unsigned gil,
-                              char *err, size_t n)
+                              int64_t end_ns, char *err, size_t n)
 {
     int64_t lane = 0;
     if (lane_id(w, pid, t->tid, gil, &lane))
         return sql_fail(w, err, n, "cannot store a lane");
+    uint64_t count = 0;
+    int64_t first = 0, last = 0, prev = INT64_MIN;
+    for (size_t i = 0; i < t->count; i++)
+        if (t->events[i].gil == gil) {
+            last = lane_time(w, &t->events[i], &prev);
+            if (count++ == 0)
+                first = last;
+        }
+    struct tdb_summary_lane *sum;
+    if (tdb_summary_lane_begin(w->db, lane, count, first, last, end_ns - w->base_ns, &sum, err, n))
+        return -1;
     enum { CHUNK = 16384 };
     struct event_row *rows = malloc(CHUNK * sizeof *rows);
-    if (!rows)
+    if (!rows) {
+        tdb_summary_lane_abort(sum);
         return fmt_error(err, n, "out of memory");
-    int64_t prev = INT64_MIN;
+    }
     size_t fill = 0; /* complete rows before `row` */
     struct event_row *row = &rows[0];
     row->count = 0;
     int r = 0;
+    prev = INT64_MIN;
     for (size_t i = 0; i < t->count && r == 0; i++) {
         const struct trace_event *e = &t->events[i];
         if (e->gil != gil)
             continue;
-        int64_t rel = e->ts_ns - w->base_ns;
-        if (rel <= prev) {
-            rel = prev + 1;
+        int64_t rel = lane_time(w, e, &prev);
+        if (rel != e->ts_ns - w->base_ns)
             w->adjusted_timestamps++;
-        }
-        prev = rel;
+        long long kc = tdb_pack_kc(e->kind, e->cpu, e->cpu != RING_CPU_UNKNOWN, e->stack);
         if (row->count == TDB_EVENTS_PER_ROW) {
             if (++fill == CHUNK) {
                 r = insert_rows(w, lane, rows, fill);
@@ -397,14 +479,23 @@ static int insert_lane_events(struct tdb_writer *w, int32_t pid, const struct tr
             row->count = 0;
         }
         row->t[row->count] = rel;
-        row->kc[row->count++] = tdb_pack_kc(e->kind, e->cpu, e->cpu != RING_CPU_UNKNOWN);
+        row->kc[row->count++] = kc;
+        if (r == 0 && tdb_summary_lane_event(sum, rel, kc)) {
+            free(rows);
+            tdb_summary_lane_abort(sum);
+            return sql_fail(w, err, n, "cannot summarise the trace");
+        }
         if (++w->events_written % PROGRESS_EVERY == 0 && w->progress)
             w->progress(w->progress_ctx, w->events_written);
     }
     if (r == 0)
         r = insert_rows(w, lane, rows, fill + (row->count > 0));
     free(rows);
-    return r == 0 ? 0 : sql_fail(w, err, n, "cannot store an event");
+    if (r != 0) {
+        tdb_summary_lane_abort(sum);
+        return sql_fail(w, err, n, "cannot store an event");
+    }
+    return tdb_summary_lane_end(sum, err, n);
 }
 
 int tdb_writer_add_process(struct tdb_writer *w, const struct trace_process *p, char *err, size_t n)
@@ -415,7 +506,7 @@ int tdb_writer_add_process(struct tdb_writer *w, const struct trace_process *p, 
         if (set_meta_int(w, "base_ns", w->base_ns, err, n))
             return -1;
     }
-    if (insert_process_row(w, p, err, n) || insert_gils(w, p, err, n))
+    if (insert_process_row(w, p, err, n) || insert_gils(w, p, err, n) || insert_stacks(w, p, err, n))
         return -1;
     for (size_t i = 0; i < p->thread_count; i++) {
         const struct trace_thread *t = &p->threads[i];
@@ -428,7 +519,7 @@ int tdb_writer_add_process(struct tdb_writer *w, const struct trace_process *p, 
             gils_seen[t->events[k].gil / 64] |= 1ull << (t->events[k].gil % 64);
         for (unsigned g = 0; g < 256; g++)
             if (gils_seen[g / 64] >> (g % 64) & 1)
-                if (insert_lane_events(w, p->pid, t, g, err, n))
+                if (insert_lane_events(w, p->pid, t, g, p->end_ns, err, n))
                     return -1;
     }
     return 0;

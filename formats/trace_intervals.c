@@ -90,11 +90,13 @@ void trace_intervals(const struct trace_thread *t, unsigned gil, int64_t end_ns,
     }
     if (holding) {
         hold.end_ns = end_ns;
+        hold.open = true;
         hold.forced = requested_during(drops, ndrops, &cursor, hold.start_ns, hold.end_ns);
         sink->hold(sink->ctx, &hold);
     }
     if (waiting) {
         wait.end_ns = end_ns;
+        wait.open = true;
         sink->wait(sink->ctx, &wait);
     }
 }

@@ -23,11 +23,13 @@
 struct trace_hold {
     int64_t start_ns, end_ns;
     bool forced;
+    bool open; /* still held when the lane ended: end_ns is the process's end */
 };
 
 struct trace_wait {
     int64_t start_ns, end_ns;
     uint32_t retries, timeouts;
+    bool open; /* still waiting when the lane ended */
 };
 
 /* Receives each interval of the lane in start order. */

@@ -27,5 +27,16 @@ void trace_process_free(struct trace_process *p)
         free(p->threads[i].events);
     }
     free(p->threads);
+    for (size_t i = 0; i < p->module_count; i++) {
+        free(p->modules[i].path);
+        free(p->modules[i].build_id);
+    }
+    free(p->modules);
+    for (size_t i = 0; i < p->stack_count; i++) {
+        for (uint32_t k = 0; k < p->stacks[i].depth; k++)
+            free(p->stacks[i].frames[k].symbol);
+        free(p->stacks[i].frames);
+    }
+    free(p->stacks);
     memset(p, 0, sizeof *p);
 }

@@ -12,9 +12,10 @@
 
 struct trace_event {
     int64_t ts_ns;
-    uint8_t kind; /* enum ring_event_kind */
-    uint8_t gil;  /* 0 = main GIL, 1.. = subinterpreter GILs */
-    uint16_t cpu; /* RING_CPU_UNKNOWN if not known */
+    uint8_t kind;   /* enum ring_event_kind */
+    uint8_t gil;    /* 0 = main GIL, 1.. = subinterpreter GILs */
+    uint16_t cpu;   /* RING_CPU_UNKNOWN if not known */
+    uint32_t stack; /* native stack (trace_process.stacks[stack - 1]); 0: none */
 };
 
 /* A thread's events, in the order it recorded them (ts_ns never decreases). */
@@ -23,6 +24,29 @@ struct trace_thread {
     char *name; /* NULL when unknown */
     size_t count;
     struct trace_event *events;
+};
+
+/* A loaded object (executable, shared library) that stack frames point into. */
+struct trace_module {
+    char *path;
+    uint64_t bias;     /* load bias: address = bias + ELF virtual address */
+    uint64_t lo, hi;   /* its executable range [lo, hi) in the process */
+    char *build_id;    /* hex GNU build id, NULL if none */
+};
+
+/* One frame of a native stack. */
+struct trace_frame {
+    uint64_t address;       /* instruction: the call's return address, except frame 0 */
+    int32_t module;         /* index into trace_process.modules, -1 if unknown */
+    char *symbol;           /* NULL when not symbolised */
+    uint64_t symbol_offset; /* address - symbol start */
+};
+
+/* A deduplicated native stack, innermost frame first. */
+struct trace_stack {
+    uint32_t depth;
+    bool truncated; /* the stack went on, deeper than was recorded or could be unwound */
+    struct trace_frame *frames;
 };
 
 struct trace_gil {
@@ -46,11 +70,19 @@ struct trace_process {
     int64_t end_ns;
     bool exited;                /* a clean exit was seen */
     uint64_t lost_events;       /* recorded as lost by the shim */
+    uint64_t overwritten_events;/* overwritten in a flight-recorder ring */
     uint64_t dropped_records;   /* torn or invalid records the reader dropped */
     size_t gil_count;
     struct trace_gil *gils;
     size_t thread_count;
     struct trace_thread *threads;
+    /* Native stacks (giltrace run --stacks); an event's `stack` is 1-based. */
+    size_t module_count;
+    struct trace_module *modules;
+    size_t stack_count;
+    struct trace_stack *stacks;
+    uint64_t lost_stacks;       /* RELEASE/BUSY events whose stack could not be kept */
+    bool stacks_recorded;       /* stacks were asked for */
 };
 
 /* Total events of all threads. */

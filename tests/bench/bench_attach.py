@@ -30,7 +30,8 @@ SHIM = os.environ["GILTRACE_SHIM"]
 FAKE = os.environ["FAKE_CPYTHON"]
 SKIP = 77
 TARGET = os.path.join(ROOT, "tests", "integration", "programs", "attach_target.py")
-SOLO = "import time\nend = time.time() + 600\nn = 0\nwhile time.time() < end:\n    n += 1\n"
+# One thread that never blocks; it says "ready" once it runs Python code.
+SOLO = "import time\nprint('ready', flush=True)\nend = time.time() + 600\nn = 0\nwhile time.time() < end:\n    n += 1\n"
 
 
 class Refused(Exception):
@@ -75,6 +76,7 @@ def pauses(python, work, fresh, cycles):
             p.wait()
     p = start([python, "-c", SOLO])
     try:
+        p.stdout.readline()
         for _ in range(max(3, cycles // 3)):
             solo.append(attach_once(p.pid, db)[0])
     finally:

@@ -37,14 +37,15 @@ def timed(cmd, pattern):
     return float(m.group(1)), float(m.group(2))
 
 
-def compare(python, args, pattern, work):
+def compare(python, args, pattern, work, run_args=()):
     """Interleaved untraced/traced runs: medians of wall and CPU time, and the
     size and event count of the last trace."""
     runs = {"plain": [], "traced": []}
     db = os.path.join(work, "t.db")
     for _ in range(RUNS):
         runs["plain"].append(timed([python] + args, pattern))
-        runs["traced"].append(timed([GILTRACE, "run", "-q", "-f", "-o", db, "--", python] + args, pattern))
+        runs["traced"].append(timed([GILTRACE, "run", "-q", "-f", "-o", db] + list(run_args) + ["--", python] + args,
+                                    pattern))
     con = sqlite3.connect(db)
     events = con.execute("SELECT count(*) FROM events").fetchone()[0]
     con.close()
@@ -83,6 +84,11 @@ def main():
     report("slowdown, socket echo alone (wall, medians)", slow["wall"], "%", "none set")
     report("slowdown, socket echo alone (cpu, medians)", slow["cpu"], "%", "none set")
     report("database bytes per event, echo trace (%d events)" % events, size / max(events, 1), "B", "<= 16")
+    print("echo_cpu.py, %s round trips, no CPU thread, traced with --stacks:" % rounds)
+    slow, size, events = compare(python, [echo, rounds, "nocpu"], r"elapsed=([0-9.]+) cpu=([0-9.]+)", work,
+                                 ["--stacks"])
+    report("slowdown, socket echo alone with --stacks (wall, medians)", slow["wall"], "%", "none set")
+    report("slowdown, socket echo alone with --stacks (cpu, medians)", slow["cpu"], "%", "none set")
     shutil.rmtree(work)
 
 

@@ -2,6 +2,7 @@
 attach to it running, then query the trace's contract views with Python's
 sqlite3 module. Checks raise CheckFailed with a message naming what was
 expected."""
+import json
 import os
 import queue
 import shutil
@@ -29,6 +30,30 @@ class Skip(Exception):
 def check(cond, what):
     if not cond:
         raise CheckFailed(what)
+
+
+def run_cli(cmd, env_extra=None, **kw):
+    """Run a command as a user would; its CompletedProcess (text)."""
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, **kw)
+
+
+def one_line(stderr):
+    """An error is one line."""
+    return len(stderr.strip().splitlines()) == 1
+
+
+class Cases:
+    """The named checks of a command-line test, printed as they are made;
+    `failures` counts the failed ones."""
+
+    def __init__(self):
+        self.failures = 0
+
+    def __call__(self, name, ok, detail=""):
+        print("%s  %s%s" % ("ok  " if ok else "FAIL", name, (": " + detail) if detail else ""))
+        self.failures += 0 if ok else 1
 
 
 def program(name):
@@ -71,14 +96,119 @@ class Trace:
         self.db.close()
 
 
-def trace(python, args, workdir, name, extra_run_args=(), timeout=300):
-    """Run `python args...` under giltrace run; return the Trace."""
+def run_watched(cmd, timeout, env=None):
+    """Run cmd in a session of its own; if it is not done within `timeout`
+    seconds, kill the whole session (the program and every process it
+    started) and fail, instead of hanging. Returns (returncode, out, err)."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                         env=env)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+        raise CheckFailed("watchdog: %s did not finish in %d s (killed); stderr:\n%s"
+                          % (" ".join(cmd), timeout, err[-2000:]))
+    return p.returncode, out, err
+
+
+def trace(python, args, workdir, name, extra_run_args=(), timeout=300, env=None):
+    """Run `python args...` under giltrace run (with `env` added to the
+    environment); return the Trace. A run that hangs is killed and fails."""
     out = os.path.join(workdir, name + ".db")
     cmd = [GILTRACE, "run", "-q", "-f", "-o", out] + list(extra_run_args) + ["--", python] + list(args)
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    check(p.returncode == 0, "%s exited %d; stderr:\n%s" % (" ".join(cmd), p.returncode, p.stderr))
+    code, stdout, stderr = run_watched(cmd, timeout, dict(os.environ, **(env or {})))
+    check(code == 0, "%s exited %d; stderr:\n%s" % (" ".join(cmd), code, stderr))
     check(os.path.exists(out), "no trace written by: " + " ".join(cmd))
-    return Trace(out, p.stdout, p.stderr, p.returncode)
+    return Trace(out, stdout, stderr, code)
+
+
+def report(trace_path):
+    """giltrace report --json of a trace, parsed."""
+    code, out, err = run_watched([GILTRACE, "report", "--json", trace_path], 300)
+    check(code == 0, "giltrace report exited %d: %s" % (code, err))
+    return json.loads(out)
+
+
+def check_report_invariants(doc):
+    """What must hold in any report: holds and waits within each thread's
+    life, blame rows summing to the waits, GIL held time within the run and
+    equal to its threads' holds. Returns the number of threads checked."""
+    n = 0
+    for p in doc["processes"]:
+        held_by_threads = 0
+        for t in p["threads"]:
+            n += 1
+            check(t["held_ns"] + t["waited_ns"] <= t["life_ns"],
+                  "pid %d tid %d: held %d + waited %d > life %d" % (p["pid"], t["tid"], t["held_ns"],
+                                                                    t["waited_ns"], t["life_ns"]))
+            blamed = sum(b["ns"] for b in p["blame"] if b["waiter"] == t["tid"])
+            check(blamed == t["waited_ns"], "pid %d tid %d: blame %d != waits %d"
+                  % (p["pid"], t["tid"], blamed, t["waited_ns"]))
+            check(t["wait_latency_ns"]["count"] == t["events"]["BUSY"],
+                  "pid %d tid %d: %d waits but %d BUSY" % (p["pid"], t["tid"], t["wait_latency_ns"]["count"],
+                                                          t["events"]["BUSY"]))
+            held_by_threads += t["held_ns"]
+        held = sum(g["held_ns"] for g in p["gils"])
+        check(held == held_by_threads, "pid %d: GIL held %d != threads' holds %d" % (p["pid"], held, held_by_threads))
+        for g in p["gils"]:
+            check(g["held_ns"] <= p["duration_ns"], "pid %d: GIL %d held longer than the run" % (p["pid"], g["gil"]))
+    return n
+
+
+def export_chrome(trace_path, workdir, name):
+    out = os.path.join(workdir, name + ".json")
+    code, _, err = run_watched([GILTRACE, "export", "--format", "chrome", "-f", "-o", out, trace_path], 300)
+    check(code == 0, "giltrace export exited %d: %s" % (code, err))
+    with open(out) as f:
+        return json.load(f)
+
+
+def check_chrome(doc):
+    """The Trace Event Format document is well formed: every event has what
+    its phase needs, every slice and instant is on a declared thread of a
+    named process, and the slices of each track nest. Returns (slices,
+    instants, tracks)."""
+    check(isinstance(doc, dict) and isinstance(doc.get("traceEvents"), list), "no traceEvents list")
+    events = doc["traceEvents"]
+    threads, processes = set(), set()
+    for e in events:
+        check(isinstance(e.get("name"), str) and e.get("ph") in ("X", "i", "M") and isinstance(e.get("pid"), int)
+              and isinstance(e.get("tid"), int), "malformed event %r" % (e,))
+        if e["ph"] == "M":
+            check(isinstance(e.get("args"), dict), "metadata without args: %r" % (e,))
+            if e["name"] == "thread_name":
+                check(isinstance(e["args"].get("name"), str) and e["args"]["name"], "empty thread name %r" % (e,))
+                threads.add((e["pid"], e["tid"]))
+            elif e["name"] == "process_name":
+                processes.add(e["pid"])
+    tracks = {}
+    slices = instants = 0
+    for e in events:
+        if e["ph"] == "M":
+            continue
+        check(isinstance(e.get("ts"), (int, float)) and e["ts"] >= 0, "bad ts %r" % (e,))
+        check((e["pid"], e["tid"]) in threads, "event on undeclared thread %d/%d: %r" % (e["pid"], e["tid"], e))
+        check(e["pid"] in processes, "event of unnamed process %d" % e["pid"])
+        if e["ph"] == "X":
+            check(isinstance(e.get("dur"), (int, float)) and e["dur"] >= 0, "bad dur %r" % (e,))
+            tracks.setdefault((e["pid"], e["tid"]), []).append((e["ts"], e["ts"] + e["dur"]))
+            slices += 1
+        else:
+            check(e.get("s") in ("t", "p", "g"), "instant without scope %r" % (e,))
+            instants += 1
+    eps = 0.002  # us: two ns of rounding
+    for key, spans in tracks.items():
+        spans.sort(key=lambda s: (s[0], -s[1]))
+        open_ends = []
+        for start, end in spans:
+            while open_ends and open_ends[-1] <= start + eps:
+                open_ends.pop()
+            if open_ends and end > open_ends[-1] + eps:
+                raise CheckFailed("track %s: slice [%f, %f] overlaps one ending at %f" % (key, start, end,
+                                                                                         open_ends[-1]))
+            open_ends.append(end)
+    return slices, instants, len(tracks)
 
 
 def workdir():

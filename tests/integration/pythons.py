@@ -1,7 +1,8 @@
 """Finding the interpreters the integration tests run against.
 
-A spec is "X.Y" (any Python X.Y: pyenv's, then the system's) or
-"debian-X.Y" (Debian's own /usr/bin/pythonX.Y, stripped and LTO-built).
+A spec is "X.Y" (any Python X.Y: pyenv's, then the system's),
+"debian-X.Y" (Debian's own /usr/bin/pythonX.Y, stripped and LTO-built) or
+"ft" (any free-threaded build: pyenv's 3.13t+, /usr/bin/python3.*t, /opt/*).
 Set GILTRACE_TEST_PYTHON_<spec with . and - as _> to force a path.
 """
 import glob
@@ -34,6 +35,11 @@ def candidates(spec):
         return [override]
     if spec.startswith("debian-"):
         return ["/usr/bin/python" + spec[len("debian-"):]]
+    if spec == "ft":
+        found = []
+        for root in _pyenv_roots():
+            found += sorted(glob.glob(os.path.join(root, "3.*t", "bin", "python3.*t")), reverse=True)
+        return found + sorted(glob.glob("/usr/bin/python3.*t") + glob.glob("/opt/*/bin/python3.*t"), reverse=True)
     found = []
     for root in _pyenv_roots():
         found += sorted(glob.glob(os.path.join(root, spec + ".*", "bin", "python" + spec)), reverse=True)
@@ -41,8 +47,22 @@ def candidates(spec):
     return found
 
 
+def _is_free_threaded(path):
+    try:
+        out = subprocess.run([path, "-c", "import sys; print('free-threading' in sys.version)"],
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.stdout.strip() == "True"
+
+
 def find(spec):
     """(path, full version) of a working interpreter for spec, or (None, why)."""
+    if spec == "ft":
+        for path in candidates(spec):
+            if os.access(path, os.X_OK) and _is_free_threaded(path):
+                return path, _version_of(path)
+        return None, "no free-threaded Python found (looked at %s)" % ", ".join(candidates(spec) or ["nothing"])
     want = spec[len("debian-"):] if spec.startswith("debian-") else spec
     looked = []
     for path in candidates(spec):

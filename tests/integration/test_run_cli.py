@@ -8,27 +8,13 @@ usage: test_run_cli.py GILTRACE SHIM FAKE_CPYTHON_PLAIN
 import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 
-failures = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gilcheck import Cases, one_line, run_cli as run  # noqa: E402
 
-
-def run(cmd, env_extra=None, **kw):
-    env = dict(os.environ)
-    env.update(env_extra or {})
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, **kw)
-
-
-def case(name, ok, detail=""):
-    global failures
-    print("%s  %s%s" % ("ok  " if ok else "FAIL", name, (": " + detail) if detail else ""))
-    failures += 0 if ok else 1
-
-
-def one_line(stderr):
-    return len(stderr.strip().splitlines()) == 1
+case = Cases()
 
 
 def main():
@@ -51,6 +37,14 @@ def main():
     for bad in ["0", "abc", "99999999"]:
         p = run([giltrace, "run", "--buffer-mb", bad, "--", "true"])
         case("--buffer-mb %s refused" % bad, p.returncode == 2 and one_line(p.stderr), p.stderr.strip())
+
+    for opt, bad in [("--ring-mode", "circular"), ("--trigger-wait-ms", "0"), ("--trigger-wait-ms", "soon")]:
+        p = run([giltrace, "run", opt, bad, "--", "true"])
+        case("%s %s refused" % (opt, bad), p.returncode == 2 and one_line(p.stderr), p.stderr.strip())
+    for cmd in (["recover"], ["recover", "/nonexistent"], ["snapshot"], ["snapshot", "notapid"]):
+        p = run([giltrace] + cmd)
+        case("giltrace %s: one line, non-zero" % " ".join(cmd), p.returncode != 0 and one_line(p.stderr),
+             p.stderr.strip())
 
     p = run([giltrace, "run", "-q", "-o", out, "--", "sh", "-c", "exit 7"])
     case("exit status is the command's", p.returncode == 7, str(p.returncode))
@@ -111,7 +105,8 @@ def main():
     case("env-only mode writes the process's own trace at exit and removes its ring", ok, p.stderr + str(dbs))
     plain = run([fake, "cpu", "1", "1000", "1000"])
     for var, value in [("GILTRACE_BUFFER_MB", "lots"), ("GILTRACE_OUTPUT", "/tmp/x-%z.db"),
-                       ("GILTRACE_RING_DIR", "/")]:
+                       ("GILTRACE_RING_DIR", "/"), ("GILTRACE_RING_MODE", "sideways"),
+                       ("GILTRACE_TRIGGER_WAIT_MS", "100")]:
         bad = dict(env)
         bad[var] = value
         p = run([fake, "cpu", "1", "1000", "1000"], bad)
@@ -119,10 +114,10 @@ def main():
              p.returncode == plain.returncode == 0 and p.stdout.startswith("switch_number=") and one_line(p.stderr) and
              var in p.stderr, p.stderr.strip())
 
-    if failures == 0:
+    if case.failures == 0:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(ring_dir, ignore_errors=True)
-    return 1 if failures else 0
+    return 1 if case.failures else 0
 
 
 if __name__ == "__main__":

@@ -40,7 +40,8 @@ static void start_midrun(void)
                              .runtime_hi = (uintptr_t)(&_PyRuntime + 1)};
     rec_clock_setup();
     struct ring_writer_identity id = {.python_hexversion = py.hexversion};
-    ring_writer_configure(ring_dir, 4, &id);
+    struct ring_writer_config config = {.dir = ring_dir, .size_mb = 4};
+    ring_writer_configure(&config, &id);
     char why[256];
     CHECK(ring_writer_open(true, why, sizeof why));
     gil_registry_start(&py);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../formats/ring.h"
 #include "../../tracer/shim/shim_config.h"
 #include "check.h"
 
@@ -55,6 +56,19 @@ int main(void)
     CHECK(!shim_config_read(&c, why, sizeof why));
     unsetenv("GILTRACE_BUFFER_MB");
 
+    setenv("GILTRACE_RING_MODE", "overwrite", 1);
+    setenv("GILTRACE_TRIGGER_WAIT_MS", "250", 1);
+    CHECK(shim_config_read(&c, why, sizeof why));
+    CHECK_EQ_INT(c.ring_mode, RING_MODE_OVERWRITE);
+    CHECK_EQ_INT(c.trigger_wait_ms, 250);
+    setenv("GILTRACE_RING_MODE", "circular", 1);
+    CHECK(!shim_config_read(&c, why, sizeof why));
+    CHECK(strstr(why, "GILTRACE_RING_MODE") != NULL);
+    unsetenv("GILTRACE_RING_MODE");
+    setenv("GILTRACE_TRIGGER_WAIT_MS", "0", 1);
+    CHECK(!shim_config_read(&c, why, sizeof why));
+    unsetenv("GILTRACE_TRIGGER_WAIT_MS");
+
     chmod(dir, 0777);
     CHECK(!shim_config_read(&c, why, sizeof why));
     CHECK(strstr(why, "GILTRACE_RUN_DIR") != NULL);
@@ -68,6 +82,10 @@ int main(void)
     CHECK(shim_config_read(&c, why, sizeof why));
     CHECK_EQ_INT(c.mode, SHIM_MODE_ENV);
     CHECK(c.output[0] == '/' && strstr(c.output, "/trace-%p.db") != NULL);
+    setenv("GILTRACE_TRIGGER_WAIT_MS", "100", 1); /* nothing would write the snapshots */
+    CHECK(!shim_config_read(&c, why, sizeof why));
+    CHECK(strstr(why, "GILTRACE_TRIGGER_WAIT_MS") != NULL);
+    unsetenv("GILTRACE_TRIGGER_WAIT_MS");
     setenv("GILTRACE_OUTPUT", "x-%z.db", 1);
     CHECK(!shim_config_read(&c, why, sizeof why));
     CHECK(strstr(why, "GILTRACE_OUTPUT") != NULL);

@@ -12,6 +12,7 @@
 
 #include "../../formats/ring.h"
 #include "../../formats/tdb_read.h"
+#include "../../formats/tdb_schema.h"
 #include "../../formats/tdb_write.h"
 #include "../../formats/trace_intervals.h"
 #include "check.h"
@@ -159,7 +160,7 @@ int main(void)
 
     sqlite3 *db = tdb_open_read(path, err, sizeof err);
     CHECK(db != NULL);
-    CHECK_EQ_INT(one_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 1);
+    CHECK_EQ_INT(one_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), TDB_SCHEMA_VERSION);
     char *gil = one_text(db, "SELECT gil || '|' || switch_interval_us || '|' || argv FROM processes");
     CHECK_STR(gil, "condvar|5000|[\"python3\",\"app.py\",\"--say \\\"hi\\\"\"]");
     free(gil);

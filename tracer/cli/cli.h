@@ -13,6 +13,10 @@
 /* Subcommands: argv[0] is the subcommand's name. Return the exit status. */
 int cmd_run(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
+int cmd_recover(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* "giltrace: <message>\n" on stderr. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -39,6 +39,7 @@
 #include "../attach/attach_threads.h"
 #include "cli.h"
 #include "shim_locate.h"
+#include "output_file.h"
 #include "trace_output.h"
 
 static const char usage[] =
@@ -294,7 +295,7 @@ int cmd_attach(int argc, char **argv)
         return 1;
     }
     char tmp_output[PATH_MAX], ring_dir[PATH_MAX];
-    if (trace_output_temp(o.out.output, o.out.force, tmp_output, sizeof tmp_output)) {
+    if (output_file_begin(o.out.output, o.out.force, tmp_output, sizeof tmp_output)) {
         attach_target_free(&t);
         return 2;
     }

@@ -26,8 +26,10 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "output_file.h"
 #include "shim_locate.h"
 #include "trace_output.h"
+#include "trigger_watch.h"
 
 static const char usage[] =
     "usage: giltrace run [options] -- COMMAND [ARGS...]\n"
@@ -42,8 +44,18 @@ static const char usage[] =
     "  -f, --force           replace FILE if it exists\n"
     "      --buffer-mb N     ring size per process in MiB, 1..65536 (default: 256);\n"
     "                        events beyond it are counted as lost\n"
+    "      --ring-mode MODE  append (default): once a process's ring is full, its\n"
+    "                        later events are counted as lost; overwrite: a flight\n"
+    "                        recorder keeping each process's last --buffer-mb\n"
+    "      --trigger-wait-ms N  when a thread waits more than N ms for a GIL, write\n"
+    "                        a snapshot of its process's ring (FILE.trigger-K.db)\n"
+    "                        while the program goes on\n"
     "      --ring-dir DIR    where the private ring directory is made\n"
     "                        (default: /dev/shm, else $TMPDIR, else /tmp)\n"
+    "      --stacks          record the native stack of every GIL release and of\n"
+    "                        every wait's start (giltrace report lists the sites)\n"
+    "      --stacks-mb N     stack table per process in MiB, 1..1024 (default: 16);\n"
+    "                        stacks beyond it are counted as lost\n"
     "  -q, --quiet           print no summary (warnings are still printed)\n"
     "  -h, --help            show this help\n"
     "\n"
@@ -52,20 +64,59 @@ static const char usage[] =
 
 struct run_options {
     struct trace_output_options out;
+    const char *ring_mode;
+    uint32_t trigger_wait_ms;
+    bool stacks;
+    uint32_t stacks_mb;
     char **command;
 };
 
+enum { OPT_RING_MODE = TRACE_OPT_END, OPT_TRIGGER_WAIT_MS, OPT_STACKS, OPT_STACKS_MB };
+
 static int parse_options(int argc, char **argv, struct run_options *o)
 {
-    static const struct option longopts[] = {TRACE_OUTPUT_LONGOPTS, {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        TRACE_OUTPUT_LONGOPTS,
+        {"ring-mode", required_argument, NULL, OPT_RING_MODE},
+        {"trigger-wait-ms", required_argument, NULL, OPT_TRIGGER_WAIT_MS},
+        {"stacks", no_argument, NULL, OPT_STACKS},
+        {"stacks-mb", required_argument, NULL, OPT_STACKS_MB},
+        {NULL, 0, NULL, 0},
+    };
+    *o = (struct run_options){.ring_mode = "append", .stacks_mb = 16};
     trace_output_defaults(&o->out);
     opterr = 0;
     optind = 1;
     int c;
+    uint64_t v;
     while ((c = getopt_long(argc, argv, "+" TRACE_OUTPUT_SHORTOPTS, longopts, NULL)) != -1) {
-        int r = trace_output_option("run", usage, c, argv, &o->out);
-        if (r >= 0)
-            return r;
+        switch (c) {
+        case OPT_RING_MODE:
+            if (strcmp(optarg, "append") != 0 && strcmp(optarg, "overwrite") != 0)
+                return cli_usage_error("run", "--ring-mode is append or overwrite, not \"%s\"", optarg);
+            o->ring_mode = optarg;
+            break;
+        case OPT_TRIGGER_WAIT_MS:
+            if (!cli_parse_u64(optarg, 1, 3600000, &v))
+                return cli_usage_error("run", "--trigger-wait-ms wants a number of ms from 1 to 3600000, not \"%s\"",
+                                       optarg);
+            o->trigger_wait_ms = (uint32_t)v;
+            break;
+        case OPT_STACKS:
+            o->stacks = true;
+            break;
+        case OPT_STACKS_MB:
+            if (!cli_parse_u64(optarg, 1, 1024, &v))
+                return cli_usage_error("run", "--stacks-mb wants a size in MiB from 1 to 1024, not \"%s\"", optarg);
+            o->stacks_mb = (uint32_t)v;
+            o->stacks = true;
+            break;
+        default: {
+            int r = trace_output_option("run", usage, c, argv, &o->out);
+            if (r >= 0)
+                return r;
+        }
+        }
     }
     if (optind >= argc)
         return cli_usage_error("run", "no command given (put it after --)");
@@ -76,16 +127,22 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 }
 
 /* Prepend the shim to LD_PRELOAD and set the shim's variables. */
-static int setup_child_environment(const char *shim, const char *run_dir, uint32_t buffer_mb)
+static int setup_child_environment(const char *shim, const char *run_dir, const struct run_options *o)
 {
     const char *old = getenv("LD_PRELOAD");
     char *preload;
     if (asprintf(&preload, "%s%s%s", shim, old && *old ? ":" : "", old ? old : "") < 0)
         return -1;
-    char mb[16];
-    snprintf(mb, sizeof mb, "%u", buffer_mb);
+    char mb[16], trigger[16], stacks_mb[16];
+    snprintf(mb, sizeof mb, "%u", o->out.buffer_mb);
+    snprintf(trigger, sizeof trigger, "%u", o->trigger_wait_ms);
+    snprintf(stacks_mb, sizeof stacks_mb, "%u", o->stacks_mb);
     int r = setenv("LD_PRELOAD", preload, 1) | setenv("GILTRACE_RUN_DIR", run_dir, 1) |
-            setenv("GILTRACE_BUFFER_MB", mb, 1) | unsetenv("GILTRACE_OUTPUT");
+            setenv("GILTRACE_BUFFER_MB", mb, 1) | setenv("GILTRACE_RING_MODE", o->ring_mode, 1) |
+            (o->trigger_wait_ms ? setenv("GILTRACE_TRIGGER_WAIT_MS", trigger, 1)
+                                : unsetenv("GILTRACE_TRIGGER_WAIT_MS")) |
+            setenv("GILTRACE_STACKS", o->stacks ? "1" : "0", 1) | setenv("GILTRACE_STACKS_MB", stacks_mb, 1) |
+            unsetenv("GILTRACE_OUTPUT");
     free(preload);
     return r;
 }
@@ -100,8 +157,8 @@ static void forward_signal(int sig)
 
 /* Start the command; report exec failure through a close-on-exec pipe.
  * Returns the pid, or -1 (already explained) if it could not be started. */
-static pid_t start_command(char **command, const char *shim, const char *run_dir, uint32_t buffer_mb,
-                           int *exec_status)
+static pid_t start_command(char **command, const char *shim, const char *run_dir, const struct run_options *o,
+                           const sigset_t *child_mask, int *exec_status)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
@@ -117,8 +174,9 @@ static pid_t start_command(char **command, const char *shim, const char *run_dir
         close(fds[0]);
         signal(SIGINT, SIG_DFL);
         signal(SIGQUIT, SIG_DFL);
+        sigprocmask(SIG_SETMASK, child_mask, NULL);
         int e = ENOMEM;
-        if (setup_child_environment(shim, run_dir, buffer_mb) == 0) {
+        if (setup_child_environment(shim, run_dir, o) == 0) {
             execvp(command[0], command);
             e = errno;
         }
@@ -141,22 +199,34 @@ static pid_t start_command(char **command, const char *shim, const char *run_dir
     return pid;
 }
 
-/* Wait for the command and every descendant we inherit as subreaper.
+/* Wait for the command and every descendant we inherit as subreaper,
+ * looking at the rings for triggers every 50 ms when `watch` is set
+ * (SIGCHLD is blocked: sigtimedwait wakes us as soon as a child ends).
  * Returns the command's exit status in shell terms. */
-static int wait_for_tree(pid_t command_pid)
+static int wait_for_tree(pid_t command_pid, struct trigger_watch *watch)
 {
     int result = 0;
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
     for (;;) {
         int status;
-        pid_t pid = waitpid(-1, &status, 0);
-        if (pid < 0) {
-            if (errno == EINTR)
-                continue;
-            break; /* ECHILD: the whole tree is gone */
+        pid_t pid = waitpid(-1, &status, watch ? WNOHANG : 0);
+        if (pid > 0) {
+            if (pid == command_pid)
+                result = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            continue;
         }
-        if (pid == command_pid)
-            result = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (pid < 0 && errno == EINTR)
+            continue;
+        if (pid < 0)
+            break; /* ECHILD: the whole tree is gone */
+        trigger_watch_poll(watch);
+        struct timespec tick = {0, 50000000};
+        sigtimedwait(&chld, NULL, &tick);
     }
+    if (watch)
+        trigger_watch_poll(watch); /* a trigger just before the end */
     return result;
 }
 
@@ -186,11 +256,12 @@ int cmd_run(int argc, char **argv)
 
     char shim[PATH_MAX];
     if (shim_locate(SHIM_PRELOAD_NAME, SHIM_PRELOAD_ENV, shim, sizeof shim)) {
-        cli_warn("cannot find libgiltrace.so beside the giltrace program; set GILTRACE_SHIM to its path");
+        cli_warn("cannot find " SHIM_PRELOAD_NAME " beside the giltrace program; set " SHIM_PRELOAD_ENV
+                 " to its path");
         return 2;
     }
     char tmp_output[PATH_MAX];
-    if (trace_output_temp(o.out.output, o.out.force, tmp_output, sizeof tmp_output))
+    if (output_file_begin(o.out.output, o.out.force, tmp_output, sizeof tmp_output))
         return 2;
 
     char run_dir[PATH_MAX];
@@ -202,18 +273,26 @@ int cmd_run(int argc, char **argv)
 
     signal(SIGINT, SIG_IGN);
     signal(SIGQUIT, SIG_IGN);
+    sigset_t chld, old_mask;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, &old_mask);
+    struct trigger_watch *watch = o.trigger_wait_ms ? trigger_watch_start(run_dir, o.out.output) : NULL;
     int exec_status = 0;
-    child_pid = start_command(o.command, shim, run_dir, o.out.buffer_mb, &exec_status);
+    child_pid = start_command(o.command, shim, run_dir, &o, &old_mask, &exec_status);
     if (child_pid < 0) {
+        trigger_watch_stop(watch);
         unlink(tmp_output);
         trace_output_remove_ring_dir(run_dir);
         return exec_status ? exec_status : 2;
     }
     signal(SIGTERM, forward_signal);
     signal(SIGHUP, forward_signal);
-    int status = wait_for_tree(child_pid);
+    int status = wait_for_tree(child_pid, watch);
     signal(SIGTERM, SIG_DFL);
     signal(SIGHUP, SIG_DFL);
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    trigger_watch_stop(watch);
 
     char *command = join_command(o.command);
     r = trace_output_finish(run_dir, tmp_output, o.out.output, command, o.out.quiet);

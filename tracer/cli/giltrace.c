@@ -18,6 +18,13 @@ static const char usage[] =
     "commands:\n"
     "  run [options] -- CMD [ARGS...]   trace CMD and every process it starts\n"
     "  attach PID [options]             trace a running CPython for a while, then detach\n"
+    "  recover DIR|RINGFILE [-o FILE]   write the rings processes left behind into a trace\n"
+    "  snapshot PID [-o FILE]           what a running traced process has recorded so far\n"
+    "  report [--json] [--png FILE] TRACE.db\n"
+    "                                   explain a trace: holds, waits, latencies, blame,\n"
+    "                                   convoys, release sites\n"
+    "  export --format chrome -o FILE TRACE.db\n"
+    "                                   write it for Perfetto UI / chrome://tracing\n"
     "\n"
     "env-only mode, for processes a supervisor starts:\n"
     "  LD_PRELOAD=/path/to/libgiltrace.so GILTRACE_OUTPUT=/var/tmp/gil-%p.db python app.py\n"
@@ -32,6 +39,10 @@ struct command {
 static const struct command commands[] = {
     {"run", cmd_run},
     {"attach", cmd_attach},
+    {"recover", cmd_recover},
+    {"snapshot", cmd_snapshot},
+    {"report", cmd_report},
+    {"export", cmd_export},
 };
 
 int main(int argc, char **argv)

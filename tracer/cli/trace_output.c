@@ -6,7 +6,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 
 #include "../../formats/ring.h"
 #include "cli.h"
+#include "output_file.h"
 #include "run_summary.h"
 #include "trace_set.h"
 
@@ -55,31 +55,6 @@ int trace_output_option(const char *cmd, const char *usage, int c, char **argv, 
     default:
         return cli_usage_error(cmd, "unknown option %s", argv[optind - 1]);
     }
-}
-
-int trace_output_temp(const char *output, bool force, char *tmp, size_t cap)
-{
-    struct stat st;
-    bool exists = lstat(output, &st) == 0;
-    if (exists && S_ISDIR(st.st_mode)) {
-        cli_warn("%s is a directory; give -o a file name", output);
-        return -1;
-    }
-    if (exists && !force) {
-        cli_warn("%s already exists; pass --force to replace it or -o to choose another file", output);
-        return -1;
-    }
-    if ((size_t)snprintf(tmp, cap, "%s.tmp-XXXXXX", output) >= cap) {
-        cli_warn("output path is too long: %s", output);
-        return -1;
-    }
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        cli_warn("cannot write the trace to %s: %s", output, strerror(errno));
-        return -1;
-    }
-    close(fd);
-    return 0;
 }
 
 static const char *default_ring_base(void)
@@ -129,9 +104,8 @@ int trace_output_finish(const char *ring_dir, const char *tmp, const char *outpu
         unlink(tmp);
         return -1;
     }
-    if (rename(tmp, output) != 0) {
-        cli_warn("cannot move the trace into place (%s -> %s): %s; the rings are kept in %s", tmp, output,
-                 strerror(errno), ring_dir);
+    if (output_file_commit(tmp, output, err, sizeof err)) {
+        cli_warn("%s; the rings are kept in %s", err, ring_dir);
         trace_set_free(&set);
         return -1;
     }

@@ -1,9 +1,8 @@
 /*
- * trace_output.h — the files a tracing command makes around its trace: the
- * temporary file beside the database (made before anything is traced, so
- * that an unwritable output is refused early), the private ring directory,
- * and at the end the database written from the rings, moved into place,
- * and summarised.
+ * trace_output.h — what the tracing commands (giltrace run, giltrace attach)
+ * share around their trace: their common options, the private ring
+ * directory, and at the end the database written from the rings, moved into
+ * place (output_file.h claims the path first), and summarised.
  */
 #ifndef GILTRACE_TRACE_OUTPUT_H
 #define GILTRACE_TRACE_OUTPUT_H
@@ -22,7 +21,8 @@ struct trace_output_options {
     bool quiet;            /* -q, --quiet */
 };
 
-enum { TRACE_OPT_BUFFER_MB = 256, TRACE_OPT_RING_DIR };
+/* A command numbers its own long-only options from TRACE_OPT_END. */
+enum { TRACE_OPT_BUFFER_MB = 256, TRACE_OPT_RING_DIR, TRACE_OPT_END };
 
 /* Their getopt_long entries and letters, to put beside a command's own. */
 #define TRACE_OUTPUT_LONGOPTS                                                                          \
@@ -40,11 +40,6 @@ void trace_output_defaults(struct trace_output_options *o);
  * return now: 0 after printing --help, 2 after saying what was wrong. */
 int trace_output_option(const char *cmd, const char *usage, int c, char **argv, struct trace_output_options *o);
 
-/* Create an empty temporary file beside `output` (its name into `tmp`).
- * Refuses a directory, and an existing file unless `force`. Returns 0, or
- * -1 after saying why (cli_warn). */
-int trace_output_temp(const char *output, bool force, char *tmp, size_t cap);
-
 /* Make a private (0700) ring directory "<base>/giltrace-<kind>-XXXXXX";
  * `base` NULL means /dev/shm, else $TMPDIR, else /tmp. Returns 0, or -1
  * after saying why (and what --ring-dir is for). */
@@ -54,7 +49,7 @@ int trace_output_ring_dir(const char *base, const char *kind, char *dir, size_t 
 void trace_output_remove_ring_dir(const char *dir);
 
 /* Turn the rings in `ring_dir` into the database `output` (written as
- * `tmp`, then renamed), remove the rings, say what must be said (lost
+ * `tmp`, the file output_file_begin claimed, then renamed), remove the rings, say what must be said (lost
  * events...) and, unless `quiet`, print the summary. `command` goes into
  * meta. Returns 0, or -1 after saying why (the rings are then kept). */
 int trace_output_finish(const char *ring_dir, const char *tmp, const char *output, const char *command, bool quiet);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../../formats/ring_read.h"
+#include "../../formats/stack_symbols.h"
 #include "../../formats/tdb_write.h"
 #include "cli.h"
 #include "progress.h"
@@ -26,6 +27,17 @@ static int ends_with(const char *s, const char *suffix)
 {
     size_t a = strlen(s), b = strlen(suffix);
     return a > b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* Name the native stack frames of every process (traces recorded with
+ * --stacks), from the ELF files, now that the processes are gone. */
+static void name_frames(struct trace_set *s)
+{
+    struct stack_symbols *symbols = stack_symbols_new();
+    for (size_t i = 0; i < s->count; i++)
+        if (s->procs[i].stack_count && stack_symbols_apply(symbols, &s->procs[i]))
+            cli_warn("out of memory naming the stack frames of pid %d", s->procs[i].pid);
+    stack_symbols_free(symbols);
 }
 
 int trace_set_read_dir(const char *dir, struct trace_set *out, char *err, size_t n)
@@ -61,6 +73,25 @@ int trace_set_read_dir(const char *dir, struct trace_set *out, char *err, size_t
     closedir(d);
     if (out->count)
         qsort(out->procs, out->count, sizeof *out->procs, by_start);
+    name_frames(out);
+    return 0;
+}
+
+int trace_set_read_file(const char *path, struct trace_set *out, char *err, size_t n)
+{
+    memset(out, 0, sizeof *out);
+    out->procs = calloc(1, sizeof *out->procs);
+    if (!out->procs) {
+        snprintf(err, n, "out of memory");
+        return -1;
+    }
+    if (ring_read_file(path, &out->procs[0], err, n)) {
+        free(out->procs);
+        out->procs = NULL;
+        return -1;
+    }
+    out->count = 1;
+    name_frames(out);
     return 0;
 }
 

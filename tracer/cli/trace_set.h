@@ -21,6 +21,9 @@ struct trace_set {
  * with `err` if the directory itself cannot be read. */
 int trace_set_read_dir(const char *dir, struct trace_set *out, char *err, size_t err_len);
 
+/* The one process in ring file `path` (it may still be written). */
+int trace_set_read_file(const char *path, struct trace_set *out, char *err, size_t err_len);
+
 /* Write all processes into a new database at `db_path` (an empty file),
  * showing progress on a terminal; `command` goes into meta. Returns 0 or -1. */
 int trace_set_write(const struct trace_set *s, const char *db_path, const char *command, char *err,

@@ -85,12 +85,13 @@ static bool tracer_alive(int32_t pid)
 }
 
 /* Record `kind` on GIL `gil` for thread `tid`, now, from another thread: a
- * chunk of its own, claimed before `tid` records anything in this session,
- * so it comes first in the thread's lane. */
+ * chunk of its own, claimed before `tid` records anything in this session
+ * (so it comes first in the thread's lane) and marked done at once. */
 static void record_for(uint32_t tid, unsigned kind, unsigned gil)
 {
     uint64_t seq;
-    struct ring_record *r = ring_writer_claim_chunk(tid, &seq);
+    struct ring_chunk_header *chunk = NULL;
+    struct ring_record *r = ring_writer_claim_chunk(tid, &chunk, &seq);
     if (!r) {
         ring_writer_count_lost(1);
         return;
@@ -99,6 +100,7 @@ static void record_for(uint32_t tid, unsigned kind, unsigned gil)
     r->raw_ts = rec_clock_now(true, &cpu);
     __atomic_store_n(&r->tail, ring_record_tail(kind, gil, RING_CPU_UNKNOWN, ring_record_check(seq, 0)),
                      __ATOMIC_RELEASE);
+    __atomic_store_n(&chunk->state, RING_CHUNK_DONE, __ATOMIC_RELEASE);
 }
 
 static void end_session(void)
@@ -143,7 +145,9 @@ static bool open_ring(struct attach_request *req, const struct python_info *py)
     ring_writer_set_gil_kind(py->free_threaded ? RING_GIL_NONE
                              : gil_registry_main() ? RING_GIL_CONDVAR
                                                    : RING_GIL_UNKNOWN);
-    ring_writer_configure(req->ring_dir, mb, &id);
+    /* Append mode, no trigger, no stacks: what `giltrace attach` offers. */
+    struct ring_writer_config rc = {.dir = req->ring_dir, .size_mb = mb, .mode = RING_MODE_APPEND};
+    ring_writer_configure(&rc, &id);
     char why[512];
     if (!ring_writer_open(true, why, sizeof why)) {
         answer(req, ATTACH_ERR_RING, why, "");

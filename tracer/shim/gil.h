@@ -33,12 +33,13 @@ struct gil {
     const volatile int *locked;
     const volatile unsigned long *switch_number;
     const volatile unsigned long *interval_us; /* 3.7+, else NULL */
+    const volatile int *enabled;               /* free-threaded builds only, else NULL */
     clockid_t cond_clock;                      /* clock of C's timed waits */
     int shadow_locked;
     unsigned long shadow_switch_number;
     uint32_t shadow_holder;
     uint8_t index;            /* ring/database gil number */
-    uint8_t announce_enabled; /* free-threaded build: GIL_ENABLED at first acquire */
+    uint8_t announce_enabled; /* free-threaded build, GIL off: GIL_ENABLED at the next acquire */
 };
 
 /* An address filter: [lo, lo + span). Published as immutable snapshots,
@@ -85,8 +86,10 @@ void gil_note_mutex_init(pthread_mutex_t *m);
 void gil_note_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr);
 void gil_note_sem_init(sem_t *s);
 
-/* Record GIL_DISABLED for a free-threaded build; its GIL, if one is ever
- * switched on, is announced with GIL_ENABLED. */
+/* Record GIL_DISABLED for a free-threaded build, which starts without a GIL.
+ * When it switches its GIL on (PYTHON_GIL=1, an extension without
+ * Py_mod_gil) the next ACQUIRE is preceded by GIL_ENABLED, and a RELEASE
+ * that leaves `enabled` at 0 is followed by GIL_DISABLED. */
 void gil_note_free_threaded(void);
 
 /* Which of a condvar GIL's four objects an address is. */
@@ -101,11 +104,13 @@ struct gil *gil_lookup_sem(sem_t *s);
 /* Slow paths of the wrappers, entered only when the filter matched. Each
  * calls the real function where it returns an int, records what the call
  * means, and preserves errno. */
+/* `from` is the interposed call's return address: where a RELEASE's or
+ * BUSY's native stack starts (giltrace run --stacks). */
 int gil_mutex_lock(pthread_mutex_t *m);
-void gil_before_cond_signal(pthread_cond_t *c);
-int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime);
-int gil_sem_wait(sem_t *s);
+void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from);
+int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime, uintptr_t from);
+int gil_sem_wait(sem_t *s, uintptr_t from);
 int gil_sem_trywait(sem_t *s);
-void gil_before_sem_post(sem_t *s);
+void gil_before_sem_post(sem_t *s, uintptr_t from);
 
 #endif

@@ -31,6 +31,36 @@
 #include "ring_writer.h"
 #include "shim_real.h"
 
+/* With a trigger set (giltrace run --trigger-wait-ms), a thread's wait for
+ * the GIL is timed on CLOCK_MONOTONIC: at BUSY, and whenever the waiter
+ * wakes (RETRY, TIMEOUT, ACQUIRE). A wait that passes the threshold asks
+ * for a snapshot, once. Without a trigger this costs one compare. */
+static void wait_began(struct shim_thread *t)
+{
+    if (__builtin_expect(ring_writer_trigger_ns() != 0, 0)) {
+        t->wait_start_ns = ring_clock_monotonic_ns();
+        t->triggered = 0;
+    }
+}
+
+static void wait_goes_on(struct shim_thread *t)
+{
+    uint64_t limit = ring_writer_trigger_ns();
+    if (__builtin_expect(limit == 0, 1) || t->triggered || t->wait_start_ns == 0)
+        return;
+    uint64_t waited = ring_clock_monotonic_ns() - t->wait_start_ns;
+    if (waited > limit) {
+        t->triggered = 1;
+        ring_writer_trigger(shim_thread_tid(t), waited);
+    }
+}
+
+static void wait_ended(struct shim_thread *t)
+{
+    wait_goes_on(t);
+    t->wait_start_ns = 0;
+}
+
 /* Does the calling thread hold GIL mutex `m`? */
 static inline bool holds(const struct gil *g, struct shim_thread *t)
 {
@@ -63,7 +93,7 @@ int gil_mutex_lock(pthread_mutex_t *m)
     return r;
 }
 
-void gil_before_cond_signal(pthread_cond_t *c)
+void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from)
 {
     enum gil_role role;
     struct gil *g = gil_lookup((uintptr_t)c, &role);
@@ -72,10 +102,21 @@ void gil_before_cond_signal(pthread_cond_t *c)
     struct shim_thread *t = shim_thread_enter();
     if (!g || !holds(g, t))
         return;
+    if (role == GIL_SWITCH_COND && t->waits)
+        wait_ended(t);
     t->waits = 0;
     if (role == GIL_COND) {
         g->shadow_locked = 0;
         rec_event(RING_EV_RELEASE, g->index);
+        t->holds_gil = 0;
+        if (rec_stacks_on)
+            rec_stack(from); /* right after its RELEASE: the stack record refers to it */
+        if (g->enabled && *g->enabled == 0) {
+            /* A free-threaded build switching its GIL off drops it last. */
+            rec_event(RING_EV_GIL_DISABLED, g->index);
+            ring_writer_set_gil_kind(RING_GIL_NONE);
+            g->announce_enabled = 1;
+        }
     } else if (role == GIL_SWITCH_COND) {
         if (g->announce_enabled) {
             g->announce_enabled = 0;
@@ -83,6 +124,7 @@ void gil_before_cond_signal(pthread_cond_t *c)
             rec_event(RING_EV_GIL_ENABLED, g->index);
         }
         rec_event(RING_EV_ACQUIRE, g->index);
+        t->holds_gil = 1;
         g->shadow_locked = 1;
         if (g->shadow_holder != t->tid) {
             g->shadow_holder = t->tid;
@@ -91,7 +133,7 @@ void gil_before_cond_signal(pthread_cond_t *c)
     }
 }
 
-int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime)
+int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime, uintptr_t from)
 {
     enum gil_role role;
     struct gil *g = gil_lookup((uintptr_t)c, &role);
@@ -106,8 +148,12 @@ int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct times
     if (t->waits++ == 0) {
         note_interval(g, abstime);
         rec_event(RING_EV_BUSY, g->index);
+        if (rec_stacks_on)
+            rec_stack(from);
+        wait_began(t);
     } else {
         rec_event(RING_EV_RETRY, g->index);
+        wait_goes_on(t);
     }
     errno = saved_errno;
     int r = shim_real.cond_timedwait(c, m, abstime);
@@ -123,7 +169,7 @@ int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct times
 
 /* 2.7 ------------------------------------------------------------------ */
 
-int gil_sem_wait(sem_t *s)
+int gil_sem_wait(sem_t *s, uintptr_t from)
 {
     struct gil *g = gil_lookup_sem(s);
     if (!g)
@@ -134,6 +180,7 @@ int gil_sem_wait(sem_t *s)
         errno = saved_errno;
         t->sem_waiting = 0;
         rec_event(RING_EV_ACQUIRE, g->index);
+        t->holds_gil = 1;
         return 0;
     }
     errno = saved_errno;
@@ -141,11 +188,18 @@ int gil_sem_wait(sem_t *s)
         /* Not again when the interpreter retries after EINTR. */
         t->sem_waiting = 1;
         rec_event(RING_EV_BUSY, g->index);
+        if (rec_stacks_on)
+            rec_stack(from);
+        wait_began(t);
     }
     int r = shim_real.sem_wait(s);
     if (r == 0) {
+        saved_errno = errno;
         t->sem_waiting = 0;
         rec_event(RING_EV_ACQUIRE, g->index);
+        t->holds_gil = 1;
+        wait_ended(t);
+        errno = saved_errno;
     }
     return r;
 }
@@ -157,13 +211,18 @@ int gil_sem_trywait(sem_t *s)
     if (g) {
         shim_thread_enter()->sem_waiting = 0;
         rec_event(RING_EV_ACQUIRE, g->index);
+        shim_self.holds_gil = 1;
     }
     return r;
 }
 
-void gil_before_sem_post(sem_t *s)
+void gil_before_sem_post(sem_t *s, uintptr_t from)
 {
     struct gil *g = gil_lookup_sem(s);
-    if (g)
+    if (g) {
         rec_event(RING_EV_RELEASE, g->index);
+        shim_self.holds_gil = 0;
+        if (rec_stacks_on)
+            rec_stack(from);
+    }
 }

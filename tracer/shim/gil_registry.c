@@ -15,6 +15,7 @@
 #include "recorder.h"
 #include "ring_writer.h"
 #include "shim_thread.h"
+#include "spin_lock.h"
 
 /* Offsets inside struct _gil_runtime_state (3.7-3.14), relative to the GIL
  * mutex: interval, last_holder, locked, switch_number (8 bytes each with
@@ -23,6 +24,7 @@
 #define RT_SWITCH_NUMBER (RT_COND - 8)
 #define RT_LOCKED (RT_COND - 16)
 #define RT_INTERVAL (RT_COND - 32)
+#define RT_ENABLED (RT_COND - 40) /* free-threaded builds: int enabled, before interval */
 #define RT_SWITCH_COND ((intptr_t)sizeof(pthread_mutex_t))
 #define RT_SWITCH_MUTEX ((intptr_t)(sizeof(pthread_mutex_t) + sizeof(pthread_cond_t)))
 
@@ -44,13 +46,12 @@ static int registry_busy;
 
 static void registry_lock(void)
 {
-    while (__atomic_exchange_n(&registry_busy, 1, __ATOMIC_ACQUIRE))
-        sched_yield();
+    spin_lock(&registry_busy);
 }
 
 static void registry_unlock(void)
 {
-    __atomic_store_n(&registry_busy, 0, __ATOMIC_RELEASE);
+    spin_unlock(&registry_busy);
 }
 
 void gil_registry_start(const struct python_info *info)
@@ -157,8 +158,11 @@ static struct gil *register_condvar_gil(const uintptr_t a[4], clockid_t clock, b
         g->locked = &g->shadow_locked;
         g->switch_number = &g->shadow_switch_number;
     }
-    if (free_threaded)
+    if (free_threaded) {
         g->announce_enabled = 1;
+        if (runtime_layout)
+            g->enabled = (const volatile int *)(a[0] + RT_ENABLED);
+    }
     else if (!subinterpreter)
         ring_writer_set_gil_kind(RING_GIL_CONDVAR);
     __atomic_store_n(&gil_count, n + 1, __ATOMIC_RELEASE);

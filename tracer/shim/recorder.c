@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "ring_writer.h"
+#include "stack_table.h"
+#include "stack_unwind.h"
 
 __thread struct shim_thread shim_self __attribute__((tls_model("initial-exec")));
 uint32_t shim_session;
@@ -38,7 +40,9 @@ void rec_clock_setup(void)
 
 void shim_thread_reset(struct shim_thread *t)
 {
+    uintptr_t top = t->stack_top;
     memset(t, 0, sizeof *t);
+    t->stack_top = top;
 }
 
 uint32_t shim_thread_tid(struct shim_thread *t)
@@ -51,15 +55,41 @@ uint32_t shim_thread_tid(struct shim_thread *t)
     return t->tid;
 }
 
-bool rec_refill(struct shim_thread *t)
+bool rec_stacks_on;
+
+/* Capture the calling thread's stack from `from` and record its id after the
+ * event just recorded. */
+void rec_stack(uintptr_t from)
+{
+    struct shim_thread *t = &shim_self;
+    struct ring_aux *a = ring_writer_aux(true);
+    if (!a || t->in_unwind)
+        return;
+    int saved_errno = errno;
+    uint32_t id = 0;
+    if (t->stack_top) {
+        t->in_unwind = 1;
+        uintptr_t ips[RING_STACK_MAX_DEPTH];
+        bool truncated;
+        unsigned n = stack_unwind(from, t->stack_top, ips, RING_STACK_MAX_DEPTH, &truncated);
+        id = n ? stack_table_intern(a, ips, n, truncated) : 0;
+        t->in_unwind = 0;
+    }
+    if (id == 0 || !rec_raw(RING_REC_STACK, id))
+        __atomic_fetch_add(&a->lost_stacks, 1, __ATOMIC_RELAXED);
+    errno = saved_errno;
+}
+
+static bool refill(struct shim_thread *t, bool count_lost)
 {
     int saved_errno = errno;
     shim_thread_tid(t);
     uint64_t seq;
-    struct ring_record *first = ring_writer_claim_chunk(t->tid, &seq);
+    struct ring_record *first = ring_writer_claim_chunk(t->tid, &t->chunk, &seq);
     if (!first) {
         t->pos = t->end = NULL;
-        ring_writer_count_lost(1);
+        if (count_lost)
+            ring_writer_count_lost(1);
         errno = saved_errno;
         return false;
     }
@@ -68,4 +98,14 @@ bool rec_refill(struct shim_thread *t)
     t->next_check = (uint32_t)(seq << 12);
     errno = saved_errno;
     return true;
+}
+
+bool rec_refill(struct shim_thread *t)
+{
+    return refill(t, true);
+}
+
+bool rec_refill_quiet(struct shim_thread *t)
+{
+    return refill(t, false);
 }

@@ -40,6 +40,9 @@ static struct {
     bool configured;
     char dir[4096];
     uint32_t size_mb;
+    uint32_t mode;
+    uint32_t trigger_wait_ms;
+    uint64_t takeover_cursor; /* atomic: where overwrite mode looks for a chunk next */
     struct ring_writer_identity id;
     char exe[sizeof(((struct ring_header *)0)->exe)];
     char argv[sizeof(((struct ring_header *)0)->argv)];
@@ -48,6 +51,15 @@ static struct {
     uint32_t gil_kind;
     uint32_t gil_count;
     struct ring_gil_info gils[RING_MAX_GILS];
+    uint32_t stacks_mb;
+    /* modules, replayed into every ring this process (or a fork child) makes */
+    uint32_t module_count;
+    struct ring_module modules[RING_MODULES];
+    uint32_t strings_used;
+    char strings[RING_MODULE_STRINGS];
+    /* a fork child's inherited thread name, until its ring exists */
+    uint32_t pending_name_tid;
+    char pending_name[RING_NAME_MAX];
 
     /* A fork child's start, taken in the fork handler. */
     bool have_fork_start;
@@ -62,12 +74,20 @@ static struct {
     int child_ring; /* CHILD_RING_* */
 } w;
 
-void ring_writer_configure(const char *dir, uint32_t size_mb, const struct ring_writer_identity *id)
+void ring_writer_configure(const struct ring_writer_config *config, const struct ring_writer_identity *id)
 {
-    text_copy(w.dir, sizeof w.dir, dir);
-    w.size_mb = size_mb;
+    text_copy(w.dir, sizeof w.dir, config->dir);
+    w.size_mb = config->size_mb;
+    w.mode = config->mode;
+    w.trigger_wait_ms = config->trigger_wait_ms;
+    w.stacks_mb = config->stacks_mb;
     w.id = *id;
     w.configured = true;
+}
+
+uint64_t ring_writer_trigger_ns(void)
+{
+    return (uint64_t)w.trigger_wait_ms * 1000000u;
 }
 
 bool ring_writer_tracing(void)
@@ -154,7 +174,9 @@ bool ring_writer_open(bool read_proc, char *why, size_t why_len)
     uint64_t chunks = ((uint64_t)w.size_mb << 20) / RING_CHUNK_SIZE;
     if (chunks < 1)
         chunks = 1;
-    size_t size = (size_t)ring_chunk_offset((uint32_t)chunks);
+    struct ring_aux_layout aux = ring_aux_layout(w.stacks_mb);
+    size_t aux_offset = (size_t)ring_chunk_offset((uint32_t)chunks);
+    size_t size = aux_offset + (size_t)aux.size;
 
     pid_t pid = getpid();
     int fd = create_ring_file(pid);
@@ -172,7 +194,7 @@ bool ring_writer_open(bool read_proc, char *why, size_t why_len)
         map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     int e = errno;
     close(fd);
-    if (map == MAP_FAILED || !populate(map, RING_HEADER_SIZE)) {
+    if (map == MAP_FAILED || !populate(map, RING_HEADER_SIZE) || !populate((char *)map + aux_offset, aux.size)) {
         if (map != MAP_FAILED)
             munmap(map, size);
         unlink(w.path);
@@ -195,17 +217,110 @@ bool ring_writer_open(bool read_proc, char *why, size_t why_len)
     ring_clock_boot_id(h->boot_id);
     h->start = w.have_fork_start ? w.fork_start : rec_clock_calibrate();
     h->flags = w.flags;
+    h->mode = w.mode;
+    h->trigger_wait_ms = w.trigger_wait_ms;
     memcpy(h->python_version, w.id.python_version, sizeof h->python_version);
     memcpy(h->exe, w.exe, sizeof h->exe);
     memcpy(h->argv, w.argv, sizeof h->argv);
     h->argv_len = w.argv_len;
     memcpy(h->gils, w.gils, sizeof h->gils);
     __atomic_store_n(&h->gil_count, w.gil_count, __ATOMIC_RELEASE);
+    h->aux_offset = aux_offset;
+    h->aux_size = aux.size;
+    struct ring_aux *a = (struct ring_aux *)((char *)map + aux_offset);
+    a->size = sizeof *a;
+    a->names_offset = aux.names_offset;
+    a->names_cap = RING_NAMES;
+    if (w.stacks_mb) {
+        a->flags = RING_FLAG_STACKS;
+        h->flags |= RING_FLAG_STACKS;
+        a->modules_offset = aux.modules_offset;
+        a->modules_cap = RING_MODULES;
+        a->strings_offset = aux.strings_offset;
+        a->strings_cap = RING_MODULE_STRINGS;
+        a->slots_cap = aux.slots_cap;
+        a->slots_offset = aux.slots_offset;
+        a->pool_offset = aux.pool_offset;
+        a->pool_cap = aux.pool_cap;
+        a->pool_used = 1; /* word 0 is never a stack */
+        memcpy((char *)a + a->strings_offset, w.strings, w.strings_used);
+        a->strings_used = w.strings_used;
+        struct ring_module *m = (struct ring_module *)((char *)a + a->modules_offset);
+        memcpy(m, w.modules, w.module_count * sizeof *m);
+        a->modules_count = w.module_count;
+    }
     __atomic_store_n(&h->state, RING_STATE_RUNNING, __ATOMIC_RELEASE);
 
     w.map_size = size;
     __atomic_store_n(&w.hdr, h, __ATOMIC_RELEASE);
+    if (w.pending_name_tid) {
+        ring_writer_add_name(w.pending_name_tid, w.pending_name);
+        w.pending_name_tid = 0;
+    }
     return true;
+}
+
+struct ring_aux *ring_writer_aux(bool stacks)
+{
+    struct ring_header *h = __atomic_load_n(&w.hdr, __ATOMIC_ACQUIRE);
+    if (!h || !h->aux_size)
+        return NULL;
+    struct ring_aux *a = (struct ring_aux *)((char *)h + h->aux_offset);
+    return !stacks || a->slots_cap ? a : NULL;
+}
+
+void ring_writer_add_name(uint32_t tid, const char *name)
+{
+    struct ring_aux *a = ring_writer_aux(false);
+    if (!a) {
+        if (__atomic_load_n(&w.child_ring, __ATOMIC_RELAXED) != CHILD_RING_NONE) {
+            w.pending_name_tid = tid;
+            text_copy(w.pending_name, sizeof w.pending_name, name);
+        }
+        return;
+    }
+    uint32_t i = __atomic_fetch_add(&a->names_count, 1, __ATOMIC_RELAXED);
+    if (i >= a->names_cap) {
+        __atomic_fetch_add(&a->lost_names, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    struct ring_thread_name *n = (struct ring_thread_name *)((char *)a + a->names_offset) + i;
+    n->tid = tid;
+    text_copy(n->name, sizeof n->name, name);
+    __atomic_store_n(&n->commit, ring_aux_commit(i), __ATOMIC_RELEASE);
+}
+
+void ring_writer_add_module(uint64_t bias, uint64_t lo, uint64_t hi, const char *path, const uint8_t *build_id,
+                            uint32_t build_id_len)
+{
+    size_t len = strlen(path) + 1;
+    if (w.module_count >= RING_MODULES || w.strings_used + len > sizeof w.strings)
+        return;
+    struct ring_module m = {.bias = bias, .lo = lo, .hi = hi, .path_offset = w.strings_used};
+    if (build_id_len > sizeof m.build_id)
+        build_id_len = sizeof m.build_id;
+    memcpy(m.build_id, build_id, build_id_len);
+    m.build_id_len = build_id_len;
+    memcpy(w.strings + w.strings_used, path, len);
+    w.strings_used += (uint32_t)len;
+    uint32_t i = w.module_count++;
+    m.commit = ring_aux_commit(i);
+    w.modules[i] = m;
+    struct ring_aux *a = ring_writer_aux(true);
+    if (!a)
+        return;
+    /* Rings made since the last module keep their own count: append there. */
+    uint32_t at = __atomic_load_n(&a->modules_count, __ATOMIC_RELAXED);
+    if (at >= a->modules_cap || a->strings_used + len > a->strings_cap)
+        return;
+    memcpy((char *)a + a->strings_offset + a->strings_used, path, len);
+    m.path_offset = a->strings_used;
+    a->strings_used += (uint32_t)len;
+    m.commit = 0;
+    struct ring_module *slot = (struct ring_module *)((char *)a + a->modules_offset) + at;
+    *slot = m;
+    __atomic_store_n(&slot->commit, ring_aux_commit(at), __ATOMIC_RELEASE);
+    __atomic_store_n(&a->modules_count, at + 1, __ATOMIC_RELEASE);
 }
 
 /* A fork child creates its ring at its first event, not in the fork handler:
@@ -225,23 +340,94 @@ static struct ring_header *header_or_create_child_ring(void)
     return __atomic_load_n(&w.hdr, __ATOMIC_ACQUIRE);
 }
 
-struct ring_record *ring_writer_claim_chunk(uint32_t tid, uint64_t *seq)
+static struct ring_chunk_header *chunk_at(struct ring_header *h, uint64_t index)
+{
+    return (struct ring_chunk_header *)((char *)h + ring_chunk_offset((uint32_t)index));
+}
+
+static struct ring_record *chunk_records(struct ring_chunk_header *c)
+{
+    return (struct ring_record *)((char *)c + RING_CHUNK_HEADER_SIZE);
+}
+
+/* Is thread `tid` of this process still alive? */
+static bool thread_alive(uint32_t tid)
+{
+    return syscall(SYS_tgkill, getpid(), (pid_t)tid, 0) == 0 || errno != ESRCH;
+}
+
+/* Committed records of chunk `c` claimed as `seq`. */
+static uint64_t committed_records(struct ring_chunk_header *c, uint64_t seq)
+{
+    const struct ring_record *r = chunk_records(c);
+    uint32_t i = 0;
+    while (i < RING_RECORDS_PER_CHUNK && ring_tail_check(r[i].tail) == ring_record_check(seq, i))
+        i++;
+    return i;
+}
+
+/* Overwrite mode: take over a chunk no live thread is writing, going round
+ * the ring in physical order (the order chunks were claimed in, so the
+ * oldest first, save those held by long-lived threads). The chunk's seq
+ * becomes 0 (readers skip it) until the caller publishes a new one. */
+static struct ring_chunk_header *take_over_chunk(struct ring_header *h, uint32_t tid)
+{
+    uint32_t n = h->chunk_count;
+    for (uint32_t tries = 0; tries < 2 * n; tries++) {
+        uint64_t at = __atomic_fetch_add(&w.takeover_cursor, 1, __ATOMIC_RELAXED) % n;
+        struct ring_chunk_header *c = chunk_at(h, at);
+        uint64_t seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+        if (seq == 0)
+            continue; /* being taken over by another thread */
+        if (__atomic_load_n(&c->state, __ATOMIC_ACQUIRE) == RING_CHUNK_CURRENT &&
+            (c->tid == tid || thread_alive(c->tid)))
+            continue; /* a live thread is writing it */
+        if (!__atomic_compare_exchange_n(&c->seq, &seq, 0, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            continue;
+        __atomic_fetch_add(&h->overwritten_events, committed_records(c, seq), __ATOMIC_RELAXED);
+        memset(chunk_records(c), 0, RING_CHUNK_SIZE - RING_CHUNK_HEADER_SIZE);
+        return c;
+    }
+    return NULL;
+}
+
+struct ring_record *ring_writer_claim_chunk(uint32_t tid, struct ring_chunk_header **chunk, uint64_t *seq)
 {
     struct ring_header *h = header_or_create_child_ring();
+    if (*chunk)
+        __atomic_store_n(&(*chunk)->state, RING_CHUNK_DONE, __ATOMIC_RELEASE);
+    *chunk = NULL;
     if (!h)
         return NULL;
-    uint64_t s = __atomic_fetch_add(&h->next_chunk, 1, __ATOMIC_RELAXED) + 1;
-    if (s > h->chunk_count)
+    struct ring_chunk_header *c = NULL;
+    uint64_t fresh = __atomic_fetch_add(&h->next_chunk, 1, __ATOMIC_RELAXED);
+    if (fresh < h->chunk_count) {
+        c = chunk_at(h, fresh);
+        if (!populate(c, RING_CHUNK_SIZE))
+            return NULL; /* out of space: count as lost rather than risk SIGBUS */
+    } else if (w.mode == RING_MODE_OVERWRITE) {
+        c = take_over_chunk(h, tid);
+    }
+    if (!c)
         return NULL;
-    char *chunk = (char *)h + ring_chunk_offset((uint32_t)(s - 1));
-    if (!populate(chunk, RING_CHUNK_SIZE))
-        return NULL; /* out of space: count as lost rather than risk SIGBUS */
-    struct ring_chunk_header *c = (struct ring_chunk_header *)chunk;
+    uint64_t s = __atomic_add_fetch(&h->next_seq, 1, __ATOMIC_RELAXED);
     c->tid = tid;
     c->claimed = rec_clock_calibrate();
+    __atomic_store_n(&c->state, RING_CHUNK_CURRENT, __ATOMIC_RELAXED);
     __atomic_store_n(&c->seq, s, __ATOMIC_RELEASE);
+    *chunk = c;
     *seq = s;
-    return (struct ring_record *)(chunk + RING_CHUNK_HEADER_SIZE);
+    return chunk_records(c);
+}
+
+void ring_writer_trigger(uint32_t tid, uint64_t wait_ns)
+{
+    struct ring_header *h = __atomic_load_n(&w.hdr, __ATOMIC_ACQUIRE);
+    if (!h)
+        return;
+    __atomic_store_n(&h->trigger_wait_ns, wait_ns, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->trigger_tid, tid, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&h->trigger_count, 1, __ATOMIC_RELEASE);
 }
 
 void ring_writer_count_lost(uint64_t n)

@@ -22,9 +22,18 @@ struct ring_writer_identity {
     char python_version[sizeof(((struct ring_header *)0)->python_version)];
 };
 
-/* Remember where rings go and how big they are, and what the process is.
- * `dir` must already be validated (shim_config). Does not create a file. */
-void ring_writer_configure(const char *dir, uint32_t size_mb, const struct ring_writer_identity *id);
+/* How rings are made: where (`dir`, validated by shim_config), how big, in
+ * which enum ring_mode, and the GIL wait that triggers a snapshot (ms, 0 = none). */
+struct ring_writer_config {
+    const char *dir;
+    uint32_t size_mb;
+    uint32_t mode;
+    uint32_t trigger_wait_ms;
+    uint32_t stacks_mb; /* the aux stack table, MiB (0: no stacks) */
+};
+
+/* Remember the configuration and what the process is. Creates no file. */
+void ring_writer_configure(const struct ring_writer_config *config, const struct ring_writer_identity *id);
 
 /* Create and map this process's ring file now. Returns false (with a reason
  * in `why`) if the file cannot be made; the process then runs untraced.
@@ -35,10 +44,20 @@ bool ring_writer_open(bool read_proc, char *why, size_t why_len);
 /* True once a ring is mapped (or will be, at the first event, in a fork child). */
 bool ring_writer_tracing(void);
 
-/* Claim the next chunk for thread `tid`. Returns its first record and the
- * chunk's seq, or NULL when the ring is full or tracing is off (the caller
- * counts the event as lost with ring_writer_count_lost). */
-struct ring_record *ring_writer_claim_chunk(uint32_t tid, uint64_t *seq);
+/* Give thread `tid` its next chunk. `*chunk` is the chunk it filled (NULL at
+ * its first event), marked done here; on return it is the new one. Returns
+ * its first record and its seq, or NULL (and *chunk NULL) when there is no
+ * room or tracing is off; the caller counts the event as lost. In overwrite
+ * mode, once no fresh chunk is left, the oldest chunk no live thread is
+ * writing is taken over, its events counted as overwritten. */
+struct ring_record *ring_writer_claim_chunk(uint32_t tid, struct ring_chunk_header **chunk, uint64_t *seq);
+
+/* A GIL wait of `wait_ns` by thread `tid` passed the trigger threshold:
+ * tell whoever watches this ring (giltrace run) to take a snapshot. */
+void ring_writer_trigger(uint32_t tid, uint64_t wait_ns);
+
+/* The trigger threshold in ns (0 = off). */
+uint64_t ring_writer_trigger_ns(void);
 
 /* Count `n` events that could not be recorded. */
 void ring_writer_count_lost(uint64_t n);
@@ -51,6 +70,21 @@ void ring_writer_set_gil_kind(uint32_t kind);
 
 /* Record the switch interval last seen, in µs (cheap when unchanged). */
 void ring_writer_note_interval(uint32_t us);
+
+/* Record thread `tid`'s Python name. Not for the recording path (it may
+ * be called from any thread, lock-free). In a fork child whose ring does not
+ * exist yet, the last name given is kept until the ring is made. */
+void ring_writer_add_name(uint32_t tid, const char *name);
+
+/* A loaded object, for stack frames to point into. Kept in this process's
+ * memory too, so that a fork child's ring starts with every module.
+ * Callers serialise (stack_modules.c's registry). */
+void ring_writer_add_module(uint64_t bias, uint64_t lo, uint64_t hi, const char *path, const uint8_t *build_id,
+                            uint32_t build_id_len);
+
+/* The aux area of this process's ring, or NULL (no ring, or stacks off for
+ * `stacks`). The recording path may call it. */
+struct ring_aux *ring_writer_aux(bool stacks);
 
 /* Path of the ring file ("" when none). */
 const char *ring_writer_path(void);

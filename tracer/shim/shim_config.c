@@ -50,16 +50,17 @@ bool shim_config_expand_output(const char *pattern, int pid, char *out, size_t c
     return !b.overflow && b.len > 0;
 }
 
-static bool parse_size_mb(const char *s, uint32_t *out)
+static bool parse_u32(const char *s, unsigned long min, unsigned long max, uint32_t *out)
 {
     char *end;
     errno = 0;
     unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v < RING_MIN_MB || v > RING_MAX_MB)
+    if (errno || end == s || *end || s[0] < '0' || s[0] > '9' || v < min || v > max)
         return false;
     *out = (uint32_t)v;
     return true;
 }
+
 
 /* The default env-only ring directory: <base>/giltrace-<uid>, made if absent. */
 static bool default_ring_dir(char *out, size_t cap)
@@ -88,12 +89,35 @@ bool shim_config_read(struct shim_config *c, char *why, size_t why_len)
     c->size_mb = RING_DEFAULT_MB;
 
     const char *size = getenv("GILTRACE_BUFFER_MB");
-    if (size && !parse_size_mb(size, &c->size_mb))
+    if (size && !parse_u32(size, RING_MIN_MB, RING_MAX_MB, &c->size_mb))
         return fail(why, why_len, "GILTRACE_BUFFER_MB=\"", size,
                     "\" is not a size in MiB from 1 to 65536; running untraced");
+    const char *mode = getenv("GILTRACE_RING_MODE");
+    if (mode && strcmp(mode, "append") != 0 && strcmp(mode, "overwrite") != 0)
+        return fail(why, why_len, "GILTRACE_RING_MODE=\"", mode,
+                    "\" is neither append nor overwrite; running untraced");
+    c->ring_mode = mode && strcmp(mode, "overwrite") == 0 ? RING_MODE_OVERWRITE : RING_MODE_APPEND;
+
+    const char *stacks = getenv("GILTRACE_STACKS");
+    if (stacks && *stacks && strcmp(stacks, "0") != 0) {
+        if (strcmp(stacks, "1") != 0)
+            return fail(why, why_len, "GILTRACE_STACKS=\"", stacks, "\" is neither 0 nor 1; running untraced");
+        c->stacks_mb = SHIM_STACKS_DEFAULT_MB;
+        const char *mb = getenv("GILTRACE_STACKS_MB");
+        if (mb && *mb && !parse_u32(mb, 1, SHIM_STACKS_MAX_MB, &c->stacks_mb))
+            return fail(why, why_len, "GILTRACE_STACKS_MB=\"", mb,
+                        "\" is not a size in MiB from 1 to 1024; running untraced");
+    }
 
     const char *run_dir = getenv("GILTRACE_RUN_DIR");
     const char *output = getenv("GILTRACE_OUTPUT");
+    const char *trigger = getenv("GILTRACE_TRIGGER_WAIT_MS");
+    if (trigger && !parse_u32(trigger, 1, 3600000, &c->trigger_wait_ms))
+        return fail(why, why_len, "GILTRACE_TRIGGER_WAIT_MS=\"", trigger,
+                    "\" is not a number of ms from 1 to 3600000; running untraced");
+    if (trigger && !(run_dir && *run_dir))
+        return fail(why, why_len, "GILTRACE_TRIGGER_WAIT_MS needs giltrace run --trigger-wait-ms", "",
+                    " (nothing else writes the snapshots); running untraced");
     if (run_dir && *run_dir) {
         if (run_dir[0] != '/' || !shim_config_private_dir(run_dir) ||
             !text_copy(c->ring_dir, sizeof c->ring_dir, run_dir))

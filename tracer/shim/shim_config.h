@@ -8,6 +8,13 @@
  *   GILTRACE_RING_DIR   env-only mode: where rings live until then (default
  *                       /dev/shm/giltrace-UID, else $TMPDIR or /tmp).
  *   GILTRACE_BUFFER_MB  ring size per process, 1..65536 MiB (default 256).
+ *   GILTRACE_RING_MODE  "append" (default: a full ring drops new events) or
+ *                       "overwrite" (a flight recorder: keeps the last ones).
+ *   GILTRACE_TRIGGER_WAIT_MS  under `giltrace run`: a GIL wait longer than
+ *                       this many ms makes it write a snapshot of the ring.
+ *   GILTRACE_STACKS     "1": record a native stack for each RELEASE and BUSY
+ *                       (giltrace run --stacks); "0" or unset: no stacks.
+ *   GILTRACE_STACKS_MB  the stack table per process, 1..1024 MiB (default 16).
  *
  * No path is trusted blindly: a ring directory must be a real directory
  * owned by this user and closed to everyone else.
@@ -30,7 +37,13 @@ struct shim_config {
     char ring_dir[4096];
     char output[4096]; /* absolute; may still contain %p */
     uint32_t size_mb;
+    uint32_t ring_mode;       /* enum ring_mode */
+    uint32_t trigger_wait_ms; /* 0 = none */
+    uint32_t stacks_mb; /* 0: no stacks */
 };
+
+#define SHIM_STACKS_DEFAULT_MB 16u
+#define SHIM_STACKS_MAX_MB 1024u
 
 /* Read and check the environment. Returns false with a one-line reason in
  * `why` (naming the variable and what to do) if a value is unusable; the

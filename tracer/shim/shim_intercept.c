@@ -10,10 +10,15 @@
 #include <semaphore.h>
 
 #include "gil.h"
+#include "recorder.h"
 #include "shim_real.h"
+#include "stack_unwind.h"
+#include "thread_start.h"
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* Where the interposed function returns to: the first frame of a stack. */
+#define CALLER ((uintptr_t)__builtin_return_address(0))
 
 SHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
@@ -25,14 +30,14 @@ SHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 SHIM_EXPORT int pthread_cond_signal(pthread_cond_t *c)
 {
     if (UNLIKELY(gil_watched(&gil_watch_cond, c)))
-        gil_before_cond_signal(c);
+        gil_before_cond_signal(c, CALLER);
     return shim_real.cond_signal(c);
 }
 
 SHIM_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t)
 {
     if (UNLIKELY(gil_watched(&gil_watch_cond, c)))
-        return gil_cond_timedwait(c, m, t);
+        return gil_cond_timedwait(c, m, t, CALLER);
     return shim_real.cond_timedwait(c, m, t);
 }
 
@@ -72,7 +77,7 @@ SHIM_EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
 SHIM_EXPORT int sem_wait(sem_t *s)
 {
     if (UNLIKELY(s == gil_watch_sem))
-        return gil_sem_wait(s);
+        return gil_sem_wait(s, CALLER);
     return shim_real.sem_wait(s);
 }
 
@@ -86,6 +91,25 @@ SHIM_EXPORT int sem_trywait(sem_t *s)
 SHIM_EXPORT int sem_post(sem_t *s)
 {
     if (UNLIKELY(s == gil_watch_sem))
-        gil_before_sem_post(s);
+        gil_before_sem_post(s, CALLER);
     return shim_real.sem_post(s);
+}
+
+SHIM_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+    if (UNLIKELY(__atomic_load_n(&thread_start_on, __ATOMIC_ACQUIRE)))
+        return thread_start_create(thread, attr, fn, arg);
+    return shim_real.pthread_create(thread, attr, fn, arg);
+}
+
+/* An object may be unmapped: unwind rules cached for its addresses go. */
+SHIM_EXPORT int dlclose(void *handle)
+{
+    int r = shim_real.dlclose(handle);
+    if (UNLIKELY(rec_stacks_on)) {
+        int saved_errno = errno;
+        stack_unwind_flush();
+        errno = saved_errno;
+    }
+    return r;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "gil.h"
+#include "py_names.h"
 #include "python_probe.h"
 #include "rec_clock.h"
 #include "recorder.h"
@@ -21,7 +22,10 @@
 #include "shim_config.h"
 #include "shim_real.h"
 #include "shim_thread.h"
+#include "stack_modules.h"
+#include "stack_unwind.h"
 #include "text_util.h"
+#include "thread_start.h"
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
@@ -29,6 +33,7 @@
 typedef int (*dump_ring_fn)(const char *ring_path, const char *db_path, char *err, size_t err_len);
 
 static struct shim_config config;
+static struct python_info py;
 static int finished;
 
 static void say(const char *a, const char *b)
@@ -44,16 +49,18 @@ static void say(const char *a, const char *b)
 
 static void after_fork_child(void)
 {
+    uint32_t parent_tid = shim_self.tid;
     shim_thread_reset(&shim_self);
     ring_writer_forget_parent();
     gil_registry_after_fork_child();
+    stack_modules_after_fork_child();
+    py_names_after_fork_child(parent_tid, shim_thread_tid(&shim_self));
     __atomic_store_n(&finished, 0, __ATOMIC_RELAXED);
 }
 
 __attribute__((constructor(101))) static void shim_start(void)
 {
     shim_real_resolve();
-    struct python_info py;
     if (!python_probe(&py))
         return;
 
@@ -78,13 +85,30 @@ __attribute__((constructor(101))) static void shim_start(void)
     ring_writer_set_gil_kind(kind);
     struct ring_writer_identity id = {.python_hexversion = py.hexversion};
     text_copy(id.python_version, sizeof id.python_version, py.version);
-    ring_writer_configure(config.ring_dir, config.size_mb, &id);
+    struct ring_writer_config rc = {
+        .dir = config.ring_dir,
+        .size_mb = config.size_mb,
+        .mode = config.ring_mode,
+        .trigger_wait_ms = config.trigger_wait_ms,
+        .stacks_mb = config.stacks_mb,
+    };
+    ring_writer_configure(&rc, &id);
     if (!ring_writer_open(true, why, sizeof why)) {
         say(why, "; running untraced");
         return;
     }
     gil_registry_start(&py);
     pthread_atfork(NULL, NULL, after_fork_child);
+    stack_unwind_init();
+    shim_self.stack_top = stack_unwind_main_top();
+    if (config.stacks_mb) {
+        stack_modules_refresh();
+        __atomic_store_n(&rec_stacks_on, true, __ATOMIC_RELEASE);
+    }
+    bool names = py_names_init(&py);
+    if (names) /* the main thread's ident, for interpreters without native ids */
+        py_names_thread_started((uintptr_t)pthread_self(), shim_thread_tid(&shim_self), "");
+    thread_start_enable(names, config.stacks_mb != 0);
     if (py.free_threaded)
         gil_note_free_threaded();
 }
@@ -138,7 +162,11 @@ static void shim_finish(void)
 {
     if (__atomic_exchange_n(&finished, 1, __ATOMIC_ACQ_REL))
         return;
-    if (!ring_writer_tracing() || !ring_writer_finish())
+    if (!ring_writer_tracing())
+        return;
+    if (rec_stacks_on)
+        stack_modules_refresh(); /* objects loaded since, for naming frames */
+    if (!ring_writer_finish())
         return;
     if (config.mode == SHIM_MODE_ENV) {
         char ring_path[4200];

@@ -47,6 +47,8 @@ void shim_real_resolve(void)
     RESOLVE(sem_trywait, "sem_trywait", NULL);
     RESOLVE(sem_post, "sem_post", NULL);
     RESOLVE(exit_now, "_exit", NULL);
+    RESOLVE(pthread_create, "pthread_create", NULL);
+    RESOLVE(dlclose, "dlclose", NULL);
 }
 
 /* Stubs used until resolution: resolve everything, then forward. */
@@ -110,6 +112,18 @@ __attribute__((noreturn)) static void lazy_exit_now(int status)
     shim_real.exit_now(status);
 }
 
+static int lazy_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
+{
+    shim_real_resolve();
+    return shim_real.pthread_create(t, a, fn, arg);
+}
+
+static int lazy_dlclose(void *h)
+{
+    shim_real_resolve();
+    return shim_real.dlclose(h);
+}
+
 struct shim_real shim_real = {
     .mutex_lock = lazy_mutex_lock,
     .mutex_init = lazy_mutex_init,
@@ -121,4 +135,6 @@ struct shim_real shim_real = {
     .sem_trywait = lazy_sem_trywait,
     .sem_post = lazy_sem_post,
     .exit_now = lazy_exit_now,
+    .pthread_create = lazy_pthread_create,
+    .dlclose = lazy_dlclose,
 };

@@ -25,6 +25,8 @@ struct shim_real {
     int (*sem_trywait)(sem_t *);
     int (*sem_post)(sem_t *);
     void (*exit_now)(int) __attribute__((noreturn));
+    int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+    int (*dlclose)(void *);
 };
 
 extern struct shim_real shim_real;

@@ -17,12 +17,21 @@ struct shim_thread {
      * next event must claim a chunk first (also true before the first). */
     struct ring_record *pos;
     struct ring_record *end;
+    struct ring_chunk_header *chunk; /* the chunk pos points into, or NULL */
     uint32_t next_check; /* (seq << 12 | index) of *pos, before the key */
     uint32_t tid;        /* 0 until the first event */
 
     /* Where the thread is in CPython's take_gil. */
     uint32_t waits;      /* timed waits on the GIL condvar since its last ACQUIRE */
     uint8_t sem_waiting; /* 2.7: BUSY recorded, ACQUIRE not yet */
+    uint8_t triggered;   /* this wait already passed the trigger threshold */
+    uint64_t wait_start_ns; /* CLOCK_MONOTONIC at BUSY, kept only with a trigger set */
+    uint8_t holds_gil;   /* an ACQUIRE not yet followed by a RELEASE */
+    uint8_t in_unwind;   /* capturing a stack (no re-entry) */
+
+    /* The highest stack address unwinding may read (0: unknown). Kept
+     * across shim_thread_reset: the stack is the same after a fork. */
+    uintptr_t stack_top;
 
     /* The create_gil() signature: mutex_init x2 then cond_init x2. */
     uint8_t init_len;

@@ -1,0 +1,203 @@
+/*
+ * ring_aux_read.c — decoding a ring's aux area. See ring_aux_read.h.
+ *
+ * Stacks: every complete slot of the dedup table is a stack. Two threads
+ * that met the same new stack at once may each have stored it (the table
+ * never waits); such copies are merged here, so a stack has one id.
+ */
+#include "ring_aux_read.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int in_file(uint64_t offset, uint64_t len, size_t size)
+{
+    return offset <= size && len <= size - offset;
+}
+
+static uint32_t load32(const uint32_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static int read_names(const struct ring_aux *a, const char *aux, uint64_t aux_size, struct ring_aux_data *out)
+{
+    uint32_t n = load32(&a->names_count);
+    if (n > a->names_cap)
+        n = a->names_cap;
+    if (!in_file(a->names_offset, (uint64_t)n * sizeof(struct ring_thread_name), aux_size))
+        return 0;
+    out->names = calloc(n ? n : 1, sizeof *out->names);
+    if (!out->names)
+        return -1;
+    const struct ring_thread_name *v = (const void *)(aux + a->names_offset);
+    for (uint32_t i = 0; i < n; i++) {
+        if (load32(&v[i].commit) != ring_aux_commit(i))
+            continue;
+        struct ring_thread_name *t = &out->names[out->nnames++];
+        *t = v[i];
+        t->name[sizeof t->name - 1] = '\0';
+    }
+    return 0;
+}
+
+static char *hex(const uint8_t *b, uint32_t n)
+{
+    char *s = malloc(2 * n + 1);
+    if (!s)
+        return NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        s[2 * i] = "0123456789abcdef"[b[i] >> 4];
+        s[2 * i + 1] = "0123456789abcdef"[b[i] & 15];
+    }
+    s[2 * n] = '\0';
+    return s;
+}
+
+static int read_modules(const struct ring_aux *a, const char *aux, uint64_t aux_size, struct trace_process *p)
+{
+    uint32_t n = load32(&a->modules_count);
+    if (n > a->modules_cap)
+        n = a->modules_cap;
+    if (!in_file(a->modules_offset, (uint64_t)n * sizeof(struct ring_module), aux_size) ||
+        !in_file(a->strings_offset, a->strings_cap, aux_size))
+        return 0;
+    p->modules = calloc(n ? n : 1, sizeof *p->modules);
+    if (!p->modules)
+        return -1;
+    const struct ring_module *v = (const void *)(aux + a->modules_offset);
+    const char *strings = aux + a->strings_offset;
+    for (uint32_t i = 0; i < n; i++) {
+        if (load32(&v[i].commit) != ring_aux_commit(i) || v[i].path_offset >= a->strings_cap)
+            continue;
+        struct trace_module *m = &p->modules[p->module_count];
+        m->path = strndup(strings + v[i].path_offset, a->strings_cap - v[i].path_offset);
+        m->bias = v[i].bias;
+        m->lo = v[i].lo;
+        m->hi = v[i].hi;
+        uint32_t bl = v[i].build_id_len <= sizeof v[i].build_id ? v[i].build_id_len : 0;
+        m->build_id = bl ? hex(v[i].build_id, bl) : NULL;
+        if (!m->path || (bl && !m->build_id))
+            return -1;
+        p->module_count++;
+    }
+    return 0;
+}
+
+static int32_t module_of(const struct trace_process *p, uint64_t address)
+{
+    for (size_t i = 0; i < p->module_count; i++)
+        if (address >= p->modules[i].lo && address <= p->modules[i].hi)
+            return (int32_t)i;
+    return -1;
+}
+
+/* Hash of a stack's words, to merge copies. */
+static uint64_t words_hash(const uint64_t *w, uint32_t n)
+{
+    uint64_t h = 1469598103934665603ull ^ n;
+    for (uint32_t i = 0; i < n; i++)
+        h = (h ^ w[i]) * 1099511628211ull;
+    return h;
+}
+
+struct seen {
+    uint64_t hash;
+    uint32_t slot; /* slot index + 1 of the first copy; 0: empty */
+};
+
+static int read_stacks(const struct ring_aux *a, const char *aux, uint64_t aux_size, struct trace_process *p,
+                       struct ring_aux_data *out)
+{
+    uint32_t cap = a->slots_cap;
+    if (cap == 0 || (cap & (cap - 1)) || !in_file(a->slots_offset, (uint64_t)cap * sizeof(struct ring_stack_slot), aux_size) ||
+        !in_file(a->pool_offset, a->pool_cap * 8, aux_size))
+        return 0;
+    const struct ring_stack_slot *slots = (const void *)(aux + a->slots_offset);
+    const uint64_t *pool = (const void *)(aux + a->pool_offset);
+    out->stack_of_slot = calloc((size_t)cap + 1, sizeof *out->stack_of_slot);
+    struct seen *seen = calloc((size_t)cap * 2, sizeof *seen);
+    p->stacks = calloc(cap, sizeof *p->stacks);
+    if (!out->stack_of_slot || !seen || !p->stacks) {
+        free(seen);
+        return -1;
+    }
+    out->nslots = cap;
+    size_t mask = (size_t)cap * 2 - 1;
+    for (uint32_t i = 0; i < cap; i++) {
+        uint32_t off = load32(&slots[i].frames);
+        if (off == 0 || off == RING_STACK_DEAD)
+            continue;
+        uint32_t depth = slots[i].depth & ~RING_STACK_TRUNCATED;
+        if (depth == 0 || depth > RING_STACK_MAX_DEPTH || off >= a->pool_cap || depth > a->pool_cap - off)
+            continue;
+        const uint64_t *w = pool + off;
+        uint64_t h = words_hash(w, depth) ^ (slots[i].depth & RING_STACK_TRUNCATED);
+        size_t k = h & mask;
+        uint32_t same = 0;
+        for (; seen[k].slot; k = (k + 1) & mask) {
+            const struct ring_stack_slot *o = &slots[seen[k].slot - 1];
+            if (seen[k].hash == h && o->depth == slots[i].depth &&
+                memcmp(pool + o->frames, w, (size_t)depth * 8) == 0) {
+                same = seen[k].slot;
+                break;
+            }
+        }
+        if (same) {
+            out->stack_of_slot[i + 1] = out->stack_of_slot[same];
+            continue;
+        }
+        seen[k] = (struct seen){h, i + 1};
+        struct trace_stack *s = &p->stacks[p->stack_count];
+        s->frames = calloc(depth, sizeof *s->frames);
+        if (!s->frames) {
+            free(seen);
+            return -1;
+        }
+        s->depth = depth;
+        s->truncated = (slots[i].depth & RING_STACK_TRUNCATED) != 0;
+        for (uint32_t f = 0; f < depth; f++) {
+            s->frames[f].address = w[f];
+            s->frames[f].module = module_of(p, f ? w[f] - 1 : w[f]);
+        }
+        out->stack_of_slot[i + 1] = (uint32_t)++p->stack_count;
+    }
+    free(seen);
+    return 0;
+}
+
+int ring_aux_read(const struct ring_header *h, const char *base, size_t size, struct trace_process *p,
+                  struct ring_aux_data *out)
+{
+    memset(out, 0, sizeof *out);
+    p->stacks_recorded = (h->flags & RING_FLAG_STACKS) != 0;
+    if (!h->aux_size || !in_file(h->aux_offset, h->aux_size, size) || h->aux_size < sizeof(struct ring_aux))
+        return 0; /* no aux area, or the file was cut short: events only */
+    const char *aux = base + h->aux_offset;
+    const struct ring_aux *a = (const void *)aux;
+    if (a->size != sizeof *a)
+        return 0;
+    if (read_names(a, aux, h->aux_size, out))
+        return -1;
+    if (!(a->flags & RING_FLAG_STACKS))
+        return 0;
+    p->lost_stacks = __atomic_load_n(&a->lost_stacks, __ATOMIC_RELAXED);
+    if (read_modules(a, aux, h->aux_size, p) || read_stacks(a, aux, h->aux_size, p, out))
+        return -1;
+    return 0;
+}
+
+const char *ring_aux_name(const struct ring_aux_data *aux, uint32_t tid)
+{
+    for (size_t i = aux->nnames; i-- > 0;)
+        if (aux->names[i].tid == tid && aux->names[i].name[0])
+            return aux->names[i].name;
+    return NULL;
+}
+
+void ring_aux_data_free(struct ring_aux_data *aux)
+{
+    free(aux->names);
+    free(aux->stack_of_slot);
+    memset(aux, 0, sizeof *aux);
+}

@@ -1,0 +1,35 @@
+/*
+ * ring_aux_read.h — the aux area of a ring file (formats/ring.h): thread
+ * names, modules and deduplicated stacks, decoded into a trace_process.
+ * Internal to ring_read.c.
+ */
+#ifndef GILTRACE_RING_AUX_READ_H
+#define GILTRACE_RING_AUX_READ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ring.h"
+#include "trace_model.h"
+
+/* Decoded aux: names by tid, and how raw stack ids map to p->stacks. */
+struct ring_aux_data {
+    size_t nnames;
+    struct ring_thread_name *names; /* committed entries, in order */
+    uint32_t *stack_of_slot;        /* raw id (slot + 1) -> 1-based stack in p->stacks, 0: none */
+    size_t nslots;                  /* entries of stack_of_slot - 1 */
+};
+
+/* Read the aux area of the ring at `base` (`size` bytes, header checked)
+ * into `aux` and `p` (modules, stacks, lost_stacks, stacks_recorded).
+ * Entries that are not committed or point outside the file are skipped.
+ * Returns 0, or -1 when out of memory. */
+int ring_aux_read(const struct ring_header *h, const char *base, size_t size, struct trace_process *p,
+                  struct ring_aux_data *aux);
+
+/* The name recorded last for `tid`, or NULL. */
+const char *ring_aux_name(const struct ring_aux_data *aux, uint32_t tid);
+
+void ring_aux_data_free(struct ring_aux_data *aux);
+
+#endif

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""CPython's own regression tests for threads, locks, queues, sockets and
+subprocesses pass under the tracer exactly as they do without it: every test
+case has the same outcome traced (`giltrace run`, regrtest's worker
+processes included) as untraced.
+
+usage: test_cpython_suites.py SPEC      (SPEC: 3.11, 3.13, ...)
+
+A test case whose outcome differs is run again, alone, in both modes: one
+that is flaky on its own (differs between two untraced runs too) is reported
+as such; any other difference fails the test.
+"""
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pythons  # noqa: E402
+
+SKIP = 77
+GILTRACE = os.environ.get("GILTRACE", "giltrace")
+SUITES = ["test_threading", "test_thread", "test_threading_local", "test_queue", "test_socketserver",
+          "test_subprocess"]
+# unittest's verbose lines: "test_name (module.Class.test_name) ... ok", or with
+# a docstring, its first line on the next line and then " ... ok". Older
+# versions leave the method out of the parentheses.
+CASE = re.compile(r"^(test\w*) \(([\w.]+)\)(.*)$")
+OUTCOMES = ("ok", "FAIL", "ERROR", "skipped", "expected failure", "unexpected success")
+
+
+def outcomes(text):
+    """{case id: one of OUTCOMES} from regrtest's verbose output."""
+    result = {}
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        m = CASE.match(line)
+        if not m:
+            continue
+        name, where, rest = m.groups()
+        case = where if where.endswith("." + name) else where + "." + name
+        tail = rest if " ... " in rest else (lines[i + 1] if i + 1 < len(lines) else "")
+        if " ... " not in tail:
+            continue
+        verdict = tail.split(" ... ", 1)[1].strip()
+        for outcome in OUTCOMES:
+            if verdict.startswith(outcome):
+                result[case] = outcome
+                break
+    return result
+
+
+def regrtest(python, suites, traced, work, tag):
+    cmd = [python, "-m", "test", "-v", "-u", "network", "-j2"] + suites
+    if traced:
+        cmd = [GILTRACE, "run", "-q", "-f", "-o", os.path.join(work, tag + ".db"), "--"] + cmd
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=work, env=env, timeout=1200)
+    return outcomes(p.stdout + p.stderr), p.stdout + p.stderr
+
+
+def main():
+    spec = sys.argv[1]
+    python, version = pythons.find(spec)
+    if python is None:
+        print("SKIP: %s" % version)
+        return SKIP
+    probe = subprocess.run([python, "-c", "import test.support, test.test_threading"], capture_output=True)
+    if probe.returncode != 0:
+        print("SKIP: %s has no Lib/test (Debian: python3-test / libpython3.x-testsuite)" % python)
+        return SKIP
+    work = tempfile.mkdtemp(prefix="giltrace-regrtest-")
+    print("interpreter: %s (%s); suites: %s" % (python, version, " ".join(SUITES)))
+    plain, _ = regrtest(python, SUITES, False, work, "plain")
+    traced, log = regrtest(python, SUITES, True, work, "traced")
+    if not plain or not traced:
+        print("FAIL: no test outcomes could be read (untraced %d, traced %d cases)" % (len(plain), len(traced)))
+        print(log[-3000:])
+        return 1
+
+    def tally(results):
+        counts = {}
+        for outcome in results.values():
+            counts[outcome] = counts.get(outcome, 0) + 1
+        return ", ".join("%s %d" % kv for kv in sorted(counts.items()))
+
+    print("untraced: %d cases: %s" % (len(plain), tally(plain)))
+    print("traced:   %d cases: %s" % (len(traced), tally(traced)))
+    db = sqlite3.connect(os.path.join(work, "traced.db"))
+    procs, events = db.execute("SELECT count(*), (SELECT count(*) FROM events) FROM processes").fetchone()
+    db.close()
+    print("the traced run's trace: %d processes, %d GIL events" % (procs, events))
+
+    differing = sorted(c for c in set(plain) | set(traced) if plain.get(c) != traced.get(c))
+    failures = []
+    for case in differing:
+        suite = case.split(".")[1] if case.startswith("test.") else case.split(".")[0]
+        selector = ["-m", case.rsplit(".", 1)[-1], suite]
+        again_plain, _ = regrtest(python, selector, False, work, "again-plain")
+        again_traced, _ = regrtest(python, selector, True, work, "again-traced")
+        a, b = again_plain.get(case), again_traced.get(case)
+        if a == b and (plain.get(case) != a or traced.get(case) != b):
+            print("flaky %s: untraced %s then %s; traced %s then %s" % (case, plain.get(case), a, traced.get(case), b))
+        elif a == b:
+            print("flaky %s: %s alone in both modes" % (case, a))
+        else:
+            failures.append("%s: untraced %s/%s, traced %s/%s" % (case, plain.get(case), a, traced.get(case), b))
+    for f in failures:
+        print("FAIL  " + f)
+    if not failures:
+        print("ok    the same outcome traced and untraced for all %d cases" % len(plain))
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print("logs and traces kept in %s" % work)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

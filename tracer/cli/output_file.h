@@ -1,0 +1,35 @@
+/*
+ * output_file.h — writing a trace without ever leaving half a file or
+ * destroying one by accident: check and claim the output path first (an
+ * empty temporary file beside it), write the database there, then rename it
+ * into place.
+ */
+#ifndef GILTRACE_OUTPUT_FILE_H
+#define GILTRACE_OUTPUT_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Refuse a directory, or an existing file unless `force`; create an empty
+ * temporary file beside `output` and put its path in `tmp`. Returns 0, or -1
+ * after telling the user why (cli_warn). */
+int output_file_begin(const char *output, bool force, char *tmp, size_t cap);
+
+/* What the commands that write one file (recover, snapshot, export) take. */
+struct output_options {
+    const char *output; /* -o, --output */
+    bool force;         /* -f, --force */
+    bool quiet;         /* -q, --quiet */
+    const char *format; /* --format: taken only by a command that sets a
+                           default here (export); an unknown option otherwise */
+};
+
+/* Parse those options for subcommand `cmd` (whose help text is `usage`),
+ * leaving optind at the first operand. Returns -1 to go on, else the exit
+ * status to end with (0 after --help, 2 after a usage error). */
+int output_options_parse(int argc, char **argv, const char *cmd, const char *usage, struct output_options *o);
+
+/* Rename the finished temporary file into place. Returns 0, or -1 with `err`. */
+int output_file_commit(const char *tmp, const char *output, char *err, size_t err_len);
+
+#endif

@@ -1,0 +1,659 @@
+/*
+ * gilview_window.c — the interactive timeline: an SDL2 window showing the
+ * renderer's frames, with zoom at the cursor, pan, zoom to fit, range
+ * statistics, hover details, the longest waits one after another, a help
+ * overlay, and F12 screenshots. Frames are drawn only when something
+ * changed; every frame comes from the summaries, so its cost does not grow
+ * with the trace.
+ */
+#include <SDL.h>
+#include <math.h>
+#include <stdio.h>
+#include <time.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event_kind.h"
+#include "gilview.h"
+#include "png_io.h"
+#include "timefmt.h"
+
+#define MIN_NS_PER_PX (1.0 / 64) /* 64 pixels per nanosecond */
+#define ZOOM_STEP 1.25
+#define MAX_PANEL 64
+
+struct win {
+    SDL_Window *sdl;
+    struct tdb_view *v;
+    struct render *r;
+    struct render_layout layout;
+    const struct gv_window_options *opt;
+    struct render_image img;
+    struct render_window view;
+    int w, h;
+    bool redraw, quit;
+    /* mouse */
+    int mx, my;
+    bool mouse_in;
+    bool dragging;
+    int drag_x, drag_y, drag_scroll;
+    double drag_t0;
+    bool selecting, has_sel;
+    double sel_a, sel_b;
+    /* panels */
+    bool help;
+    char *panel_text[MAX_PANEL];
+    const char *panel[MAX_PANEL];
+    size_t panel_lines;
+    bool stats_shown;
+    /* longest waits */
+    size_t wait_next;
+    bool highlight;
+    struct tdb_wait_span hl;
+    char status[600];
+    bool status_sticky; /* keep the status line until the mouse moves over lanes */
+    int shots;
+    /* --live */
+    uint32_t refresh_ms; /* time until the next refresh */
+};
+
+static const char *const help_lines[] = {
+    "gilview — keys and mouse",
+    "",
+    "wheel, + / −\tzoom in / out at the cursor",
+    "drag, ← →\tpan in time (drag also scrolls lanes)",
+    "shift-wheel, ↑ ↓, PgUp PgDn\tscroll lanes",
+    "f, Home, 0\tzoom to fit the whole trace",
+    "shift-drag or right-drag\tselect a time range: per-thread statistics",
+    "w / shift-w\tjump to the next / previous longest wait",
+    "hover\tthe hold, wait or event under the cursor",
+    "F12, s\tsave a screenshot (PNG) in the --save-dir",
+    "? or h\tthis help",
+    "Esc\tclose the panel or selection; again to quit",
+    "q\tquit",
+    "",
+    "green = holds the GIL  ·  red = waits for it  ·  white = not asking",
+};
+
+static void clear_panel(struct win *w)
+{
+    for (size_t i = 0; i < w->panel_lines; i++)
+        free(w->panel_text[i]);
+    w->panel_lines = 0;
+    w->stats_shown = false;
+}
+
+static void panel_add(struct win *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void panel_add(struct win *w, const char *fmt, ...)
+{
+    if (w->panel_lines >= MAX_PANEL)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    char buf[512];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char *s = strdup(buf);
+    if (!s)
+        return;
+    w->panel_text[w->panel_lines] = s;
+    w->panel[w->panel_lines++] = s;
+}
+
+static void lane_rect(const struct win *w, int *lx, int *ly, int *lw, int *lh)
+{
+    render_lane_rect(w->w, w->h, lx, ly, lw, lh);
+}
+
+static void clamp_view(struct win *w)
+{
+    int lx, ly, lw, lh;
+    lane_rect(w, &lx, &ly, &lw, &lh);
+    struct render_window fit = render_fit(w->v, lw > 0 ? lw : 1);
+    double max_w = fit.ns_per_px * 4;
+    if (w->view.ns_per_px < MIN_NS_PER_PX)
+        w->view.ns_per_px = MIN_NS_PER_PX;
+    if (w->view.ns_per_px > max_w)
+        w->view.ns_per_px = max_w;
+    /* keep some of the trace in sight */
+    double span = fit.ns_per_px * lw, width = w->view.ns_per_px * lw;
+    double lo = fit.t0 - width * 0.9, hi = fit.t0 + span - width * 0.1;
+    if (w->view.t0 < lo)
+        w->view.t0 = lo;
+    if (w->view.t0 > hi)
+        w->view.t0 = hi;
+    int max_scroll = w->layout.height - lh;
+    if (w->view.y_scroll > max_scroll)
+        w->view.y_scroll = max_scroll;
+    if (w->view.y_scroll < 0)
+        w->view.y_scroll = 0;
+}
+
+static void zoom_at(struct win *w, int px, double factor)
+{
+    int lx, ly, lw, lh;
+    lane_rect(w, &lx, &ly, &lw, &lh);
+    if (px < 0 || px >= lw)
+        px = lw / 2;
+    double t = w->view.t0 + px * w->view.ns_per_px;
+    w->view.ns_per_px *= factor;
+    clamp_view(w);
+    w->view.t0 = t - px * w->view.ns_per_px;
+    clamp_view(w);
+    w->redraw = true;
+}
+
+static void fit(struct win *w)
+{
+    int lx, ly, lw, lh;
+    lane_rect(w, &lx, &ly, &lw, &lh);
+    int y = w->view.y_scroll;
+    w->view = render_fit(w->v, lw > 0 ? lw : 1);
+    w->view.y_scroll = y;
+    clamp_view(w);
+    w->redraw = true;
+}
+
+/* Range statistics of the selection, one line per lane. */
+static void show_stats(struct win *w)
+{
+    clear_panel(w);
+    double a = fmin(w->sel_a, w->sel_b), b = fmax(w->sel_a, w->sel_b);
+    char ta[32], tb[32], d[32];
+    timefmt_duration(ta, sizeof ta, a);
+    timefmt_duration(tb, sizeof tb, b);
+    timefmt_duration(d, sizeof d, b - a);
+    panel_add(w, "%s … %s  (%s)", ta, tb, d);
+    panel_add(w, "thread\theld\twaiting\thandoffs\tlongest wait");
+    for (size_t i = 0; i < tdb_view_lane_count(w->v) && w->panel_lines < MAX_PANEL - 1; i++) {
+        struct tdb_range_stats s;
+        if (tdb_view_stats(w->v, i, a, b, &s)) {
+            panel_add(w, "error: %s", tdb_view_error(w->v));
+            break;
+        }
+        char label[200], lw[32];
+        render_lane_label(tdb_view_lane(w->v, i), label, sizeof label);
+        if (s.longest_wait_ns > 0)
+            timefmt_duration(lw, sizeof lw, (double)s.longest_wait_ns);
+        else
+            snprintf(lw, sizeof lw, "–");
+        panel_add(w, "%s\t%.1f%%\t%.1f%%\t%llu\t%s", label, 100.0 * s.held_ns / (b - a),
+                  100.0 * s.wait_ns / (b - a), (unsigned long long)s.n[TDB_N_ACQUIRE], lw);
+    }
+    if (tdb_view_lane_count(w->v) + 2 > MAX_PANEL)
+        panel_add(w, "… (more lanes than fit)");
+    w->stats_shown = true;
+}
+
+static void hover(struct win *w)
+{
+    int lx, ly, lw, lh;
+    lane_rect(w, &lx, &ly, &lw, &lh);
+    int x = w->mx - lx, y = w->my - ly;
+    if (x < 0 || x >= lw || y < 0 || y >= lh) {
+        if (!w->status_sticky)
+            w->status[0] = '\0';
+        return;
+    }
+    w->status_sticky = false;
+    long lane = render_layout_lane_at(&w->layout, y + w->view.y_scroll);
+    double t = w->view.t0 + (x + 0.5) * w->view.ns_per_px;
+    char tt[32];
+    timefmt_duration(tt, sizeof tt, t);
+    if (lane < 0) {
+        snprintf(w->status, sizeof w->status, "%s  ·  ? for help", tt);
+        return;
+    }
+    char label[200];
+    render_lane_label(tdb_view_lane(w->v, (size_t)lane), label, sizeof label);
+    struct tdb_probe p;
+    if (tdb_view_probe(w->v, (size_t)lane, t, w->view.ns_per_px, &p)) {
+        snprintf(w->status, sizeof w->status, "error: %s", tdb_view_error(w->v));
+        return;
+    }
+    int n = snprintf(w->status, sizeof w->status, "%s  ·  %s  ·  ", label, tt);
+    size_t cap = sizeof w->status - (size_t)n;
+    char *s = w->status + n;
+    if (p.raw) {
+        char a[32], b[32], d[32];
+        timefmt_duration(a, sizeof a, (double)p.start_t);
+        timefmt_duration(b, sizeof b, (double)p.end_t);
+        timefmt_duration(d, sizeof d, (double)(p.end_t - p.start_t));
+        const char *what = p.state & TDB_STATE_HELD ? "holds the GIL" : p.state & TDB_STATE_WAIT ? "waits for the GIL"
+                                                                                                : "not asking";
+        int k = snprintf(s, cap, "%s %s → %s (%s)", what, a, b, d);
+        if (p.has_event && k > 0 && (size_t)k < cap) {
+            char et[32];
+            timefmt_duration(et, sizeof et, (double)p.event_t);
+            const char *kn = event_kind_name(p.event_kind);
+            if (p.event_cpu >= 0)
+                snprintf(s + k, cap - (size_t)k, "  ·  %s at %s on CPU %d", kn ? kn : "?", et, p.event_cpu);
+            else
+                snprintf(s + k, cap - (size_t)k, "  ·  %s at %s", kn ? kn : "?", et);
+        }
+    } else {
+        char pw[32];
+        timefmt_duration(pw, sizeof pw, w->view.ns_per_px);
+        snprintf(s, cap, "this pixel (%s): held %.0f%%, waiting %.0f%%, %u events: %u acquires, %u retries, "
+                         "%u timeouts, %u drop requests, %u forced switches",
+                 pw, 100.0 * p.col.held, 100.0 * p.col.wait, p.col.n[TDB_N_EVENTS], p.col.n[TDB_N_ACQUIRE],
+                 p.col.n[TDB_N_RETRY], p.col.n[TDB_N_TIMEOUT], p.col.n[TDB_N_DROP], p.col.n[TDB_N_FORCED]);
+    }
+}
+
+static void jump_to_wait(struct win *w, int dir)
+{
+    size_t n;
+    const struct tdb_wait_span *ws = tdb_view_longest_waits(w->v, &n);
+    if (n == 0) {
+        snprintf(w->status, sizeof w->status, "this trace has no waits");
+        w->status_sticky = true;
+        w->redraw = true;
+        return;
+    }
+    size_t i;
+    if (dir > 0)
+        i = w->highlight ? (w->wait_next + 1) % n : 0;
+    else
+        i = w->highlight ? (w->wait_next + n - 1) % n : 0;
+    w->wait_next = i;
+    const struct tdb_wait_span *s = &ws[i];
+    w->hl = *s;
+    w->highlight = true;
+    int lx, ly, lw, lh;
+    lane_rect(w, &lx, &ly, &lw, &lh);
+    double len = (double)(s->end_t - s->start_t), width = fmax(len * 3, 2000);
+    w->view.ns_per_px = width / (lw > 0 ? lw : 1);
+    w->view.t0 = (double)s->start_t + len / 2 - width / 2;
+    int y = w->layout.lane_y[s->lane];
+    if (y < w->view.y_scroll || y + RENDER_LANE_H > w->view.y_scroll + lh)
+        w->view.y_scroll = y - lh / 2;
+    clamp_view(w);
+    char label[200], d[32], at[32];
+    render_lane_label(tdb_view_lane(w->v, (size_t)s->lane), label, sizeof label);
+    timefmt_duration(d, sizeof d, len);
+    timefmt_duration(at, sizeof at, (double)s->start_t);
+    snprintf(w->status, sizeof w->status,
+             "longest wait #%zu of %zu: %s waited %s from %s (%u retries, %u timeouts)  ·  w: next", i + 1, n,
+             label, d, at, s->retries, s->timeouts);
+    w->status_sticky = true;
+    w->redraw = true;
+}
+
+static int resize(struct win *w)
+{
+    SDL_GetWindowSize(w->sdl, &w->w, &w->h);
+    if (w->w < 1)
+        w->w = 1;
+    if (w->h < 1)
+        w->h = 1;
+    uint32_t *px = realloc(w->img.px, (size_t)w->w * (size_t)w->h * sizeof *px);
+    if (!px)
+        return -1;
+    w->img = (struct render_image){px, w->w, w->h, w->w};
+    clamp_view(w);
+    w->redraw = true;
+    return 0;
+}
+
+/* --live: swap in a view of what the process has recorded by now. A window
+ * whose right edge was at the end of the trace keeps following the end;
+ * refreshes are spaced three times their own cost, 0.5 s at least. */
+static void live_refresh(struct win *w)
+{
+    int lx, ly, lw, lh;
+    lane_rect(w, &lx, &ly, &lw, &lh);
+    int64_t s0, s1;
+    tdb_view_span(w->v, &s0, &s1);
+    bool following = w->view.t0 + w->view.ns_per_px * (lw + 1) >= (double)s1; /* within a pixel */
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    char err[512];
+    if (gv_live_refresh(w->opt->live, err, sizeof err)) {
+        snprintf(w->status, sizeof w->status, "pid %d: %s; showing what it had recorded",
+                 (int)gv_live_pid(w->opt->live), err);
+        w->status_sticky = true;
+        w->refresh_ms = 2000;
+        w->redraw = true;
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double cost_ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+    w->refresh_ms = cost_ms * 3 > 500 ? (uint32_t)(cost_ms * 3) : 500;
+    w->v = gv_live_view(w->opt->live);
+    render_layout_free(&w->layout);
+    if (render_layout_init(&w->layout, w->v)) {
+        w->quit = true;
+        return;
+    }
+    w->wait_next = 0;
+    w->highlight = false;
+    if (following) {
+        tdb_view_span(w->v, &s0, &s1);
+        w->view.t0 = (double)s1 - w->view.ns_per_px * lw;
+    }
+    clamp_view(w);
+    w->redraw = true;
+}
+
+static void draw(struct win *w)
+{
+    struct render_overlay ov = {.cursor_x = -1};
+    int lx, ly, lw, lh;
+    lane_rect(w, &lx, &ly, &lw, &lh);
+    if (w->has_sel || w->selecting) {
+        ov.selection = true;
+        ov.sel_t0 = w->sel_a;
+        ov.sel_t1 = w->sel_b;
+    }
+    if (w->highlight) {
+        ov.highlight = true;
+        ov.hl_lane = (size_t)w->hl.lane;
+        ov.hl_t0 = (double)w->hl.start_t;
+        ov.hl_t1 = (double)w->hl.end_t;
+    }
+    if (w->mouse_in && w->mx >= lx && w->mx < lx + lw && w->my >= ly && w->my < ly + lh && !w->dragging)
+        ov.cursor_x = w->mx - lx;
+    if (w->help) {
+        ov.panel = help_lines;
+        ov.panel_lines = sizeof help_lines / sizeof *help_lines;
+        ov.panel_centered = true;
+    } else if (w->panel_lines) {
+        ov.panel = w->panel;
+        ov.panel_lines = w->panel_lines;
+    }
+    render_frame(w->r, w->v, &w->layout, &w->view, &ov, w->status[0] ? w->status : NULL, &w->img);
+    SDL_Surface *s = SDL_GetWindowSurface(w->sdl);
+    if (!s)
+        return;
+    if (SDL_MUSTLOCK(s))
+        SDL_LockSurface(s);
+    int cw = s->w < w->w ? s->w : w->w, ch = s->h < w->h ? s->h : w->h;
+    SDL_ConvertPixels(cw, ch, SDL_PIXELFORMAT_ARGB8888, w->img.px, w->img.stride * 4, s->format->format, s->pixels,
+                      s->pitch);
+    if (SDL_MUSTLOCK(s))
+        SDL_UnlockSurface(s);
+    SDL_UpdateWindowSurface(w->sdl);
+    w->redraw = false;
+}
+
+static void save_screenshot(struct win *w)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/gilview-%03d.png", w->opt->save_dir, ++w->shots);
+    char err[512];
+    if (png_write_rgb(path, &w->img, err, sizeof err)) {
+        snprintf(w->status, sizeof w->status, "cannot save: %s", err);
+    } else {
+        int lx, ly, lw, lh, x, y;
+        lane_rect(w, &lx, &ly, &lw, &lh);
+        SDL_GetWindowPosition(w->sdl, &x, &y);
+        /* one line per screenshot on stdout: scripts (and the tests) read it */
+        printf("saved %s range %.3f:%.3f size %dx%d lanes-at %d,%d\n", path, w->view.t0,
+               w->view.t0 + lw * w->view.ns_per_px, w->w, w->h, lx, ly);
+        fflush(stdout);
+        snprintf(w->status, sizeof w->status, "saved %.500s", path);
+    }
+    w->status_sticky = true;
+    w->redraw = true;
+}
+
+static void on_key(struct win *w, const SDL_KeyboardEvent *k)
+{
+    int lx, ly, lw, lh;
+    lane_rect(w, &lx, &ly, &lw, &lh);
+    int cursor = w->mouse_in ? w->mx - lx : -1;
+    bool shift = k->keysym.mod & KMOD_SHIFT;
+    switch (k->keysym.sym) {
+    case SDLK_q:
+        w->quit = true;
+        break;
+    case SDLK_ESCAPE:
+        if (w->help || w->panel_lines || w->has_sel || w->highlight) {
+            w->help = false;
+            clear_panel(w);
+            w->has_sel = false;
+            w->highlight = false;
+            w->redraw = true;
+        } else {
+            w->quit = true;
+        }
+        break;
+    case SDLK_PLUS:
+    case SDLK_EQUALS:
+    case SDLK_KP_PLUS:
+        zoom_at(w, cursor, 1 / ZOOM_STEP / ZOOM_STEP);
+        break;
+    case SDLK_MINUS:
+    case SDLK_KP_MINUS:
+        zoom_at(w, cursor, ZOOM_STEP * ZOOM_STEP);
+        break;
+    case SDLK_LEFT:
+        w->view.t0 -= lw / 8.0 * w->view.ns_per_px;
+        clamp_view(w);
+        w->redraw = true;
+        break;
+    case SDLK_RIGHT:
+        w->view.t0 += lw / 8.0 * w->view.ns_per_px;
+        clamp_view(w);
+        w->redraw = true;
+        break;
+    case SDLK_UP:
+    case SDLK_DOWN:
+    case SDLK_PAGEUP:
+    case SDLK_PAGEDOWN: {
+        int d = k->keysym.sym == SDLK_UP || k->keysym.sym == SDLK_DOWN ? RENDER_LANE_H : lh - RENDER_LANE_H;
+        w->view.y_scroll += k->keysym.sym == SDLK_UP || k->keysym.sym == SDLK_PAGEUP ? -d : d;
+        clamp_view(w);
+        w->redraw = true;
+        break;
+    }
+    case SDLK_f:
+    case SDLK_HOME:
+    case SDLK_0:
+        fit(w);
+        break;
+    case SDLK_w:
+        jump_to_wait(w, shift ? -1 : 1);
+        break;
+    case SDLK_h:
+    case SDLK_SLASH:
+    case SDLK_QUESTION:
+    case SDLK_F1:
+        w->help = !w->help;
+        w->redraw = true;
+        break;
+    case SDLK_F12:
+    case SDLK_s:
+        draw(w);
+        save_screenshot(w);
+        break;
+    default:
+        break;
+    }
+}
+
+static void on_event(struct win *w, const SDL_Event *e)
+{
+    int lx, ly, lw, lh;
+    lane_rect(w, &lx, &ly, &lw, &lh);
+    switch (e->type) {
+    case SDL_QUIT:
+        w->quit = true;
+        break;
+    case SDL_WINDOWEVENT:
+        if (e->window.event == SDL_WINDOWEVENT_SIZE_CHANGED || e->window.event == SDL_WINDOWEVENT_RESIZED) {
+            if (resize(w))
+                w->quit = true;
+        } else if (e->window.event == SDL_WINDOWEVENT_LEAVE) {
+            w->mouse_in = false;
+            w->redraw = true;
+        } else if (e->window.event == SDL_WINDOWEVENT_EXPOSED) {
+            w->redraw = true;
+        }
+        break;
+    case SDL_KEYDOWN:
+        on_key(w, &e->key);
+        break;
+    case SDL_MOUSEWHEEL: {
+        SDL_Keymod mod = SDL_GetModState();
+        if (mod & KMOD_SHIFT) {
+            w->view.y_scroll -= e->wheel.y * RENDER_LANE_H;
+            clamp_view(w);
+            w->redraw = true;
+        } else if (e->wheel.y) {
+            zoom_at(w, w->mx - lx, pow(ZOOM_STEP, -e->wheel.y));
+        }
+        if (e->wheel.x) {
+            w->view.t0 += e->wheel.x * lw / 16.0 * w->view.ns_per_px;
+            clamp_view(w);
+            w->redraw = true;
+        }
+        break;
+    }
+    case SDL_MOUSEBUTTONDOWN: {
+        w->mx = e->button.x;
+        w->my = e->button.y;
+        bool in_lanes = w->mx >= lx && w->mx < lx + lw && w->my >= ly && w->my < ly + lh;
+        if (!in_lanes)
+            break;
+        double t = w->view.t0 + (w->mx - lx) * w->view.ns_per_px;
+        if (e->button.button == SDL_BUTTON_RIGHT || (SDL_GetModState() & KMOD_SHIFT)) {
+            w->selecting = true;
+            w->has_sel = false;
+            w->sel_a = w->sel_b = t;
+        } else if (e->button.button == SDL_BUTTON_LEFT) {
+            w->dragging = true;
+            w->drag_x = w->mx;
+            w->drag_y = w->my;
+            w->drag_t0 = w->view.t0;
+            w->drag_scroll = w->view.y_scroll;
+        }
+        w->redraw = true;
+        break;
+    }
+    case SDL_MOUSEBUTTONUP:
+        if (w->selecting) {
+            w->selecting = false;
+            w->has_sel = fabs(w->sel_b - w->sel_a) >= 2 * w->view.ns_per_px;
+            if (w->has_sel)
+                show_stats(w);
+            else
+                clear_panel(w);
+        }
+        w->dragging = false;
+        w->redraw = true;
+        break;
+    case SDL_MOUSEMOTION:
+        w->mx = e->motion.x;
+        w->my = e->motion.y;
+        w->mouse_in = true;
+        if (w->dragging) {
+            w->view.t0 = w->drag_t0 - (w->mx - w->drag_x) * w->view.ns_per_px;
+            w->view.y_scroll = w->drag_scroll - (w->my - w->drag_y);
+            clamp_view(w);
+        } else if (w->selecting) {
+            w->sel_b = w->view.t0 + (w->mx - lx) * w->view.ns_per_px;
+        } else {
+            hover(w);
+        }
+        w->redraw = true;
+        break;
+    default:
+        break;
+    }
+}
+
+/* Is there a display to open a window on? SDL would otherwise fall back
+ * to a driver that draws nowhere, and the program would wait for input
+ * that never comes. SDL_VIDEODRIVER set by the user is taken as is. */
+static bool have_display(void)
+{
+    const char *drv = getenv("SDL_VIDEODRIVER");
+    if (drv && *drv)
+        return true;
+    const char *x = getenv("DISPLAY"), *wl = getenv("WAYLAND_DISPLAY");
+    return (x && *x) || (wl && *wl);
+}
+
+int gv_window_run(struct tdb_view *v, struct render *r, const struct gv_window_options *o)
+{
+    if (!have_display()) {
+        gv_warn("no display to open a window on ($DISPLAY is not set); use --screenshot out.png for a picture");
+        return 1;
+    }
+    if (SDL_Init(SDL_INIT_VIDEO) != 0) {
+        gv_warn("cannot open a window: %s (no display? try --screenshot out.png)", SDL_GetError());
+        return 1;
+    }
+    struct win w = {.v = v, .r = r, .opt = o};
+    int status = 1;
+    if (render_layout_init(&w.layout, v)) {
+        gv_warn("out of memory");
+        goto fail_layout;
+    }
+    int h = o->height;
+    if (h <= 0) {
+        h = RENDER_RULER_H + w.layout.height + RENDER_LEGEND_H + RENDER_STATUS_H;
+        if (h < 300)
+            h = 300;
+        if (h > 900)
+            h = 900;
+    }
+    char title[512];
+    const char *path = tdb_view_path(v), *slash = strrchr(path, '/');
+    if (o->live)
+        snprintf(title, sizeof title, "gilview — live pid %d", (int)gv_live_pid(o->live));
+    else
+        snprintf(title, sizeof title, "gilview — %s", slash ? slash + 1 : path);
+    w.sdl = SDL_CreateWindow(title, SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, o->width, h,
+                             SDL_WINDOW_RESIZABLE | SDL_WINDOW_SHOWN);
+    if (!w.sdl) {
+        gv_warn("cannot open a window: %s", SDL_GetError());
+        goto fail_window;
+    }
+    SDL_SetWindowMinimumSize(w.sdl, RENDER_LABEL_W + 100, RENDER_RULER_H + RENDER_LEGEND_H + RENDER_STATUS_H + 40);
+    if (resize(&w)) {
+        gv_warn("out of memory");
+        goto fail_image;
+    }
+    fit(&w);
+    if (o->has_range) {
+        int lx, ly, lw, lh;
+        lane_rect(&w, &lx, &ly, &lw, &lh);
+        w.view.t0 = o->range_a;
+        w.view.ns_per_px = (o->range_b - o->range_a) / (lw > 0 ? lw : 1);
+        clamp_view(&w);
+    }
+    w.refresh_ms = 500;
+    uint32_t next_refresh = SDL_GetTicks() + w.refresh_ms;
+    while (!w.quit) {
+        if (o->live && (int32_t)(SDL_GetTicks() - next_refresh) >= 0) {
+            live_refresh(&w);
+            next_refresh = SDL_GetTicks() + w.refresh_ms;
+        }
+        if (w.redraw)
+            draw(&w);
+        SDL_Event e;
+        if (o->live) {
+            int32_t wait = (int32_t)(next_refresh - SDL_GetTicks());
+            if (!SDL_WaitEventTimeout(&e, wait > 0 ? wait : 0))
+                continue;
+        } else if (!SDL_WaitEvent(&e)) {
+            break;
+        }
+        on_event(&w, &e);
+        while (!w.quit && SDL_PollEvent(&e))
+            on_event(&w, &e);
+    }
+    status = 0;
+fail_image:
+    free(w.img.px);
+    SDL_DestroyWindow(w.sdl);
+fail_window:
+    clear_panel(&w);
+    render_layout_free(&w.layout);
+fail_layout:
+    SDL_Quit();
+    return status;
+}

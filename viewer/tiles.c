@@ -1,0 +1,385 @@
+/*
+ * tiles.c — exporting the tile pyramid with every core. See tiles.h.
+ *
+ * Work is cut into tile columns (z, x): a worker draws the whole 256 px
+ * wide strip of lanes once (every lane's pixels come from one summary
+ * read), then cuts it into 256-row tiles. Workers take columns from a
+ * shared counter, each with its own view of the trace.
+ */
+#include "tiles.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEDUP_SLOTS 4096
+#define BATCH 16
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void tiles_geometry(const struct tdb_view *v, const struct render_layout *l, int max_zoom, struct tiles_geometry *g)
+{
+    int64_t s0, s1;
+    tdb_view_span(v, &s0, &s1);
+    double len = (double)(s1 > s0 ? s1 - s0 : 1);
+    double span = TILE_SIZE;
+    while (span < len)
+        span *= 2;
+    g->t0 = (double)s0;
+    g->span = span;
+    g->height = l->height;
+    g->rows = (l->height + TILE_SIZE - 1) / TILE_SIZE;
+    if (g->rows < 1)
+        g->rows = 1;
+    if (max_zoom < 0) {
+        max_zoom = 0;
+        while (max_zoom < 14 && span / TILE_SIZE / ldexp(1.0, max_zoom + 1) >= 1.0)
+            max_zoom++;
+    }
+    g->max_zoom = max_zoom;
+}
+
+double tiles_ns_per_px(const struct tiles_geometry *g, int z)
+{
+    return ldexp(g->span / TILE_SIZE, -z);
+}
+
+int64_t tiles_columns(const struct tdb_view *v, const struct tiles_geometry *g, int z)
+{
+    int64_t s0, s1;
+    tdb_view_span(v, &s0, &s1);
+    double len = (double)(s1 > s0 ? s1 - s0 : 1);
+    double per = tiles_ns_per_px(g, z) * TILE_SIZE;
+    int64_t n = (int64_t)ceil(len / per);
+    int64_t max = INT64_C(1) << z;
+    return n < 1 ? 1 : n > max ? max : n;
+}
+
+/* Tiles whose every row is one colour, written once: key = the 256 row colours. */
+struct dedup {
+    pthread_mutex_t lock;
+    struct dedup_entry {
+        uint8_t key[TILE_SIZE];
+        char *path;
+    } *slots;
+    size_t used;
+};
+
+struct job {
+    struct tdb_view *view;
+    const struct render_layout *layout;
+    const struct tiles_options *opt;
+    struct tiles_geometry g;
+    int64_t *zoom_start; /* first unit of each zoom level */
+    int64_t units;
+    atomic_llong next;
+    atomic_llong done, written, empty, linked, bytes;
+    atomic_int failed;
+    pthread_mutex_t err_lock;
+    char err[512];
+    struct dedup dedup;
+};
+
+static void job_fail(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void job_fail(struct job *j, const char *fmt, ...)
+{
+    pthread_mutex_lock(&j->err_lock);
+    if (!atomic_load(&j->failed)) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(j->err, sizeof j->err, fmt, ap);
+        va_end(ap);
+        atomic_store(&j->failed, 1);
+    }
+    pthread_mutex_unlock(&j->err_lock);
+}
+
+static int make_dir(const char *path)
+{
+    if (mkdir(path, 0777) == 0 || errno == EEXIST)
+        return 0;
+    return -1;
+}
+
+static uint64_t hash_key(const uint8_t *k)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i < TILE_SIZE; i++)
+        h = (h ^ k[i]) * 1099511628211ull;
+    return h;
+}
+
+/* If an identical row-constant tile was written, link `path` to it and
+ * return 1; else remember `path` for this key (when there is room) and return 0. */
+static int dedup_link(struct dedup *d, const uint8_t *key, const char *path)
+{
+    uint64_t h = hash_key(key);
+    int r = 0;
+    pthread_mutex_lock(&d->lock);
+    for (size_t probe = 0; probe < DEDUP_SLOTS; probe++) {
+        struct dedup_entry *e = &d->slots[(h + probe) % DEDUP_SLOTS];
+        if (!e->path) {
+            if (d->used < DEDUP_SLOTS / 2) {
+                memcpy(e->key, key, TILE_SIZE);
+                e->path = strdup(path);
+                d->used++;
+            }
+            break;
+        }
+        if (memcmp(e->key, key, TILE_SIZE) == 0) {
+            r = link(e->path, path) == 0 ? 1 : 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&d->lock);
+    return r;
+}
+
+static int write_tile(struct job *j, const uint8_t *px, size_t stride, int y, const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%lld.png", dir, (long long)y);
+    /* one pass: which colours occur, and is every row one colour? */
+    bool constant = true;
+    uint8_t key[TILE_SIZE], used[256] = {0};
+    for (int r = 0; r < TILE_SIZE; r++) {
+        const uint8_t *row = px + (size_t)r * stride;
+        key[r] = row[0];
+        if (memcmp(row, row + 1, TILE_SIZE - 1) == 0) { /* one colour: most rows */
+            used[row[0]] = 1;
+            continue;
+        }
+        constant = false;
+        for (int c = 0; c < TILE_SIZE; c++)
+            used[row[c]] = 1;
+    }
+    bool empty = true;
+    for (int i = 1; i < 256 && empty; i++)
+        empty = !used[i];
+    if (empty) {
+        atomic_fetch_add(&j->empty, 1);
+        return 0;
+    }
+    if (constant && dedup_link(&j->dedup, key, path)) {
+        atomic_fetch_add(&j->linked, 1);
+        return 0;
+    }
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        job_fail(j, "cannot create %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char err[256];
+    int rc = png_write_indexed(f, px, TILE_SIZE, TILE_SIZE, stride, render_palette(), used, &j->opt->png, err,
+                               sizeof err);
+    long size = ftell(f);
+    if (fclose(f) != 0 || rc != 0) {
+        job_fail(j, "cannot write %s: %s", path, rc ? err : strerror(errno));
+        return -1;
+    }
+    atomic_fetch_add(&j->written, 1);
+    atomic_fetch_add(&j->bytes, size > 0 ? size : 0);
+    return 0;
+}
+
+static void *worker(void *arg)
+{
+    struct job *j = arg;
+    char err[512];
+    struct tdb_view *v = tdb_view_reopen(j->view, err, sizeof err);
+    struct render_lanes *rl = render_lanes_new();
+    size_t rows = (size_t)j->g.rows * TILE_SIZE;
+    uint8_t *strip = malloc(rows * TILE_SIZE);
+    if (!v || !rl || !strip) {
+        job_fail(j, "%s", v ? "out of memory" : err);
+        goto out;
+    }
+    int64_t u = 0, batch_end = 0;
+    while (!atomic_load(&j->failed)) {
+        /* consecutive columns share summary chunks: take them in batches */
+        if (u >= batch_end) {
+            u = atomic_fetch_add(&j->next, BATCH);
+            batch_end = u + BATCH;
+        }
+        if (u >= j->units)
+            break;
+        int z = 0;
+        while (z < j->g.max_zoom && u >= j->zoom_start[z + 1])
+            z++;
+        int64_t x = u - j->zoom_start[z];
+        double w = tiles_ns_per_px(&j->g, z);
+        double t0 = j->g.t0 + (double)x * TILE_SIZE * w;
+        if (render_lanes_indexed(rl, v, j->layout, t0, w, TILE_SIZE, 0, (int)rows, strip, TILE_SIZE)) {
+            job_fail(j, "%s", tdb_view_error(v));
+            break;
+        }
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/%d/%lld", j->opt->dir, z, (long long)x);
+        bool made = false;
+        for (int y = 0; y < j->g.rows; y++) {
+            const uint8_t *px = strip + (size_t)y * TILE_SIZE * TILE_SIZE;
+            if (!made) {
+                /* only make the column's folder when it gets a tile */
+                bool any = false;
+                for (int r = 0; r < TILE_SIZE && !any; r++) {
+                    const uint8_t *row = px + (size_t)r * TILE_SIZE;
+                    any = row[0] != RENDER_PAL_BG || memcmp(row, row + 1, TILE_SIZE - 1) != 0;
+                }
+                if (!any) {
+                    atomic_fetch_add(&j->empty, 1);
+                    continue;
+                }
+                if (make_dir(dir)) {
+                    job_fail(j, "cannot create %s: %s", dir, strerror(errno));
+                    break;
+                }
+                made = true;
+            }
+            if (write_tile(j, px, TILE_SIZE, y, dir))
+                break;
+        }
+        atomic_fetch_add(&j->done, 1);
+        u++;
+    }
+out:
+    free(strip);
+    render_lanes_free(rl);
+    tdb_view_close(v);
+    return NULL;
+}
+
+static void draw_progress(struct job *j, double started, bool final)
+{
+    long long done = atomic_load(&j->done), tiles = atomic_load(&j->written) + atomic_load(&j->linked);
+    double el = now_s() - started;
+    int pct = j->units ? (int)(100.0 * (double)done / (double)j->units) : 100;
+    char bar[31];
+    for (int i = 0; i < 30; i++)
+        bar[i] = i < pct * 30 / 100 ? '#' : '.';
+    bar[30] = '\0';
+    fprintf(stderr, "\rgilview tiles: [%s] %3d%%  %lld tiles  %.0f tiles/s ", bar, pct, tiles,
+            el > 0 ? (double)tiles / el : 0.0);
+    if (final)
+        fprintf(stderr, "\r%*s\r", 79, "");
+    fflush(stderr);
+}
+
+int tiles_export(struct tdb_view *v, const struct tiles_options *o, struct tiles_result *res, char *err, size_t n)
+{
+    memset(res, 0, sizeof *res);
+    struct render_layout l;
+    if (render_layout_init(&l, v)) {
+        snprintf(err, n, "out of memory");
+        return -1;
+    }
+    struct job *j = calloc(1, sizeof *j);
+    if (!j) {
+        render_layout_free(&l);
+        snprintf(err, n, "out of memory");
+        return -1;
+    }
+    j->view = v;
+    j->layout = &l;
+    j->opt = o;
+    tiles_geometry(v, &l, o->max_zoom, &j->g);
+    pthread_mutex_init(&j->err_lock, NULL);
+    pthread_mutex_init(&j->dedup.lock, NULL);
+    j->dedup.slots = calloc(DEDUP_SLOTS, sizeof *j->dedup.slots);
+    j->zoom_start = calloc((size_t)j->g.max_zoom + 2, sizeof *j->zoom_start);
+    int rc = -1;
+    pthread_t *threads = NULL;
+    if (!j->dedup.slots || !j->zoom_start) {
+        snprintf(err, n, "out of memory");
+        goto out;
+    }
+    for (int z = 0; z <= j->g.max_zoom; z++)
+        j->zoom_start[z + 1] = j->zoom_start[z] + tiles_columns(v, &j->g, z);
+    j->units = j->zoom_start[j->g.max_zoom + 1];
+    if (make_dir(o->dir)) {
+        snprintf(err, n, "cannot create %s: %s", o->dir, strerror(errno));
+        goto out;
+    }
+    for (int z = 0; z <= j->g.max_zoom; z++) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/%d", o->dir, z);
+        if (make_dir(dir)) {
+            snprintf(err, n, "cannot create %s: %s", dir, strerror(errno));
+            goto out;
+        }
+    }
+    int jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (jobs < 1)
+        jobs = 1;
+    if (jobs > 256)
+        jobs = 256;
+    threads = calloc((size_t)jobs, sizeof *threads);
+    if (!threads) {
+        snprintf(err, n, "out of memory");
+        goto out;
+    }
+    double started = now_s();
+    int started_threads = 0;
+    for (int i = 0; i < jobs; i++) {
+        if (pthread_create(&threads[i], NULL, worker, j) != 0)
+            break;
+        started_threads++;
+    }
+    if (started_threads == 0) {
+        snprintf(err, n, "cannot start worker threads");
+        goto out;
+    }
+    if (o->progress) {
+        double last = 0;
+        while (atomic_load(&j->done) < j->units && !atomic_load(&j->failed)) {
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            if (now_s() - started > 0.3 && now_s() - last > 0.1) {
+                draw_progress(j, started, false);
+                last = now_s();
+            }
+        }
+    }
+    for (int i = 0; i < started_threads; i++)
+        pthread_join(threads[i], NULL);
+    if (o->progress && now_s() - started > 0.3)
+        draw_progress(j, started, true);
+    res->seconds = now_s() - started;
+    if (atomic_load(&j->failed)) {
+        snprintf(err, n, "%s", j->err);
+        goto out;
+    }
+    if (tiles_write_html(o->dir, v, &l, &j->g, err, n))
+        goto out;
+    res->written = (uint64_t)atomic_load(&j->written);
+    res->empty = (uint64_t)atomic_load(&j->empty);
+    res->linked = (uint64_t)atomic_load(&j->linked);
+    res->bytes = (uint64_t)atomic_load(&j->bytes);
+    res->units = (uint64_t)j->units;
+    res->geometry = j->g;
+    rc = 0;
+out:
+    free(threads);
+    if (j->dedup.slots)
+        for (size_t i = 0; i < DEDUP_SLOTS; i++)
+            free(j->dedup.slots[i].path);
+    free(j->dedup.slots);
+    free(j->zoom_start);
+    pthread_mutex_destroy(&j->err_lock);
+    pthread_mutex_destroy(&j->dedup.lock);
+    free(j);
+    render_layout_free(&l);
+    return rc;
+}

@@ -1,0 +1,68 @@
+/*
+ * tiles.h — the PNG tile pyramid of a trace: DIR/z/x/y.png, 256x256
+ * palette PNGs of the lane area, where zoom scales time only (zoom z is
+ * 2^z tiles across the trace) and lanes keep the height they have in the
+ * window, so y counts 256-row bands of lanes. Tiles with nothing drawn
+ * are not written (a viewer treats a missing tile as empty); tiles whose
+ * every row is one colour (deep inside long holds) are written once and
+ * hard-linked. DIR/index.html browses the pyramid (tiles_html.c).
+ *
+ * Pixel x of tile (z, x) covers the same time as pixel x*256+x of a window
+ * with t0 = geometry.t0 and ns_per_px = tiles_ns_per_px(z): both are
+ * powers of two, so tiles stitch into exactly the lane area of a screenshot
+ * of that window.
+ */
+#ifndef GILTRACE_TILES_H
+#define GILTRACE_TILES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "png_io.h"
+#include "render.h"
+
+#define TILE_SIZE 256
+
+struct tiles_geometry {
+    double t0;     /* trace time at x = 0 (the trace's start) */
+    double span;   /* ns across zoom 0's single tile: a power of two >= the trace's length */
+    int rows;      /* tile rows: ceil(lane-area height / 256) */
+    int height;    /* lane-area height in pixels */
+    int max_zoom;  /* deepest zoom level */
+};
+
+/* The pyramid's geometry for view `v` laid out as `l`; max_zoom < 0 picks
+ * the default (at most 2^14 tiles across, pixels no finer than 1 ns). */
+void tiles_geometry(const struct tdb_view *v, const struct render_layout *l, int max_zoom, struct tiles_geometry *g);
+
+/* ns per pixel at zoom z. */
+double tiles_ns_per_px(const struct tiles_geometry *g, int z);
+
+/* Tile columns at zoom z that reach into the trace. */
+int64_t tiles_columns(const struct tdb_view *v, const struct tiles_geometry *g, int z);
+
+struct tiles_options {
+    const char *dir;
+    int max_zoom;   /* < 0: default */
+    int jobs;       /* threads; 0: one per online CPU */
+    bool progress;  /* progress bar on stderr */
+    struct png_tile_options png;
+};
+
+struct tiles_result {
+    uint64_t written, empty, linked, units;
+    uint64_t bytes;  /* of the PNGs written (links not counted) */
+    double seconds;
+    struct tiles_geometry geometry;
+};
+
+/* Export the pyramid of `v` into o->dir (created if missing) and write
+ * its index.html. Returns 0, or -1 with one line in `err`. */
+int tiles_export(struct tdb_view *v, const struct tiles_options *o, struct tiles_result *res, char *err,
+                 size_t err_len);
+
+/* Write DIR/index.html for the pyramid (tiles_html.c). */
+int tiles_write_html(const char *dir, const struct tdb_view *v, const struct render_layout *l,
+                     const struct tiles_geometry *g, char *err, size_t err_len);
+
+#endif
