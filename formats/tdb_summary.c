@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt_error.h"
 #include "ring.h"
 
 /* ---------------------------------------------------------------- varints */
@@ -637,16 +638,6 @@ int tdb_summary_decode_events(const uint8_t *blob, size_t len, int64_t pack_star
 
 /* ---------------------------------------------------------------- tables */
 
-static int fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static int exec_fmt(sqlite3 *db, char *err, size_t n, const char *fmt, ...)
 {
     va_list ap;
@@ -654,13 +645,13 @@ static int exec_fmt(sqlite3 *db, char *err, size_t n, const char *fmt, ...)
     char *sql = sqlite3_vmprintf(fmt, ap);
     va_end(ap);
     if (!sql)
-        return fail(err, n, "out of memory");
+        return fmt_error(err, n, "out of memory");
     char *msg = NULL;
     int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
     sqlite3_free(sql);
     if (rc == SQLITE_OK)
         return 0;
-    fail(err, n, "trace summaries: %s", msg ? msg : sqlite3_errmsg(db));
+    fmt_error(err, n, "trace summaries: %s", msg ? msg : sqlite3_errmsg(db));
     sqlite3_free(msg);
     return -1;
 }
@@ -736,7 +727,7 @@ int tdb_summary_is_complete(sqlite3 *db, const char *s, char *err, size_t n)
                                 " (SELECT lane FROM \"%w\".summary_lane)",
                                 s);
     if (missing < 0)
-        return fail(err, n, "cannot read the trace's lanes: %s", sqlite3_errmsg(db));
+        return fmt_error(err, n, "cannot read the trace's lanes: %s", sqlite3_errmsg(db));
     return missing == 0;
 }
 
@@ -851,7 +842,7 @@ int tdb_summary_lane_begin(sqlite3 *db, int64_t lane, uint64_t events, int64_t f
         return 0; /* summaries of another version: the next open rebuilds them all */
     sqlite3_stmt *st = prepare_fmt(db, "SELECT 1 FROM summary_lane WHERE lane = ?");
     if (!st)
-        return fail(err, n, "trace summaries: %s", sqlite3_errmsg(db));
+        return fmt_error(err, n, "trace summaries: %s", sqlite3_errmsg(db));
     sqlite3_bind_int64(st, 1, lane);
     bool exists = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
@@ -865,15 +856,15 @@ int tdb_summary_lane_begin(sqlite3 *db, int64_t lane, uint64_t events, int64_t f
     }
     struct tdb_summary_lane *s = calloc(1, sizeof *s);
     if (!s)
-        return fail(err, n, "out of memory");
+        return fmt_error(err, n, "out of memory");
     if (store_prepare(&s->store, db, "main")) {
-        fail(err, n, "trace summaries: %s", sqlite3_errmsg(db));
+        fmt_error(err, n, "trace summaries: %s", sqlite3_errmsg(db));
         goto fail_prepare;
     }
     s->cctx = (struct chunk_ctx){&s->store, lane};
     s->b = tdb_sum_builder_new(lane, events, first_t, last_t, end_t, store_chunk, &s->cctx);
     if (!s->b) {
-        fail(err, n, "out of memory");
+        fmt_error(err, n, "out of memory");
         goto fail_prepare;
     }
     *out = s;
@@ -908,7 +899,7 @@ int tdb_summary_lane_end(struct tdb_summary_lane *s, char *err, size_t n)
     size_t nw;
     int r = 0;
     if (tdb_sum_builder_finish(s->b, &ls, &w, &nw) || store_lane(&s->store, &ls, w, nw))
-        r = fail(err, n, "cannot store trace summaries: %s", sqlite3_errmsg(s->store.db));
+        r = fmt_error(err, n, "cannot store trace summaries: %s", sqlite3_errmsg(s->store.db));
     tdb_summary_lane_abort(s);
     return r;
 }
@@ -1085,15 +1076,15 @@ int tdb_summary_build(sqlite3 *db, const char *s, tdb_summary_progress_fn progre
         goto fail;
     enum event_layout layout = event_layout(db);
     if (layout == LAYOUT_UNKNOWN) {
-        fail(err, n, "cannot summarise the trace: its event table has a layout this giltrace does not know");
+        fmt_error(err, n, "cannot summarise the trace: its event table has a layout this giltrace does not know");
         goto fail;
     }
     if (list_lanes(db, s, layout, &todo, &ntodo, &total)) {
-        fail(err, n, "cannot read the trace's lanes: %s", sqlite3_errmsg(db));
+        fmt_error(err, n, "cannot read the trace's lanes: %s", sqlite3_errmsg(db));
         goto fail;
     }
     if (store_prepare(&store, db, s)) {
-        fail(err, n, "trace summaries: %s", sqlite3_errmsg(db));
+        fmt_error(err, n, "trace summaries: %s", sqlite3_errmsg(db));
         goto fail;
     }
     /* the events go to the builder from inside SQLite's scan (an aggregate),
@@ -1101,7 +1092,7 @@ int tdb_summary_build(sqlite3 *db, const char *s, tdb_summary_progress_fn progre
     struct feed_ctx feed = {0};
     if (sqlite3_create_function_v2(db, "giltrace_summary_feed", -1, SQLITE_UTF8 | SQLITE_DIRECTONLY, &feed, NULL,
                                    feed_step, feed_final, NULL) != SQLITE_OK) {
-        fail(err, n, "cannot summarise the trace: %s", sqlite3_errmsg(db));
+        fmt_error(err, n, "cannot summarise the trace: %s", sqlite3_errmsg(db));
         goto fail;
     }
     /* the primary key gives each lane's rows in (t, kc) order; the feed
@@ -1111,7 +1102,7 @@ int tdb_summary_build(sqlite3 *db, const char *s, tdb_summary_progress_fn progre
                                : "SELECT giltrace_summary_feed(t, k0, o1, k1, o2, k2, o3, k3) FROM main.event"
                                  " WHERE lane = ?");
     if (!scan) {
-        fail(err, n, "cannot read the trace's events: %s", sqlite3_errmsg(db));
+        fmt_error(err, n, "cannot read the trace's events: %s", sqlite3_errmsg(db));
         goto fail;
     }
     for (size_t i = 0; i < ntodo; i++) {
@@ -1119,7 +1110,7 @@ int tdb_summary_build(sqlite3 *db, const char *s, tdb_summary_progress_fn progre
         struct chunk_ctx cctx = {&store, l->lane};
         b = tdb_sum_builder_new(l->lane, (uint64_t)l->events, l->first_t, l->last_t, l->end_t, store_chunk, &cctx);
         if (!b) {
-            fail(err, n, "out of memory");
+            fmt_error(err, n, "out of memory");
             goto fail;
         }
         sqlite3_bind_int64(scan, 1, l->lane);
@@ -1130,7 +1121,7 @@ int tdb_summary_build(sqlite3 *db, const char *s, tdb_summary_progress_fn progre
             rc = sqlite3_step(scan);
         sqlite3_reset(scan);
         if (rc != SQLITE_DONE || feed.failed) {
-            fail(err, n, "cannot summarise the trace: %s",
+            fmt_error(err, n, "cannot summarise the trace: %s",
                  feed.failed == 2 ? "events out of order" : sqlite3_errmsg(db));
             goto fail;
         }
@@ -1138,7 +1129,7 @@ int tdb_summary_build(sqlite3 *db, const char *s, tdb_summary_progress_fn progre
         const struct tdb_wait_span *w;
         size_t nw;
         if (tdb_sum_builder_finish(b, &ls, &w, &nw) || store_lane(&store, &ls, w, nw)) {
-            fail(err, n, "cannot store trace summaries: %s", sqlite3_errmsg(db));
+            fmt_error(err, n, "cannot store trace summaries: %s", sqlite3_errmsg(db));
             goto fail;
         }
         tdb_sum_builder_free(b);

@@ -7,24 +7,14 @@
  */
 #include "trace_gen.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fmt_error.h"
 #include "ring.h"
 #include "tdb_write.h"
-
-static int fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* splitmix64: small, fast, good enough for timings. */
 static uint64_t next_rand(uint64_t *s)
@@ -290,7 +280,7 @@ static int gen_open(struct gen_writer *g, const char *path, char *err, size_t n)
 {
     g->path = path;
     if ((size_t)snprintf(g->tmp, sizeof g->tmp, "%s.tmp", path) >= sizeof g->tmp)
-        return fail(err, n, "%s: path too long", path);
+        return fmt_error(err, n, "%s: path too long", path);
     unlink(g->tmp);
     return tdb_writer_open(g->tmp, TDB_CREATE, &g->w, err, n);
 }
@@ -303,7 +293,7 @@ static int gen_close(struct gen_writer *g, char *err, size_t n)
     }
     if (rename(g->tmp, g->path) != 0) {
         unlink(g->tmp);
-        return fail(err, n, "cannot create %s", g->path);
+        return fmt_error(err, n, "cannot create %s", g->path);
     }
     return 0;
 }
@@ -336,7 +326,7 @@ int trace_gen_write(const char *path, const struct trace_gen_options *o, uint64_
     for (unsigned i = 0; i < nproc; i++) {
         struct trace_process p;
         if (trace_gen_process(o, i, &p)) {
-            fail(err, n, "out of memory generating a trace");
+            fmt_error(err, n, "out of memory generating a trace");
             goto fail;
         }
         total += trace_process_event_count(&p);

@@ -118,7 +118,7 @@ static int parse_options(int argc, char **argv, struct attach_options *o)
         return cli_usage_error("attach", "one process id only, not \"%s\"", argv[optind + 1]);
     if (!cli_parse_u64(argv[optind], 1, INT32_MAX, &v))
         return cli_usage_error("attach", "\"%s\" is not a process id", argv[optind]);
-    if (!*o->out.output)
+    if (!*o->out.file.output)
         return cli_usage_error("attach", "--output is empty");
     o->pid = (pid_t)v;
     return -1;
@@ -163,7 +163,7 @@ static const char *how_found(uint32_t found)
 static void say_attached(const struct attach_options *o, const struct attach_request *req,
                          const struct attach_stats *st)
 {
-    if (o->out.quiet)
+    if (o->out.file.quiet)
         return;
     char holder[48];
     if (req->holder_tid > 0)
@@ -239,7 +239,7 @@ static int trace_target(struct attach_target *t, const struct attach_options *o,
     attach_test_point("tracing");
     int64_t began = attach_now_ns();
     if (wait_for_end(t->pid, sigs, o->duration_s) || attach_process_gone(t->pid)) {
-        if (!o->out.quiet)
+        if (!o->out.file.quiet)
             fprintf(stderr, "giltrace: process %d exited after %.1f s of tracing\n", (int)t->pid,
                     (double)(attach_now_ns() - began) / 1e9);
         return 0;
@@ -253,7 +253,7 @@ static int trace_target(struct attach_target *t, const struct attach_options *o,
     }
     if (req.status != ATTACH_OK)
         cli_warn("could not detach from process %d: %s", (int)t->pid, req.message);
-    else if (!o->out.quiet)
+    else if (!o->out.file.quiet)
         fprintf(stderr, "giltrace: detached from process %d after %.1f s, pausing it %.2f ms\n", (int)t->pid,
                 (double)(attach_now_ns() - began) / 1e9, (double)st.pause_ns / 1e6);
     return 0;
@@ -295,7 +295,7 @@ int cmd_attach(int argc, char **argv)
         return 1;
     }
     char tmp_output[PATH_MAX], ring_dir[PATH_MAX];
-    if (output_file_begin(o.out.output, o.out.force, tmp_output, sizeof tmp_output)) {
+    if (output_file_begin(o.out.file.output, o.out.file.force, tmp_output, sizeof tmp_output)) {
         attach_target_free(&t);
         return 2;
     }
@@ -320,5 +320,5 @@ int cmd_attach(int argc, char **argv)
     }
     char command[64];
     snprintf(command, sizeof command, "giltrace attach %d", (int)o.pid);
-    return trace_output_finish(ring_dir, tmp_output, o.out.output, command, o.out.quiet) ? 1 : 0;
+    return trace_output_finish(ring_dir, tmp_output, o.out.file.output, command, o.out.file.quiet) ? 1 : 0;
 }

@@ -120,7 +120,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
     }
     if (optind >= argc)
         return cli_usage_error("run", "no command given (put it after --)");
-    if (!*o->out.output)
+    if (!*o->out.file.output)
         return cli_usage_error("run", "--output is empty");
     o->command = argv + optind;
     return -1;
@@ -261,7 +261,7 @@ int cmd_run(int argc, char **argv)
         return 2;
     }
     char tmp_output[PATH_MAX];
-    if (output_file_begin(o.out.output, o.out.force, tmp_output, sizeof tmp_output))
+    if (output_file_begin(o.out.file.output, o.out.file.force, tmp_output, sizeof tmp_output))
         return 2;
 
     char run_dir[PATH_MAX];
@@ -277,7 +277,7 @@ int cmd_run(int argc, char **argv)
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
     sigprocmask(SIG_BLOCK, &chld, &old_mask);
-    struct trigger_watch *watch = o.trigger_wait_ms ? trigger_watch_start(run_dir, o.out.output) : NULL;
+    struct trigger_watch *watch = o.trigger_wait_ms ? trigger_watch_start(run_dir, o.out.file.output) : NULL;
     int exec_status = 0;
     child_pid = start_command(o.command, shim, run_dir, &o, &old_mask, &exec_status);
     if (child_pid < 0) {
@@ -295,7 +295,7 @@ int cmd_run(int argc, char **argv)
     trigger_watch_stop(watch);
 
     char *command = join_command(o.command);
-    r = trace_output_finish(run_dir, tmp_output, o.out.output, command, o.out.quiet);
+    r = trace_output_finish(run_dir, tmp_output, o.out.file.output, command, o.out.file.quiet);
     free(command);
     return r == 0 ? status : status ? status : 1;
 }

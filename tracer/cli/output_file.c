@@ -47,6 +47,33 @@ int output_file_commit(const char *tmp, const char *output, char *err, size_t n)
     return -1;
 }
 
+int output_option(const char *cmd, const char *usage, int c, char **argv, struct output_options *o)
+{
+    switch (c) {
+    case 'o':
+        o->output = optarg;
+        return -1;
+    case 'f':
+        o->force = true;
+        return -1;
+    case 'q':
+        o->quiet = true;
+        return -1;
+    case 'F':
+        if (!o->format)
+            return cli_usage_error(cmd, "unknown option %s", argv[optind - 1]);
+        o->format = optarg;
+        return -1;
+    case 'h':
+        fputs(usage, stdout);
+        return 0;
+    case ':':
+        return cli_usage_error(cmd, "%s needs a value", argv[optind - 1]);
+    default:
+        return cli_usage_error(cmd, "unknown option %s", argv[optind - 1]);
+    }
+}
+
 int output_options_parse(int argc, char **argv, const char *cmd, const char *usage, struct output_options *o)
 {
     static const struct option longopts[] = {
@@ -58,29 +85,9 @@ int output_options_parse(int argc, char **argv, const char *cmd, const char *usa
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "o:fqh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'o':
-            o->output = optarg;
-            break;
-        case 'f':
-            o->force = true;
-            break;
-        case 'q':
-            o->quiet = true;
-            break;
-        case 'F':
-            if (!o->format)
-                return cli_usage_error(cmd, "unknown option %s", argv[optind - 1]);
-            o->format = optarg;
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        case ':':
-            return cli_usage_error(cmd, "%s needs a value", argv[optind - 1]);
-        default:
-            return cli_usage_error(cmd, "unknown option %s", argv[optind - 1]);
-        }
+        int r = output_option(cmd, usage, c, argv, o);
+        if (r >= 0)
+            return r;
     }
     return -1;
 }

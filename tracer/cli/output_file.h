@@ -24,6 +24,13 @@ struct output_options {
                            default here (export); an unknown option otherwise */
 };
 
+/* Take getopt_long's result `c` for subcommand `cmd` (whose help text is
+ * `usage`): one of those options, --help, or else a missing value or an
+ * unknown option. Returns -1 to go on, else the exit status to end with (0
+ * after --help, 2 after a usage error). Commands with options of their own
+ * (run, attach: trace_output.h) pass on what they do not know. */
+int output_option(const char *cmd, const char *usage, int c, char **argv, struct output_options *o);
+
 /* Parse those options for subcommand `cmd` (whose help text is `usage`),
  * leaving optind at the first operand. Returns -1 to go on, else the exit
  * status to end with (0 after --help, 2 after a usage error). */

@@ -22,19 +22,13 @@
 
 void trace_output_defaults(struct trace_output_options *o)
 {
-    *o = (struct trace_output_options){.output = "trace.db", .buffer_mb = RING_DEFAULT_MB};
+    *o = (struct trace_output_options){.file.output = "trace.db", .buffer_mb = RING_DEFAULT_MB};
 }
 
 int trace_output_option(const char *cmd, const char *usage, int c, char **argv, struct trace_output_options *o)
 {
     uint64_t v;
     switch (c) {
-    case 'o':
-        o->output = optarg;
-        return -1;
-    case 'f':
-        o->force = true;
-        return -1;
     case TRACE_OPT_BUFFER_MB:
         if (!cli_parse_u64(optarg, RING_MIN_MB, RING_MAX_MB, &v))
             return cli_usage_error(cmd, "--buffer-mb wants a size in MiB from %u to %u, not \"%s\"", RING_MIN_MB,
@@ -44,16 +38,8 @@ int trace_output_option(const char *cmd, const char *usage, int c, char **argv, 
     case TRACE_OPT_RING_DIR:
         o->ring_base = optarg;
         return -1;
-    case 'q':
-        o->quiet = true;
-        return -1;
-    case 'h':
-        fputs(usage, stdout);
-        return 0;
-    case ':':
-        return cli_usage_error(cmd, "%s needs a value", argv[optind - 1]);
     default:
-        return cli_usage_error(cmd, "unknown option %s", argv[optind - 1]);
+        return output_option(cmd, usage, c, argv, &o->file);
     }
 }
 

@@ -12,13 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "output_file.h"
+
 /* The options every tracing command has (giltrace run, giltrace attach). */
 struct trace_output_options {
-    const char *output;    /* -o, --output (default trace.db) */
-    bool force;            /* -f, --force */
-    uint32_t buffer_mb;    /* --buffer-mb */
-    const char *ring_base; /* --ring-dir (NULL: the default) */
-    bool quiet;            /* -q, --quiet */
+    struct output_options file; /* -o (default trace.db), -f, -q */
+    uint32_t buffer_mb;         /* --buffer-mb */
+    const char *ring_base;      /* --ring-dir (NULL: the default) */
 };
 
 /* A command numbers its own long-only options from TRACE_OPT_END. */
