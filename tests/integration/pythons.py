@@ -84,3 +84,14 @@ def first_of(specs):
         if py:
             return py
     return None
+
+
+def traced_child(giltrace_pid):
+    """The process `giltrace run` (pid `giltrace_pid`) started, or None while
+    it has not started it yet or once it is gone."""
+    try:
+        with open("/proc/%d/task/%d/children" % (giltrace_pid, giltrace_pid)) as f:
+            kids = f.read().split()
+        return int(kids[0]) if kids else None
+    except OSError:
+        return None

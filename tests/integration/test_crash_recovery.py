@@ -62,9 +62,7 @@ def reacquisitions(db_path, pid):
 
 def main():
     giltrace, shim = sys.argv[1], sys.argv[2]
-    python, version = pythons.find("3.12")
-    if python is None:
-        python, version = pythons.find("debian-3.11")
+    python = pythons.first_of(["3.12", "debian-3.11"])
     if python is None:
         print("SKIP: no Python 3.12 or Debian 3.11 to run the victim")
         return SKIP

@@ -35,22 +35,10 @@ def rss_kb(pid):
     return None
 
 
-def python_child(giltrace_pid):
-    """The traced interpreter: giltrace's child."""
-    try:
-        with open("/proc/%d/task/%d/children" % (giltrace_pid, giltrace_pid)) as f:
-            kids = f.read().split()
-        return int(kids[0]) if kids else None
-    except OSError:
-        return None
-
-
 def main():
     giltrace = sys.argv[1]
     seconds = float(os.environ.get("GILTRACE_SOAK_SECONDS", "45"))
-    python, version = pythons.find("3.12")
-    if python is None:
-        python, version = pythons.find("debian-3.11")
+    python = pythons.first_of(["3.12", "debian-3.11"])
     if python is None:
         print("SKIP: no Python 3.12 or Debian 3.11 to run")
         return SKIP
@@ -62,7 +50,7 @@ def main():
     samples = []
     pid = None
     while proc.poll() is None:
-        pid = pid or python_child(proc.pid)
+        pid = pid or pythons.traced_child(proc.pid)
         if pid:
             kb = rss_kb(pid)
             if kb:

@@ -38,9 +38,7 @@ def count(db, sql):
 
 def main():
     giltrace = sys.argv[1]
-    python, version = pythons.find("3.12")
-    if python is None:
-        python, version = pythons.find("debian-3.11")
+    python = pythons.first_of(["3.12", "debian-3.11"])
     if python is None:
         print("SKIP: no Python 3.12 or Debian 3.11 to run")
         return SKIP
@@ -54,10 +52,8 @@ def main():
     pid, deadline, events = None, time.monotonic() + 60, 0
     while events == 0 and time.monotonic() < deadline and run.poll() is None:
         time.sleep(0.2)  # polling until the program has recorded something
-        try:
-            with open("/proc/%d/task/%d/children" % (run.pid, run.pid)) as f:
-                pid = int(f.read().split()[0])
-        except (OSError, IndexError, ValueError):
+        pid = pythons.traced_child(run.pid)
+        if pid is None:
             continue
         p = subprocess.run([giltrace, "snapshot", "-q", "-f", "-o", snap, str(pid)], capture_output=True, text=True)
         if p.returncode == 0:

@@ -35,13 +35,9 @@ def traced_python_pid(run):
     """The interpreter under `giltrace run` (its child), once it is there."""
     deadline = time.time() + 30
     while time.time() < deadline and run.poll() is None:
-        try:
-            with open("/proc/%d/task/%d/children" % (run.pid, run.pid)) as f:
-                kids = f.read().split()
-            if kids:
-                return int(kids[0])
-        except OSError:
-            pass
+        pid = pythons.traced_child(run.pid)
+        if pid:
+            return pid
         time.sleep(0.1)  # polling for the child to exist
     fail("the traced program did not start")
 
@@ -102,9 +98,7 @@ def main():
         inner(sys.argv[2], int(sys.argv[3]))
         return
     gilview, giltrace = os.path.abspath(sys.argv[1]), sys.argv[2]
-    python, version = pythons.find("3.12")
-    if python is None:
-        python, version = pythons.find("debian-3.11")
+    python = pythons.first_of(["3.12", "debian-3.11"])
     if python is None:
         skip("no Python 3.12 or Debian 3.11 to trace")
     work = tempfile.mkdtemp(prefix="gilview-live-")
