@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "render.h"
+#include "render_open.h"
 #include "ring.h"
 #include "trace_gen.h"
 
@@ -65,11 +66,7 @@ int main(void)
     CHECK(trace_gen_write_processes(path, &p, 1, err, sizeof err) == 0);
     trace_process_free(&p);
 
-    struct render *r = render_new(NULL, err, sizeof err);
-    if (!r) {
-        printf("SKIP: %s\n", err);
-        return 77;
-    }
+    struct render *r = render_open_or_skip();
     struct tdb_view *v = tdb_view_open(path, NULL, err, sizeof err);
     CHECK(v);
     struct render_layout l;

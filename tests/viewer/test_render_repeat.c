@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "render.h"
+#include "render_open.h"
 #include "trace_gen.h"
 
 static void frame(struct render *r, struct tdb_view *v, const struct render_window *w, struct render_image *img)
@@ -31,11 +32,7 @@ int main(void)
                                   .seed = 5, .interval_ns = 200000};
     char err[256];
     CHECK(trace_gen_write(path, &o, NULL, err, sizeof err) == 0);
-    struct render *r = render_new(NULL, err, sizeof err);
-    if (!r) {
-        printf("SKIP: %s\n", err);
-        return 77;
-    }
+    struct render *r = render_open_or_skip();
     struct tdb_view *v = tdb_view_open(path, NULL, err, sizeof err);
     CHECK(v);
     int W = 1100, H = 300;

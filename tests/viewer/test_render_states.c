@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "render.h"
+#include "render_open.h"
 #include "ring.h"
 #include "trace_gen.h"
 
@@ -135,11 +136,7 @@ int main(void)
     close(fd);
     make_trace(path);
     char err[256];
-    struct render *r = render_new(NULL, err, sizeof err);
-    if (!r) {
-        printf("SKIP: %s\n", err);
-        return 77;
-    }
+    struct render *r = render_open_or_skip();
     struct tdb_view *v = tdb_view_open(path, NULL, err, sizeof err);
     CHECK(v);
     struct render_layout l;

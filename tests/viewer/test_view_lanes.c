@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "render.h"
+#include "render_open.h"
 #include "ring.h"
 #include "trace_gen.h"
 
@@ -91,12 +92,7 @@ int main(void)
     CHECK_EQ_INT(render_layout_lane_at(&l, l.header_y[1] + 2), -1);
 
     /* each lane's green where its holds are: the subinterpreter lane from 0.5 to 3 ms */
-    char e2[256];
-    struct render *r = render_new(NULL, e2, sizeof e2);
-    if (!r) {
-        printf("SKIP: %s\n", e2);
-        return 77;
-    }
+    struct render *r = render_open_or_skip();
     int W = RENDER_LABEL_W + 1000, H = RENDER_RULER_H + l.height + RENDER_LEGEND_H + RENDER_STATUS_H;
     struct render_image img = {calloc((size_t)W * H, 4), W, H, W};
     struct render_window win = {0, 10000, 0}; /* 10 us a pixel: 10 ms across */
