@@ -15,6 +15,13 @@ static int in_file(uint64_t offset, uint64_t len, size_t size)
     return offset <= size && len <= size - offset;
 }
 
+/* `count` elements of `elem` bytes at `offset`, inside the area and aligned
+ * for their type (the area itself starts page-aligned). */
+static int array_in_file(uint64_t offset, uint64_t count, size_t elem, size_t align, size_t size)
+{
+    return offset % align == 0 && count <= size / elem && in_file(offset, count * elem, size);
+}
+
 static uint32_t load32(const uint32_t *p)
 {
     return __atomic_load_n(p, __ATOMIC_ACQUIRE);
@@ -25,7 +32,7 @@ static int read_names(const struct ring_aux *a, const char *aux, uint64_t aux_si
     uint32_t n = load32(&a->names_count);
     if (n > a->names_cap)
         n = a->names_cap;
-    if (!in_file(a->names_offset, (uint64_t)n * sizeof(struct ring_thread_name), aux_size))
+    if (!array_in_file(a->names_offset, n, sizeof(struct ring_thread_name), _Alignof(struct ring_thread_name), aux_size))
         return 0;
     out->names = calloc(n ? n : 1, sizeof *out->names);
     if (!out->names)
@@ -59,7 +66,7 @@ static int read_modules(const struct ring_aux *a, const char *aux, uint64_t aux_
     uint32_t n = load32(&a->modules_count);
     if (n > a->modules_cap)
         n = a->modules_cap;
-    if (!in_file(a->modules_offset, (uint64_t)n * sizeof(struct ring_module), aux_size) ||
+    if (!array_in_file(a->modules_offset, n, sizeof(struct ring_module), _Alignof(struct ring_module), aux_size) ||
         !in_file(a->strings_offset, a->strings_cap, aux_size))
         return 0;
     p->modules = calloc(n ? n : 1, sizeof *p->modules);
@@ -110,8 +117,8 @@ static int read_stacks(const struct ring_aux *a, const char *aux, uint64_t aux_s
                        struct ring_aux_data *out)
 {
     uint32_t cap = a->slots_cap;
-    if (cap == 0 || (cap & (cap - 1)) || !in_file(a->slots_offset, (uint64_t)cap * sizeof(struct ring_stack_slot), aux_size) ||
-        !in_file(a->pool_offset, a->pool_cap * 8, aux_size))
+    if (cap == 0 || (cap & (cap - 1)) || !array_in_file(a->slots_offset, cap, sizeof(struct ring_stack_slot), _Alignof(struct ring_stack_slot), aux_size) ||
+        !array_in_file(a->pool_offset, a->pool_cap, sizeof(uint64_t), _Alignof(uint64_t), aux_size))
         return 0;
     const struct ring_stack_slot *slots = (const void *)(aux + a->slots_offset);
     const uint64_t *pool = (const void *)(aux + a->pool_offset);
