@@ -96,14 +96,15 @@ def fake_round(mode, rounds, work):
                          text=True, env=env)
     tracer = None
     try:
+        p.stdout.readline()  # "waiting": past the dynamic loader, in main()
         if mode == "attach":
             tracer = subprocess.Popen([GILTRACE, "attach", str(p.pid), "-f", "-o", os.path.join(work, "f.db"),
                                        "-d", "0"], stderr=subprocess.PIPE, text=True)
-            line = tracer.stderr.readline()
-            while line and "tracing until" not in line:
-                line = tracer.stderr.readline()
-            if not line:
-                raise RuntimeError("giltrace attach did not start: %s" % tracer.communicate()[1])
+            said = [tracer.stderr.readline()]
+            while said[-1] and "tracing until" not in said[-1]:
+                said.append(tracer.stderr.readline())
+            if not said[-1]:
+                raise RuntimeError("giltrace attach did not start: %s" % "".join(said))
         p.stdin.write("go\n")
         p.stdin.flush()
         result = p.stdout.readline()

@@ -9,8 +9,9 @@
  *   fake_cpython io THREADS ROUNDS               threads that release the GIL and take it back
  *   fake_cpython uncontended ROUNDS              ns per drop+take on one thread
  *   fake_cpython mutex PAIRS                     ns per lock+unlock of an ordinary mutex
- *   fake_cpython wait MODE ARGS...               the same, after a line on stdin (time to
- *                                                attach to it); then waits for stdin's end
+ *   fake_cpython wait MODE ARGS...               the same, after printing "waiting" and reading
+ *                                                a line on stdin (time to attach to it); then
+ *                                                waits for stdin's end
  *
  * cpu and io print "switch_number=N" (the interpreter's own count of handoffs
  * to a different thread) and how often each path of take/drop ran, for
@@ -152,6 +153,8 @@ static bool read_line(void)
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "wait") == 0) {
+        printf("waiting\n"); /* running main(): ready to be attached to */
+        fflush(stdout);
         read_line();
         int status = main(argc - 1, argv + 1);
         fflush(stdout);
