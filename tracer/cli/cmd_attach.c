@@ -64,7 +64,9 @@ static const char usage[] =
     "  -q, --quiet           print no summary (warnings are still printed)\n"
     "  -h, --help            show this help\n"
     "\n"
-    "Ctrl-C, SIGTERM or the process's exit end the trace early.\n";
+    "Ctrl-C, SIGTERM or the process's exit end the trace early. The trace has\n"
+    "no native stacks and no thread names: giltrace run gathers those as\n"
+    "threads start.\n";
 
 struct attach_options {
     struct trace_output_options out;
