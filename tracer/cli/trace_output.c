@@ -1,6 +1,6 @@
 /*
- * trace_output.c — temporary output, ring directory, and the database at
- * the end of a traced run or attach. See trace_output.h.
+ * trace_output.c — the options, ring directory and final database that
+ * giltrace run and giltrace attach share. See trace_output.h.
  */
 #include "trace_output.h"
 
