@@ -70,9 +70,12 @@ def inner(gilview, pid):
                             stdout=subprocess.PIPE, env=env)
     try:
         deadline = time.time() + 30
-        while time.time() < deadline and not x.find_window("gilview — live pid"):
+        pos = None
+        while time.time() < deadline and pos is None:
+            pos = x.find_window("gilview — live pid")
             time.sleep(0.1)  # polling for the window to be mapped
-        if not x.find_window("gilview — live pid"):
+        pos = pos and x.enter("gilview — live pid", time.time() + 30)
+        if pos is None:
             fail("no gilview window appeared")
         first = xw.snapshot(x, proc)
         later = first

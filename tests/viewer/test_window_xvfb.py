@@ -58,6 +58,8 @@ class X:
         self.t.XTestFakeButtonEvent.argtypes = [ctypes.c_void_p, ctypes.c_uint, ctypes.c_int, ctypes.c_ulong]
         self.t.XTestFakeKeyEvent.argtypes = [ctypes.c_void_p, ctypes.c_uint, ctypes.c_int, ctypes.c_ulong]
         self.x.XResizeWindow.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_uint, ctypes.c_uint]
+        self.x.XQueryPointer.argtypes = [ctypes.c_void_p, ctypes.c_ulong] + [ctypes.POINTER(ctypes.c_ulong)] * 2 + \
+            [ctypes.POINTER(ctypes.c_int)] * 4 + [ctypes.POINTER(ctypes.c_uint)]
         self.x.XGetGeometry.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.POINTER(ctypes.c_ulong)] + \
             [ctypes.POINTER(ctypes.c_int)] * 2 + [ctypes.POINTER(ctypes.c_uint)] * 4
         # X errors (a window SDL made and destroyed again) must not end the test
@@ -102,6 +104,27 @@ class X:
         if kids:
             self.x.XFree(kids)
         return found
+
+    def enter(self, prefix, deadline):
+        """Put the pointer just inside the window find_window(prefix) finds,
+        so that keyboard focus follows it (there is no window manager), and
+        wait until the server has that window mapped under the pointer: from
+        then on, keys reach it. Its (x, y), or None if that did not happen
+        by `deadline`. (The window is looked up each time: SDL may make and
+        destroy a window of the same name first.)"""
+        while time.time() < deadline:
+            pos = self.find_window(prefix)
+            if pos:
+                self.move(pos[0] + 5, pos[1] + 5)
+                root, child = ctypes.c_ulong(), ctypes.c_ulong()
+                c = [ctypes.c_int() for _ in range(4)]
+                mask = ctypes.c_uint()
+                self.x.XQueryPointer(self.d, self.root, ctypes.byref(root), ctypes.byref(child), *map(ctypes.byref, c),
+                                     ctypes.byref(mask))
+                if child.value == self.win:
+                    return pos
+            time.sleep(0.1)  # polling for the window to be mapped
+        return None
 
     def resize(self, w, h):
         self.x.XResizeWindow(self.d, self.win, w, h)
@@ -178,11 +201,10 @@ def inner(gilview, trace):
                 fail("gilview exited with %s before showing a window" % proc.returncode)
             pos = x.find_window("gilview")
             time.sleep(0.1)
+        pos = pos and x.enter("gilview", time.time() + 30)
         if pos is None:
             fail("no gilview window appeared")
-        time.sleep(0.5)
         wx, wy = pos
-        x.move(wx + 5, wy + 5)  # keyboard focus follows the pointer (no window manager)
         s0 = snapshot(x, proc)
         lw = s0["w"] - s0["lx"]
         nspp0 = (s0["b"] - s0["a"]) / lw
