@@ -4,7 +4,8 @@ subprocesses pass under the tracer exactly as they do without it: every test
 case has the same outcome traced (`giltrace run`, regrtest's worker
 processes included) as untraced.
 
-usage: test_cpython_suites.py SPEC      (SPEC: 3.11, 3.13, ...)
+usage: test_cpython_suites.py SPEC[,SPEC...]   (SPEC: 3.11, debian-3.11, 3.13, ...:
+                                              the first present with its Lib/test)
 
 A test case whose outcome differs is run again, alone, in both modes: one
 that is flaky on its own (differs between two untraced runs too) is reported
@@ -63,14 +64,19 @@ def regrtest(python, suites, traced, work, tag):
 
 
 def main():
-    spec = sys.argv[1]
-    python, version = pythons.find(spec)
+    python, why = None, []
+    for spec in sys.argv[1].split(","):
+        candidate, version = pythons.find(spec)
+        if candidate is None:
+            why.append(version)
+        elif subprocess.run([candidate, "-c", "import test.support, test.test_threading"],
+                            capture_output=True).returncode != 0:
+            why.append("%s has no Lib/test (Debian: libpython3.x-testsuite)" % candidate)
+        else:
+            python = candidate
+            break
     if python is None:
-        print("SKIP: %s" % version)
-        return SKIP
-    probe = subprocess.run([python, "-c", "import test.support, test.test_threading"], capture_output=True)
-    if probe.returncode != 0:
-        print("SKIP: %s has no Lib/test (Debian: python3-test / libpython3.x-testsuite)" % python)
+        print("SKIP: %s" % "; ".join(why))
         return SKIP
     work = tempfile.mkdtemp(prefix="giltrace-regrtest-")
     print("interpreter: %s (%s); suites: %s" % (python, version, " ".join(SUITES)))

@@ -50,6 +50,15 @@ bool shim_config_expand_output(const char *pattern, int pid, char *out, size_t c
     return !b.overflow && b.len > 0;
 }
 
+/* `dir` is a private directory (0700) of another user: giltrace run made
+ * it, and this process has become another user since (a setuid program, a
+ * subprocess started with user=...). */
+static bool changed_user_since(const char *dir)
+{
+    struct stat st;
+    return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid != geteuid() && (st.st_mode & 077) == 0;
+}
+
 static bool parse_u32(const char *s, unsigned long min, unsigned long max, uint32_t *out)
 {
     char *end;
@@ -119,6 +128,10 @@ bool shim_config_read(struct shim_config *c, char *why, size_t why_len)
         return fail(why, why_len, "GILTRACE_TRIGGER_WAIT_MS needs giltrace run --trigger-wait-ms", "",
                     " (nothing else writes the snapshots); running untraced");
     if (run_dir && *run_dir) {
+        if (run_dir[0] == '/' && changed_user_since(run_dir)) {
+            why[0] = '\0'; /* nothing to say: this process's stderr is the program's */
+            return false;
+        }
         if (run_dir[0] != '/' || !shim_config_private_dir(run_dir) ||
             !text_copy(c->ring_dir, sizeof c->ring_dir, run_dir))
             return fail(why, why_len, "GILTRACE_RUN_DIR=\"", run_dir,

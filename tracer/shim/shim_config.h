@@ -47,7 +47,10 @@ struct shim_config {
 
 /* Read and check the environment. Returns false with a one-line reason in
  * `why` (naming the variable and what to do) if a value is unusable; the
- * process must then run untraced. May create the default env-only ring
+ * process must then run untraced. `why` is empty when there is nothing to
+ * tell the user: a process that became another user under giltrace run
+ * (its run directory belongs to the user who started it) runs untraced
+ * without a word on the program's stderr. May create the default env-only ring
  * directory (mode 0700). */
 bool shim_config_read(struct shim_config *c, char *why, size_t why_len);
 

@@ -66,7 +66,8 @@ __attribute__((constructor(101))) static void shim_start(void)
 
     char why[1024];
     if (!shim_config_read(&config, why, sizeof why)) {
-        say(why, "");
+        if (why[0])
+            say(why, "");
         return;
     }
     if (config.mode == SHIM_MODE_OFF) {
