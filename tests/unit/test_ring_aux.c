@@ -16,8 +16,8 @@
 #include "../../formats/ring_read.h"
 #include "../../formats/stack_symbols.h"
 #include "../../formats/tdb_read.h"
-#include "../../formats/tdb_write.h"
 #include "check.h"
+#include "db_round_trip.h"
 
 struct fixture {
     unsigned char *mem;
@@ -210,17 +210,9 @@ int main(void)
     CHECK(p.stacks[0].frames[2].symbol == NULL);
 
     /* through a database and back */
-    char path[] = "/tmp/giltrace-aux-XXXXXX";
-    int fd = mkstemp(path);
-    close(fd);
-    struct tdb_writer *w;
-    CHECK(tdb_writer_open(path, TDB_CREATE, &w, err, sizeof err) == 0);
-    CHECK(tdb_writer_add_process(w, &p, err, sizeof err) == 0);
-    CHECK(tdb_writer_close(w, err, sizeof err) == 0);
-    sqlite3 *db = tdb_open_read(path, err, sizeof err);
-    CHECK(db != NULL);
+    char path[32];
     struct trace_process q;
-    CHECK(tdb_read_process(db, 777, &q, err, sizeof err) == 0);
+    sqlite3 *db = db_round_trip(&p, 777, &q, path);
     CHECK(q.stacks_recorded);
     CHECK_EQ_INT(q.lost_stacks, 3);
     CHECK_EQ_INT(q.module_count, 2);

@@ -9,8 +9,8 @@
 
 #include "../../formats/ring.h"
 #include "../../formats/tdb_read.h"
-#include "../../formats/tdb_write.h"
 #include "check.h"
+#include "db_round_trip.h"
 
 #define N 1001
 
@@ -56,19 +56,9 @@ int main(void)
                               .end_ns = 7002000000LL, .exited = true, .lost_events = 3, .gil_count = 2,
                               .gils = gils, .thread_count = 2, .threads = threads};
 
-    char path[] = "/tmp/giltrace-tdbread-XXXXXX";
-    int fd = mkstemp(path);
-    close(fd);
-    char err[256];
-    struct tdb_writer *w;
-    CHECK(tdb_writer_open(path, TDB_CREATE, &w, err, sizeof err) == 0);
-    CHECK(tdb_writer_add_process(w, &p, err, sizeof err) == 0);
-    CHECK(tdb_writer_close(w, err, sizeof err) == 0);
-
-    sqlite3 *db = tdb_open_read(path, err, sizeof err);
-    CHECK(db != NULL);
+    char path[32], err[256];
     struct trace_process q;
-    CHECK(tdb_read_process(db, 500, &q, err, sizeof err) == 0);
+    sqlite3 *db = db_round_trip(&p, 500, &q, path);
     CHECK_EQ_INT(q.ppid, 1);
     CHECK_STR(q.exe, "/usr/bin/python3");
     CHECK_EQ_INT(q.argc, 3);
