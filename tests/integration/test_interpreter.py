@@ -87,13 +87,16 @@ def check_forced_holds(t, interval_us):
           "median forced hold %.0f us is shorter than the %d us switch interval" % (median_us, interval_us))
     holds, waits, delays = forced_hold_parts_us(t)
     check(len(waits) >= 10, "only %d forced holds could be taken apart" % len(waits))
-    wait, delay = statistics.median(waits), statistics.median(delays)
-    note = ("median forced hold %.0f us over %d (interval %d us): the waiter's timed wait %.0f us, scheduler"
-            " delays %.0f us" % (median_us, len(forced), interval_us, wait, delay))
+    wait, delay, parted = statistics.median(waits), statistics.median(delays), statistics.median(holds)
+    note = ("median forced hold %.0f us over %d (interval %d us); of the %d taken apart: hold %.0f us = the"
+            " waiter's timed wait %.0f us + scheduler delays %.0f us"
+            % (median_us, len(forced), interval_us, len(holds), parted, wait, delay))
     check(wait >= 0.95 * interval_us, "the waiters' timed waits are shorter than the interval: " + note)
     if delay + (wait - interval_us) > 0.3 * interval_us:
         return note + "; upper bound not checked: the machine is busy"
-    check(median_us <= 1.8 * interval_us, "not near the switch interval: " + note)
+    # Bounded where the scheduler's share is known small: the holds taken
+    # apart (a waiter that was off its CPU when the hold began is not).
+    check(parted <= 1.8 * interval_us, "not near the switch interval: " + note)
     return note
 
 
