@@ -88,15 +88,17 @@ def check_forced_holds(t, interval_us):
     holds, waits, delays = forced_hold_parts_us(t)
     check(len(waits) >= 10, "only %d forced holds could be taken apart" % len(waits))
     wait, delay, parted = statistics.median(waits), statistics.median(delays), statistics.median(holds)
-    note = ("median forced hold %.0f us over %d (interval %d us); of the %d taken apart: hold %.0f us = the"
-            " waiter's timed wait %.0f us + scheduler delays %.0f us"
+    note = ("median forced hold %.0f us over %d (interval %d us); of the %d taken apart, medians: hold %.0f us,"
+            " the waiter's timed wait %.0f us, scheduler delays %.0f us"
             % (median_us, len(forced), interval_us, len(holds), parted, wait, delay))
+    # Each hold taken apart is exactly its waiter's timed wait plus scheduler
+    # delays; the interpreter sets only the wait, so that is what must match
+    # the interval. (The holds' own median also carries the delays, which
+    # on this 2-CPU machine, with other tests' threads beside, can double it.)
     check(wait >= 0.95 * interval_us, "the waiters' timed waits are shorter than the interval: " + note)
-    if delay + (wait - interval_us) > 0.3 * interval_us:
+    if delay > 0.3 * interval_us:
         return note + "; upper bound not checked: the machine is busy"
-    # Bounded where the scheduler's share is known small: the holds taken
-    # apart (a waiter that was off its CPU when the hold began is not).
-    check(parted <= 1.8 * interval_us, "not near the switch interval: " + note)
+    check(wait <= 1.5 * interval_us, "the waiters' timed waits are longer than the interval: " + note)
     return note
 
 
