@@ -333,6 +333,27 @@ static inline struct ring_aux_layout ring_aux_layout(uint32_t stacks_mb)
     return l;
 }
 
+/* Fill in the header of a new, zeroed aux area laid out as `l`: the names
+ * table, and the stack tables when the layout has them. */
+static inline void ring_aux_init(struct ring_aux *a, const struct ring_aux_layout *l)
+{
+    a->size = sizeof *a;
+    a->names_offset = l->names_offset;
+    a->names_cap = RING_NAMES;
+    if (!l->slots_cap)
+        return;
+    a->flags = RING_FLAG_STACKS;
+    a->modules_offset = l->modules_offset;
+    a->modules_cap = RING_MODULES;
+    a->strings_offset = l->strings_offset;
+    a->strings_cap = RING_MODULE_STRINGS;
+    a->slots_cap = l->slots_cap;
+    a->slots_offset = l->slots_offset;
+    a->pool_offset = l->pool_offset;
+    a->pool_cap = l->pool_cap;
+    a->pool_used = 1; /* word 0 is never a stack */
+}
+
 /* Byte offset of chunk `index` (0-based) in the file. */
 static inline uint64_t ring_chunk_offset(uint32_t index)
 {

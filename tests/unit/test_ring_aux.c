@@ -46,19 +46,7 @@ static void init(struct fixture *f, uint32_t chunks)
     h->aux_offset = aux_off;
     h->aux_size = l.size;
     struct ring_aux *a = f->aux = (struct ring_aux *)(f->mem + aux_off);
-    a->size = sizeof *a;
-    a->flags = RING_FLAG_STACKS;
-    a->names_offset = l.names_offset;
-    a->names_cap = RING_NAMES;
-    a->modules_offset = l.modules_offset;
-    a->modules_cap = RING_MODULES;
-    a->strings_offset = l.strings_offset;
-    a->strings_cap = RING_MODULE_STRINGS;
-    a->slots_cap = l.slots_cap;
-    a->slots_offset = l.slots_offset;
-    a->pool_offset = l.pool_offset;
-    a->pool_cap = l.pool_cap;
-    a->pool_used = 1;
+    ring_aux_init(a, &l);
 }
 
 static void name(struct fixture *f, uint32_t tid, const char *n, int commit)

@@ -228,21 +228,9 @@ bool ring_writer_open(bool read_proc, char *why, size_t why_len)
     h->aux_offset = aux_offset;
     h->aux_size = aux.size;
     struct ring_aux *a = (struct ring_aux *)((char *)map + aux_offset);
-    a->size = sizeof *a;
-    a->names_offset = aux.names_offset;
-    a->names_cap = RING_NAMES;
+    ring_aux_init(a, &aux);
     if (w.stacks_mb) {
-        a->flags = RING_FLAG_STACKS;
         h->flags |= RING_FLAG_STACKS;
-        a->modules_offset = aux.modules_offset;
-        a->modules_cap = RING_MODULES;
-        a->strings_offset = aux.strings_offset;
-        a->strings_cap = RING_MODULE_STRINGS;
-        a->slots_cap = aux.slots_cap;
-        a->slots_offset = aux.slots_offset;
-        a->pool_offset = aux.pool_offset;
-        a->pool_cap = aux.pool_cap;
-        a->pool_used = 1; /* word 0 is never a stack */
         memcpy((char *)a + a->strings_offset, w.strings, w.strings_used);
         a->strings_used = w.strings_used;
         struct ring_module *m = (struct ring_module *)((char *)a + a->modules_offset);
