@@ -8,7 +8,11 @@
  *   fake_cpython unidentifiable THREADS UNITS    the same, with a GIL no CPython would make
  *   fake_cpython io THREADS ROUNDS               threads that release the GIL and take it back
  *   fake_cpython uncontended ROUNDS              ns per drop+take on one thread
- *   fake_cpython mutex PAIRS                     ns per lock+unlock of an ordinary mutex
+ *   fake_cpython critical ROUNDS                 the same, and ns spent inside the GIL mutex per
+ *                                                event (one RELEASE and one ACQUIRE a round)
+ *   fake_cpython mutex PAIRS [GILS]              ns per lock+unlock of an ordinary mutex, in a
+ *                                                process with GILS GILs (default 1; the others
+ *                                                heap GILs: needs FAKE_CPYTHON_VERSION=3.12)
  *   fake_cpython wait MODE ARGS...               the same, after printing "waiting" and reading
  *                                                a line on stdin (time to attach to it); then
  *                                                waits for stdin's end
@@ -118,6 +122,21 @@ static int run_uncontended(long rounds)
     return 0;
 }
 
+static int run_critical(long rounds)
+{
+    fake_gil_time_critical = 1;
+    fake_gil_take(1);
+    __atomic_store_n(&fake_gil_critical_ns, 0, __ATOMIC_RELAXED);
+    for (long i = 0; i < rounds; i++) {
+        fake_gil_drop(1);
+        fake_gil_take(1);
+    }
+    uint64_t inside = __atomic_load_n(&fake_gil_critical_ns, __ATOMIC_RELAXED);
+    fake_gil_drop(1);
+    printf("critical_ns_per_event=%.2f\n", (double)inside / (2.0 * (double)rounds));
+    return 0;
+}
+
 static int run_mutex(long pairs)
 {
     static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
@@ -179,12 +198,19 @@ int main(int argc, char **argv)
         fake_gil_create(5000, 0);
         return run_uncontended(arg(argv, 2, argc));
     }
-    if (strcmp(mode, "mutex") == 0 && argc == 3) {
+    if (strcmp(mode, "critical") == 0 && argc == 3) {
         fake_gil_create(5000, 0);
+        return run_critical(arg(argv, 2, argc));
+    }
+    if (strcmp(mode, "mutex") == 0 && (argc == 3 || argc == 4)) {
+        fake_gil_create(5000, 0);
+        for (long i = 1; i < (argc == 4 ? arg(argv, 3, argc) : 1); i++)
+            if (!fake_gil_create_heap())
+                return 1;
         return run_mutex(arg(argv, 2, argc));
     }
     fprintf(stderr, "usage: fake_cpython [wait] cpu THREADS UNITS INTERVAL_US | unidentifiable THREADS UNITS |"
                     " io THREADS ROUNDS |"
-                    " uncontended ROUNDS | mutex PAIRS\n");
+                    " uncontended ROUNDS | critical ROUNDS | mutex PAIRS [GILS]\n");
     return 2;
 }

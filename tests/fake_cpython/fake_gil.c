@@ -5,35 +5,86 @@
 #include "fake_gil.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <time.h>
 
 __attribute__((visibility("default"))) struct fake_runtime _PyRuntime;
 struct fake_gil_counts fake_gil_counts;
 
+int fake_gil_time_critical;
+uint64_t fake_gil_critical_ns;
+
+static uint64_t critical_clock(void)
+{
+    if (!fake_gil_time_critical)
+        return 0;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Lock M, noting when; unlock M, adding the time it was held. */
+static uint64_t critical_enter(pthread_mutex_t *m)
+{
+    pthread_mutex_lock(m);
+    return critical_clock();
+}
+
+static void critical_leave(pthread_mutex_t *m, uint64_t since)
+{
+    if (fake_gil_time_critical)
+        __atomic_fetch_add(&fake_gil_critical_ns, critical_clock() - since, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(m);
+}
+
 #define COUNT(field) __atomic_fetch_add(&fake_gil_counts.field, 1, __ATOMIC_RELAXED)
 
+/* FAKE_CPYTHON_VERSION=3.12 makes it claim 3.12, whose own-GIL
+ * subinterpreters have heap GILs (fake_gil_create_heap). */
 __attribute__((visibility("default"))) const char *Py_GetVersion(void)
 {
+    const char *v = getenv("FAKE_CPYTHON_VERSION");
+    if (v && v[0] == '3' && v[1] == '.' && v[2] == '1' && v[3] == '2' && v[4] == '\0')
+        return "3.12.1 (fake CPython for giltrace tests)";
     return "3.11.7 (fake CPython for giltrace tests)";
+}
+
+/* Initialise `g` in create_gil()'s order with a monotonic condvar clock. */
+static void init_in_order(struct fake_gil *g)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_mutex_init(&g->mutex, NULL);
+    pthread_mutex_init(&g->switch_mutex, NULL);
+    pthread_cond_init(&g->cond, &attr);
+    pthread_cond_init(&g->switch_cond, &attr);
+    pthread_condattr_destroy(&attr);
+}
+
+struct fake_gil *fake_gil_create_heap(void)
+{
+    struct fake_gil *g = calloc(1, sizeof *g);
+    if (g)
+        init_in_order(g);
+    return g;
 }
 
 void fake_gil_create(unsigned long interval_us, int scrambled)
 {
     struct fake_gil *g = &_PyRuntime.gil;
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     if (scrambled) {
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
         pthread_cond_init(&g->cond, &attr);
         pthread_cond_init(&g->switch_cond, &attr);
+        pthread_mutex_init(&g->mutex, NULL);
+        pthread_mutex_init(&g->switch_mutex, NULL);
+        pthread_condattr_destroy(&attr);
+    } else {
+        init_in_order(g);
     }
-    pthread_mutex_init(&g->mutex, NULL);
-    pthread_mutex_init(&g->switch_mutex, NULL);
-    if (!scrambled) {
-        pthread_cond_init(&g->cond, &attr);
-        pthread_cond_init(&g->switch_cond, &attr);
-    }
-    pthread_condattr_destroy(&attr);
     g->interval_us = interval_us;
     g->last_holder = 0;
     __atomic_store_n(&g->locked, 0, __ATOMIC_RELEASE);
@@ -60,7 +111,7 @@ static struct timespec deadline_after(unsigned long us)
 void fake_gil_take(uintptr_t tstate)
 {
     struct fake_gil *g = &_PyRuntime.gil;
-    pthread_mutex_lock(&g->mutex);
+    uint64_t since = critical_enter(&g->mutex);
     COUNT(takes);
     if (__atomic_load_n(&g->locked, __ATOMIC_RELAXED))
         COUNT(busy);
@@ -86,17 +137,17 @@ void fake_gil_take(uintptr_t tstate)
     pthread_mutex_unlock(&g->switch_mutex);
     if (fake_gil_drop_requested())
         __atomic_store_n(&_PyRuntime.drop_request, 0, __ATOMIC_RELAXED);
-    pthread_mutex_unlock(&g->mutex);
+    critical_leave(&g->mutex, since);
 }
 
 void fake_gil_drop(uintptr_t tstate)
 {
     struct fake_gil *g = &_PyRuntime.gil;
-    pthread_mutex_lock(&g->mutex);
+    uint64_t since = critical_enter(&g->mutex);
     COUNT(releases);
     __atomic_store_n(&g->locked, 0, __ATOMIC_RELAXED);
     pthread_cond_signal(&g->cond);
-    pthread_mutex_unlock(&g->mutex);
+    critical_leave(&g->mutex, since);
     if (fake_gil_drop_requested()) {
         COUNT(forced_paths);
         pthread_mutex_lock(&g->switch_mutex);

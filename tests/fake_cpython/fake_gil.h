@@ -44,10 +44,21 @@ struct fake_gil_counts {
 
 extern struct fake_gil_counts fake_gil_counts;
 
+/* With fake_gil_time_critical set, the time spent inside the GIL mutex M
+ * (from lock(M) returning to just before unlock(M)), summed over every
+ * take and drop: what a tracer adds there delays every other thread. */
+extern int fake_gil_time_critical;
+extern uint64_t fake_gil_critical_ns;
+
 /* create_gil(): initialise in CPython's order; monotonic condvar clock.
  * `scrambled` initialises the conds first, which no CPython does: the shim
  * must then fail to identify the GIL (and say so). */
 void fake_gil_create(unsigned long interval_us, int scrambled);
+
+/* An own-GIL subinterpreter's GIL (3.12+): a heap struct initialised in
+ * create_gil()'s order (run with FAKE_CPYTHON_VERSION=3.12 for the shim to
+ * take it for one). Never used to take anything; NULL if out of memory. */
+struct fake_gil *fake_gil_create_heap(void);
 
 /* take_gil()/drop_gil() for the thread state `tstate` (any non-zero id). */
 void fake_gil_take(uintptr_t tstate);
