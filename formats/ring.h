@@ -46,7 +46,8 @@
 #include <stdint.h>
 
 #define RING_MAGIC "GILRING\0"
-#define RING_VERSION 3u
+#define RING_VERSION 4u
+#define RING_VERSION_OLDEST 3u /* version 3 has no ring_chunk_header.lost (read as 0) */
 
 #define RING_HEADER_SIZE 16384u
 #define RING_CHUNK_SIZE 65536u
@@ -240,7 +241,11 @@ struct ring_chunk_header {
     uint32_t tid;   /* owning thread */
     uint32_t state; /* atomic: enum ring_chunk_state */
     struct ring_calibration claimed; /* both clocks when the chunk was claimed */
-    uint8_t pad[RING_CHUNK_HEADER_SIZE - 32];
+    /* Append mode: events its thread could not record once the ring was
+     * full, counted here by that thread alone (relaxed stores, no shared
+     * cache line per lost event); readers add it to the header's lost_events. */
+    uint64_t lost;
+    uint8_t pad[RING_CHUNK_HEADER_SIZE - 40];
 };
 
 /* One event. `tail` packs kind, gil index, cpu and the commit check:
@@ -352,6 +357,12 @@ static inline void ring_aux_init(struct ring_aux *a, const struct ring_aux_layou
     a->pool_offset = l->pool_offset;
     a->pool_cap = l->pool_cap;
     a->pool_used = 1; /* word 0 is never a stack */
+}
+
+/* The first record of a chunk. */
+static inline struct ring_record *ring_chunk_records(struct ring_chunk_header *c)
+{
+    return (struct ring_record *)((char *)c + RING_CHUNK_HEADER_SIZE);
 }
 
 /* Byte offset of chunk `index` (0-based) in the file. */

@@ -104,9 +104,9 @@ static int check_header(const struct ring_header *h, size_t size, char *err, siz
 {
     if (size < sizeof *h || memcmp(h->magic, RING_MAGIC, sizeof h->magic) != 0)
         return fmt_error(err, n, "not a giltrace ring file (bad magic)");
-    if (h->version != RING_VERSION)
-        return fmt_error(err, n, "ring file version %u is not supported (this giltrace reads version %u)",
-                    h->version, RING_VERSION);
+    if (h->version < RING_VERSION_OLDEST || h->version > RING_VERSION)
+        return fmt_error(err, n, "ring file version %u is not supported (this giltrace reads versions %u to %u)",
+                    h->version, RING_VERSION_OLDEST, RING_VERSION);
     if (h->header_size != RING_HEADER_SIZE || h->chunk_size != RING_CHUNK_SIZE ||
         h->record_size != RING_RECORD_SIZE)
         return fmt_error(err, n, "ring file header has an unexpected layout");
@@ -152,7 +152,7 @@ static size_t copy_records(const char *chunk, uint64_t seq, unsigned ngil, struc
     for (; i < RING_RECORDS_PER_CHUNK; i++) {
         uint64_t tail = __atomic_load_n(&r[i].tail, __ATOMIC_ACQUIRE);
         if (ring_tail_check(tail) != ring_record_check(seq, (uint32_t)i)) {
-            if (tail == 0 && r[i].raw_ts != 0)
+            if (tail == 0 && __atomic_load_n(&r[i].raw_ts, __ATOMIC_RELAXED) != 0)
                 (*dropped)++;
             break;
         }
@@ -161,7 +161,7 @@ static size_t copy_records(const char *chunk, uint64_t seq, unsigned ngil, struc
             (*dropped)++;
             break;
         }
-        out[i].raw_ts = r[i].raw_ts;
+        out[i].raw_ts = __atomic_load_n(&r[i].raw_ts, __ATOMIC_RELAXED);
         out[i].tail = tail;
     }
     return i;
@@ -201,9 +201,10 @@ static int append_records(struct trace_thread *t, size_t *cap, const struct ring
     return 0;
 }
 
-/* The published chunks, by thread and claim order. */
+/* The published chunks, by thread and claim order; adds the events their
+ * threads counted as lost in them to `*lost`. */
 static size_t collect_chunks(const struct ring_header *h, const char *base, uint64_t chunk_count,
-                             struct chunk_ref *chunks)
+                             struct chunk_ref *chunks, uint64_t *lost)
 {
     uint64_t used = __atomic_load_n(&h->next_chunk, __ATOMIC_ACQUIRE);
     if (used > chunk_count)
@@ -214,6 +215,8 @@ static size_t collect_chunks(const struct ring_header *h, const char *base, uint
         uint64_t seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
         if (seq == 0)
             continue; /* never claimed, or being taken over right now */
+        if (h->version >= 4)
+            *lost += __atomic_load_n(&c->lost, __ATOMIC_RELAXED);
         chunks[n++] = (struct chunk_ref){.seq = seq, .tid = c->tid, .index = (uint32_t)i, .claimed = c->claimed};
     }
     qsort(chunks, n, sizeof *chunks, by_tid_then_seq);
@@ -238,7 +241,7 @@ int ring_read_memory(const void *mem, size_t size, struct trace_process *out, ch
     struct ring_aux_data aux = {0};
     if (!chunks || !scratch || copy_identity(h, out) || ring_aux_read(h, base, size, out, &aux))
         goto oom;
-    size_t nchunks = collect_chunks(h, base, chunk_count, chunks);
+    size_t nchunks = collect_chunks(h, base, chunk_count, chunks, &out->lost_events);
     if (build_clock(h, chunks, nchunks, &map)) {
         free(chunks);
         free(scratch);
@@ -270,7 +273,10 @@ int ring_read_memory(const void *mem, size_t size, struct trace_process *out, ch
         const struct ring_chunk_header *c = (const void *)(base + ring_chunk_offset(chunks[i].index));
         uint64_t dropped = 0;
         size_t valid = copy_records((const char *)c, chunks[i].seq, ngil, scratch, &dropped);
-        if (__atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) != chunks[i].seq)
+        /* The seqlock's read side: the record loads above must complete
+         * before seq is read again (as Linux's read_seqcount_retry). */
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&c->seq, __ATOMIC_RELAXED) != chunks[i].seq)
             continue; /* taken over while we read it: those events are gone */
         out->dropped_records += dropped;
         if (append_records(t, &cap, scratch, valid, &map, &hint, &aux))

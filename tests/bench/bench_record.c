@@ -2,7 +2,8 @@
  * bench_record.c — the recording path alone: what rec_event() costs per
  * event, on memory already touched (the path itself: TLS, the timestamp, two
  * stores) and on fresh ring memory (adding the page faults a new chunk
- * costs, which on this kind of VM are expensive); and with --stacks, what
+ * costs, which on this kind of VM are expensive, paid in rec_prepare()
+ * outside the critical sections); and with --stacks, what
  * a RELEASE or BUSY costs with its native stack (unwound from 12 frames
  * down, interned in the stack table) beside the cost without, once the
  * unwind rules are cached (a running program) and with every rule looked
@@ -33,7 +34,8 @@ static double stack_result;
 __attribute__((noinline)) static void handoff_with_stacks(long rounds, bool stacks)
 {
     uintptr_t from = (uintptr_t)__builtin_return_address(0);
-    struct shim_thread *t = &shim_self;
+    struct shim_entered self = shim_thread_enter();
+    struct shim_thread *t = self.t;
     struct ring_record *chunk_start = t->pos;
     uint32_t check_start = t->next_check;
     uint64_t t0 = bench_now_ns();
@@ -44,17 +46,17 @@ __attribute__((noinline)) static void handoff_with_stacks(long rounds, bool stac
         }
         if (stack_flush)
             stack_unwind_flush();
-        rec_event(RING_EV_BUSY, 0);
+        rec_event(self, RING_EV_BUSY, 0);
         if (stacks)
-            rec_stack(from);
-        rec_event(RING_EV_TIMEOUT, 0);
-        rec_event(RING_EV_DROP_REQUEST, 0);
-        rec_event(RING_EV_RETRY, 0);
-        rec_event(RING_EV_RELEASE, 0);
+            rec_stack_store(self, rec_stack_capture(from));
+        rec_event(self, RING_EV_TIMEOUT, 0);
+        rec_event(self, RING_EV_DROP_REQUEST, 0);
+        rec_event(self, RING_EV_RETRY, 0);
+        rec_event(self, RING_EV_RELEASE, 0);
         if (stacks)
-            rec_stack(from);
-        rec_event(RING_EV_FORCED_SWITCH, 0);
-        rec_event(RING_EV_ACQUIRE, 0);
+            rec_stack_store(self, rec_stack_capture(from));
+        rec_event(self, RING_EV_FORCED_SWITCH, 0);
+        rec_event(self, RING_EV_ACQUIRE, 0);
     }
     stack_result = (double)(bench_now_ns() - t0) / (double)(rounds * 7);
 }
@@ -74,7 +76,9 @@ static void stack_bench(int quick)
     stack_unwind_init();
     shim_self.stack_top = stack_unwind_main_top();
     rec_stacks_on = true;
-    rec_event(RING_EV_ACQUIRE, 0);
+    struct shim_entered self = shim_thread_enter();
+    rec_prepare(self);
+    rec_event(self, RING_EV_ACQUIRE, 0);
     double without[RUNS], with[RUNS], cold[RUNS];
     stack_rounds = quick ? 2000 : 200000;
     for (int r = 0; r < RUNS; r++) {
@@ -123,8 +127,10 @@ int main(int argc, char **argv)
      * and the mix of one CPU-bound handoff (BUSY TIMEOUT DROP_REQUEST RETRY
      * RELEASE FORCED_SWITCH ACQUIRE: 3 of 7 ordered). */
     const long per_run = quick ? 100000 : 2000000;
-    rec_event(RING_EV_ACQUIRE, 0); /* claims the first chunk */
-    struct shim_thread *t = &shim_self;
+    struct shim_entered self = shim_thread_enter();
+    rec_prepare(self); /* claims the first chunk, as lock(M) would */
+    rec_event(self, RING_EV_ACQUIRE, 0);
+    struct shim_thread *t = self.t;
     struct ring_record *chunk_start = t->pos - 1;
     uint32_t check_start = t->next_check - 1;
 #define WARM_LOOP(result, body)                                                                        \
@@ -140,25 +146,27 @@ int main(int argc, char **argv)
         result[r] = (double)(bench_now_ns() - t0) / (double)per_run;                                   \
     }
     double ordered[RUNS], unordered[RUNS], handoff[RUNS], cold[RUNS];
-    WARM_LOOP(ordered, for (int k = 0; k < 7; k++) rec_event(RING_EV_ACQUIRE, 0))
-    WARM_LOOP(unordered, for (int k = 0; k < 7; k++) rec_event(RING_EV_RELEASE, 0))
+    WARM_LOOP(ordered, for (int k = 0; k < 7; k++) rec_event(self, RING_EV_ACQUIRE, 0))
+    WARM_LOOP(unordered, for (int k = 0; k < 7; k++) rec_event(self, RING_EV_RELEASE, 0))
     WARM_LOOP(handoff, {
-        rec_event(RING_EV_BUSY, 0);
-        rec_event(RING_EV_TIMEOUT, 0);
-        rec_event(RING_EV_DROP_REQUEST, 0);
-        rec_event(RING_EV_RETRY, 0);
-        rec_event(RING_EV_RELEASE, 0);
-        rec_event(RING_EV_FORCED_SWITCH, 0);
-        rec_event(RING_EV_ACQUIRE, 0);
+        rec_event(self, RING_EV_BUSY, 0);
+        rec_event(self, RING_EV_TIMEOUT, 0);
+        rec_event(self, RING_EV_DROP_REQUEST, 0);
+        rec_event(self, RING_EV_RETRY, 0);
+        rec_event(self, RING_EV_RELEASE, 0);
+        rec_event(self, RING_EV_FORCED_SWITCH, 0);
+        rec_event(self, RING_EV_ACQUIRE, 0);
     })
-    /* Cold: fresh chunks, as an append-mode ring fills (RELEASE/ACQUIRE pairs). */
+    /* Cold: fresh chunks, as an append-mode ring fills (RELEASE/ACQUIRE
+     * pairs, each after the rec_prepare() its lock(M) makes). */
     long cold_per_run = quick ? 20000 : (long)RING_RECORDS_PER_CHUNK * 24;
-    t->pos = t->end; /* next event claims a new chunk */
+    t->pos = t->end; /* next event moves on to a new chunk */
     for (int r = 0; r < RUNS; r++) {
         uint64_t t0 = bench_now_ns();
         for (long i = 0; i < cold_per_run; i += 2) {
-            rec_event(RING_EV_RELEASE, 0);
-            rec_event(RING_EV_ACQUIRE, 0);
+            rec_prepare(self);
+            rec_event(self, RING_EV_RELEASE, 0);
+            rec_event(self, RING_EV_ACQUIRE, 0);
         }
         cold[r] = (double)(bench_now_ns() - t0) / (double)cold_per_run;
     }

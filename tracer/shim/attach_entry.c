@@ -90,17 +90,17 @@ static bool tracer_alive(int32_t pid)
 static void record_for(uint32_t tid, unsigned kind, unsigned gil)
 {
     uint64_t seq;
-    struct ring_chunk_header *chunk = NULL;
-    struct ring_record *r = ring_writer_claim_chunk(tid, &chunk, &seq);
-    if (!r) {
-        ring_writer_count_lost(1);
+    struct ring_chunk_header *chunk = ring_writer_claim_chunk(tid, &seq);
+    if (!chunk) {
+        ring_writer_count_lost(NULL, 1);
         return;
     }
+    struct ring_record *r = ring_chunk_records(chunk);
     unsigned cpu;
     r->raw_ts = rec_clock_now(true, &cpu);
     __atomic_store_n(&r->tail, ring_record_tail(kind, gil, RING_CPU_UNKNOWN, ring_record_check(seq, 0)),
                      __ATOMIC_RELEASE);
-    __atomic_store_n(&chunk->state, RING_CHUNK_DONE, __ATOMIC_RELEASE);
+    ring_writer_chunk_done(chunk);
 }
 
 static void end_session(void)

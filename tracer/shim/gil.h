@@ -40,34 +40,48 @@ struct gil {
     uint32_t shadow_holder;
     uint8_t index;            /* ring/database gil number */
     uint8_t announce_enabled; /* free-threaded build, GIL off: GIL_ENABLED at the next acquire */
+    uint8_t interval_noted;   /* 3.2-3.6: the switch interval was worked out from a deadline */
 };
 
-/* An address filter: [lo, lo + span). Published as immutable snapshots,
- * each a superset of the one before, so a wrapper reading one never misses
- * a GIL object it already covered. */
-struct gil_watch {
-    uintptr_t lo;
-    uintptr_t span;
+/* An address filter: a bitmap over a hash of the address. A GIL object's
+ * bit is set when the GIL is registered, and bits are never cleared while a
+ * filter is in use, so a wrapper reading any version of it never misses a
+ * GIL object it already covered; another address whose bit is set (one in
+ * 2^15 per registered object) takes the slow path, which looks it up
+ * exactly and finds nothing. The cost for every other lock call is the same
+ * with one GIL or 64: a multiply, a load and a bit test. */
+#define GIL_FILTER_BITS 15u
+struct gil_filter {
+    uint64_t word[(1u << GIL_FILTER_BITS) / 64u];
 };
 
-/* What the wrappers filter on: the switch mutexes (the only GIL mutex whose
- * lock is an event), the two condvars of each GIL, and the 2.7 semaphore. */
-extern const struct gil_watch *gil_watch_mutex;
-extern const struct gil_watch *gil_watch_cond;
+/* What the wrappers filter on: each GIL's mutex and switch mutex (lock(M)
+ * prepares the recording outside the critical section; lock(SM) may be a
+ * forced switch), its two condvars, and the 2.7 semaphore. */
+extern const struct gil_filter *gil_filter_mutex;
+extern const struct gil_filter *gil_filter_cond;
 extern sem_t *gil_watch_sem; /* the 2.7 GIL, or the candidate for it */
 
-/* The wrappers' fast path: one load of the snapshot, one compare. */
-static inline bool gil_watched(const struct gil_watch *const *watch, const void *p)
+/* Filters that match everything (identification at attach time) and nothing. */
+extern const struct gil_filter gil_filter_all;
+extern const struct gil_filter gil_filter_none;
+
+static inline unsigned gil_filter_hash(uintptr_t p)
 {
-    const struct gil_watch *w = *watch;
-    return (uintptr_t)p - w->lo < w->span;
+    return (unsigned)(((uint64_t)p * 0x9e3779b97f4a7c15ull) >> (64u - GIL_FILTER_BITS));
+}
+
+/* The wrappers' fast path. The filter pointer is read relaxed: the bitmap
+ * it points to is reached through it (an address dependency). */
+static inline bool gil_watched(const struct gil_filter *const *filter, const void *p)
+{
+    const struct gil_filter *f = __atomic_load_n(filter, __ATOMIC_RELAXED);
+    unsigned h = gil_filter_hash((uintptr_t)p);
+    return (f->word[h / 64u] >> (h % 64u)) & 1u;
 }
 
 /* Start identifying GILs in a process described by `py`. */
 void gil_registry_start(const struct python_info *py);
-
-/* Stop: clear the filters so every wrapper takes its fast path. */
-void gil_registry_stop(void);
 
 /* In a fork child: the interpreter re-creates its GIL at the same address. */
 void gil_registry_after_fork_child(void);
@@ -103,14 +117,15 @@ struct gil *gil_lookup_sem(sem_t *s);
 
 /* Slow paths of the wrappers, entered only when the filter matched. Each
  * calls the real function where it returns an int, records what the call
- * means, and preserves errno. */
-/* `from` is the interposed call's return address: where a RELEASE's or
+ * means, and saves errno once on entry and restores it after its own work
+ * (the real function's errno is the caller's).
+ * `from` is the interposed call's return address: where a RELEASE's or
  * BUSY's native stack starts (giltrace run --stacks). */
-int gil_mutex_lock(pthread_mutex_t *m);
+int gil_mutex_lock(pthread_mutex_t *m, uintptr_t from);
 void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from);
 int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime, uintptr_t from);
-int gil_sem_wait(sem_t *s, uintptr_t from);
+int gil_sem_wait(sem_t *s);
 int gil_sem_trywait(sem_t *s);
-void gil_before_sem_post(sem_t *s, uintptr_t from);
+int gil_sem_post(sem_t *s, uintptr_t from);
 
 #endif

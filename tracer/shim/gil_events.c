@@ -19,9 +19,15 @@
  * ACQUIRE) and, if that fails, BUSY + sem_wait + ACQUIRE; sem_post is RELEASE.
  *
  * Events are recorded while M is held (3.x) or before the semaphore is
- * posted (2.7), so a RELEASE is always recorded before the next ACQUIRE.
- * Under `giltrace attach` a GIL created before the shim arrived is
- * identified at its first condvar call (gil_midrun.h).
+ * posted (2.7), with timestamps that put a RELEASE before the next ACQUIRE
+ * (recorder.h). Inside M only the clock is read and a record stored:
+ * lock(M) itself is interposed so that everything else (chunks, the native
+ * stack a RELEASE or BUSY will carry) is done before the real lock. Under
+ * `giltrace attach` a GIL created before the shim arrived is identified at
+ * its first condvar call (gil_midrun.h).
+ *
+ * errno: each slow path saves it once on entry and restores it after its
+ * own work, before and after the real call.
  */
 #include <errno.h>
 
@@ -30,66 +36,76 @@
 #include "recorder.h"
 #include "ring_writer.h"
 #include "shim_real.h"
-
-/* With a trigger set (giltrace run --trigger-wait-ms), a thread's wait for
- * the GIL is timed on CLOCK_MONOTONIC: at BUSY, and whenever the waiter
- * wakes (RETRY, TIMEOUT, ACQUIRE). A wait that passes the threshold asks
- * for a snapshot, once. Without a trigger this costs one compare. */
-static void wait_began(struct shim_thread *t)
-{
-    if (__builtin_expect(ring_writer_trigger_ns() != 0, 0)) {
-        t->wait_start_ns = ring_clock_monotonic_ns();
-        t->triggered = 0;
-    }
-}
-
-static void wait_goes_on(struct shim_thread *t)
-{
-    uint64_t limit = ring_writer_trigger_ns();
-    if (__builtin_expect(limit == 0, 1) || t->triggered || t->wait_start_ns == 0)
-        return;
-    uint64_t waited = ring_clock_monotonic_ns() - t->wait_start_ns;
-    if (waited > limit) {
-        t->triggered = 1;
-        ring_writer_trigger(shim_thread_tid(t), waited);
-    }
-}
-
-static void wait_ended(struct shim_thread *t)
-{
-    wait_goes_on(t);
-    t->wait_start_ns = 0;
-}
+#include "wait_trigger.h"
 
 /* Does the calling thread hold GIL mutex `m`? */
-static inline bool holds(const struct gil *g, struct shim_thread *t)
+static inline bool holds(const struct gil *g, struct shim_entered self)
 {
     const pthread_mutex_t *m = (const pthread_mutex_t *)g->mutex;
-    return (uint32_t)__atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED) == shim_thread_tid(t);
+    return (uint32_t)__atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED) == shim_thread_tid(self.t);
 }
 
-static void note_interval(const struct gil *g, const struct timespec *abstime)
+static void note_interval(struct gil *g, const struct timespec *abstime)
 {
     if (g->interval_us) {
         ring_writer_note_interval((uint32_t)*g->interval_us);
         return;
     }
-    /* 3.2-3.6: the deadline is now + interval on the condvar's clock. */
+    /* 3.2-3.6: the deadline is now + interval on the condvar's clock. A
+     * clock read inside M: done at the GIL's first wait only, so a later
+     * sys.setswitchinterval() goes unnoticed on these versions. */
     struct timespec now;
-    if (!abstime || clock_gettime(g->cond_clock, &now) != 0)
+    if (g->interval_noted || !abstime || clock_gettime(g->cond_clock, &now) != 0)
         return;
+    g->interval_noted = 1;
     int64_t ns = (int64_t)(abstime->tv_sec - now.tv_sec) * 1000000000 + (abstime->tv_nsec - now.tv_nsec);
     if (ns > 0 && ns < (int64_t)1000000000 * 3600)
         ring_writer_note_interval((uint32_t)((ns + 500) / 1000));
 }
 
-int gil_mutex_lock(pthread_mutex_t *m)
+/* Before the real lock(M): what the critical section will need. A thread
+ * that holds the GIL is in drop_gil (its RELEASE's stack is the one here);
+ * one that does not is in take_gil and will wait if the GIL is held now
+ * (its BUSY's stack). */
+static void prepare(struct shim_entered self, const struct gil *g, uintptr_t from)
 {
-    int r = shim_real.mutex_lock(m);
+    struct shim_thread *t = self.t;
+    rec_prepare(self);
+    wait_trigger_prepare();
+    if (!rec_stacks())
+        return;
+    if (t->holds_gil)
+        t->stack_release = rec_stack_capture(from);
+    else if (*g->locked && !t->stack_busy)
+        t->stack_busy = rec_stack_capture(from);
+}
+
+/* The stack captured before the lock, or, where that guess missed (the GIL
+ * was taken by another thread between the check and the lock: a BUSY
+ * nobody foresaw), the stack now, inside the critical section. */
+static uint32_t stack_or_now(uint32_t captured, uintptr_t from)
+{
+    return captured ? captured : rec_stack_capture(from);
+}
+
+int gil_mutex_lock(pthread_mutex_t *m, uintptr_t from)
+{
     enum gil_role role;
     struct gil *g = gil_lookup((uintptr_t)m, &role);
-    if (r == 0 && g && role == GIL_SWITCH_MUTEX && !holds(g, shim_thread_enter()))
-        rec_event(RING_EV_FORCED_SWITCH, g->index);
+    if (!g || (role != GIL_MUTEX && role != GIL_SWITCH_MUTEX))
+        return shim_real.mutex_lock(m);
+    int saved_errno = errno;
+    struct shim_entered self = shim_thread_enter();
+    if (role == GIL_MUTEX) {
+        prepare(self, g, from);
+        errno = saved_errno;
+        return shim_real.mutex_lock(m);
+    }
+    int r = shim_real.mutex_lock(m);
+    /* lock(SM) by a thread outside take_gil: a holder that dropped on request. */
+    if (r == 0 && !holds(g, self))
+        rec_event(self, RING_EV_FORCED_SWITCH, g->index);
+    errno = saved_errno;
     return r;
 }
 
@@ -99,21 +115,26 @@ void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from)
     struct gil *g = gil_lookup((uintptr_t)c, &role);
     if (!g)
         g = gil_midrun_identify_signal(c, &role);
-    struct shim_thread *t = shim_thread_enter();
-    if (!g || !holds(g, t))
+    if (!g)
         return;
-    if (role == GIL_SWITCH_COND && t->waits)
-        wait_ended(t);
-    t->waits = 0;
+    int saved_errno = errno;
+    struct shim_entered self = shim_thread_enter();
+    struct shim_thread *t = self.t;
+    if (!holds(g, self)) {
+        errno = saved_errno;
+        return;
+    }
     if (role == GIL_COND) {
         g->shadow_locked = 0;
-        rec_event(RING_EV_RELEASE, g->index);
+        rec_event(self, RING_EV_RELEASE, g->index);
         t->holds_gil = 0;
-        if (rec_stacks_on)
-            rec_stack(from); /* right after its RELEASE: the stack record refers to it */
+        if (rec_stacks()) {
+            rec_stack_store(self, stack_or_now(t->stack_release, from)); /* right after its RELEASE */
+            t->stack_release = 0;
+        }
         if (g->enabled && *g->enabled == 0) {
             /* A free-threaded build switching its GIL off drops it last. */
-            rec_event(RING_EV_GIL_DISABLED, g->index);
+            rec_event(self, RING_EV_GIL_DISABLED, g->index);
             ring_writer_set_gil_kind(RING_GIL_NONE);
             g->announce_enabled = 1;
         }
@@ -121,9 +142,13 @@ void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from)
         if (g->announce_enabled) {
             g->announce_enabled = 0;
             ring_writer_set_gil_kind(RING_GIL_CONDVAR);
-            rec_event(RING_EV_GIL_ENABLED, g->index);
+            rec_event(self, RING_EV_GIL_ENABLED, g->index);
         }
-        rec_event(RING_EV_ACQUIRE, g->index);
+        uint64_t ts = rec_event(self, RING_EV_ACQUIRE, g->index);
+        if (t->waits)
+            wait_trigger_check(t, ts);
+        t->waits = 0;
+        t->stack_busy = 0;
         t->holds_gil = 1;
         g->shadow_locked = 1;
         if (g->shadow_holder != t->tid) {
@@ -131,6 +156,7 @@ void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from)
             g->shadow_switch_number++;
         }
     }
+    errno = saved_errno;
 }
 
 int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime, uintptr_t from)
@@ -139,66 +165,73 @@ int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct times
     struct gil *g = gil_lookup((uintptr_t)c, &role);
     if (!g)
         g = gil_midrun_identify_wait(c, m, &role);
-    struct shim_thread *t = shim_thread_enter();
     if (!g || role != GIL_COND || (uintptr_t)m != g->mutex)
         return shim_real.cond_timedwait(c, m, abstime);
 
     int saved_errno = errno;
+    struct shim_entered self = shim_thread_enter();
+    struct shim_thread *t = self.t;
     unsigned long switches = *g->switch_number;
     if (t->waits++ == 0) {
         note_interval(g, abstime);
-        rec_event(RING_EV_BUSY, g->index);
-        if (rec_stacks_on)
-            rec_stack(from);
-        wait_began(t);
+        uint64_t ts = rec_event(self, RING_EV_BUSY, g->index);
+        if (rec_stacks()) {
+            rec_stack_store(self, stack_or_now(t->stack_busy, from));
+            t->stack_busy = 0;
+        }
+        wait_trigger_began(t, ts);
     } else {
-        rec_event(RING_EV_RETRY, g->index);
-        wait_goes_on(t);
+        wait_trigger_check(t, rec_event(self, RING_EV_RETRY, g->index));
     }
     errno = saved_errno;
     int r = shim_real.cond_timedwait(c, m, abstime);
     if (r == ETIMEDOUT) {
         saved_errno = errno;
-        rec_event(RING_EV_TIMEOUT, g->index);
+        rec_event(self, RING_EV_TIMEOUT, g->index);
         if (*g->locked && *g->switch_number == switches)
-            rec_event(RING_EV_DROP_REQUEST, g->index);
+            rec_event(self, RING_EV_DROP_REQUEST, g->index);
         errno = saved_errno;
     }
     return r;
 }
 
-/* 2.7 ------------------------------------------------------------------ */
+/* 2.7 ------------------------------------------------------------------
+ * No mutex: the GIL is the semaphore. The work a critical section would
+ * avoid is done while the thread does not hold the GIL: before its
+ * sem_trywait/sem_wait, and after its sem_post (the RELEASE's stack). */
 
-int gil_sem_wait(sem_t *s, uintptr_t from)
+int gil_sem_wait(sem_t *s)
 {
     struct gil *g = gil_lookup_sem(s);
     if (!g)
         return shim_real.sem_wait(s);
-    struct shim_thread *t = shim_thread_enter();
     int saved_errno = errno;
+    struct shim_entered self = shim_thread_enter();
+    struct shim_thread *t = self.t;
+    rec_prepare(self);
+    wait_trigger_prepare();
     if (shim_real.sem_trywait(s) == 0) {
-        errno = saved_errno;
         t->sem_waiting = 0;
-        rec_event(RING_EV_ACQUIRE, g->index);
+        rec_event(self, RING_EV_ACQUIRE, g->index);
         t->holds_gil = 1;
+        errno = saved_errno;
         return 0;
     }
-    errno = saved_errno;
     if (!t->sem_waiting) {
         /* Not again when the interpreter retries after EINTR. */
         t->sem_waiting = 1;
-        rec_event(RING_EV_BUSY, g->index);
-        if (rec_stacks_on)
-            rec_stack(from);
-        wait_began(t);
+        uint64_t ts = rec_event(self, RING_EV_BUSY, g->index);
+        if (rec_stacks())
+            rec_stack_store(self, rec_stack_capture((uintptr_t)__builtin_return_address(0)));
+        wait_trigger_began(t, ts);
     }
+    errno = saved_errno;
     int r = shim_real.sem_wait(s);
     if (r == 0) {
         saved_errno = errno;
         t->sem_waiting = 0;
-        rec_event(RING_EV_ACQUIRE, g->index);
+        wait_trigger_check(t, rec_event(self, RING_EV_ACQUIRE, g->index));
         t->holds_gil = 1;
-        wait_ended(t);
         errno = saved_errno;
     }
     return r;
@@ -209,20 +242,31 @@ int gil_sem_trywait(sem_t *s)
     int r = shim_real.sem_trywait(s);
     struct gil *g = r == 0 ? gil_lookup_sem(s) : NULL;
     if (g) {
-        shim_thread_enter()->sem_waiting = 0;
-        rec_event(RING_EV_ACQUIRE, g->index);
-        shim_self.holds_gil = 1;
+        int saved_errno = errno;
+        struct shim_entered self = shim_thread_enter();
+        self.t->sem_waiting = 0;
+        rec_event(self, RING_EV_ACQUIRE, g->index);
+        self.t->holds_gil = 1;
+        errno = saved_errno;
     }
     return r;
 }
 
-void gil_before_sem_post(sem_t *s, uintptr_t from)
+int gil_sem_post(sem_t *s, uintptr_t from)
 {
     struct gil *g = gil_lookup_sem(s);
-    if (g) {
-        rec_event(RING_EV_RELEASE, g->index);
-        shim_self.holds_gil = 0;
-        if (rec_stacks_on)
-            rec_stack(from);
+    if (!g)
+        return shim_real.sem_post(s);
+    int saved_errno = errno;
+    struct shim_entered self = shim_thread_enter();
+    rec_event(self, RING_EV_RELEASE, g->index);
+    self.t->holds_gil = 0;
+    errno = saved_errno;
+    int r = shim_real.sem_post(s);
+    if (rec_stacks()) {
+        saved_errno = errno;
+        rec_stack_store(self, rec_stack_capture(from)); /* the thread's next record: right after its RELEASE */
+        errno = saved_errno;
     }
+    return r;
 }

@@ -23,9 +23,6 @@ _Static_assert(__builtin_offsetof(struct gil_image, locked) == GIL_IMAGE_MUTEX -
 #define INTERVAL_MAX_US 1000000000000ul
 #define NEGATIVE_SLOTS 64u
 
-static const struct gil_watch watch_everything = {0, UINTPTR_MAX};
-static const struct gil_watch watch_nothing = {0, 0};
-
 static struct python_info py;
 static bool enabled;
 static uintptr_t negative[NEGATIVE_SLOTS];
@@ -71,13 +68,13 @@ void gil_midrun_start(const struct python_info *info)
 {
     py = *info;
     __atomic_store_n(&enabled, true, __ATOMIC_RELEASE);
-    __atomic_store_n(&gil_watch_cond, &watch_everything, __ATOMIC_RELEASE);
+    __atomic_store_n(&gil_filter_cond, &gil_filter_all, __ATOMIC_RELEASE);
 }
 
 void gil_midrun_stop(void)
 {
     __atomic_store_n(&enabled, false, __ATOMIC_RELEASE);
-    __atomic_store_n(&gil_watch_cond, &watch_nothing, __ATOMIC_RELEASE);
+    __atomic_store_n(&gil_filter_cond, &gil_filter_none, __ATOMIC_RELEASE);
 }
 
 static bool known_not_gil(uintptr_t c)
@@ -104,7 +101,7 @@ static enum verdict judge(uintptr_t m, int locked, bool owns_switch, struct gil 
     struct gil_image g;
     if (!gil_image_read(m, &g) || !gil_image_plausible(&g, py.hexversion) || g.locked != locked)
         return NOT_GIL;
-    uint32_t self = shim_thread_tid(shim_thread_enter());
+    uint32_t self = shim_thread_tid(shim_thread_enter().t);
     if ((uint32_t)g.mutex.__data.__owner != self ||
         (owns_switch && (uint32_t)g.switch_mutex.__data.__owner != self))
         return NOT_GIL;

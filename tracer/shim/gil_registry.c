@@ -28,13 +28,14 @@
 #define RT_SWITCH_COND ((intptr_t)sizeof(pthread_mutex_t))
 #define RT_SWITCH_MUTEX ((intptr_t)(sizeof(pthread_mutex_t) + sizeof(pthread_cond_t)))
 
-static const struct gil_watch watch_nothing = {0, 0};
-/* One new snapshot per filter per GIL at most, never reused. */
-static struct gil_watch watch_snapshots[2 * RING_MAX_GILS + 2];
-static unsigned watch_snapshot_count;
+const struct gil_filter gil_filter_none;
+const struct gil_filter gil_filter_all = {{[0 ...(1u << GIL_FILTER_BITS) / 64u - 1u] = ~0ull}};
+/* The bitmaps the filters point to once a GIL is registered: bits are only
+ * ever added (gil.h). */
+static struct gil_filter live_mutex, live_cond;
 
-const struct gil_watch *gil_watch_mutex = &watch_nothing;
-const struct gil_watch *gil_watch_cond = &watch_nothing;
+const struct gil_filter *gil_filter_mutex = &gil_filter_none;
+const struct gil_filter *gil_filter_cond = &gil_filter_none;
 sem_t *gil_watch_sem;
 
 static struct python_info py;
@@ -60,13 +61,6 @@ void gil_registry_start(const struct python_info *info)
     free_threaded = info->free_threaded;
 }
 
-void gil_registry_stop(void)
-{
-    __atomic_store_n(&gil_watch_mutex, &watch_nothing, __ATOMIC_RELEASE);
-    __atomic_store_n(&gil_watch_cond, &watch_nothing, __ATOMIC_RELEASE);
-    __atomic_store_n(&gil_watch_sem, NULL, __ATOMIC_RELEASE);
-}
-
 struct gil *gil_lookup(uintptr_t addr, enum gil_role *role)
 {
     unsigned n = __atomic_load_n(&gil_count, __ATOMIC_ACQUIRE);
@@ -89,27 +83,15 @@ struct gil *gil_lookup(uintptr_t addr, enum gil_role *role)
     return NULL;
 }
 
-/* Widen filter `*watch` to cover the `n` addresses. Called with the
- * registry held. */
-static void watch_add(const struct gil_watch **watch, const uintptr_t *addr, int n)
+/* Let filter `*published` (backed by `live`) pass address `addr`. A filter
+ * that passes everything (attach-time identification) stays as it is. Called
+ * with the registry held, before the GIL is used. */
+static void filter_add(struct gil_filter *live, const struct gil_filter **published, uintptr_t addr)
 {
-    const struct gil_watch *old = *watch;
-    uintptr_t lo = old->span ? old->lo : addr[0];
-    uintptr_t hi = old->span ? old->lo + old->span - 1 : addr[0];
-    for (int i = 0; i < n; i++) {
-        if (addr[i] < lo)
-            lo = addr[i];
-        if (addr[i] > hi)
-            hi = addr[i];
-    }
-    if (old->span && lo == old->lo && hi == old->lo + old->span - 1)
-        return;
-    if (watch_snapshot_count == sizeof watch_snapshots / sizeof watch_snapshots[0])
-        return; /* cannot happen: two snapshots per GIL at most */
-    struct gil_watch *w = &watch_snapshots[watch_snapshot_count++];
-    w->lo = lo;
-    w->span = hi - lo + 1;
-    __atomic_store_n(watch, w, __ATOMIC_RELEASE);
+    unsigned h = gil_filter_hash(addr);
+    __atomic_fetch_or(&live->word[h / 64u], 1ull << (h % 64u), __ATOMIC_RELEASE);
+    if (__atomic_load_n(published, __ATOMIC_RELAXED) != &gil_filter_all)
+        __atomic_store_n(published, live, __ATOMIC_RELEASE);
 }
 
 static void reset_call_state(struct gil *g)
@@ -166,8 +148,10 @@ static struct gil *register_condvar_gil(const uintptr_t a[4], clockid_t clock, b
     else if (!subinterpreter)
         ring_writer_set_gil_kind(RING_GIL_CONDVAR);
     __atomic_store_n(&gil_count, n + 1, __ATOMIC_RELEASE);
-    watch_add(&gil_watch_mutex, &g->switch_mutex, 1);
-    watch_add(&gil_watch_cond, (uintptr_t[2]){g->cond, g->switch_cond}, 2);
+    filter_add(&live_mutex, &gil_filter_mutex, g->mutex);
+    filter_add(&live_mutex, &gil_filter_mutex, g->switch_mutex);
+    filter_add(&live_cond, &gil_filter_cond, g->cond);
+    filter_add(&live_cond, &gil_filter_cond, g->switch_cond);
     registry_unlock();
     return g;
 }
@@ -222,7 +206,7 @@ static void consider_condvar_gil(const uintptr_t a[4], clockid_t clock)
 
 void gil_note_mutex_init(pthread_mutex_t *m)
 {
-    struct shim_thread *t = shim_thread_enter();
+    struct shim_thread *t = shim_thread_enter().t;
     if (t->init_len >= 2)
         t->init_len = 0;
     t->init_addr[t->init_len++] = (uintptr_t)m;
@@ -230,7 +214,7 @@ void gil_note_mutex_init(pthread_mutex_t *m)
 
 void gil_note_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr)
 {
-    struct shim_thread *t = shim_thread_enter();
+    struct shim_thread *t = shim_thread_enter().t;
     if (t->init_len < 2) {
         t->init_len = 0;
         return;
@@ -253,7 +237,7 @@ void gil_note_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr)
  * one is the new GIL about to be taken. */
 void gil_note_sem_init(sem_t *s)
 {
-    if (!py.py2_lock_slot || sem_gil_identified || !ring_writer_tracing())
+    if (!py.py2_lock_slot || __atomic_load_n(&sem_gil_identified, __ATOMIC_ACQUIRE) || !ring_writer_tracing())
         return;
     sem_t *current = *(sem_t *const volatile *)py.py2_lock_slot;
     __atomic_store_n(&gil_watch_sem, current && current != s ? current : s, __ATOMIC_RELEASE);
@@ -261,7 +245,8 @@ void gil_note_sem_init(sem_t *s)
 
 struct gil *gil_lookup_sem(sem_t *s)
 {
-    if (sem_gil_identified)
+    /* Acquire: gils[0] is complete once the flag is seen set. */
+    if (__atomic_load_n(&sem_gil_identified, __ATOMIC_ACQUIRE))
         return gils[0].sem == (uintptr_t)s ? &gils[0] : NULL;
     if (!py.py2_lock_slot || *(sem_t *const volatile *)py.py2_lock_slot != s)
         return NULL;
@@ -278,14 +263,16 @@ struct gil *gil_lookup_sem(sem_t *s)
     gils[0].sem = (uintptr_t)s;
     gils[0].locked = &gils[0].shadow_locked;
     gils[0].switch_number = &gils[0].shadow_switch_number;
-    sem_gil_identified = true;
+    __atomic_store_n(&sem_gil_identified, true, __ATOMIC_RELEASE);
     registry_unlock();
     return &gils[0];
 }
 
 void gil_note_free_threaded(void)
 {
-    rec_event(RING_EV_GIL_DISABLED, 0);
+    struct shim_entered self = shim_thread_enter();
+    rec_prepare(self);
+    rec_event(self, RING_EV_GIL_DISABLED, 0);
 }
 
 void gil_registry_after_fork_child(void)

@@ -1,5 +1,6 @@
 /*
- * recorder.c — the out-of-line part of the recording path: claiming a chunk.
+ * recorder.c — the out-of-line part of the recording path: claiming chunks
+ * ahead of need, moving to the next one, and native stacks.
  * See recorder.h.
  */
 #include "recorder.h"
@@ -57,55 +58,89 @@ uint32_t shim_thread_tid(struct shim_thread *t)
 
 bool rec_stacks_on;
 
-/* Capture the calling thread's stack from `from` and record its id after the
- * event just recorded. */
-void rec_stack(uintptr_t from)
+uint32_t rec_stack_capture(uintptr_t from)
 {
     struct shim_thread *t = &shim_self;
     struct ring_aux *a = ring_writer_aux(true);
-    if (!a || t->in_unwind)
+    if (!a || t->in_unwind || !t->stack_top)
+        return 0;
+    t->in_unwind = 1;
+    uintptr_t ips[RING_STACK_MAX_DEPTH];
+    bool truncated;
+    unsigned n = stack_unwind(from, t->stack_top, ips, RING_STACK_MAX_DEPTH, &truncated);
+    uint32_t id = n ? stack_table_intern(a, ips, n, truncated) : 0;
+    t->in_unwind = 0;
+    return id;
+}
+
+void rec_stack_store(struct shim_entered self, uint32_t id)
+{
+    if (id && rec_raw(self, RING_REC_STACK, id))
         return;
-    int saved_errno = errno;
-    uint32_t id = 0;
-    if (t->stack_top) {
-        t->in_unwind = 1;
-        uintptr_t ips[RING_STACK_MAX_DEPTH];
-        bool truncated;
-        unsigned n = stack_unwind(from, t->stack_top, ips, RING_STACK_MAX_DEPTH, &truncated);
-        id = n ? stack_table_intern(a, ips, n, truncated) : 0;
-        t->in_unwind = 0;
-    }
-    if (id == 0 || !rec_raw(RING_REC_STACK, id))
+    struct ring_aux *a = ring_writer_aux(true);
+    if (a)
         __atomic_fetch_add(&a->lost_stacks, 1, __ATOMIC_RELAXED);
-    errno = saved_errno;
 }
 
-static bool refill(struct shim_thread *t, bool count_lost)
+/* Claim a chunk for `t`; false (and ring_full set) when there is none. */
+static bool claim(struct shim_thread *t, struct ring_chunk_header **chunk, uint64_t *seq)
 {
-    int saved_errno = errno;
     shim_thread_tid(t);
-    uint64_t seq;
-    struct ring_record *first = ring_writer_claim_chunk(t->tid, &t->chunk, &seq);
-    if (!first) {
-        t->pos = t->end = NULL;
-        if (count_lost)
-            ring_writer_count_lost(1);
-        errno = saved_errno;
-        return false;
-    }
-    t->pos = first;
-    t->end = first + RING_RECORDS_PER_CHUNK;
+    *chunk = ring_writer_claim_chunk(t->tid, seq);
+    t->ring_full = *chunk == NULL;
+    return *chunk != NULL;
+}
+
+/* Start writing into chunk `c` claimed as `seq`; the one before is done. */
+static void switch_to(struct shim_thread *t, struct ring_chunk_header *c, uint64_t seq)
+{
+    if (t->chunk)
+        ring_writer_chunk_done(t->chunk);
+    t->chunk = c;
+    t->pos = ring_chunk_records(c);
+    t->end = t->pos + RING_RECORDS_PER_CHUNK;
     t->next_check = (uint32_t)(seq << 12);
-    errno = saved_errno;
-    return true;
 }
 
-bool rec_refill(struct shim_thread *t)
+void rec_prepare_chunks(struct shim_entered self)
 {
-    return refill(t, true);
+    struct shim_thread *t = self.t;
+    if (t->ring_full && ring_writer_exhausted())
+        return;
+    struct ring_chunk_header *c;
+    uint64_t seq;
+    if (t->pos == t->end) {
+        if (t->spare) {
+            switch_to(t, t->spare, t->spare_seq);
+            t->spare = NULL;
+        } else if (claim(t, &c, &seq)) {
+            switch_to(t, c, seq);
+        }
+        return;
+    }
+    if (!t->spare && claim(t, &c, &seq)) {
+        t->spare = c;
+        t->spare_seq = seq;
+    }
 }
 
-bool rec_refill_quiet(struct shim_thread *t)
+bool rec_next_chunk(struct shim_entered self, bool count_lost)
 {
-    return refill(t, false);
+    struct shim_thread *t = self.t;
+    struct ring_chunk_header *c;
+    uint64_t seq;
+    if (t->spare) {
+        switch_to(t, t->spare, t->spare_seq);
+        t->spare = NULL;
+        return true;
+    }
+    /* The rare claim inside a critical section (recorder.h), never retried
+     * once the ring is known to be full. */
+    if (!t->ring_full && claim(t, &c, &seq)) {
+        switch_to(t, c, seq);
+        return true;
+    }
+    if (count_lost)
+        ring_writer_count_lost(t->chunk, 1);
+    return false;
 }

@@ -90,6 +90,15 @@ uint64_t ring_writer_trigger_ns(void)
     return (uint64_t)w.trigger_wait_ms * 1000000u;
 }
 
+bool ring_writer_start_calibration(struct ring_calibration *out)
+{
+    struct ring_header *h = __atomic_load_n(&w.hdr, __ATOMIC_ACQUIRE);
+    if (!h)
+        return false;
+    *out = h->start;
+    return true;
+}
+
 bool ring_writer_tracing(void)
 {
     return __atomic_load_n(&w.hdr, __ATOMIC_ACQUIRE) != NULL ||
@@ -333,11 +342,6 @@ static struct ring_chunk_header *chunk_at(struct ring_header *h, uint64_t index)
     return (struct ring_chunk_header *)((char *)h + ring_chunk_offset((uint32_t)index));
 }
 
-static struct ring_record *chunk_records(struct ring_chunk_header *c)
-{
-    return (struct ring_record *)((char *)c + RING_CHUNK_HEADER_SIZE);
-}
-
 /* Is thread `tid` of this process still alive? */
 static bool thread_alive(uint32_t tid)
 {
@@ -347,7 +351,7 @@ static bool thread_alive(uint32_t tid)
 /* Committed records of chunk `c` claimed as `seq`. */
 static uint64_t committed_records(struct ring_chunk_header *c, uint64_t seq)
 {
-    const struct ring_record *r = chunk_records(c);
+    const struct ring_record *r = ring_chunk_records(c);
     uint32_t i = 0;
     while (i < RING_RECORDS_PER_CHUNK && ring_tail_check(r[i].tail) == ring_record_check(seq, i))
         i++;
@@ -373,39 +377,45 @@ static struct ring_chunk_header *take_over_chunk(struct ring_header *h, uint32_t
         if (!__atomic_compare_exchange_n(&c->seq, &seq, 0, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
             continue;
         __atomic_fetch_add(&h->overwritten_events, committed_records(c, seq), __ATOMIC_RELAXED);
-        memset(chunk_records(c), 0, RING_CHUNK_SIZE - RING_CHUNK_HEADER_SIZE);
+        memset(ring_chunk_records(c), 0, RING_CHUNK_SIZE - RING_CHUNK_HEADER_SIZE);
         return c;
     }
     return NULL;
 }
 
-struct ring_record *ring_writer_claim_chunk(uint32_t tid, struct ring_chunk_header **chunk, uint64_t *seq)
+struct ring_chunk_header *ring_writer_claim_chunk(uint32_t tid, uint64_t *seq)
 {
     struct ring_header *h = header_or_create_child_ring();
-    if (*chunk)
-        __atomic_store_n(&(*chunk)->state, RING_CHUNK_DONE, __ATOMIC_RELEASE);
-    *chunk = NULL;
     if (!h)
         return NULL;
     struct ring_chunk_header *c = NULL;
-    uint64_t fresh = __atomic_fetch_add(&h->next_chunk, 1, __ATOMIC_RELAXED);
-    if (fresh < h->chunk_count) {
-        c = chunk_at(h, fresh);
-        if (!populate(c, RING_CHUNK_SIZE))
-            return NULL; /* out of space: count as lost rather than risk SIGBUS */
-    } else if (w.mode == RING_MODE_OVERWRITE) {
-        c = take_over_chunk(h, tid);
+    /* A full append-mode ring stops here, without writing the shared word. */
+    if (__atomic_load_n(&h->next_chunk, __ATOMIC_RELAXED) < h->chunk_count) {
+        uint64_t fresh = __atomic_fetch_add(&h->next_chunk, 1, __ATOMIC_RELAXED);
+        if (fresh < h->chunk_count) {
+            c = chunk_at(h, fresh);
+            if (!populate(c, RING_CHUNK_SIZE))
+                return NULL; /* out of space: count as lost rather than risk SIGBUS */
+        }
     }
+    if (!c && w.mode == RING_MODE_OVERWRITE)
+        c = take_over_chunk(h, tid);
     if (!c)
         return NULL;
     uint64_t s = __atomic_add_fetch(&h->next_seq, 1, __ATOMIC_RELAXED);
     c->tid = tid;
     c->claimed = rec_clock_calibrate();
+    __atomic_store_n(&c->lost, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&c->state, RING_CHUNK_CURRENT, __ATOMIC_RELAXED);
     __atomic_store_n(&c->seq, s, __ATOMIC_RELEASE);
-    *chunk = c;
     *seq = s;
-    return chunk_records(c);
+    return c;
+}
+
+bool ring_writer_exhausted(void)
+{
+    struct ring_header *h = __atomic_load_n(&w.hdr, __ATOMIC_ACQUIRE);
+    return h && w.mode == RING_MODE_APPEND && __atomic_load_n(&h->next_chunk, __ATOMIC_RELAXED) >= h->chunk_count;
 }
 
 void ring_writer_trigger(uint32_t tid, uint64_t wait_ns)
@@ -418,8 +428,13 @@ void ring_writer_trigger(uint32_t tid, uint64_t wait_ns)
     __atomic_fetch_add(&h->trigger_count, 1, __ATOMIC_RELEASE);
 }
 
-void ring_writer_count_lost(uint64_t n)
+void ring_writer_count_lost(struct ring_chunk_header *last, uint64_t n)
 {
+    if (last && w.mode == RING_MODE_APPEND) {
+        /* Only its owner writes it, and no one takes an append chunk over. */
+        __atomic_store_n(&last->lost, __atomic_load_n(&last->lost, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+        return;
+    }
     struct ring_header *h = __atomic_load_n(&w.hdr, __ATOMIC_ACQUIRE);
     if (h)
         __atomic_fetch_add(&h->lost_events, n, __ATOMIC_RELAXED);

@@ -3,8 +3,9 @@
  * it, hand out chunks to threads, publish GILs, mark a clean exit, and start
  * over in a fork child. The layout is formats/ring.h.
  *
- * Nothing here is on the per-event path except ring_writer_claim_chunk(),
- * which runs once per RING_RECORDS_PER_CHUNK events of a thread.
+ * Nothing here is on the per-event path: ring_writer_claim_chunk() runs
+ * once per RING_RECORDS_PER_CHUNK events of a thread, ahead of need and
+ * outside the GIL's critical sections (recorder.h).
  */
 #ifndef GILTRACE_RING_WRITER_H
 #define GILTRACE_RING_WRITER_H
@@ -44,23 +45,42 @@ bool ring_writer_open(bool read_proc, char *why, size_t why_len);
 /* True once a ring is mapped (or will be, at the first event, in a fork child). */
 bool ring_writer_tracing(void);
 
-/* Give thread `tid` its next chunk. `*chunk` is the chunk it filled (NULL at
- * its first event), marked done here; on return it is the new one. Returns
- * its first record and its seq, or NULL (and *chunk NULL) when there is no
- * room or tracing is off; the caller counts the event as lost. In overwrite
- * mode, once no fresh chunk is left, the oldest chunk no live thread is
- * writing is taken over, its events counted as overwritten. */
-struct ring_record *ring_writer_claim_chunk(uint32_t tid, struct ring_chunk_header **chunk, uint64_t *seq);
+/* Claim a chunk for thread `tid`: a fresh one, its pages populated (so that
+ * storing into it can never fault), or in overwrite mode, once no fresh
+ * chunk is left, the oldest chunk no live thread is writing (its events
+ * counted as overwritten). The chunk is published as the thread's CURRENT
+ * one with a new seq (returned in *seq); any chunk the thread had stays as
+ * it is (see ring_writer_chunk_done). Returns NULL when there is no room or
+ * tracing is off; the caller counts what it could not record. Not for the
+ * inside of a GIL critical section: it may populate 64 KiB of pages. */
+struct ring_chunk_header *ring_writer_claim_chunk(uint32_t tid, uint64_t *seq);
+
+/* The thread has moved on from chunk `c`: overwrite mode may reuse it. */
+static inline void ring_writer_chunk_done(struct ring_chunk_header *c)
+{
+    __atomic_store_n(&c->state, RING_CHUNK_DONE, __ATOMIC_RELEASE);
+}
+
+/* True when a claim cannot succeed any more: an append-mode ring whose
+ * fresh chunks are all taken. Reads one shared, by then unchanging, word. */
+bool ring_writer_exhausted(void);
 
 /* A GIL wait of `wait_ns` by thread `tid` passed the trigger threshold:
  * tell whoever watches this ring (giltrace run) to take a snapshot. */
 void ring_writer_trigger(uint32_t tid, uint64_t wait_ns);
 
+/* The calibration pair taken when this process's ring was made; false
+ * when there is no ring. */
+bool ring_writer_start_calibration(struct ring_calibration *out);
+
 /* The trigger threshold in ns (0 = off). */
 uint64_t ring_writer_trigger_ns(void);
 
-/* Count `n` events that could not be recorded. */
-void ring_writer_count_lost(uint64_t n);
+/* Count `n` events that could not be recorded, by the thread whose last
+ * chunk is `last` (NULL: it has none). In append mode a chunk's owner
+ * counts in the chunk itself, touching no shared cache line; otherwise
+ * the header's counter. */
+void ring_writer_count_lost(struct ring_chunk_header *last, uint64_t n);
 
 /* Publish a GIL; returns its index, or -1 if the table is full. */
 int ring_writer_add_gil(uint64_t mutex_addr, uint32_t kind, bool subinterpreter);

@@ -3,7 +3,8 @@
  * libc's. Each is a filter: one compare against the GIL filters, then a tail
  * call to the real function. Only a call on a GIL (or on one of the few
  * objects a filter cannot tell from one) goes to gil_events.c.
- * pthread_mutex_unlock is not interposed at all: no GIL event is an unlock.
+ * pthread_mutex_unlock is not interposed at all: no GIL event is an unlock,
+ * and nothing needs doing after one.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -22,21 +23,21 @@
 
 SHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
-    if (UNLIKELY(gil_watched(&gil_watch_mutex, m)))
-        return gil_mutex_lock(m);
+    if (UNLIKELY(gil_watched(&gil_filter_mutex, m)))
+        return gil_mutex_lock(m, CALLER);
     return shim_real.mutex_lock(m);
 }
 
 SHIM_EXPORT int pthread_cond_signal(pthread_cond_t *c)
 {
-    if (UNLIKELY(gil_watched(&gil_watch_cond, c)))
+    if (UNLIKELY(gil_watched(&gil_filter_cond, c)))
         gil_before_cond_signal(c, CALLER);
     return shim_real.cond_signal(c);
 }
 
 SHIM_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t)
 {
-    if (UNLIKELY(gil_watched(&gil_watch_cond, c)))
+    if (UNLIKELY(gil_watched(&gil_filter_cond, c)))
         return gil_cond_timedwait(c, m, t, CALLER);
     return shim_real.cond_timedwait(c, m, t);
 }
@@ -74,24 +75,27 @@ SHIM_EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
     return r;
 }
 
+/* The 2.7 GIL's address is read relaxed: gil_lookup_sem decides. */
+#define SEM_WATCHED(s) UNLIKELY((s) == __atomic_load_n(&gil_watch_sem, __ATOMIC_RELAXED))
+
 SHIM_EXPORT int sem_wait(sem_t *s)
 {
-    if (UNLIKELY(s == gil_watch_sem))
-        return gil_sem_wait(s, CALLER);
+    if (SEM_WATCHED(s))
+        return gil_sem_wait(s);
     return shim_real.sem_wait(s);
 }
 
 SHIM_EXPORT int sem_trywait(sem_t *s)
 {
-    if (UNLIKELY(s == gil_watch_sem))
+    if (SEM_WATCHED(s))
         return gil_sem_trywait(s);
     return shim_real.sem_trywait(s);
 }
 
 SHIM_EXPORT int sem_post(sem_t *s)
 {
-    if (UNLIKELY(s == gil_watch_sem))
-        gil_before_sem_post(s, CALLER);
+    if (SEM_WATCHED(s))
+        return gil_sem_post(s, CALLER);
     return shim_real.sem_post(s);
 }
 
@@ -106,7 +110,7 @@ SHIM_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, vo
 SHIM_EXPORT int dlclose(void *handle)
 {
     int r = shim_real.dlclose(handle);
-    if (UNLIKELY(rec_stacks_on)) {
+    if (rec_stacks()) {
         int saved_errno = errno;
         stack_unwind_flush();
         errno = saved_errno;

@@ -14,20 +14,32 @@ struct gil;
 
 struct shim_thread {
     /* Recording cursor in this thread's current chunk; pos == end means the
-     * next event must claim a chunk first (also true before the first). */
+     * next event must move to another chunk first (also true before the
+     * first, when both are NULL). */
     struct ring_record *pos;
     struct ring_record *end;
-    struct ring_chunk_header *chunk; /* the chunk pos points into, or NULL */
+    struct ring_chunk_header *chunk; /* the chunk pos points into, or the last one filled, or NULL */
     uint32_t next_check; /* (seq << 12 | index) of *pos, before the key */
     uint32_t tid;        /* 0 until the first event */
+    /* The chunk to move to when this one is full, claimed ahead of need
+     * outside any GIL critical section (recorder.h), or NULL. */
+    struct ring_chunk_header *spare;
+    uint64_t spare_seq;
+    uint8_t ring_full;   /* the last claim failed: no claim is tried inside a critical section */
 
     /* Where the thread is in CPython's take_gil. */
     uint32_t waits;      /* timed waits on the GIL condvar since its last ACQUIRE */
     uint8_t sem_waiting; /* 2.7: BUSY recorded, ACQUIRE not yet */
     uint8_t triggered;   /* this wait already passed the trigger threshold */
-    uint64_t wait_start_ns; /* CLOCK_MONOTONIC at BUSY, kept only with a trigger set */
     uint8_t holds_gil;   /* an ACQUIRE not yet followed by a RELEASE */
     uint8_t in_unwind;   /* capturing a stack (no re-entry) */
+    uint64_t wait_start_raw;  /* raw timestamp of its BUSY, kept only with a trigger set */
+    uint64_t trigger_waited;  /* a wait past the trigger, in raw ticks, to report outside the mutex */
+
+    /* Native stacks captured before the GIL mutex was taken, for the
+     * RELEASE or BUSY recorded inside it (stack ids; 0 = none). */
+    uint32_t stack_release;
+    uint32_t stack_busy;
 
     /* The highest stack address unwinding may read (0: unknown). Kept
      * across shim_thread_reset: the stack is the same after a fork. */
@@ -51,9 +63,16 @@ extern uint32_t shim_session;
 /* Forget the recording cursor and call state (fork child, tests). */
 void shim_thread_reset(struct shim_thread *t);
 
+/* A thread's state as shim_thread_enter() hands it out: checked against
+ * the current session. The recording functions take only this type, so
+ * nothing records through a cursor left over from an earlier session. */
+struct shim_entered {
+    struct shim_thread *t;
+};
+
 /* The calling thread's state, reset first if it belongs to an earlier
  * session. Every slow path that may record starts here. */
-static inline struct shim_thread *shim_thread_enter(void)
+static inline struct shim_entered shim_thread_enter(void)
 {
     struct shim_thread *t = &shim_self;
     uint32_t session = __atomic_load_n(&shim_session, __ATOMIC_ACQUIRE);
@@ -61,7 +80,7 @@ static inline struct shim_thread *shim_thread_enter(void)
         shim_thread_reset(t);
         t->session = session;
     }
-    return t;
+    return (struct shim_entered){t};
 }
 
 /* The calling thread's kernel tid (fetched once). */
