@@ -38,12 +38,24 @@ unsigned ring_clock_best(void)
     bool rdtscp = (d >> 27) & 1;
     __get_cpuid(0x80000007u, &a, &b, &c, &d);
     bool invariant = (d >> 8) & 1;
-    char source[32];
+    /* The kernel must trust the TSC: its clocksource, or one it keeps
+     * available (a KVM guest runs on kvm-clock even over a stable TSC, and
+     * reading kvm-clock costs tens of ns more per event; a TSC the kernel
+     * found unstable is taken off the list). Calibration pairs map it to
+     * CLOCK_MONOTONIC either way. */
+    char source[256];
     bool kernel_uses_tsc =
         read_small_file("/sys/devices/system/clocksource/clocksource0/current_clocksource", source,
                         sizeof source) > 0 &&
         strcmp(source, "tsc\n") == 0;
-    if (rdtscp && invariant && kernel_uses_tsc)
+    bool kernel_keeps_tsc = false;
+    if (!kernel_uses_tsc &&
+        read_small_file("/sys/devices/system/clocksource/clocksource0/available_clocksource", source,
+                        sizeof source) > 0)
+        for (char *save, *word = strtok_r(source, " \n", &save); word && !kernel_keeps_tsc;
+             word = strtok_r(NULL, " \n", &save))
+            kernel_keeps_tsc = strcmp(word, "tsc") == 0;
+    if (rdtscp && invariant && (kernel_uses_tsc || kernel_keeps_tsc))
         return RING_CLOCK_TSC;
 #endif
     return RING_CLOCK_MONOTONIC;

@@ -44,8 +44,9 @@ static inline uint64_t ring_clock_read(unsigned clock, unsigned *cpu)
 }
 
 /* The best clock on this machine: RING_CLOCK_TSC on x86-64 with an invariant
- * TSC and rdtscp that the kernel itself uses as its clocksource, otherwise
- * RING_CLOCK_MONOTONIC. Reads CPUID and one sysfs file. */
+ * TSC and rdtscp that the kernel trusts (its clocksource, or one it lists as
+ * available: a KVM guest keeps kvm-clock over a stable TSC), otherwise
+ * RING_CLOCK_MONOTONIC. Reads CPUID and up to two sysfs files. */
 unsigned ring_clock_best(void);
 
 /* One moment on `clock` and on CLOCK_MONOTONIC (raw is the midpoint of two
