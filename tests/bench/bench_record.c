@@ -119,7 +119,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_record: %s\n", why);
         return 1;
     }
-    static const char *const modes[] = {"clock_gettime(CLOCK_MONOTONIC)", "rdtscp", "rdtsc (lfence+rdtsc after a lock) + rdpid"};
+    static const char *const modes[] = {"clock_gettime(CLOCK_MONOTONIC)", "rdtscp",
+                                        "rdtsc (lfence+rdtsc after a lock) + rdpid",
+                                        "rdtsc (lfence+rdtsc after a lock) + rseq cpu_id"};
     printf("clock: %s\n", modes[rec_clock_mode]);
 
         /* Warm: rewrite one chunk over and over, so only the path itself counts:

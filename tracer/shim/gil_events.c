@@ -125,8 +125,9 @@ void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from)
         return;
     }
     if (role == GIL_COND) {
-        g->shadow_locked = 0;
         rec_event(self, RING_EV_RELEASE, g->index);
+        if (g->locked == &g->shadow_locked)
+            g->shadow_locked = 0;
         t->holds_gil = 0;
         if (rec_stacks()) {
             rec_stack_store(self, stack_or_now(t->stack_release, from)); /* right after its RELEASE */
@@ -150,10 +151,14 @@ void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from)
         t->waits = 0;
         t->stack_busy = 0;
         t->holds_gil = 1;
-        g->shadow_locked = 1;
-        if (g->shadow_holder != t->tid) {
-            g->shadow_holder = t->tid;
-            g->shadow_switch_number++;
+        if (g->locked == &g->shadow_locked) {
+            /* 3.2-3.6 only: 3.7+'s own fields are read instead, and the
+             * shadows would be a shared line written at every handoff. */
+            g->shadow_locked = 1;
+            if (g->shadow_holder != t->tid) {
+                g->shadow_holder = t->tid;
+                g->shadow_switch_number++;
+            }
         }
     }
     errno = saved_errno;
