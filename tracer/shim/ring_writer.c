@@ -72,6 +72,13 @@ static struct {
     size_t placeholder_size;
     char path[4096 + 64];
     int child_ring; /* CHILD_RING_* */
+    /* The process whose ring this state describes (set when the ring is made,
+     * or in a fork child when it takes over): a vfork child shares this
+     * memory and must leave it alone. */
+    pid_t owner_pid;
+    /* atomic: events lost while there was no header yet (a fork child's
+     * thread while another creates the ring); moved into it once it exists */
+    uint64_t pending_lost;
 } w;
 
 void ring_writer_configure(const struct ring_writer_config *config, const struct ring_writer_identity *id)
@@ -162,6 +169,14 @@ static int create_ring_file(pid_t pid)
     return -1;
 }
 
+/* Move the events counted while there was no header into `h`. */
+static void take_pending_lost(struct ring_header *h)
+{
+    uint64_t n = __atomic_exchange_n(&w.pending_lost, 0, __ATOMIC_SEQ_CST);
+    if (n)
+        __atomic_fetch_add(&h->lost_events, n, __ATOMIC_RELAXED);
+}
+
 bool ring_writer_open(bool read_proc, char *why, size_t why_len)
 {
     if (!w.configured) {
@@ -240,7 +255,9 @@ bool ring_writer_open(bool read_proc, char *why, size_t why_len)
     __atomic_store_n(&h->state, RING_STATE_RUNNING, __ATOMIC_RELEASE);
 
     w.map_size = size;
-    __atomic_store_n(&w.hdr, h, __ATOMIC_RELEASE);
+    w.owner_pid = pid;
+    __atomic_store_n(&w.hdr, h, __ATOMIC_SEQ_CST);
+    take_pending_lost(h);
     if (w.pending_name_tid) {
         ring_writer_add_name(w.pending_name_tid, w.pending_name);
         w.pending_name_tid = 0;
@@ -421,8 +438,22 @@ void ring_writer_trigger(uint32_t tid, uint64_t wait_ns)
 void ring_writer_count_lost(uint64_t n)
 {
     struct ring_header *h = __atomic_load_n(&w.hdr, __ATOMIC_ACQUIRE);
-    if (h)
+    if (h) {
         __atomic_fetch_add(&h->lost_events, n, __ATOMIC_RELAXED);
+        return;
+    }
+    /* No header yet: park the count. Whoever publishes the header takes
+     * what is parked after publishing it; if it was published meanwhile,
+     * take it here (sequentially consistent: one of the two sees it). */
+    __atomic_fetch_add(&w.pending_lost, n, __ATOMIC_SEQ_CST);
+    h = __atomic_load_n(&w.hdr, __ATOMIC_SEQ_CST);
+    if (h)
+        take_pending_lost(h);
+}
+
+bool ring_writer_owned_here(void)
+{
+    return w.owner_pid == 0 || w.owner_pid == (pid_t)syscall(SYS_getpid);
 }
 
 int ring_writer_add_gil(uint64_t mutex_addr, uint32_t kind, bool subinterpreter)
@@ -474,6 +505,8 @@ bool ring_writer_finish(void)
 
 void ring_writer_forget_parent(void)
 {
+    w.owner_pid = (pid_t)syscall(SYS_getpid);
+    __atomic_store_n(&w.pending_lost, 0, __ATOMIC_RELAXED); /* the parent's, not ours */
     struct ring_header *h = w.hdr;
     if (!h)
         return;

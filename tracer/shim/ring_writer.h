@@ -59,8 +59,16 @@ void ring_writer_trigger(uint32_t tid, uint64_t wait_ns);
 /* The trigger threshold in ns (0 = off). */
 uint64_t ring_writer_trigger_ns(void);
 
-/* Count `n` events that could not be recorded. */
+/* Count `n` events that could not be recorded. Before the ring exists (a
+ * fork child's thread while another creates it) the count is kept and
+ * added to the ring's header when it is made. */
 void ring_writer_count_lost(uint64_t n);
+
+/* False in a process that shares this state without owning it: a vfork
+ * child (no fork handler ran in it) before it execs or calls _exit. It must
+ * then not touch the ring or this state. Makes one getpid system call (not
+ * glibc's, so it holds in a vfork child); true before any ring was made. */
+bool ring_writer_owned_here(void);
 
 /* Publish a GIL; returns its index, or -1 if the table is full. */
 int ring_writer_add_gil(uint64_t mutex_addr, uint32_t kind, bool subinterpreter);
