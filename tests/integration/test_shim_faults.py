@@ -5,6 +5,9 @@ data silently (issue 12), each case on a real interpreter:
   vfork          a subprocess whose exec fails in a vfork child (CPython
                  3.10+) does not make the child dump, end or unlink its
                  parent's trace (env-only)
+  squatted-ring-dir  /dev/shm/giltrace-UID taken by another user's
+                 directory or a symlink: env-only tracing falls back to
+                 $TMPDIR; with every base taken, one line names each
 
 usage: test_shim_faults.py CASE GILTRACE SHIM
 """
@@ -47,6 +50,78 @@ def env_only(shim, work, **extra):
     return env
 
 
+def in_private_mounts(setup, cmd, env, timeout=300):
+    """Run `cmd` in a mount namespace of its own after the shell lines
+    `setup` (mounts there are seen by nobody else). Returns the
+    CompletedProcess (text); Skip if this machine does not allow it."""
+    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                            "mount -t tmpfs -o size=64k giltrace-probe /mnt"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        raise gilcheck.Skip("cannot make a private mount namespace with a tmpfs (unshare --mount, mount -t tmpfs: "
+                            "needs root or CAP_SYS_ADMIN): %s" % probe.stderr.strip())
+    script = "set -e\n%s\nexec \"$@\"" % setup
+    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"] + list(cmd),
+                          env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def case_squatted_ring_dir(giltrace, shim, work):
+    python = pythons.first_of(["3.12", "3.13", "3.11", "debian-3.11"])
+    if python is None:
+        raise gilcheck.Skip("no Python 3.11+ found")
+    uid = os.geteuid()
+    other = 65534 if uid != 65534 else 65533
+    tmpdir = os.path.join(work, "tmp")
+    os.mkdir(tmpdir)
+    trap = os.path.join(work, "trap")
+    os.mkdir(trap)
+    os.chmod(trap, 0o777)
+    notes = []
+    squats = {
+        "another user's directory": "mkdir -m 777 /dev/shm/giltrace-%d; chown %d /dev/shm/giltrace-%d"
+                                    % (uid, other, uid),
+        "a symlink": "ln -s %s /dev/shm/giltrace-%d" % (trap, uid),
+    }
+    for what, squat in squats.items():
+        shutil.rmtree(os.path.join(work, "out"), ignore_errors=True)
+        shutil.rmtree(os.path.join(tmpdir, "giltrace-%d" % uid), ignore_errors=True)
+        env = env_only(shim, work, TMPDIR=tmpdir)
+        del env["GILTRACE_RING_DIR"]
+        p = in_private_mounts("mount -t tmpfs -o size=16m giltrace-shm /dev/shm\n" + squat,
+                              [python, program("sleep0.py"), "200", "2"], env)
+        check(p.returncode == 0 and p.stdout == "program finished normally\n",
+              "%s: the program exited %d, stdout %r" % (what, p.returncode, p.stdout))
+        check(p.stderr == "", "%s: the shim said something: %r" % (what, p.stderr))
+        dbs = os.listdir(os.path.join(work, "out"))
+        check(len(dbs) == 1, "%s: no trace written (%s)" % (what, dbs))
+        ring_dir = os.path.join(tmpdir, "giltrace-%d" % uid)
+        check(os.path.isdir(ring_dir) and os.stat(ring_dir).st_mode & 0o777 == 0o700,
+              "%s: the ring directory %s was not made (mode 0700)" % (what, ring_dir))
+        check(os.listdir(trap) == [], "%s: something was written through the symlink: %s" % (what, os.listdir(trap)))
+        db = sqlite3.connect(os.path.join(work, "out", dbs[0]))
+        events = db.execute("SELECT count(*) FROM events").fetchone()[0]
+        db.close()
+        check(events > 400, "%s: only %d events" % (what, events))
+        notes.append("%s: traced through $TMPDIR (%d events)" % (what, events))
+
+    # Every base taken: one line that says what each gave.
+    taken = "".join("mkdir -m 777 %s/giltrace-%d; chown %d %s/giltrace-%d\n" % (b, uid, other, b, uid)
+                    for b in ("/dev/shm", tmpdir, "/tmp"))
+    env = env_only(shim, work, TMPDIR=tmpdir)
+    del env["GILTRACE_RING_DIR"]
+    shutil.rmtree(os.path.join(tmpdir, "giltrace-%d" % uid), ignore_errors=True)
+    p = in_private_mounts("mount -t tmpfs -o size=16m giltrace-shm /dev/shm\n"
+                          "mount -t tmpfs -o size=16m giltrace-tmp /tmp\n" + taken,
+                          [python, program("sleep0.py"), "10", "1"], env)
+    check(p.returncode == 0 and p.stdout == "program finished normally\n",
+          "all taken: the program exited %d, stdout %r" % (p.returncode, p.stdout))
+    line = p.stderr.strip()
+    named = all(("%s/giltrace-%d" % (b, uid)) in line for b in ("/dev/shm", tmpdir, "/tmp"))
+    check(gilcheck.one_line(p.stderr) and named and "running untraced" in line,
+          "all taken: expected one line naming each directory tried, got %r" % p.stderr)
+    notes.append("all taken: %r" % line)
+    return "; ".join(notes)
+
+
 def case_vfork(giltrace, shim, work):
     python = python_3_10_plus()
     env = env_only(shim, work)
@@ -72,12 +147,14 @@ def case_vfork(giltrace, shim, work):
 
 CASES = {
     "vfork": case_vfork,
+    "squatted-ring-dir": case_squatted_ring_dir,
 }
 
 
 def main():
     case, giltrace, shim = sys.argv[1], sys.argv[2], sys.argv[3]
-    work = tempfile.mkdtemp(prefix="giltrace-fault-%s-" % case)
+    # Not under /tmp: some cases mount a tmpfs of their own over /tmp.
+    work = tempfile.mkdtemp(prefix="giltrace-fault-%s-" % case, dir="/var/tmp" if os.path.isdir("/var/tmp") else None)
     try:
         note = CASES[case](giltrace, shim, work)
     except gilcheck.Skip as e:
