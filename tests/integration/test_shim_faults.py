@@ -5,6 +5,9 @@ data silently (issue 12), each case on a real interpreter:
   vfork          a subprocess whose exec fails in a vfork child (CPython
                  3.10+) does not make the child dump, end or unlink its
                  parent's trace (env-only)
+  fork-child-names  a fork child of a program that imported threading:
+                 its main thread is named (CPython leaves the parent's tid
+                 in the Thread's _native_id)
   squatted-ring-dir  /dev/shm/giltrace-UID taken by another user's
                  directory or a symlink: env-only tracing falls back to
                  $TMPDIR; with every base taken, one line names each
@@ -122,6 +125,21 @@ def case_squatted_ring_dir(giltrace, shim, work):
     return "; ".join(notes)
 
 
+def case_fork_child_names(giltrace, shim, work):
+    python = pythons.first_of(["3.12", "3.13", "3.11", "3.10", "3.9", "3.8", "debian-3.11"])
+    if python is None:
+        raise gilcheck.Skip("no Python 3.8+ found (threads have native ids from 3.8)")
+    t = gilcheck.trace(python, [program("fork_child_names.py")], work, "fork")
+    child = int(t.stdout.split()[-1])
+    names = dict(t.q("SELECT tid, name FROM threads WHERE pid = ?", child))
+    t.close()
+    check(names.get(child) == "MainThread", "the child's main thread %d is named %r (threads: %s)"
+          % (child, names.get(child), names))
+    check(sorted(n for tid, n in names.items() if tid != child) == ["child-0", "child-1"],
+          "the child's other threads: %s" % names)
+    return "child %d: %s" % (child, ", ".join("%d %s" % kv for kv in sorted(names.items())))
+
+
 def case_vfork(giltrace, shim, work):
     python = python_3_10_plus()
     env = env_only(shim, work)
@@ -147,6 +165,7 @@ def case_vfork(giltrace, shim, work):
 
 CASES = {
     "vfork": case_vfork,
+    "fork-child-names": case_fork_child_names,
     "squatted-ring-dir": case_squatted_ring_dir,
 }
 
