@@ -140,11 +140,12 @@ static int build_clock(const struct ring_header *h, const struct chunk_ref *chun
     return r;
 }
 
-/* Copy the committed records of a chunk claimed as `seq` into `out`; count
- * in *dropped a record after them that was torn by a crash (timestamp
- * stored, committing tail not) or that passes its check yet holds no valid
- * kind or GIL. Anything else after them is unwritten or stale. */
-static size_t copy_records(const char *chunk, uint64_t seq, unsigned ngil, struct ring_record *out,
+/* Copy the committed records of a chunk claimed as `seq` into `out`, up to
+ * the first event stamped after `cut` (raw clock); count in *dropped a
+ * record after them that was torn by a crash (timestamp stored, committing
+ * tail not) or that passes its check yet holds no valid kind or GIL.
+ * Anything else after them is unwritten or stale. */
+static size_t copy_records(const char *chunk, uint64_t seq, unsigned ngil, uint64_t cut, struct ring_record *out,
                            uint64_t *dropped)
 {
     const struct ring_record *r = (const void *)(chunk + RING_CHUNK_HEADER_SIZE);
@@ -161,6 +162,8 @@ static size_t copy_records(const char *chunk, uint64_t seq, unsigned ngil, struc
             (*dropped)++;
             break;
         }
+        if (kind != RING_REC_STACK && r[i].raw_ts > cut)
+            break; /* after the process's end: its other threads were read as of then */
         out[i].raw_ts = r[i].raw_ts;
         out[i].tail = tail;
     }
@@ -255,6 +258,12 @@ int ring_read_memory(const void *mem, size_t size, struct trace_process *out, ch
     if (!out->threads)
         goto oom;
     unsigned ngil = (unsigned)out->gil_count;
+    /* One cut for all threads: a process that ended while other threads
+     * still ran (exit() without the GIL) is read as of its end, which it
+     * stamped before anything was read, so no thread is read later than
+     * another. A record stamped before the cut and still uncommitted when
+     * read is the last of its thread, and no later handoff can be seen. */
+    uint64_t cut = out->exited ? h->end.raw : UINT64_MAX;
     size_t hint = 0, cap = 0;
     int64_t first_ns = INT64_MAX, last_ns = INT64_MIN;
     struct trace_thread *t = NULL;
@@ -269,7 +278,7 @@ int ring_read_memory(const void *mem, size_t size, struct trace_process *out, ch
         }
         const struct ring_chunk_header *c = (const void *)(base + ring_chunk_offset(chunks[i].index));
         uint64_t dropped = 0;
-        size_t valid = copy_records((const char *)c, chunks[i].seq, ngil, scratch, &dropped);
+        size_t valid = copy_records((const char *)c, chunks[i].seq, ngil, cut, scratch, &dropped);
         if (__atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) != chunks[i].seq)
             continue; /* taken over while we read it: those events are gone */
         out->dropped_records += dropped;

@@ -8,6 +8,10 @@ data silently (issue 12), each case on a real interpreter:
   fork-child-names  a fork child of a program that imported threading:
                  its main thread is named (CPython leaves the parent's tid
                  in the Thread's _native_id)
+  exit-under-threads  env-only: the main thread calls libc's exit() without
+                 the GIL while six threads still hand it over; in each of 8
+                 runs the trace is cut at one moment for every thread: no
+                 hold overlaps another
   squatted-ring-dir  /dev/shm/giltrace-UID taken by another user's
                  directory or a symlink: env-only tracing falls back to
                  $TMPDIR; with every base taken, one line names each
@@ -140,6 +144,38 @@ def case_fork_child_names(giltrace, shim, work):
     return "child %d: %s" % (child, ", ".join("%d %s" % kv for kv in sorted(names.items())))
 
 
+def overlapping_holds(db):
+    return db.execute("""SELECT count(*) FROM (
+        SELECT start_ns, max(end_ns) OVER (PARTITION BY pid, gil ORDER BY start_ns, end_ns
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before_end
+        FROM holds) WHERE start_ns < before_end""").fetchone()[0]
+
+
+def case_exit_under_threads(giltrace, shim, work):
+    python = pythons.first_of(["3.12", "3.13", "3.11", "debian-3.11"])
+    if python is None:
+        raise gilcheck.Skip("no Python 3.11+ found")
+    env = env_only(shim, work)
+    figures = []
+    for run in range(8):
+        p = subprocess.run([python, program("exit_under_threads.py"), "6", "0.5"], env=env, capture_output=True,
+                           text=True, timeout=300)
+        check(p.returncode == 0, "run %d: the program exited %d: %s" % (run, p.returncode, p.stderr))
+        pid = int(p.stdout.split()[0])
+        path = os.path.join(work, "out", "gil-%d.db" % pid)
+        check(os.path.exists(path), "run %d: no trace (%s)" % (run, p.stderr.strip()))
+        db = sqlite3.connect(path)
+        switchers = db.execute("SELECT count(DISTINCT tid) FROM holds JOIN threads USING (pid, tid) "
+                               "WHERE name LIKE 'switcher-%'").fetchone()[0]
+        holds = db.execute("SELECT count(*) FROM holds").fetchone()[0]
+        overlaps = overlapping_holds(db)
+        db.close()
+        figures.append((holds, overlaps))
+        check(switchers == 6, "run %d: holds of %d of the 6 switching threads" % (run, switchers))
+    check(all(o == 0 for _, o in figures), "overlapping holds per run (holds, overlapping): %s" % figures)
+    return "8 runs, holds per run %s, 0 overlapping" % [h for h, _ in figures]
+
+
 def case_vfork(giltrace, shim, work):
     python = python_3_10_plus()
     env = env_only(shim, work)
@@ -165,6 +201,7 @@ def case_vfork(giltrace, shim, work):
 
 CASES = {
     "vfork": case_vfork,
+    "exit-under-threads": case_exit_under_threads,
     "fork-child-names": case_fork_child_names,
     "squatted-ring-dir": case_squatted_ring_dir,
 }

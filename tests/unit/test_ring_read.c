@@ -1,7 +1,9 @@
 /*
  * test_ring_read.c — decoding ring files: threads come out with their
  * events in claim order, process identity is carried over, torn and invalid
- * records are dropped and counted (never misread), and files that are not
+ * records are dropped and counted (never misread), a process that ended is
+ * read as of its end (events stamped later, by threads still running while
+ * it exited, are left out for every thread alike), and files that are not
  * rings are refused with a reason.
  */
 #include <string.h>
@@ -79,6 +81,31 @@ static void test_torn_and_invalid_records(void)
     ring_fixture_free(&f);
 }
 
+static void test_cut_at_end(void)
+{
+    struct ring_fixture f;
+    ring_fixture_init(&f, 4); /* exited, end at 900000 ns */
+    uint64_t a = ring_fixture_claim(&f, 100);
+    uint64_t b = ring_fixture_claim(&f, 200);
+    ring_fixture_put(&f, a, 0, 899000, RING_EV_ACQUIRE, 0, 0);
+    ring_fixture_put(&f, a, 1, 899500, RING_EV_RELEASE, 0, 0);
+    ring_fixture_put(&f, a, 2, 900500, RING_EV_BUSY, 0, 0);
+    ring_fixture_put(&f, b, 0, 899600, RING_EV_ACQUIRE, 0, 0);
+    ring_fixture_put(&f, b, 1, 900000, RING_EV_RELEASE, 0, 0);
+    ring_fixture_put(&f, b, 2, 900100, RING_EV_ACQUIRE, 0, 0);
+    struct trace_process p;
+    char err[256];
+    CHECK(ring_read_memory(f.mem, f.size, &p, err, sizeof err) == 0);
+    CHECK_EQ_INT(p.thread_count, 2);
+    CHECK_EQ_INT(p.threads[0].count, 2);
+    CHECK_EQ_INT(p.threads[1].count, 2);
+    CHECK_EQ_INT(p.threads[1].events[1].ts_ns, 900000);
+    CHECK_EQ_INT(p.end_ns, 900000);
+    CHECK_EQ_INT(p.dropped_records, 0);
+    trace_process_free(&p);
+    ring_fixture_free(&f);
+}
+
 static void test_refusals(void)
 {
     struct ring_fixture f;
@@ -120,6 +147,7 @@ int main(void)
 {
     test_threads_and_identity();
     test_torn_and_invalid_records();
+    test_cut_at_end();
     test_refusals();
     return 0;
 }
