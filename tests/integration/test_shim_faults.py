@@ -12,6 +12,11 @@ data silently (issue 12), each case on a real interpreter:
                  the GIL while six threads still hand it over; in each of 8
                  runs the trace is cut at one moment for every thread: no
                  hold overlaps another
+  shared-output  env-only GILTRACE_OUTPUT in a world-writable sticky
+                 directory: the trace is a new 0600 file; a symlink planted
+                 at its name is not followed, another user's planted file is
+                 not written into, and one they hold locked is not waited
+                 for; processes of one user sharing an output append to it
   squatted-ring-dir  /dev/shm/giltrace-UID taken by another user's
                  directory or a symlink: env-only tracing falls back to
                  $TMPDIR; with every base taken, one line names each
@@ -24,6 +29,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gilcheck  # noqa: E402
@@ -176,6 +182,108 @@ def case_exit_under_threads(giltrace, shim, work):
     return "8 runs, holds per run %s, 0 overlapping" % [h for h, _ in figures]
 
 
+def run_after_planting(cmd, env, plant):
+    """Run cmd (exec'd by a shell that first tells us its pid), calling
+    plant(pid) before the program starts. Returns (status, stdout, stderr)."""
+    p = subprocess.Popen(["sh", "-c", 'echo $$; read go; exec "$@"', "sh"] + cmd, env=env, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pid = int(p.stdout.readline())
+    plant(pid)
+    out, err = p.communicate("go\n", timeout=300)
+    return p.returncode, out, err
+
+
+def case_shared_output(giltrace, shim, work):
+    python = pythons.first_of(["3.12", "3.13", "3.11", "debian-3.11"])
+    if python is None:
+        raise gilcheck.Skip("no Python 3.11+ found")
+    if os.geteuid() != 0:
+        raise gilcheck.Skip("planting another user's files needs root (chown)")
+    other = 65534
+    shared = os.path.join(work, "shared")
+    os.mkdir(shared)
+    os.chmod(shared, 0o1777)
+    trap = os.path.join(work, "trap")
+    os.mkdir(trap)
+    os.chmod(trap, 0o777)
+    env = env_only(shim, work, GILTRACE_OUTPUT=os.path.join(shared, "gil-%p.db"))
+    cmd = [python, program("sleep0.py"), "100", "2"]
+    normal = "program finished normally\n"
+    notes = []
+
+    def target(pid):
+        return os.path.join(shared, "gil-%d.db" % pid)
+
+    # Nothing planted: a new trace, mode 0600, no temporary file left.
+    status, out, err = run_after_planting(cmd, env, lambda pid: None)
+    made = [f for f in os.listdir(shared)]
+    check(status == 0 and out == normal and err == "", "plain: exit %d, %r, %r" % (status, out, err))
+    check(len(made) == 1 and made[0].startswith("gil-") and made[0].endswith(".db"), "plain: files %s" % made)
+    mode = os.stat(os.path.join(shared, made[0])).st_mode & 0o777
+    check(mode == 0o600, "plain: the trace has mode %o, not 600" % mode)
+    notes.append("new trace mode %o" % mode)
+
+    # A symlink to a file in the attacker's directory.
+    loot = os.path.join(trap, "loot.db")
+    status, out, err = run_after_planting(cmd, env, lambda pid: os.symlink(loot, target(pid)))
+    check(status == 0 and out == normal, "symlink: exit %d, %r" % (status, out))
+    check(not os.path.exists(loot), "symlink: the trace was written through the planted symlink into %s" % loot)
+    check(gilcheck.one_line(err) and "symbolic link" in err and "ring kept at" in err,
+          "symlink: expected one line saying it is a symlink, got %r" % err)
+    notes.append("symlink: %r" % err.strip())
+
+    # Another user's empty file.
+    planted = []
+
+    def plant_file(pid):
+        planted.append(target(pid))
+        with open(target(pid), "w"):
+            pass
+        os.chown(target(pid), other, other)
+        os.chmod(target(pid), 0o666)
+    status, out, err = run_after_planting(cmd, env, plant_file)
+    check(status == 0 and out == normal, "planted file: exit %d, %r" % (status, out))
+    size = os.path.getsize(planted[0])
+    check(size == 0, "planted file: another user's file was written into (%d bytes)" % size)
+    check(gilcheck.one_line(err) and "another user" in err, "planted file: got %r" % err)
+    notes.append("planted file: %r" % err.strip())
+
+    # Another user's database, held locked by them until the program is done.
+    locked = {}
+
+    def plant_locked(pid):
+        path = target(pid)
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("CREATE TABLE t(x)")
+        db.execute("BEGIN EXCLUSIVE")
+        db.execute("INSERT INTO t VALUES (1)")
+        os.chown(path, other, other)
+        locked["db"] = db
+    started = time.monotonic()
+    status, out, err = run_after_planting(cmd, env, plant_locked)
+    took = time.monotonic() - started
+    locked["db"].execute("ROLLBACK")
+    locked["db"].close()
+    check(status == 0 and out == normal, "locked file: exit %d, %r" % (status, out))
+    check(gilcheck.one_line(err) and "another user" in err and "locked" not in err,
+          "locked file: expected a refusal without waiting for the lock, got %r" % err)
+    notes.append("locked file: refused while still locked (run took %.1f s)" % took)
+
+    # Two processes of this user with one output (no %p): both in it.
+    shared_env = dict(env, GILTRACE_OUTPUT=os.path.join(shared, "together.db"))
+    for _ in range(2):
+        p = subprocess.run(cmd, env=shared_env, capture_output=True, text=True, timeout=300)
+        check(p.returncode == 0 and p.stderr == "", "together: exit %d, %r" % (p.returncode, p.stderr))
+    db = sqlite3.connect(os.path.join(shared, "together.db"))
+    n = db.execute("SELECT count(*) FROM processes").fetchone()[0]
+    db.close()
+    check(n == 2, "together: %d processes in the shared output, not 2" % n)
+    leftovers = [f for f in os.listdir(shared) if ".tmp-" in f]
+    check(leftovers == [], "temporary files left: %s" % leftovers)
+    notes.append("two processes appended to one output")
+    return "; ".join(notes)
+
+
 def case_vfork(giltrace, shim, work):
     python = python_3_10_plus()
     env = env_only(shim, work)
@@ -201,6 +309,7 @@ def case_vfork(giltrace, shim, work):
 
 CASES = {
     "vfork": case_vfork,
+    "shared-output": case_shared_output,
     "exit-under-threads": case_exit_under_threads,
     "fork-child-names": case_fork_child_names,
     "squatted-ring-dir": case_squatted_ring_dir,
