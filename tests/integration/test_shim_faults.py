@@ -17,6 +17,11 @@ data silently (issue 12), each case on a real interpreter:
                  at its name is not followed, another user's planted file is
                  not written into, and one they hold locked is not waited
                  for; processes of one user sharing an output append to it
+  ring-fs-full   the ring directory on a 1 MiB tmpfs (mounted in a private
+                 mount namespace), many events: env-only and giltrace run
+                 both exit 0 with the program's output, write a trace,
+                 count and report the lost events, and one line names the
+                 cause (the file system's free space)
   squatted-ring-dir  /dev/shm/giltrace-UID taken by another user's
                  directory or a symlink: env-only tracing falls back to
                  $TMPDIR; with every base taken, one line names each
@@ -284,6 +289,50 @@ def case_shared_output(giltrace, shim, work):
     return "; ".join(notes)
 
 
+def case_ring_fs_full(giltrace, shim, work):
+    python = pythons.first_of(["3.12", "3.13", "3.11", "debian-3.11"])
+    if python is None:
+        raise gilcheck.Skip("no Python 3.11+ found")
+    small = os.path.join(work, "small")
+    os.mkdir(small)
+    mount = "mount -t tmpfs -o size=1m,mode=0700 giltrace-small %s" % small
+    cmd = [python, program("sleep0.py"), "20000", "6"]
+    normal = "program finished normally\n"
+    notes = []
+
+    def lost_of(path):
+        db = sqlite3.connect(path)
+        lost, events = db.execute("SELECT sum(lost_events), (SELECT count(*) FROM events) FROM processes").fetchone()
+        db.close()
+        return lost, events
+
+    env = env_only(shim, work, GILTRACE_RING_DIR=small)
+    p = in_private_mounts(mount, cmd, env)
+    check(p.returncode == 0 and p.stdout == normal, "env-only: exit %d, stdout %r, stderr %r"
+          % (p.returncode, p.stdout, p.stderr))
+    dbs = os.listdir(os.path.join(work, "out"))
+    check(len(dbs) == 1, "env-only: no trace written (%s); stderr %r" % (dbs, p.stderr))
+    lost, events = lost_of(os.path.join(work, "out", dbs[0]))
+    check(lost > 0 and events > 0, "env-only: %d events, %d lost" % (events, lost))
+    lines = p.stderr.strip().splitlines()
+    check(len(lines) == 1 and "MiB free" in lines[0] and small in lines[0],
+          "env-only: expected one line naming the file system's free space, got %r" % p.stderr)
+    notes.append("env-only: %d events, %d lost; %r" % (events, lost, lines[0]))
+
+    db = os.path.join(work, "run.db")
+    p = in_private_mounts(mount, [giltrace, "run", "-q", "--ring-dir", small, "-o", db, "--"] + cmd,
+                          dict(os.environ))
+    check(p.returncode == 0 and p.stdout == normal, "giltrace run: exit %d, stdout %r, stderr %r"
+          % (p.returncode, p.stdout, p.stderr))
+    check(os.path.exists(db), "giltrace run: no trace; stderr %r" % p.stderr)
+    lost, events = lost_of(db)
+    check(lost > 0 and events > 0, "giltrace run: %d events, %d lost" % (events, lost))
+    check("MiB free" in p.stderr and "lost" in p.stderr,
+          "giltrace run: the cause and the losses should be reported, got %r" % p.stderr)
+    notes.append("giltrace run: %d events, %d lost; %r" % (events, lost, p.stderr.strip()))
+    return "; ".join(notes)
+
+
 def case_vfork(giltrace, shim, work):
     python = python_3_10_plus()
     env = env_only(shim, work)
@@ -309,6 +358,7 @@ def case_vfork(giltrace, shim, work):
 
 CASES = {
     "vfork": case_vfork,
+    "ring-fs-full": case_ring_fs_full,
     "shared-output": case_shared_output,
     "exit-under-threads": case_exit_under_threads,
     "fork-child-names": case_fork_child_names,

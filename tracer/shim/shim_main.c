@@ -98,6 +98,8 @@ __attribute__((constructor(101))) static void shim_start(void)
         say(why, "; running untraced");
         return;
     }
+    if (why[0])
+        say(why, ""); /* a smaller ring than asked: the file system is short of room */
     gil_registry_start(&py);
     pthread_atfork(NULL, NULL, after_fork_child);
     stack_unwind_init();
