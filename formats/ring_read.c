@@ -140,11 +140,12 @@ static int build_clock(const struct ring_header *h, const struct chunk_ref *chun
     return r;
 }
 
-/* Copy the committed records of a chunk claimed as `seq` into `out`; count
- * in *dropped a record after them that was torn by a crash (timestamp
- * stored, committing tail not) or that passes its check yet holds no valid
- * kind or GIL. Anything else after them is unwritten or stale. */
-static size_t copy_records(const char *chunk, uint64_t seq, unsigned ngil, struct ring_record *out,
+/* Copy the committed records of a chunk claimed as `seq` into `out`, up to
+ * the first event stamped after `cut` (raw clock); count in *dropped a
+ * record after them that was torn by a crash (timestamp stored, committing
+ * tail not) or that passes its check yet holds no valid kind or GIL.
+ * Anything else after them is unwritten or stale. */
+static size_t copy_records(const char *chunk, uint64_t seq, unsigned ngil, uint64_t cut, struct ring_record *out,
                            uint64_t *dropped)
 {
     const struct ring_record *r = (const void *)(chunk + RING_CHUNK_HEADER_SIZE);
@@ -161,7 +162,10 @@ static size_t copy_records(const char *chunk, uint64_t seq, unsigned ngil, struc
             (*dropped)++;
             break;
         }
-        out[i].raw_ts = __atomic_load_n(&r[i].raw_ts, __ATOMIC_RELAXED);
+        uint64_t raw = __atomic_load_n(&r[i].raw_ts, __ATOMIC_RELAXED);
+        if (kind != RING_REC_STACK && raw > cut)
+            break; /* after the process's end: its other threads were read as of then */
+        out[i].raw_ts = raw;
         out[i].tail = tail;
     }
     return i;
@@ -201,16 +205,20 @@ static int append_records(struct trace_thread *t, size_t *cap, const struct ring
     return 0;
 }
 
-/* The published chunks, by thread and claim order; adds the events their
- * threads counted as lost in them to `*lost`. */
+/* The published chunks, by thread and claim order; a chunk whose header is
+ * not `backed` (when known) is a hole of the file, never published, and is
+ * not touched. Adds the events their threads counted as lost in them to
+ * `*lost`. */
 static size_t collect_chunks(const struct ring_header *h, const char *base, uint64_t chunk_count,
-                             struct chunk_ref *chunks, uint64_t *lost)
+                             const uint8_t *backed, struct chunk_ref *chunks, uint64_t *lost)
 {
     uint64_t used = __atomic_load_n(&h->next_chunk, __ATOMIC_ACQUIRE);
     if (used > chunk_count)
         used = chunk_count;
     size_t n = 0;
     for (uint64_t i = 0; i < used; i++) {
+        if (backed && !backed[i])
+            continue;
         const struct ring_chunk_header *c = (const void *)(base + ring_chunk_offset((uint32_t)i));
         uint64_t seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
         if (seq == 0)
@@ -223,7 +231,9 @@ static size_t collect_chunks(const struct ring_header *h, const char *base, uint
     return n;
 }
 
-int ring_read_memory(const void *mem, size_t size, struct trace_process *out, char *err, size_t n)
+/* ring_read_memory, touching only the chunks `backed` says are (NULL: all). */
+static int read_ring(const void *mem, size_t size, const uint8_t *backed, struct trace_process *out, char *err,
+                     size_t n)
 {
     memset(out, 0, sizeof *out);
     const struct ring_header *h = mem;
@@ -241,7 +251,7 @@ int ring_read_memory(const void *mem, size_t size, struct trace_process *out, ch
     struct ring_aux_data aux = {0};
     if (!chunks || !scratch || copy_identity(h, out) || ring_aux_read(h, base, size, out, &aux))
         goto oom;
-    size_t nchunks = collect_chunks(h, base, chunk_count, chunks, &out->lost_events);
+    size_t nchunks = collect_chunks(h, base, chunk_count, backed, chunks, &out->lost_events);
     if (build_clock(h, chunks, nchunks, &map)) {
         free(chunks);
         free(scratch);
@@ -258,6 +268,12 @@ int ring_read_memory(const void *mem, size_t size, struct trace_process *out, ch
     if (!out->threads)
         goto oom;
     unsigned ngil = (unsigned)out->gil_count;
+    /* One cut for all threads: a process that ended while other threads
+     * still ran (exit() without the GIL) is read as of its end, which it
+     * stamped before anything was read, so no thread is read later than
+     * another. A record stamped before the cut and still uncommitted when
+     * read is the last of its thread, and no later handoff can be seen. */
+    uint64_t cut = out->exited ? h->end.raw : UINT64_MAX;
     size_t hint = 0, cap = 0;
     int64_t first_ns = INT64_MAX, last_ns = INT64_MIN;
     struct trace_thread *t = NULL;
@@ -272,7 +288,7 @@ int ring_read_memory(const void *mem, size_t size, struct trace_process *out, ch
         }
         const struct ring_chunk_header *c = (const void *)(base + ring_chunk_offset(chunks[i].index));
         uint64_t dropped = 0;
-        size_t valid = copy_records((const char *)c, chunks[i].seq, ngil, scratch, &dropped);
+        size_t valid = copy_records((const char *)c, chunks[i].seq, ngil, cut, scratch, &dropped);
         /* The seqlock's read side: the record loads above must complete
          * before seq is read again (as Linux's read_seqcount_retry). */
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -311,6 +327,43 @@ oom:
     return fmt_error(err, n, "out of memory reading a ring file");
 }
 
+int ring_read_memory(const void *mem, size_t size, struct trace_process *out, char *err, size_t n)
+{
+    return read_ring(mem, size, NULL, out, err, n);
+}
+
+/* Which chunks of the ring file `fd` (`size` bytes) have their header in
+ * data, not in a hole. A chunk the writer could not populate (its file
+ * system was full) is a hole, and reading a hole through a shared mapping
+ * makes the kernel allocate a page, which on a full file system raises
+ * SIGBUS. NULL when the file system cannot tell (every chunk is read then,
+ * as before) or memory is short. */
+static uint8_t *backed_chunks(int fd, size_t size)
+{
+    uint64_t count = size > RING_HEADER_SIZE ? (size - RING_HEADER_SIZE) / RING_CHUNK_SIZE : 0;
+    uint8_t *backed = calloc(count ? count : 1, 1);
+    if (!backed)
+        return NULL;
+    off_t at = 0;
+    for (;;) {
+        off_t data = lseek(fd, at, SEEK_DATA);
+        if (data < 0 && errno == ENXIO)
+            return backed; /* no data past `at` */
+        off_t hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
+        if (hole < 0) {
+            free(backed);
+            return NULL;
+        }
+        /* chunks whose 64-byte header lies in [data, hole) */
+        uint64_t i = (uint64_t)data <= RING_HEADER_SIZE
+                         ? 0
+                         : ((uint64_t)data - RING_HEADER_SIZE + RING_CHUNK_SIZE - 1) / RING_CHUNK_SIZE;
+        for (; i < count && ring_chunk_offset((uint32_t)i) + RING_CHUNK_HEADER_SIZE <= (uint64_t)hole; i++)
+            backed[i] = 1;
+        at = hole;
+    }
+}
+
 int ring_read_file(const char *path, struct trace_process *out, char *err, size_t n)
 {
     memset(out, 0, sizeof *out);
@@ -328,11 +381,13 @@ int ring_read_file(const char *path, struct trace_process *out, char *err, size_
     }
     void *mem = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
     int e = errno;
+    uint8_t *backed = mem == MAP_FAILED ? NULL : backed_chunks(fd, (size_t)st.st_size);
     close(fd);
     if (mem == MAP_FAILED)
         return fmt_error(err, n, "cannot map %s: %s", path, strerror(e));
     char why[256];
-    int r = ring_read_memory(mem, (size_t)st.st_size, out, why, sizeof why);
+    int r = read_ring(mem, (size_t)st.st_size, backed, out, why, sizeof why);
+    free(backed);
     munmap(mem, (size_t)st.st_size);
     if (r)
         return fmt_error(err, n, "%s: %s", path, why);

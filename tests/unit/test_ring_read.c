@@ -1,10 +1,16 @@
 /*
  * test_ring_read.c — decoding ring files: threads come out with their
  * events in claim order, process identity is carried over, torn and invalid
- * records are dropped and counted (never misread), and files that are not
+ * records are dropped and counted (never misread), a process that ended is
+ * read as of its end (events stamped later, by threads still running while
+ * it exited, are left out for every thread alike), and files that are not
  * rings are refused with a reason.
  */
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../../formats/ring_read.h"
 #include "check.h"
@@ -79,6 +85,64 @@ static void test_torn_and_invalid_records(void)
     ring_fixture_free(&f);
 }
 
+static void test_cut_at_end(void)
+{
+    struct ring_fixture f;
+    ring_fixture_init(&f, 4); /* exited, end at 900000 ns */
+    uint64_t a = ring_fixture_claim(&f, 100);
+    uint64_t b = ring_fixture_claim(&f, 200);
+    ring_fixture_put(&f, a, 0, 899000, RING_EV_ACQUIRE, 0, 0);
+    ring_fixture_put(&f, a, 1, 899500, RING_EV_RELEASE, 0, 0);
+    ring_fixture_put(&f, a, 2, 900500, RING_EV_BUSY, 0, 0);
+    ring_fixture_put(&f, b, 0, 899600, RING_EV_ACQUIRE, 0, 0);
+    ring_fixture_put(&f, b, 1, 900000, RING_EV_RELEASE, 0, 0);
+    ring_fixture_put(&f, b, 2, 900100, RING_EV_ACQUIRE, 0, 0);
+    struct trace_process p;
+    char err[256];
+    CHECK(ring_read_memory(f.mem, f.size, &p, err, sizeof err) == 0);
+    CHECK_EQ_INT(p.thread_count, 2);
+    CHECK_EQ_INT(p.threads[0].count, 2);
+    CHECK_EQ_INT(p.threads[1].count, 2);
+    CHECK_EQ_INT(p.threads[1].events[1].ts_ns, 900000);
+    CHECK_EQ_INT(p.end_ns, 900000);
+    CHECK_EQ_INT(p.dropped_records, 0);
+    trace_process_free(&p);
+    ring_fixture_free(&f);
+}
+
+/* A ring file whose claimed chunks past the first are holes (the writer
+ * could not populate them): reading it allocates nothing in the file (on a
+ * full tmpfs, touching a hole is SIGBUS). */
+static void test_holes(void)
+{
+    const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    char path[128];
+    snprintf(path, sizeof path, "%s/giltrace-holes-%d.ring", dir, (int)getpid());
+    struct ring_fixture f;
+    ring_fixture_init(&f, 64);
+    uint64_t s = ring_fixture_claim(&f, 100);
+    ring_fixture_put(&f, s, 0, 2000, RING_EV_ACQUIRE, 0, 0);
+    ((struct ring_header *)f.mem)->next_chunk = 64; /* 63 more claimed, never populated */
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+    CHECK(fd >= 0);
+    size_t written = (size_t)ring_chunk_offset(1);
+    CHECK(pwrite(fd, f.mem, written, 0) == (ssize_t)written);
+    CHECK(ftruncate(fd, (off_t)f.size) == 0);
+    struct stat before, after;
+    CHECK(fstat(fd, &before) == 0);
+    struct trace_process p;
+    char err[256];
+    CHECK(ring_read_file(path, &p, err, sizeof err) == 0);
+    CHECK(fstat(fd, &after) == 0);
+    CHECK_EQ_INT(after.st_blocks, before.st_blocks);
+    CHECK_EQ_INT(p.thread_count, 1);
+    CHECK_EQ_INT(p.threads[0].count, 1);
+    trace_process_free(&p);
+    close(fd);
+    unlink(path);
+    ring_fixture_free(&f);
+}
+
 static void test_refusals(void)
 {
     struct ring_fixture f;
@@ -120,6 +184,8 @@ int main(void)
 {
     test_threads_and_identity();
     test_torn_and_invalid_records();
+    test_cut_at_end();
+    test_holes();
     test_refusals();
     return 0;
 }

@@ -263,6 +263,9 @@ static py_object *starting_thread(void *(*fn)(void *), void *arg)
 #define SNAPSHOT_EVERY_NS 50000000ull
 #define SNAPSHOT_MAX_THREADS 4096
 
+/* This process is a fork child (of a traced process). */
+static bool forked;
+
 static void snapshot_running(void)
 {
     py_object *modules = api.modules();
@@ -284,8 +287,14 @@ static void snapshot_running(void)
             api.decref(n);
         if (!have)
             continue;
+        /* In a fork child, the shim's own ident -> tid map first: the
+         * Thread that forked keeps the parent's _native_id (CPython updates
+         * only its ident). Elsewhere _native_id first: it also covers
+         * threads started before the shim was watching (attach). */
         unsigned long tid = 0, ident;
-        if (api.hexversion >= 0x03080000) {
+        if (forked && int_value(k, &ident))
+            tid = ident_tid((uintptr_t)ident);
+        if (!tid && api.hexversion >= 0x03080000) {
             py_object *nid = read_attr(v, "_native_id");
             if (!int_value(nid, &tid))
                 tid = 0;
@@ -343,6 +352,7 @@ void py_names_after_fork_child(uint32_t old_tid, uint32_t new_tid)
         if (written[i].tid == old_tid && written[i].hash)
             text_copy(name, sizeof name, written[i].name);
     memset(written, 0, sizeof written); /* the child's ring starts empty */
+    forked = true;
     ident_put((uintptr_t)pthread_self(), new_tid);
     record(new_tid, name);
 }

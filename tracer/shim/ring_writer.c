@@ -4,10 +4,12 @@
  * The file is created with O_EXCL|O_NOFOLLOW, mode 0600, in a directory that
  * shim_config has checked is private; it is mapped MAP_SHARED and the
  * descriptor closed at once, so the process's own descriptors are never
- * disturbed. Each chunk's pages are populated when claimed
- * (MADV_POPULATE_WRITE): if the file system is full that fails and the events
- * are counted as lost, where a plain store would have raised SIGBUS in the
- * traced program.
+ * disturbed. The file's blocks are reserved when it is made (fallocate), in
+ * a smaller ring when the file system has less room, so that a full file
+ * system means fewer events kept (counted as lost), never SIGBUS at a store.
+ * Each chunk's pages are also populated when claimed (MADV_POPULATE_WRITE),
+ * which catches a file system that cannot reserve: if that fails the events
+ * are counted as lost and the chunk is never published.
  */
 #include "ring_writer.h"
 
@@ -15,6 +17,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -72,6 +75,13 @@ static struct {
     size_t placeholder_size;
     char path[4096 + 64];
     int child_ring; /* CHILD_RING_* */
+    /* The process whose ring this state describes (set when the ring is made,
+     * or in a fork child when it takes over): a vfork child shares this
+     * memory and must leave it alone. */
+    pid_t owner_pid;
+    /* atomic: events lost while there was no header yet (a fork child's
+     * thread while another creates the ring); moved into it once it exists */
+    uint64_t pending_lost;
 } w;
 
 void ring_writer_configure(const struct ring_writer_config *config, const struct ring_writer_identity *id)
@@ -171,8 +181,73 @@ static int create_ring_file(pid_t pid)
     return -1;
 }
 
+/* Move the events counted while there was no header into `h`. */
+static void take_pending_lost(struct ring_header *h)
+{
+    uint64_t n = __atomic_exchange_n(&w.pending_lost, 0, __ATOMIC_SEQ_CST);
+    if (n)
+        __atomic_fetch_add(&h->lost_events, n, __ATOMIC_RELAXED);
+}
+
+/* Size of a ring file of `chunks` chunks and an aux area of `aux_size`. */
+static uint64_t ring_file_size(uint64_t chunks, uint64_t aux_size)
+{
+    return ring_chunk_offset((uint32_t)chunks) + aux_size;
+}
+
+/* Size the file `fd` for `*chunks` chunks and the aux area, and reserve its
+ * blocks. When the file system has less room, fewer chunks: at most half of
+ * its free space (the program, and other rings, need the rest), and fewer
+ * again if reserving fails for want of space. Returns false with errno when
+ * not even one chunk fits; *free_mb is the free space seen (MiB). */
+static bool reserve_ring(int fd, uint64_t *chunks, uint64_t aux_size, uint64_t *free_mb)
+{
+    struct statvfs sv;
+    *free_mb = UINT64_MAX;
+    if (fstatvfs(fd, &sv) == 0 && sv.f_frsize) {
+        uint64_t free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
+        uint64_t fixed = ring_file_size(0, aux_size);
+        uint64_t fit = free_bytes / 2 > fixed ? (free_bytes / 2 - fixed) / RING_CHUNK_SIZE : 0;
+        *free_mb = free_bytes >> 20;
+        if (fit < *chunks)
+            *chunks = fit;
+    }
+    for (;;) {
+        if (*chunks < 1) {
+            errno = ENOSPC;
+            return false;
+        }
+        off_t size = (off_t)ring_file_size(*chunks, aux_size);
+        if (ftruncate(fd, size) != 0)
+            return false;
+        if (fallocate(fd, 0, 0, size) == 0 || errno == EOPNOTSUPP || errno == ENOSYS)
+            return true; /* reserved, or a file system that cannot: populate() guards each chunk */
+        if (errno != ENOSPC)
+            return false;
+        *chunks /= 2; /* others took the space meanwhile */
+    }
+}
+
+/* The one line saying the ring is smaller than asked, and why. */
+static void note_shrunk(char *why, size_t why_len, uint64_t chunks, uint64_t free_mb)
+{
+    struct text_buf b = text_buf_init(why, why_len);
+    text_buf_str(&b, "the file system of ");
+    text_buf_str(&b, w.dir);
+    text_buf_str(&b, " has ");
+    text_buf_u64(&b, free_mb);
+    text_buf_str(&b, " MiB free: ring of ");
+    text_buf_u64(&b, chunks * RING_CHUNK_SIZE >> 10);
+    text_buf_str(&b, " KiB instead of ");
+    text_buf_u64(&b, w.size_mb);
+    text_buf_str(&b, " MiB; events past it will be counted as lost (free space there, or set GILTRACE_RING_DIR "
+                     "or --ring-dir elsewhere)");
+}
+
 bool ring_writer_open(bool read_proc, char *why, size_t why_len)
 {
+    if (why_len)
+        why[0] = '\0';
     if (!w.configured) {
         text_copy(why, why_len, "tracing is not configured");
         return false;
@@ -184,8 +259,6 @@ bool ring_writer_open(bool read_proc, char *why, size_t why_len)
     if (chunks < 1)
         chunks = 1;
     struct ring_aux_layout aux = ring_aux_layout(w.stacks_mb);
-    size_t aux_offset = (size_t)ring_chunk_offset((uint32_t)chunks);
-    size_t size = aux_offset + (size_t)aux.size;
 
     pid_t pid = getpid();
     int fd = create_ring_file(pid);
@@ -198,24 +271,36 @@ bool ring_writer_open(bool read_proc, char *why, size_t why_len)
         text_buf_str(&b, strerror(e));
         return false;
     }
+    uint64_t asked = chunks, free_mb;
     void *map = MAP_FAILED;
-    if (ftruncate(fd, (off_t)size) == 0)
+    bool reserved = reserve_ring(fd, &chunks, aux.size, &free_mb);
+    size_t aux_offset = (size_t)ring_chunk_offset((uint32_t)chunks);
+    size_t size = aux_offset + (size_t)aux.size;
+    if (reserved)
         map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     int e = errno;
     close(fd);
     if (map == MAP_FAILED || !populate(map, RING_HEADER_SIZE) || !populate((char *)map + aux_offset, aux.size)) {
         if (map != MAP_FAILED)
             munmap(map, size);
+        else
+            errno = e;
+        e = errno == EFAULT || errno == ENOMEM ? ENOSPC : errno; /* what a full file system gives populate() */
         unlink(w.path);
         struct text_buf b = text_buf_init(why, why_len);
-        text_buf_str(&b, "cannot map a ring file of ");
-        text_buf_u64(&b, w.size_mb);
-        text_buf_str(&b, " MiB in ");
+        text_buf_str(&b, "cannot make a ring file in ");
         text_buf_str(&b, w.dir);
         text_buf_str(&b, ": ");
-        text_buf_str(&b, strerror(map == MAP_FAILED ? e : errno));
+        text_buf_str(&b, strerror(e));
+        if (free_mb != UINT64_MAX) {
+            text_buf_str(&b, " (");
+            text_buf_u64(&b, free_mb);
+            text_buf_str(&b, " MiB free there)");
+        }
         return false;
     }
+    if (chunks < asked)
+        note_shrunk(why, why_len, chunks, free_mb);
 
     struct ring_header *h = map;
     ring_header_init(h, (uint32_t)chunks, rec_clock_kind);
@@ -249,7 +334,9 @@ bool ring_writer_open(bool read_proc, char *why, size_t why_len)
     __atomic_store_n(&h->state, RING_STATE_RUNNING, __ATOMIC_RELEASE);
 
     w.map_size = size;
-    __atomic_store_n(&w.hdr, h, __ATOMIC_RELEASE);
+    w.owner_pid = pid;
+    __atomic_store_n(&w.hdr, h, __ATOMIC_SEQ_CST);
+    take_pending_lost(h);
     if (w.pending_name_tid) {
         ring_writer_add_name(w.pending_name_tid, w.pending_name);
         w.pending_name_tid = 0;
@@ -436,8 +523,22 @@ void ring_writer_count_lost(struct ring_chunk_header *last, uint64_t n)
         return;
     }
     struct ring_header *h = __atomic_load_n(&w.hdr, __ATOMIC_ACQUIRE);
-    if (h)
+    if (h) {
         __atomic_fetch_add(&h->lost_events, n, __ATOMIC_RELAXED);
+        return;
+    }
+    /* No header yet: park the count. Whoever publishes the header takes
+     * what is parked after publishing it; if it was published meanwhile,
+     * take it here (sequentially consistent: one of the two sees it). */
+    __atomic_fetch_add(&w.pending_lost, n, __ATOMIC_SEQ_CST);
+    h = __atomic_load_n(&w.hdr, __ATOMIC_SEQ_CST);
+    if (h)
+        take_pending_lost(h);
+}
+
+bool ring_writer_owned_here(void)
+{
+    return w.owner_pid == 0 || w.owner_pid == (pid_t)syscall(SYS_getpid);
 }
 
 int ring_writer_add_gil(uint64_t mutex_addr, uint32_t kind, bool subinterpreter)
@@ -489,6 +590,8 @@ bool ring_writer_finish(void)
 
 void ring_writer_forget_parent(void)
 {
+    w.owner_pid = (pid_t)syscall(SYS_getpid);
+    __atomic_store_n(&w.pending_lost, 0, __ATOMIC_RELAXED); /* the parent's, not ours */
     struct ring_header *h = w.hdr;
     if (!h)
         return;

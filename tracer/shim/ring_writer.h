@@ -36,8 +36,11 @@ struct ring_writer_config {
 /* Remember the configuration and what the process is. Creates no file. */
 void ring_writer_configure(const struct ring_writer_config *config, const struct ring_writer_identity *id);
 
-/* Create and map this process's ring file now. Returns false (with a reason
- * in `why`) if the file cannot be made; the process then runs untraced.
+/* Create and map this process's ring file now, its blocks reserved.
+ * Returns false (with a reason in `why`) if the file cannot be made; the
+ * process then runs untraced. Returns true with `why` empty, or holding one
+ * line to show the user when the file system had room for a smaller ring
+ * only (at most half its free space is taken).
  * Async-signal-safe apart from reading /proc/self (done only when `read_proc`),
  * so a fork child can call it with read_proc = false. */
 bool ring_writer_open(bool read_proc, char *why, size_t why_len);
@@ -79,8 +82,16 @@ uint64_t ring_writer_trigger_ns(void);
 /* Count `n` events that could not be recorded, by the thread whose last
  * chunk is `last` (NULL: it has none). In append mode a chunk's owner
  * counts in the chunk itself, touching no shared cache line; otherwise
- * the header's counter. */
+ * the header's counter. Before the ring exists (a fork child's thread
+ * while another creates it) the count is kept and added to the ring's
+ * header when it is made. */
 void ring_writer_count_lost(struct ring_chunk_header *last, uint64_t n);
+
+/* False in a process that shares this state without owning it: a vfork
+ * child (no fork handler ran in it) before it execs or calls _exit. It must
+ * then not touch the ring or this state. Makes one getpid system call (not
+ * glibc's, so it holds in a vfork child); true before any ring was made. */
+bool ring_writer_owned_here(void);
 
 /* Publish a GIL; returns its index, or -1 if the table is full. */
 int ring_writer_add_gil(uint64_t mutex_addr, uint32_t kind, bool subinterpreter);

@@ -71,24 +71,50 @@ static bool parse_u32(const char *s, unsigned long min, unsigned long max, uint3
 }
 
 
-/* The default env-only ring directory: <base>/giltrace-<uid>, made if absent. */
-static bool default_ring_dir(char *out, size_t cap)
+/* The default env-only ring directory: <base>/giltrace-<uid> in the first
+ * of /dev/shm, $TMPDIR and /tmp where it is (or can be made) a private
+ * directory of this user. A name taken by something else (another user's
+ * directory, a symlink) is passed over. On failure `why` says what each
+ * base gave. */
+static bool default_ring_dir(char *out, size_t cap, char *why, size_t why_len)
 {
     const char *bases[3] = {"/dev/shm", getenv("TMPDIR"), "/tmp"};
+    const char *labels[3] = {"/dev/shm", "$TMPDIR", "/tmp"};
+    struct text_buf t = text_buf_init(why, why_len);
+    text_buf_str(&t, "no private ring directory could be made (");
     for (int i = 0; i < 3; i++) {
         const char *base = bases[i];
-        if (!base || base[0] != '/' || access(base, W_OK | X_OK) != 0)
+        if (i)
+            text_buf_str(&t, "; ");
+        if (!base || base[0] != '/') {
+            text_buf_str(&t, labels[i]);
+            text_buf_str(&t, base ? " is not an absolute path" : " is not set");
             continue;
+        }
+        if (i == 1 && (strcmp(base, bases[0]) == 0 || strcmp(base, bases[2]) == 0)) {
+            text_buf_str(&t, "$TMPDIR is ");
+            text_buf_str(&t, base);
+            continue;
+        }
         struct text_buf b = text_buf_init(out, cap);
         text_buf_str(&b, base);
         text_buf_str(&b, "/giltrace-");
         text_buf_u64(&b, (uint64_t)geteuid());
-        if (b.overflow)
+        text_buf_str(&t, b.overflow ? base : out);
+        if (b.overflow) {
+            text_buf_str(&t, ": path too long");
             continue;
-        if (mkdir(out, 0700) != 0 && errno != EEXIST)
+        }
+        if (mkdir(out, 0700) != 0 && errno != EEXIST) {
+            text_buf_str(&t, ": ");
+            text_buf_str(&t, strerror(errno));
             continue;
-        return true;
+        }
+        if (shim_config_private_dir(out))
+            return true;
+        text_buf_str(&t, " is not a private directory of this user");
     }
+    text_buf_str(&t, "); set GILTRACE_RING_DIR to a directory of mode 0700; running untraced");
     return false;
 }
 
@@ -167,10 +193,8 @@ bool shim_config_read(struct shim_config *c, char *why, size_t why_len)
             !text_copy(c->ring_dir, sizeof c->ring_dir, ring_dir))
             return fail(why, why_len, "GILTRACE_RING_DIR=\"", ring_dir,
                         "\" is not a private directory of this user (mode 0700); running untraced");
-    } else if (!default_ring_dir(c->ring_dir, sizeof c->ring_dir) ||
-               !shim_config_private_dir(c->ring_dir)) {
-        return fail(why, why_len, "no private ring directory could be made in /dev/shm, $TMPDIR or /tmp",
-                    "", "; set GILTRACE_RING_DIR to a directory of mode 0700; running untraced");
+    } else if (!default_ring_dir(c->ring_dir, sizeof c->ring_dir, why, why_len)) {
+        return false;
     }
     c->mode = SHIM_MODE_ENV;
     return true;

@@ -98,6 +98,8 @@ __attribute__((constructor(101))) static void shim_start(void)
         say(why, "; running untraced");
         return;
     }
+    if (why[0])
+        say(why, ""); /* a smaller ring than asked: the file system is short of room */
     gil_registry_start(&py);
     pthread_atfork(NULL, NULL, after_fork_child);
     stack_unwind_init();
@@ -161,6 +163,8 @@ static void dump_env_output(const char *ring_path)
 
 static void shim_finish(void)
 {
+    if (!ring_writer_owned_here())
+        return; /* a vfork child: the ring and this state are its parent's */
     if (__atomic_exchange_n(&finished, 1, __ATOMIC_ACQ_REL))
         return;
     if (!ring_writer_tracing())
@@ -181,7 +185,9 @@ __attribute__((destructor)) static void shim_stop(void)
     shim_finish();
 }
 
-/* os._exit() and a failed exec in a fork child end here, not in exit(). */
+/* os._exit() and a failed exec in a fork child end here, not in exit().
+ * So does a failed exec in a vfork child (CPython 3.10+'s subprocess),
+ * which shares its parent's memory: shim_finish leaves that alone. */
 SHIM_EXPORT void _exit(int status)
 {
     shim_finish();
