@@ -330,8 +330,8 @@ static int load_processes(struct tdb_view *v)
         p->python_version = keep(v, sqlite3_column_text(st, 3));
         p->gil_kind = keep(v, sqlite3_column_text(st, 4));
         p->switch_interval_us = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 5);
-        p->start_t = sqlite3_column_int64(st, 6) - v->base_ns;
-        p->end_t = sqlite3_column_int64(st, 7) - v->base_ns;
+        p->start_t = trace_time_clamp(sqlite3_column_int64(st, 6)) - v->base_ns; /* damaged ones are clamped */
+        p->end_t = trace_time_clamp(sqlite3_column_int64(st, 7)) - v->base_ns;
         p->lost_events = (uint64_t)sqlite3_column_int64(st, 8);
     }
     sqlite3_finalize(st);
@@ -528,7 +528,7 @@ static struct tdb_view *view_init(const char *path, sqlite3 *db, const char *sum
         set_err(v, "%s: %s", path, complete < 0 ? e2 : "its viewer summaries are missing or incomplete");
         goto fail;
     }
-    v->base_ns = tdb_base_ns(db);
+    v->base_ns = trace_time_clamp(tdb_base_ns(db));
     if (load_processes(v) || load_lanes(v))
         goto fail;
     compute_span(v);
