@@ -25,7 +25,8 @@ static const char usage[] =
     "DIR (e.g. GILTRACE_RING_DIR, or a run directory giltrace run kept), or the\n"
     "one RINGFILE. Processes that died are included up to their last complete\n"
     "event; a record torn by the crash is dropped and counted. The rings are\n"
-    "left as they are.\n"
+    "left as they are. The exit status is 1 when a ring could not be read or\n"
+    "was cut short (what could be read is still written).\n"
     "\n"
     "options:\n"
     "  -o, --output FILE   trace database to write (default: recovered.db)\n"
@@ -78,7 +79,11 @@ int cmd_recover(int argc, char **argv)
     run_summary_warnings(&set);
     if (!quiet)
         run_summary_print(stderr, &set, output, bytes);
+    /* a partial recovery is written, and the exit status says it was partial */
     int status = set.unreadable ? 1 : 0;
+    for (size_t i = 0; i < set.count; i++)
+        if (set.procs[i].chunks_missing)
+            status = 1;
     trace_set_free(&set);
     return status;
 }

@@ -54,6 +54,13 @@ void run_summary_warnings(const struct trace_set *s)
             cli_warn("pid %d: %s events were lost because its ring was full; use a larger --buffer-mb",
                      p->pid, n);
         }
+        if (p->chunks_missing) {
+            char used[32];
+            cli_format_count(n, sizeof n, p->chunks_missing);
+            cli_format_count(used, sizeof used, p->chunks_used);
+            cli_warn("pid %d: its ring file was cut short: %s of its %s chunks are missing, and their events "
+                     "with them", p->pid, n, used);
+        }
         if (p->dropped_records) {
             cli_format_count(n, sizeof n, p->dropped_records);
             cli_warn("pid %d: %s torn or invalid records were dropped", p->pid, n);
