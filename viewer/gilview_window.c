@@ -382,7 +382,7 @@ static void save_screenshot(struct win *w)
     char path[4200];
     snprintf(path, sizeof path, "%s/gilview-%03d.png", w->opt->save_dir, ++w->shots);
     char err[512];
-    if (png_write_rgb(path, &w->img, err, sizeof err)) {
+    if (png_write_rgb(path, false, &w->img, err, sizeof err)) {
         snprintf(w->status, sizeof w->status, "cannot save: %s", err);
     } else {
         int lx, ly, lw, lh, x, y;

@@ -82,11 +82,9 @@ int cmd_export(int argc, char **argv)
             unlink(tmp);
             return 1;
         }
-        mode_t mask = umask(0);
-        umask(mask);
-        err[0] = '\0';
-        if (chmod(tmp, 0666 & ~mask) != 0 || output_file_commit(tmp, output, err, sizeof err)) {
-            cli_warn("%s", err[0] ? err : "cannot make the export readable");
+        char final[4096];
+        if (output_file_commit(tmp, output, o.force, final, sizeof final, err, sizeof err)) {
+            cli_warn("%s", err);
             unlink(tmp);
             return 1;
         }

@@ -51,7 +51,7 @@ int cmd_recover(int argc, char **argv)
         return 1;
     }
 
-    char tmp[PATH_MAX];
+    char tmp[PATH_MAX], final[PATH_MAX];
     if (output_file_begin(output, force, tmp, sizeof tmp))
         return 2;
     struct trace_set set;
@@ -67,7 +67,7 @@ int cmd_recover(int argc, char **argv)
     if (r == 0)
         r = trace_set_write(&set, tmp, command, err, sizeof err);
     if (r == 0)
-        r = output_file_commit(tmp, output, err, sizeof err);
+        r = output_file_commit(tmp, output, force, final, sizeof final, err, sizeof err);
     if (r != 0) {
         cli_warn("%s", err);
         unlink(tmp);
@@ -75,10 +75,10 @@ int cmd_recover(int argc, char **argv)
             trace_set_free(&set);
         return 1;
     }
-    uint64_t bytes = stat(output, &st) == 0 ? (uint64_t)st.st_size : 0;
+    uint64_t bytes = stat(final, &st) == 0 ? (uint64_t)st.st_size : 0;
     run_summary_warnings(&set);
     if (!quiet)
-        run_summary_print(stderr, &set, output, bytes);
+        run_summary_print(stderr, &set, final, bytes);
     /* a partial recovery is written, and the exit status says it was partial */
     int status = set.unreadable ? 1 : 0;
     for (size_t i = 0; i < set.count; i++)

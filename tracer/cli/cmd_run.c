@@ -295,7 +295,7 @@ int cmd_run(int argc, char **argv)
     trigger_watch_stop(watch);
 
     char *command = join_command(o.command);
-    r = trace_output_finish(run_dir, tmp_output, o.out.file.output, command, o.out.file.quiet);
+    r = trace_output_finish(run_dir, tmp_output, o.out.file.output, o.out.file.force, command, o.out.file.quiet);
     free(command);
     return r == 0 ? status : status ? status : 1;
 }
