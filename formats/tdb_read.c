@@ -52,7 +52,7 @@ sqlite3 *tdb_open_read(const char *path, char *err, size_t n)
         if (sqlite3_errcode(db) == SQLITE_NOTADB)
             snprintf(err, n, "%s is not a giltrace trace (not an SQLite database)", path);
         else
-            snprintf(err, n, "cannot read %s: %s", path, sqlite3_errmsg(db));
+            snprintf(err, n, "cannot read %s as a trace: %s", path, sqlite3_errmsg(db));
         goto fail;
     }
     int64_t version = query_int(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &ok);
