@@ -964,7 +964,10 @@ static int list_lanes(sqlite3 *db, const char *s, enum event_layout layout, stru
                       uint64_t *total)
 {
     sqlite3_stmt *st = prepare_fmt(db,
-                                   "SELECT l.id, (SELECT max(end_ns) FROM main.process p WHERE p.pid = l.pid)"
+                                   /* a lane of a process that lost events ends at its last
+                                    * event (NULL here): trace_open_end's rule */
+                                   "SELECT l.id, (SELECT CASE WHEN max(lost_events) > 0 THEN NULL ELSE max(end_ns) END"
+                                   " FROM main.process p WHERE p.pid = l.pid)"
                                    " - coalesce((SELECT value FROM main.meta WHERE key = 'base_ns'), 0)"
                                    " FROM main.lane l WHERE l.id NOT IN (SELECT lane FROM \"%w\".summary_lane)"
                                    " ORDER BY l.id",

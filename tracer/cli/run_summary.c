@@ -114,7 +114,7 @@ void run_summary_print(FILE *out, const struct trace_set *s, const char *db_path
             struct thread_totals tot = {0};
             struct trace_interval_sink sink = {add_hold, add_wait, &tot};
             for (size_t g = 0; g < ngil && g < RING_MAX_GILS; g++)
-                trace_intervals(t, (unsigned)g, p->end_ns, drops[g], ndrops[g], &sink);
+                trace_intervals(p, t, (unsigned)g, drops[g], ndrops[g], &sink);
             char longest[32];
             cli_format_ns(longest, sizeof longest, tot.longest_wait_ns);
             double denom = life > 0 ? (double)life : 1;
