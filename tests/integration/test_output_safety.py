@@ -5,12 +5,14 @@ file, or a symlink itself); pictures obey the same rules as traces (no
 silent overwrite, no writing through a symlink); outputs are private (0600);
 a file that appears during a run is not replaced; `recover -o -` makes no
 file named "-"; a FIFO given to recover is refused, not waited on; a ring
-cut short and a trace cut short are reported as such.
+cut short and a trace cut short are reported as such; a trace with a damaged process time is
+read without overflow.
 
 usage: test_output_safety.py GILTRACE GILVIEW SHIM FAKE_CPYTHON_PLAIN
 """
 import os
 import shutil
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -156,6 +158,21 @@ def main():
     p = run([giltrace, "report", W("cut.db")])
     case("a trace cut short: 'malformed', not 'not an SQLite database'",
          p.returncode == 1 and one_line(p.stderr) and "malformed" in p.stderr, p.stderr.strip())
+
+    # a damaged process time (a fuzzed ring gave INT64_MIN): readers clamp it,
+    # and under the sanitizers no signed overflow is reported
+    bad = W("int64min.db")
+    shutil.copy(db, bad)
+    con = sqlite3.connect(bad)
+    con.execute("UPDATE process SET start_ns = -9223372036854775808")
+    con.commit()
+    con.close()
+    for cmd in ([giltrace, "report", bad], [giltrace, "report", "--json", bad],
+                [giltrace, "export", "-q", "-o", W("int64min.json"), bad],
+                [gilview, "--screenshot", W("int64min.png"), bad]):
+        p = run(cmd)
+        case("%s on a trace whose process started at INT64_MIN" % os.path.basename(cmd[0]) + " " + cmd[1],
+             p.returncode == 0 and "runtime error" not in p.stderr, p.stderr.strip()[-300:])
 
     leftovers = [f for f in os.listdir(work) if ".tmp-" in f]
     case("no temporary files left", leftovers == [], " ".join(leftovers))
