@@ -6,7 +6,7 @@ silent overwrite, no writing through a symlink); outputs are private (0600);
 a file that appears during a run is not replaced; `recover -o -` makes no
 file named "-"; a FIFO given to recover is refused, not waited on; a ring
 cut short and a trace cut short are reported as such; a trace with a damaged process time is
-read without overflow.
+read without overflow; gilview does not write into the trace it shows.
 
 usage: test_output_safety.py GILTRACE GILVIEW SHIM FAKE_CPYTHON_PLAIN
 """
@@ -173,6 +173,22 @@ def main():
         p = run(cmd)
         case("%s on a trace whose process started at INT64_MIN" % os.path.basename(cmd[0]) + " " + cmd[1],
              p.returncode == 0 and "runtime error" not in p.stderr, p.stderr.strip()[-300:])
+
+    # gilview never writes into its input: a trace without summaries (an older
+    # one) is shown from summaries built elsewhere, and stays as it was
+    nosum = W("nosummary.db")
+    shutil.copy(db, nosum)
+    con = sqlite3.connect(nosum)
+    con.executescript("DELETE FROM summary_lane; DELETE FROM summary_chunk; DELETE FROM summary_wait;"
+                      " DELETE FROM summary_events; VACUUM;")
+    con.close()
+    with open(nosum, "rb") as f:
+        before = f.read()
+    p = run([gilview, "--screenshot", W("nosummary.png"), nosum])
+    with open(nosum, "rb") as f:
+        after = f.read()
+    case("gilview on a trace without summaries: drawn, and the trace is not modified",
+         p.returncode == 0 and os.path.exists(W("nosummary.png")) and after == before, p.stderr.strip())
 
     leftovers = [f for f in os.listdir(work) if ".tmp-" in f]
     case("no temporary files left", leftovers == [], " ".join(leftovers))
