@@ -100,6 +100,34 @@ def main():
             case("%s --force onto a symlink: the link is replaced, its target untouched" % name,
                  p.returncode == 0 and f.read() == "precious" and not os.path.islink(link), p.stderr.strip())
 
+    # a tile set: private, never over an earlier one without --force, never
+    # through a symlink (the folder, or a file planted in it)
+    tiles = W("tiles")
+    p = run([gilview, "tiles", db, "-o", tiles, "-q", "--max-zoom", "2"])
+    pngs = [os.path.join(r, f) for r, _, fs in os.walk(tiles) for f in fs if f.endswith(".png")]
+    case("gilview tiles: folders 0700, files 0600",
+         p.returncode == 0 and pngs and mode(tiles) == 0o700 and mode(os.path.join(tiles, "index.html")) == 0o600
+         and all(mode(f) == 0o600 for f in pngs), p.stderr.strip())
+    p = run([gilview, "tiles", db, "-o", tiles, "-q", "--max-zoom", "2"])
+    case("gilview tiles over an earlier set: refused without --force",
+         p.returncode != 0 and one_line(p.stderr) and "--force" in p.stderr, p.stderr.strip())
+    victim = W("tile-victim.txt")
+    with open(victim, "w") as f:
+        f.write("precious")
+    if pngs:
+        os.remove(pngs[0])
+        os.symlink(victim, pngs[0])
+    os.remove(os.path.join(tiles, "index.html"))
+    os.symlink(victim, os.path.join(tiles, "index.html"))
+    p = run([gilview, "tiles", db, "-o", tiles, "-q", "--force", "--max-zoom", "2"])
+    with open(victim) as f:
+        case("gilview tiles --force over symlinks planted in the set: replaced, their target untouched",
+             p.returncode == 0 and f.read() == "precious" and not os.path.islink(pngs[0]) and
+             not os.path.islink(os.path.join(tiles, "index.html")), p.stderr.strip())
+    os.symlink(tiles, W("tiles-link"))
+    p = run([gilview, "tiles", db, "-o", W("tiles-link"), "-q", "--force"])
+    case("gilview tiles into a symlink: refused", p.returncode != 0 and one_line(p.stderr), p.stderr.strip())
+
     out = W("t.json")
     p = run([giltrace, "export", "-q", "-o", out, db])
     case("export writes a 0600 file", p.returncode == 0 and mode(out) == 0o600, p.stderr.strip())

@@ -112,7 +112,9 @@ int main(int argc, char **argv)
 
     char tiles_dir[600];
     snprintf(tiles_dir, sizeof tiles_dir, "%s", dir);
-    char *targv[] = {(char *)gilview, "tiles", path, "-o", tiles_dir, "--max-zoom", "7", "--jobs", "2", NULL};
+    /* the folder holds the trace too: --force */
+    char *targv[] = {(char *)gilview, "tiles", path, "-o", tiles_dir, "--force", "--max-zoom", "7", "--jobs", "2",
+                     NULL};
     char *out, *terr;
     int rc = run_cmd(targv, &out, &terr);
     if (rc != 0)
