@@ -29,6 +29,7 @@
 #include "cli.h"
 #include "output_file.h"
 #include "shim_locate.h"
+#include "shim_share.h"
 #include "trace_output.h"
 #include "trigger_watch.h"
 
@@ -318,8 +319,8 @@ int cmd_run(int argc, char **argv)
     if (r >= 0)
         return r;
 
-    char shim[PATH_MAX];
-    if (shim_locate(SHIM_PRELOAD_NAME, SHIM_PRELOAD_ENV, shim, sizeof shim)) {
+    char found[PATH_MAX];
+    if (shim_locate(SHIM_PRELOAD_NAME, SHIM_PRELOAD_ENV, found, sizeof found)) {
         cli_warn("cannot find " SHIM_PRELOAD_NAME " beside the giltrace program; set " SHIM_PRELOAD_ENV
                  " to its path");
         return 2;
@@ -333,6 +334,9 @@ int cmd_run(int argc, char **argv)
         unlink(tmp_output);
         return 2;
     }
+    /* a process that becomes another user must be able to load the shim */
+    char shim[PATH_MAX], shim_dir[PATH_MAX];
+    shim_share(found, o.out.ring_base, shim, sizeof shim, shim_dir, sizeof shim_dir);
     prctl(PR_SET_CHILD_SUBREAPER, 1);
 
     /* Ctrl-C is the program's: ignored here, except that wait_for_tree
@@ -351,6 +355,7 @@ int cmd_run(int argc, char **argv)
         trigger_watch_stop(watch);
         unlink(tmp_output);
         trace_output_remove_ring_dir(run_dir);
+        shim_share_remove(shim_dir);
         return exec_status ? exec_status : 2;
     }
     signal(SIGTERM, forward_signal);
@@ -360,6 +365,7 @@ int cmd_run(int argc, char **argv)
     signal(SIGHUP, SIG_DFL);
     sigprocmask(SIG_SETMASK, &old_mask, NULL);
     trigger_watch_stop(watch);
+    shim_share_remove(shim_dir);
 
     char *command = join_command(o.command);
     r = trace_output_finish(run_dir, tmp_output, o.out.file.output, o.out.file.force, command, o.out.file.quiet);
