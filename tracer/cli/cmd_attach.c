@@ -54,7 +54,7 @@ static const char usage[] =
     "\n"
     "options:\n"
     "  -o, --output FILE     trace database to write (default: trace.db)\n"
-    "  -f, --force           replace FILE if it exists\n"
+    "  -f, --force           replace FILE if it exists (a regular file or a symlink)\n"
     "  -d, --duration TIME   how long to trace: 10s, 500ms, 2m, 1.5 (seconds);\n"
     "                        0 means until Ctrl-C (default: 10s)\n"
     "      --buffer-mb N     ring size in MiB, 1..65536 (default: 256); events\n"

@@ -23,8 +23,8 @@ static const char usage[] =
     "  --format chrome   Trace Event Format JSON for Perfetto UI (ui.perfetto.dev)\n"
     "                    and chrome://tracing: a track per thread, holds and waits\n"
     "                    as slices, the other GIL events as instants (the default)\n"
-    "  -o, --output FILE where to write it (\"-\": standard output)\n"
-    "  -f, --force       replace FILE if it exists\n"
+    "  -o, --output FILE where to write it (mode 0600; \"-\": standard output)\n"
+    "  -f, --force       replace FILE if it exists (a regular file or a symlink)\n"
     "  -q, --quiet       no warning when the export is too big for chrome://tracing\n"
     "  -h, --help        show this help\n";
 

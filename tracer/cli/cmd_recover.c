@@ -30,7 +30,7 @@ static const char usage[] =
     "\n"
     "options:\n"
     "  -o, --output FILE   trace database to write (default: recovered.db)\n"
-    "  -f, --force         replace FILE if it exists\n"
+    "  -f, --force         replace FILE if it exists (a regular file or a symlink)\n"
     "  -q, --quiet         print no summary\n"
     "  -h, --help          show this help\n";
 

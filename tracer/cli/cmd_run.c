@@ -48,7 +48,7 @@ static const char usage[] =
     "\n"
     "options:\n"
     "  -o, --output FILE     trace database to write (default: trace.db)\n"
-    "  -f, --force           replace FILE if it exists\n"
+    "  -f, --force           replace FILE if it exists (a regular file or a symlink)\n"
     "      --buffer-mb N     ring size per process in MiB, 1..65536 (default: 256);\n"
     "                        events beyond it are counted as lost\n"
     "      --ring-mode MODE  append (default): once a process's ring is full, its\n"
