@@ -24,8 +24,9 @@
  * when the process lost events, the lane's last event (trace_open_end). */
 #define PROCESS_END                                                                                    \
     "(SELECT CASE WHEN max(p.lost_events) > 0 THEN\n"                                                    \
-    "   (SELECT e.t + coalesce(e.o3, e.o2, e.o1, 0) FROM event e WHERE e.lane = l.id ORDER BY e.t DESC LIMIT 1)\n" \
-    "   + " BASE_NS " ELSE max(p.end_ns) END FROM process p WHERE p.pid = l.pid)"
+    "   (SELECT e.t + coalesce(e.o3, e.o2, e.o1, 0) FROM event e\n"                                      \
+    "    WHERE e.lane = l.id ORDER BY e.t DESC LIMIT 1) + " BASE_NS "\n"                                  \
+    " ELSE max(p.end_ns) END FROM process p WHERE p.pid = l.pid)"
 
 const char tdb_schema_sql[] =
     "PRAGMA application_id = 1195986004;\n" /* TDB_APPLICATION_ID */
