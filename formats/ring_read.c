@@ -174,7 +174,8 @@ static size_t copy_records(const char *chunk, uint64_t seq, unsigned ngil, uint6
 /* Append a chunk's records to thread `t`, converting timestamps; a stack
  * record gives the thread's previous RELEASE or BUSY its stack. */
 static int append_records(struct trace_thread *t, size_t *cap, const struct ring_record *r, size_t count,
-                          const struct clock_map *map, size_t *hint, const struct ring_aux_data *aux)
+                          const struct clock_map *map, size_t *hint, const struct ring_aux_data *aux,
+                          uint64_t *dropped)
 {
     if (t->count + count > *cap) {
         size_t want = *cap ? *cap * 2 : RING_RECORDS_PER_CHUNK;
@@ -195,8 +196,13 @@ static int append_records(struct trace_thread *t, size_t *cap, const struct ring
                 prev->stack = aux->stack_of_slot[id];
             continue;
         }
+        int64_t ts = clock_map_ns(map, r[k].raw_ts, hint);
+        if (!trace_time_valid(ts)) {
+            (*dropped)++; /* a damaged timestamp: no clock gives it */
+            continue;
+        }
         struct trace_event *e = &t->events[t->count++];
-        e->ts_ns = clock_map_ns(map, r[k].raw_ts, hint);
+        e->ts_ns = ts;
         e->kind = (uint8_t)ring_tail_kind(r[k].tail);
         e->gil = (uint8_t)ring_tail_gil(r[k].tail);
         e->cpu = (uint16_t)ring_tail_cpu(r[k].tail);
@@ -242,8 +248,11 @@ static int read_ring(const void *mem, size_t size, const uint8_t *backed, struct
         return -1;
     uint64_t chunk_count = h->chunk_count;
     uint64_t in_file = (size - RING_HEADER_SIZE) / RING_CHUNK_SIZE;
+    uint64_t used = __atomic_load_n(&h->next_chunk, __ATOMIC_ACQUIRE);
+    if (used > chunk_count)
+        used = chunk_count;
     if (chunk_count > in_file)
-        chunk_count = in_file; /* the file was cut short: read what is there */
+        chunk_count = in_file; /* the file was cut short: read what is there, and say what is not */
 
     struct chunk_ref *chunks = malloc((chunk_count ? chunk_count : 1) * sizeof *chunks);
     struct ring_record *scratch = malloc(RING_RECORDS_PER_CHUNK * sizeof *scratch);
@@ -251,6 +260,8 @@ static int read_ring(const void *mem, size_t size, const uint8_t *backed, struct
     struct ring_aux_data aux = {0};
     if (!chunks || !scratch || copy_identity(h, out) || ring_aux_read(h, base, size, out, &aux))
         goto oom;
+    out->chunks_used = used;
+    out->chunks_missing = used > chunk_count ? used - chunk_count : 0;
     size_t nchunks = collect_chunks(h, base, chunk_count, backed, chunks, &out->lost_events);
     if (build_clock(h, chunks, nchunks, &map)) {
         free(chunks);
@@ -294,9 +305,9 @@ static int read_ring(const void *mem, size_t size, const uint8_t *backed, struct
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         if (__atomic_load_n(&c->seq, __ATOMIC_RELAXED) != chunks[i].seq)
             continue; /* taken over while we read it: those events are gone */
-        out->dropped_records += dropped;
-        if (append_records(t, &cap, scratch, valid, &map, &hint, &aux))
+        if (append_records(t, &cap, scratch, valid, &map, &hint, &aux, &dropped))
             goto oom;
+        out->dropped_records += dropped;
     }
     for (size_t i = 0; i < out->thread_count; i++) {
         const struct trace_thread *th = &out->threads[i];
@@ -306,8 +317,12 @@ static int read_ring(const void *mem, size_t size, const uint8_t *backed, struct
             last_ns = th->events[th->count - 1].ts_ns;
     }
 
-    out->start_ns = (int64_t)h->start.mono_ns;
-    out->end_ns = out->exited ? (int64_t)h->end.mono_ns : out->start_ns;
+    /* a damaged calibration time counts for nothing: the events say more */
+    out->start_ns = trace_time_valid((int64_t)h->start.mono_ns) ? (int64_t)h->start.mono_ns
+                    : first_ns != INT64_MAX                       ? first_ns
+                                                                  : 0;
+    out->end_ns = out->exited && trace_time_valid((int64_t)h->end.mono_ns) ? (int64_t)h->end.mono_ns
+                                                                            : out->start_ns;
     if (last_ns > out->end_ns)
         out->end_ns = last_ns;
     if (first_ns < out->start_ns)
@@ -367,7 +382,8 @@ static uint8_t *backed_chunks(int fd, size_t size)
 int ring_read_file(const char *path, struct trace_process *out, char *err, size_t n)
 {
     memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* O_NONBLOCK: a FIFO must be refused below, not waited on */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
         return fmt_error(err, n, "cannot open %s: %s", path, strerror(errno));
     struct stat st;

@@ -48,7 +48,11 @@ sqlite3 *tdb_open_read(const char *path, char *err, size_t n)
     int ok;
     int64_t app = query_int(db, "PRAGMA application_id", 0, &ok);
     if (!ok) {
-        snprintf(err, n, "%s is not a giltrace trace (not an SQLite database)", path);
+        /* SQLite's own reason: a damaged trace is not "not a database" */
+        if (sqlite3_errcode(db) == SQLITE_NOTADB)
+            snprintf(err, n, "%s is not a giltrace trace (not an SQLite database)", path);
+        else
+            snprintf(err, n, "cannot read %s as a trace: %s", path, sqlite3_errmsg(db));
         goto fail;
     }
     int64_t version = query_int(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &ok);
@@ -238,8 +242,8 @@ static int read_process_row(sqlite3 *db, int32_t pid, struct trace_process *p)
         p->python_hexversion = (uint32_t)sqlite3_column_int64(st, 3);
         p->gil_kind = (uint32_t)sqlite3_column_int(st, 4);
         p->switch_interval_us = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 5);
-        p->start_ns = sqlite3_column_int64(st, 6);
-        p->end_ns = sqlite3_column_int64(st, 7);
+        p->start_ns = trace_time_clamp(sqlite3_column_int64(st, 6)); /* damaged ones are clamped */
+        p->end_ns = trace_time_clamp(sqlite3_column_int64(st, 7));
         p->exited = sqlite3_column_int(st, 8) != 0;
         p->lost_events = (uint64_t)sqlite3_column_int64(st, 9);
         p->dropped_records = (uint64_t)sqlite3_column_int64(st, 10);

@@ -13,7 +13,8 @@
 #include "trace_model.h"
 
 /* Open `path` read-only. Returns the handle, or NULL with a one-line reason
- * in `err` ("cannot open ...", "... is not a giltrace trace", "... was
+ * in `err` ("cannot open ...", "... is not a giltrace trace", "cannot read
+ * ... as a trace: database disk image is malformed" (SQLite's reason), "... was
  * written by a newer giltrace (schema N; this one reads up to M)"). */
 sqlite3 *tdb_open_read(const char *path, char *err, size_t err_len);
 

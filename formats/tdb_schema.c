@@ -20,7 +20,13 @@
     "  UNION ALL SELECT lane, t + o3, k3 FROM event WHERE k3 IS NOT NULL"
 
 #define BASE_NS "(SELECT value FROM meta WHERE key = 'base_ns')"
-#define PROCESS_END "(SELECT max(end_ns) FROM process p WHERE p.pid = l.pid)"
+/* Where an interval open at the end of lane l ends: its process's end, or,
+ * when the process lost events, the lane's last event (trace_open_end). */
+#define PROCESS_END                                                                                    \
+    "(SELECT CASE WHEN max(p.lost_events) > 0 THEN\n"                                                    \
+    "   (SELECT e.t + coalesce(e.o3, e.o2, e.o1, 0) FROM event e\n"                                      \
+    "    WHERE e.lane = l.id ORDER BY e.t DESC LIMIT 1) + " BASE_NS "\n"                                  \
+    " ELSE max(p.end_ns) END FROM process p WHERE p.pid = l.pid)"
 
 const char tdb_schema_sql[] =
     "PRAGMA application_id = 1195986004;\n" /* TDB_APPLICATION_ID */

@@ -106,6 +106,23 @@ struct tdb_sum_builder {
     struct tdb_bucket total;
 };
 
+/* a - b, saturated to int64 (lane times of a damaged trace can be anything) */
+static int64_t sat_sub(int64_t a, int64_t b)
+{
+    int64_t d;
+    if (__builtin_sub_overflow(a, b, &d))
+        return b < 0 ? INT64_MAX : INT64_MIN;
+    return d;
+}
+
+/* Where bucket `idx` of `level` ends: (idx + 1) << level, or INT64_MAX for
+ * the bucket that reaches the end of int64 (it then holds that end too). */
+static int64_t bucket_end(int64_t idx, int level)
+{
+    assert(idx >= 0);
+    return idx >= (INT64_MAX >> level) ? INT64_MAX : (idx + 1) << level;
+}
+
 int tdb_summary_base_level(uint64_t events, int64_t span_ns)
 {
     if (events == 0 || span_ns <= 0)
@@ -137,9 +154,9 @@ struct tdb_sum_builder *tdb_sum_builder_new(int64_t lane, uint64_t events, int64
     b->fn = fn;
     b->ctx = ctx;
     b->prev_t = first_t;
-    b->base = tdb_summary_base_level(events, end_t - first_t);
+    b->base = tdb_summary_base_level(events, sat_sub(end_t, first_t));
     b->top = b->base;
-    while (b->top < TDB_SUMMARY_MAX_LEVEL && ((end_t - b->origin) >> b->top) != 0)
+    while (b->top < TDB_SUMMARY_MAX_LEVEL && (sat_sub(end_t, b->origin) >> b->top) != 0)
         b->top++;
     b->nlev = b->top - b->base + 1;
     b->lv = calloc((size_t)b->nlev, sizeof *b->lv);
@@ -302,8 +319,8 @@ static int level_advance(struct tdb_sum_builder *b, int k, int64_t x)
     if (!lv->open)
         open_bucket(lv, level, x);
     for (;;) {
-        int64_t end = (lv->acc.idx + 1) << level;
-        if (x < end) {
+        int64_t end = bucket_end(lv->acc.idx, level);
+        if (x < end || end == INT64_MAX) {
             add_span(lv, x - lv->cur);
             lv->cur = x;
             return 0;
@@ -313,6 +330,15 @@ static int level_advance(struct tdb_sum_builder *b, int k, int64_t x)
         if (close_bucket(b, k))
             return -1;
         open_bucket(lv, level, x);
+        if (k + 1 == b->nlev) {
+            /* the buckets skipped have no parent to account for them: only
+             * at TDB_SUMMARY_MAX_LEVEL, with lane times beyond 2^60 ns */
+            int64_t gap = lv->cur - end;
+            if (lv->state & TDB_STATE_HELD)
+                b->total.held_ns += gap;
+            if (lv->state & TDB_STATE_WAIT)
+                b->total.wait_ns += gap;
+        }
     }
 }
 
@@ -338,7 +364,7 @@ static int parent_add(struct tdb_sum_builder *b, int k, const struct tdb_bucket 
     for (int i = 0; i < TDB_N_COUNTS; i++)
         a->n[i] += c->n[i];
     lv->dirty = true;
-    lv->cur = cs + (INT64_C(1) << child_level);
+    lv->cur = bucket_end(c->idx, child_level);
     lv->state = c->end_state;
     return 0;
 }
@@ -467,7 +493,7 @@ static int flush_pending(struct tdb_sum_builder *b)
 {
     if (!b->have_pend)
         return 0;
-    int64_t x = b->pend_t - b->origin;
+    int64_t x = sat_sub(b->pend_t, b->origin);
     if (x < 0)
         x = 0;
     if (level_advance(b, 0, x))
@@ -536,7 +562,7 @@ int tdb_sum_builder_finish(struct tdb_sum_builder *b, struct tdb_lane_summary *o
         return -1;
     if (b->end_t < b->last_t)
         b->end_t = b->last_t;
-    int64_t end_x = b->end_t - b->origin;
+    int64_t end_x = sat_sub(b->end_t, b->origin);
     struct sum_level *lv = &b->lv[0];
     if (end_x < lv->cur)
         end_x = lv->cur;
@@ -938,7 +964,10 @@ static int list_lanes(sqlite3 *db, const char *s, enum event_layout layout, stru
                       uint64_t *total)
 {
     sqlite3_stmt *st = prepare_fmt(db,
-                                   "SELECT l.id, (SELECT max(end_ns) FROM main.process p WHERE p.pid = l.pid)"
+                                   /* a lane of a process that lost events ends at its last
+                                    * event (NULL here): trace_open_end's rule */
+                                   "SELECT l.id, (SELECT CASE WHEN max(lost_events) > 0 THEN NULL ELSE max(end_ns) END"
+                                   " FROM main.process p WHERE p.pid = l.pid)"
                                    " - coalesce((SELECT value FROM main.meta WHERE key = 'base_ns'), 0)"
                                    " FROM main.lane l WHERE l.id NOT IN (SELECT lane FROM \"%w\".summary_lane)"
                                    " ORDER BY l.id",

@@ -12,6 +12,7 @@
  */
 #include "tdb_view.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -330,8 +331,8 @@ static int load_processes(struct tdb_view *v)
         p->python_version = keep(v, sqlite3_column_text(st, 3));
         p->gil_kind = keep(v, sqlite3_column_text(st, 4));
         p->switch_interval_us = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 5);
-        p->start_t = sqlite3_column_int64(st, 6) - v->base_ns;
-        p->end_t = sqlite3_column_int64(st, 7) - v->base_ns;
+        p->start_t = trace_time_clamp(sqlite3_column_int64(st, 6)) - v->base_ns; /* damaged ones are clamped */
+        p->end_t = trace_time_clamp(sqlite3_column_int64(st, 7)) - v->base_ns;
         p->lost_events = (uint64_t)sqlite3_column_int64(st, 8);
     }
     sqlite3_finalize(st);
@@ -528,7 +529,7 @@ static struct tdb_view *view_init(const char *path, sqlite3 *db, const char *sum
         set_err(v, "%s: %s", path, complete < 0 ? e2 : "its viewer summaries are missing or incomplete");
         goto fail;
     }
-    v->base_ns = tdb_base_ns(db);
+    v->base_ns = trace_time_clamp(tdb_base_ns(db));
     if (load_processes(v) || load_lanes(v))
         goto fail;
     compute_span(v);
@@ -549,33 +550,52 @@ fail:
     return NULL;
 }
 
-/* Build the missing summaries of `path`: into the trace when it can be
- * written, else into a new temporary database whose path goes to *tmp_out. */
+/* `path` as an SQLite URI that opens it read-only ("file:...?mode=ro");
+ * sqlite3_free it. NULL when out of memory. */
+static char *uri_of(const char *path)
+{
+    sqlite3_str *s = sqlite3_str_new(NULL);
+    sqlite3_str_appendall(s, path[0] == '/' ? "file://" : "file:"); /* file:///abs, file:rel */
+    for (const char *c = path; *c; c++) {
+        if (*c == '%' || *c == '?' || *c == '#')
+            sqlite3_str_appendf(s, "%%%02X", (unsigned)(unsigned char)*c);
+        else
+            sqlite3_str_appendchar(s, 1, *c);
+    }
+    sqlite3_str_appendall(s, "?mode=ro");
+    return sqlite3_str_finish(s);
+}
+
+/* Build the summaries `path` lacks into a private temporary database (its
+ * name into *tmp_out, to attach): the trace itself is never modified. */
 static int build_summaries(const char *path, const struct tdb_view_options *opt, char **tmp_out, char *err,
                            size_t n)
 {
     *tmp_out = NULL;
+    /* the trace is an input: opened read-only (mode=ro), never written; the
+     * connection may write only the temporary database attached below */
+    char *uri = uri_of(path);
     sqlite3 *rw = NULL;
-    if (sqlite3_open_v2(path, &rw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    if (!uri || sqlite3_open_v2(uri, &rw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL) !=
+                    SQLITE_OK) {
         snprintf(err, n, "cannot open %s: %s", path, rw ? sqlite3_errmsg(rw) : "out of memory");
         sqlite3_close(rw);
+        sqlite3_free(uri);
         return -1;
     }
+    sqlite3_free(uri);
+    assert(sqlite3_db_readonly(rw, "main") == 1);
     sqlite3_busy_timeout(rw, 10000);
     sqlite3_exec(rw, "PRAGMA cache_size = -65536", NULL, NULL, NULL);
     tdb_summary_progress_fn progress = opt ? opt->progress : NULL;
     void *pctx = opt ? opt->progress_ctx : NULL;
-    if (sqlite3_db_readonly(rw, "main") == 0 && tdb_summary_build(rw, "main", progress, pctx, err, n) == 0) {
-        sqlite3_close(rw);
-        return 0;
-    }
-    /* read-only trace (or read-only directory): summaries in a temporary file */
+    /* the summaries go to a private temporary file */
     const char *dir = getenv("TMPDIR");
     char *tmp = sqlite3_mprintf("%s/gilview-summary-XXXXXX", dir && *dir ? dir : "/tmp");
     int fd = tmp ? mkstemp(tmp) : -1;
     if (fd < 0) {
-        snprintf(err, n, "cannot store summaries of %s: it is read-only and no temporary file can be made (%s)",
-                 path, strerror(errno));
+        snprintf(err, n, "cannot build summaries of %s: no temporary file can be made in %s (%s); set TMPDIR",
+                 path, dir && *dir ? dir : "/tmp", strerror(errno));
         sqlite3_free(tmp);
         sqlite3_close(rw);
         return -1;

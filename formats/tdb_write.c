@@ -13,6 +13,7 @@
 #include "ring.h"
 #include "tdb_schema.h"
 #include "tdb_summary.h"
+#include "trace_intervals.h"
 
 #ifndef GILTRACE_VERSION
 #define GILTRACE_VERSION "unknown"
@@ -432,11 +433,12 @@ static int64_t lane_time(const struct tdb_writer *w, const struct trace_event *e
     return rel;
 }
 
-/* Insert the events of `t` that are on GIL `gil`, in order, and summarise
- * them for viewers (tdb_summary.h); the process ended at `end_ns`. */
-static int insert_lane_events(struct tdb_writer *w, int32_t pid, const struct trace_thread *t, unsigned gil,
-                              int64_t end_ns, char *err, size_t n)
+/* Insert the events of thread `t` of `p` that are on GIL `gil`, in order,
+ * and summarise them for viewers (tdb_summary.h). */
+static int insert_lane_events(struct tdb_writer *w, const struct trace_process *p, const struct trace_thread *t,
+                              unsigned gil, char *err, size_t n)
 {
+    int32_t pid = p->pid;
     int64_t lane = 0;
     if (lane_id(w, pid, t->tid, gil, &lane))
         return sql_fail(w, err, n, "cannot store a lane");
@@ -449,7 +451,9 @@ static int insert_lane_events(struct tdb_writer *w, int32_t pid, const struct tr
                 first = last;
         }
     struct tdb_summary_lane *sum;
-    if (tdb_summary_lane_begin(w->db, lane, count, first, last, end_ns - w->base_ns, &sum, err, n))
+    /* the lane's state ends by the open-interval rule (trace_open_end) */
+    if (tdb_summary_lane_begin(w->db, lane, count, first, last, trace_open_end(p, last + w->base_ns) - w->base_ns,
+                               &sum, err, n))
         return -1;
     enum { CHUNK = 16384 };
     struct event_row *rows = malloc(CHUNK * sizeof *rows);
@@ -519,7 +523,7 @@ int tdb_writer_add_process(struct tdb_writer *w, const struct trace_process *p, 
             gils_seen[t->events[k].gil / 64] |= 1ull << (t->events[k].gil % 64);
         for (unsigned g = 0; g < 256; g++)
             if (gils_seen[g / 64] >> (g % 64) & 1)
-                if (insert_lane_events(w, p->pid, t, g, p->end_ns, err, n))
+                if (insert_lane_events(w, p, t, g, err, n))
                     return -1;
     }
     return 0;

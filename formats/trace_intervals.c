@@ -47,9 +47,10 @@ static bool requested_during(const int64_t *drops, size_t n, size_t *cursor, int
     return *cursor < n && drops[*cursor] <= end;
 }
 
-void trace_intervals(const struct trace_thread *t, unsigned gil, int64_t end_ns, const int64_t *drops,
+void trace_intervals(const struct trace_process *p, const struct trace_thread *t, unsigned gil, const int64_t *drops,
                      size_t ndrops, const struct trace_interval_sink *sink)
 {
+    int64_t last_ns = 0;
     bool holding = false, waiting = false;
     size_t cursor = 0;
     struct trace_hold hold = {0};
@@ -58,6 +59,7 @@ void trace_intervals(const struct trace_thread *t, unsigned gil, int64_t end_ns,
         const struct trace_event *e = &t->events[i];
         if (e->gil != gil)
             continue;
+        last_ns = e->ts_ns;
         if (holding && (e->kind == RING_EV_RELEASE || e->kind == RING_EV_ACQUIRE)) {
             holding = false;
             hold.end_ns = e->ts_ns;
@@ -88,6 +90,7 @@ void trace_intervals(const struct trace_thread *t, unsigned gil, int64_t end_ns,
             break;
         }
     }
+    int64_t end_ns = trace_open_end(p, last_ns);
     if (holding) {
         hold.end_ns = end_ns;
         hold.open = true;

@@ -7,8 +7,12 @@
  *     was held (start < t <= end);
  *   - a wait runs from BUSY to the lane's next ACQUIRE (or BUSY) and counts
  *     the RETRY and TIMEOUT events between;
- *   - an interval still open when the lane ends lasts until `end_ns` (the
- *     process's end).
+ *   - an interval still open when the lane ends lasts until the process's
+ *     end; but in a process that lost events (its ring filled: lost_events),
+ *     what a thread did after its last recorded event is unknown, and an
+ *     unknown stretch is never counted as held or waited: the interval
+ *     ends at the lane's last event (trace_open_end). The summaries
+ *     (tdb_summary.h) end a lane's state by the same rule.
  * tests/unit checks that the views and this code agree.
  */
 #ifndef GILTRACE_TRACE_INTERVALS_H
@@ -23,7 +27,7 @@
 struct trace_hold {
     int64_t start_ns, end_ns;
     bool forced;
-    bool open; /* still held when the lane ended: end_ns is the process's end */
+    bool open; /* still held when the lane ended: end_ns is trace_open_end() */
 };
 
 struct trace_wait {
@@ -43,9 +47,19 @@ struct trace_interval_sink {
  * malloc'd (NULL when there are none). Returns the count, or -1 if out of memory. */
 ptrdiff_t trace_drop_requests(const struct trace_process *p, unsigned gil, int64_t **out);
 
-/* Walk the events of thread `t` on GIL `gil` and report its holds and waits.
- * `drops` is trace_drop_requests() of the same process and GIL. */
-void trace_intervals(const struct trace_thread *t, unsigned gil, int64_t end_ns, const int64_t *drops,
+/* Where an interval still open at the end of a lane of process `p` ends,
+ * the lane's last event being at `lane_last_ns`: the process's end, or when
+ * the process lost events, that last event (the rule above). The one place
+ * this rule is decided in C; the holds and waits views (tdb_schema.c) and
+ * the summaries' rebuild (tdb_summary.c list_lanes) say it in SQL. */
+static inline int64_t trace_open_end(const struct trace_process *p, int64_t lane_last_ns)
+{
+    return p->lost_events ? lane_last_ns : p->end_ns;
+}
+
+/* Walk the events of thread `t` of process `p` on GIL `gil` and report its
+ * holds and waits. `drops` is trace_drop_requests() of `p` and that GIL. */
+void trace_intervals(const struct trace_process *p, const struct trace_thread *t, unsigned gil, const int64_t *drops,
                      size_t ndrops, const struct trace_interval_sink *sink);
 
 #endif

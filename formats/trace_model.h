@@ -10,6 +10,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* CLOCK_MONOTONIC times lie in [0, TRACE_TIME_MAX_NS] (146 years of
+ * uptime), so that the difference of any two fits int64; a time outside is
+ * damage (a ring's torn calibration, an edited trace). */
+#define TRACE_TIME_MAX_NS (INT64_C(1) << 62)
+
+static inline bool trace_time_valid(int64_t t)
+{
+    return t >= 0 && t <= TRACE_TIME_MAX_NS;
+}
+
+/* `t` brought into [0, TRACE_TIME_MAX_NS]: what readers of a trace do with
+ * a damaged process or trace time before they subtract. */
+static inline int64_t trace_time_clamp(int64_t t)
+{
+    return t < 0 ? 0 : t > TRACE_TIME_MAX_NS ? TRACE_TIME_MAX_NS : t;
+}
+
 struct trace_event {
     int64_t ts_ns;
     uint8_t kind;   /* enum ring_event_kind */
@@ -72,6 +89,8 @@ struct trace_process {
     uint64_t lost_events;       /* recorded as lost by the shim */
     uint64_t overwritten_events;/* overwritten in a flight-recorder ring */
     uint64_t dropped_records;   /* torn or invalid records the reader dropped */
+    uint64_t chunks_used;       /* ring chunks the process had claimed (0: not read from a ring) */
+    uint64_t chunks_missing;    /* of those, how many lay past the end of a ring file cut short */
     size_t gil_count;
     struct trace_gil *gils;
     size_t thread_count;

@@ -126,7 +126,9 @@ static void usage(FILE *f)
           "Shows a giltrace trace as a timeline: one lane per thread and GIL, grouped by\n"
           "process; green = holds the GIL, red = waits for it, white = not asking.\n"
           "\n"
-          "  --screenshot FILE  draw one picture into FILE (PNG) and exit; needs no display\n"
+          "  --screenshot FILE  draw one picture into FILE (PNG, mode 0600) and exit; needs no\n"
+          "                     display\n"
+          "  --force            replace the --screenshot FILE if it exists\n"
           "  --size WxH         window or picture size (default 1400 wide, tall enough for every lane)\n"
           "  --range A:B        time window since the trace's start, with units ns, us, ms, s\n"
           "                     (e.g. 1.5s:1.6s or 0:250ms); either side may be left out\n"
@@ -143,7 +145,8 @@ static void usage(FILE *f)
           f);
 }
 
-static int screenshot(struct tdb_view *v, struct render *r, const char *out, int w, int h, bool has_range, double a,
+static int screenshot(struct tdb_view *v, struct render *r, const char *out, bool force, int w, int h, bool has_range,
+                      double a,
                       double b)
 {
     struct render_layout l;
@@ -177,7 +180,7 @@ static int screenshot(struct tdb_view *v, struct render *r, const char *out, int
         status = 1;
     }
     char err[512];
-    if (status == 0 && png_write_rgb(out, &img, err, sizeof err)) {
+    if (status == 0 && png_write_rgb(out, force, &img, err, sizeof err)) {
         gv_warn("%s", err);
         status = 1;
     }
@@ -203,9 +206,11 @@ int main(int argc, char **argv)
         {"screenshot", required_argument, NULL, 's'}, {"size", required_argument, NULL, 'z'},
         {"range", required_argument, NULL, 'r'},      {"font", required_argument, NULL, 'f'},
         {"save-dir", required_argument, NULL, 'd'},   {"live", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
+        {"force", no_argument, NULL, 'F'},            {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     const char *shot = NULL, *range = NULL, *font = NULL, *save_dir = ".";
     long live_pid = 0;
+    bool force = false;
     int w = 0, h = 0, c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -224,6 +229,9 @@ int main(int argc, char **argv)
             break;
         case 'd':
             save_dir = optarg;
+            break;
+        case 'F':
+            force = true;
             break;
         case 'l': {
             char *end;
@@ -273,7 +281,7 @@ int main(int argc, char **argv)
     }
     int status;
     if (shot) {
-        status = screenshot(v, r, shot, w ? w : DEFAULT_WIDTH, h, range != NULL, a, b);
+        status = screenshot(v, r, shot, force, w ? w : DEFAULT_WIDTH, h, range != NULL, a, b);
     } else {
         struct gv_window_options wo = {w ? w : DEFAULT_WIDTH, h, range != NULL, a, b, save_dir, live};
         status = gv_window_run(v, r, &wo);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "event_kind.h"
 #include "gilview.h"
@@ -380,9 +381,12 @@ static void draw(struct win *w)
 static void save_screenshot(struct win *w)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/gilview-%03d.png", w->opt->save_dir, ++w->shots);
+    struct stat st;
+    do /* the next name not taken (an earlier session's are kept) */
+        snprintf(path, sizeof path, "%s/gilview-%03d.png", w->opt->save_dir, ++w->shots);
+    while (lstat(path, &st) == 0 && w->shots < 100000);
     char err[512];
-    if (png_write_rgb(path, &w->img, err, sizeof err)) {
+    if (png_write_rgb(path, false, &w->img, err, sizeof err)) {
         snprintf(w->status, sizeof w->status, "cannot save: %s", err);
     } else {
         int lx, ly, lw, lh, x, y;

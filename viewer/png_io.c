@@ -3,10 +3,14 @@
  */
 #include "png_io.h"
 
+#include <limits.h>
 #include <png.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
+
+#include "out_file.h"
 
 #include "render.h"
 
@@ -37,11 +41,17 @@ static void on_warning(png_structp png, png_const_charp msg)
     (void)msg;
 }
 
-int png_write_rgb(const char *path, const struct render_image *img, char *err, size_t n)
+int png_write_rgb(const char *path, bool force, const struct render_image *img, char *err, size_t n)
 {
-    FILE *f = fopen(path, "wb");
+    char tmp[PATH_MAX];
+    int fd = out_file_claim(path, force, tmp, sizeof tmp, err, n);
+    if (fd < 0)
+        return -1;
+    FILE *f = fdopen(fd, "wb");
     if (!f) {
-        snprintf(err, n, "cannot create %s: %m", path);
+        snprintf(err, n, "cannot write %s: %m", path);
+        close(fd);
+        unlink(tmp);
         return -1;
     }
     struct png_err pe = {err, n};
@@ -53,13 +63,14 @@ int png_write_rgb(const char *path, const struct render_image *img, char *err, s
         png_destroy_write_struct(&png, &info);
         free(row);
         fclose(f);
+        unlink(tmp);
         return -1;
     }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
         free(row);
         fclose(f);
-        remove(path);
+        unlink(tmp);
         return -1;
     }
     png_init_io(png, f);
@@ -81,7 +92,17 @@ int png_write_rgb(const char *path, const struct render_image *img, char *err, s
     free(row);
     if (fclose(f) != 0) {
         snprintf(err, n, "cannot write %s: %m", path);
-        remove(path);
+        unlink(tmp);
+        return -1;
+    }
+    char kept[PATH_MAX];
+    int r = out_file_commit(tmp, path, force, kept, sizeof kept, err, n);
+    if (r != 0) {
+        if (r > 0)
+            snprintf(err, n, "%s appeared while the picture was drawn; not replacing it: the picture is %s", path,
+                     kept);
+        else
+            unlink(tmp);
         return -1;
     }
     return 0;

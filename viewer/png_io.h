@@ -7,14 +7,18 @@
 #ifndef GILTRACE_PNG_IO_H
 #define GILTRACE_PNG_IO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 struct render_image;
 
-/* Write `img` as an 8-bit RGB PNG. Returns 0 or -1 with `err`. */
-int png_write_rgb(const char *path, const struct render_image *img, char *err, size_t err_len);
+/* Write `img` as an 8-bit RGB PNG at `path`, by the output rules of
+ * formats/out_file.h (mode 0600; an existing file or symlink is replaced
+ * only with `force`, the link itself, never its target). Returns 0 or -1
+ * with `err`. */
+int png_write_rgb(const char *path, bool force, const struct render_image *img, char *err, size_t err_len);
 
 struct png_tile_options {
     int level;       /* zlib level 0-9 */

@@ -9,6 +9,7 @@
 #include "tiles.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -107,11 +108,20 @@ static void job_fail(struct job *j, const char *fmt, ...)
     pthread_mutex_unlock(&j->err_lock);
 }
 
+/* A private folder at `path`; one that exists must be a real folder (not
+ * a symlink to one). */
 static int make_dir(const char *path)
 {
-    if (mkdir(path, 0777) == 0 || errno == EEXIST)
+    if (mkdir(path, 0700) == 0)
         return 0;
-    return -1;
+    struct stat st;
+    if (errno != EEXIST || lstat(path, &st) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
+        return -1;
+    }
+    return 0;
 }
 
 static uint64_t hash_key(const uint8_t *k)
@@ -173,12 +183,21 @@ static int write_tile(struct job *j, const uint8_t *px, size_t stride, int y, co
         atomic_fetch_add(&j->empty, 1);
         return 0;
     }
+    /* an earlier set's file is replaced, not written into: it may be a link
+     * shared with other tiles, or a symlink */
+    if (j->opt->replace && unlink(path) != 0 && errno != ENOENT) {
+        job_fail(j, "cannot replace %s: %s", path, strerror(errno));
+        return -1;
+    }
     if (constant && dedup_link(&j->dedup, key, path)) {
         atomic_fetch_add(&j->linked, 1);
         return 0;
     }
-    FILE *f = fopen(path, "wb");
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!f) {
+        if (fd >= 0)
+            close(fd);
         job_fail(j, "cannot create %s: %s", path, strerror(errno));
         return -1;
     }

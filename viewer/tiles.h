@@ -46,6 +46,7 @@ struct tiles_options {
     int max_zoom;   /* < 0: default */
     int jobs;       /* threads; 0: one per online CPU */
     bool progress;  /* progress bar on stderr */
+    bool replace;   /* dir may hold an earlier tile set: replace its files (unlink, then create) */
     struct png_tile_options png;
 };
 
@@ -57,7 +58,10 @@ struct tiles_result {
 };
 
 /* Export the pyramid of `v` into o->dir (created if missing) and write
- * its index.html. Returns 0, or -1 with one line in `err`. */
+ * its index.html: folders 0700, files 0600, never through a symlink (a
+ * folder or file that is one is an error). Whether o->dir may be written at
+ * all (exists, holds files) is the caller's to decide. Returns 0, or -1 with
+ * one line in `err`. */
 int tiles_export(struct tdb_view *v, const struct tiles_options *o, struct tiles_result *res, char *err,
                  size_t err_len);
 

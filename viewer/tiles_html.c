@@ -9,7 +9,9 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "out_file.h"
 #include "tiles.h"
 
 static const char page_head[] =
@@ -207,16 +209,27 @@ int tiles_write_html(const char *dir, const struct tdb_view *v, const struct ren
         snprintf(err, n, "out of memory (or a label that is not UTF-8)");
         return -1;
     }
-    char file[4200];
+    char file[4200], tmp[4300], kept[4300];
     snprintf(file, sizeof file, "%s/index.html", dir);
-    FILE *f = fopen(file, "w");
+    /* the output rules (out_file.h): an index.html already there belongs to
+     * the tile set being replaced (the caller decided that) */
+    int fd = out_file_claim(file, true, tmp, sizeof tmp, err, n);
+    if (fd < 0) {
+        free(text);
+        return -1;
+    }
+    FILE *f = fdopen(fd, "w");
     int rc = 0;
     if (!f || fputs(page_head, f) < 0 || fputs(text, f) < 0 || fputs(page_tail, f) < 0)
         rc = -1;
-    if (f && fclose(f) != 0)
+    if (f ? fclose(f) != 0 : close(fd) != 0)
         rc = -1;
     if (rc)
         snprintf(err, n, "cannot write %s: %s", file, strerror(errno));
+    else if (out_file_commit(tmp, file, true, kept, sizeof kept, err, n) != 0)
+        rc = -1;
+    if (rc)
+        unlink(tmp);
     free(text);
     return rc;
 }

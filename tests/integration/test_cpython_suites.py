@@ -7,17 +7,18 @@ processes included) as untraced.
 usage: test_cpython_suites.py SPEC[,SPEC...]   (SPEC: 3.11, debian-3.11, 3.13, ...:
                                               the first present with its Lib/test)
 
-A test case whose outcome differs is run again, alone, in both modes: one
+Outcomes are read from regrtest's --junit-xml file, not from its output. A
+test case whose outcome differs is run again, alone, in both modes: one
 that is flaky on its own (differs between two untraced runs too) is reported
 as such; any other difference fails the test.
 """
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
+from xml.etree import ElementTree
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pythons  # noqa: E402
@@ -26,41 +27,44 @@ SKIP = 77
 GILTRACE = os.environ.get("GILTRACE", "giltrace")
 SUITES = ["test_threading", "test_thread", "test_threading_local", "test_queue", "test_socketserver",
           "test_subprocess"]
-# unittest's verbose lines: "test_name (module.Class.test_name) ... ok", or with
-# a docstring, its first line on the next line and then " ... ok". Older
-# versions leave the method out of the parentheses.
-CASE = re.compile(r"^(test\w*) \(([\w.]+)\)(.*)$")
-OUTCOMES = ("ok", "FAIL", "ERROR", "skipped", "expected failure", "unexpected success")
+# Verdicts come from regrtest's own structured output (--junit-xml), never
+# from the text a test prints: a line on stderr (the dynamic loader's, when a
+# child that became another user cannot open the preloaded shim) must not
+# read as a test's ERROR. A testcase's child element names its outcome.
+OUTCOME_OF = {"error": "ERROR", "failure": "FAIL", "skipped": "skipped", "output": "expected failure",
+              "outcome": "unexpected success"}
 
 
-def outcomes(text):
-    """{case id: one of OUTCOMES} from regrtest's verbose output."""
+def outcomes(xml_path):
+    """{case id: outcome} from regrtest's JUnit XML file ({} if there is none)."""
+    try:
+        root = ElementTree.parse(xml_path).getroot()
+    except (OSError, ElementTree.ParseError):
+        return {}
     result = {}
-    lines = text.splitlines()
-    for i, line in enumerate(lines):
-        m = CASE.match(line)
-        if not m:
-            continue
-        name, where, rest = m.groups()
-        case = where if where.endswith("." + name) else where + "." + name
-        tail = rest if " ... " in rest else (lines[i + 1] if i + 1 < len(lines) else "")
-        if " ... " not in tail:
-            continue
-        verdict = tail.split(" ... ", 1)[1].strip()
-        for outcome in OUTCOMES:
-            if verdict.startswith(outcome):
-                result[case] = outcome
+    for case in root.iter("testcase"):
+        name = case.get("name")
+        if not name:
+            continue  # started but never finished (a failed subtest ends it so)
+        verdict = "ok"
+        for child in case:
+            if child.tag in OUTCOME_OF:
+                verdict = OUTCOME_OF[child.tag]
                 break
+        result[name] = verdict
     return result
 
 
 def regrtest(python, suites, traced, work, tag):
-    cmd = [python, "-m", "test", "-v", "-u", "network", "-j2"] + suites
+    xml = os.path.join(work, tag + ".xml")
+    if os.path.exists(xml):
+        os.remove(xml)
+    cmd = [python, "-m", "test", "-v", "-u", "network", "-j2", "--junit-xml", xml] + suites
     if traced:
         cmd = [GILTRACE, "run", "-q", "-f", "-o", os.path.join(work, tag + ".db"), "--"] + cmd
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     p = subprocess.run(cmd, capture_output=True, text=True, cwd=work, env=env, timeout=1200)
-    return outcomes(p.stdout + p.stderr), p.stdout + p.stderr
+    return outcomes(xml), p.stdout + p.stderr
 
 
 def main():

@@ -7,12 +7,14 @@ usage: test_run_cli.py GILTRACE SHIM FAKE_CPYTHON_PLAIN
 """
 import os
 import shutil
+import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gilcheck import Cases, one_line, run_cli as run  # noqa: E402
+from gilcheck import Background, Cases, CheckFailed, Lines, one_line, run_cli as run  # noqa: E402
 
 case = Cases()
 
@@ -90,6 +92,58 @@ def main():
     p = run([giltrace, "run", "-f", "-o", out, "--", fake, "cpu", "2", "20000", "1000"])
     case("the same program with a CPython-shaped GIL is traced",
          p.returncode == 0 and "not identified" not in p.stderr and "GIL: condvar" in p.stderr, p.stderr.strip())
+
+    # A command that leaves a detached process running: giltrace says which
+    # pid it waits for; a second Ctrl-C stops the wait and the trace is written.
+    # (The lines are read as they come: no sleeping.)
+    detached = os.path.join(work, "detached.db")
+    left_pid = None
+    with Background([giltrace, "run", "-o", detached, "--", "sh", "-c",
+                     "setsid sleep 600 </dev/null >/dev/null 2>&1 & echo $!; exec %s cpu 2 2000 1000 >/dev/null"
+                     % fake], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as g:
+        try:
+            left_pid = int(g.p.stdout.readline())
+            err = Lines(g.p.stderr, "giltrace run")
+            line = err.get()
+            while line and "waiting for" not in line:
+                line = err.get()
+            case("the wait for a detached process names its pid", "pid %d " % left_pid in line, line.strip())
+            g.p.send_signal(signal.SIGINT)
+            line = err.get()
+            case("a first Ctrl-C asks for a second", "once more" in line, line.strip())
+            g.p.send_signal(signal.SIGINT)
+            rest = "".join(iter(err.get, ""))
+            status = g.p.wait(timeout=60)
+            case("a second Ctrl-C stops waiting: the trace is written, the status is the command's",
+                 status == 0 and os.path.exists(detached) and "stopped waiting" in rest and
+                 "GIL events from 1 process" in rest, rest.strip())
+        except CheckFailed as e:
+            case("the wait for a detached process", False, str(e))
+        finally:
+            if left_pid:
+                os.kill(left_pid, signal.SIGKILL)
+
+    # A process of the run that becomes another user, with giltrace and its
+    # shim in a private folder (a build under a 0700 home): the loader can
+    # still open the shim, so nothing lands in the program's stderr.
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or not setpriv:
+        print("note: the change-user case needs root and setpriv (util-linux); not checked")
+    else:
+        private = tempfile.mkdtemp(prefix="giltrace-private-")  # mode 0700
+        for f in (giltrace, shim):
+            shutil.copy(f, private)
+        base = tempfile.mkdtemp(prefix="giltrace-base-")  # where the run's folders go: open to all
+        os.chmod(base, 0o755)
+        p = run([os.path.join(private, os.path.basename(giltrace)), "run", "-q", "--ring-dir", base,
+                 "-o", os.path.join(work, "su.db"),
+                 "--", setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c", "id -u"])
+        shared = os.listdir(base)
+        case("a child that becomes nobody under a private build: no loader error in its stderr, no copy left",
+             p.returncode == 0 and p.stdout == "65534\n" and p.stderr == "" and shared == [],
+             (p.stderr.strip() + " " + " ".join(shared)).strip())
+        shutil.rmtree(private, ignore_errors=True)
+        shutil.rmtree(base, ignore_errors=True)
 
     # Env-only mode.
     ring_dir = tempfile.mkdtemp(prefix="giltrace-envrings-")

@@ -173,6 +173,8 @@ static void test_refusals(void)
     CHECK(ring_read_memory(f.mem, (size_t)ring_chunk_offset(1), &p, err, sizeof err) == 0);
     CHECK_EQ_INT(p.thread_count, 1);
     CHECK_EQ_INT(p.threads[0].count, 1);
+    CHECK_EQ_INT(p.chunks_used, 2); /* and it says what is missing */
+    CHECK_EQ_INT(p.chunks_missing, 1);
     trace_process_free(&p);
     ring_fixture_free(&f);
 
@@ -180,8 +182,33 @@ static void test_refusals(void)
     CHECK(strstr(err, "cannot open") != NULL);
 }
 
+/* Times no clock gives (a damaged calibration, a record's timestamp near
+ * 2^63) are dropped and counted, never passed on to be subtracted. */
+static void test_damaged_times(void)
+{
+    struct ring_fixture f;
+    ring_fixture_init(&f, 4);
+    struct ring_header *h = (struct ring_header *)f.mem;
+    h->start.mono_ns = UINT64_C(0x8000000000000000);
+    uint64_t s = ring_fixture_claim(&f, 7);
+    ring_fixture_put(&f, s, 0, 3000, RING_EV_ACQUIRE, 0, 0);
+    ring_fixture_put(&f, s, 1, UINT64_C(0x7300000000000000) + 3100, RING_EV_RELEASE, 0, 0);
+    ring_fixture_put(&f, s, 2, 3200, RING_EV_BUSY, 0, 0);
+    struct trace_process p;
+    char err[256];
+    CHECK(ring_read_memory(f.mem, f.size, &p, err, sizeof err) == 0);
+    CHECK(p.start_ns >= 0 && p.start_ns <= 3000);
+    CHECK(p.end_ns >= 3200 && p.end_ns <= TRACE_TIME_MAX_NS);
+    CHECK_EQ_INT(p.threads[0].count, 2);
+    CHECK_EQ_INT(p.dropped_records, 1);
+    CHECK_EQ_INT(p.chunks_missing, 0);
+    trace_process_free(&p);
+    ring_fixture_free(&f);
+}
+
 int main(void)
 {
+    test_damaged_times();
     test_threads_and_identity();
     test_torn_and_invalid_records();
     test_cut_at_end();

@@ -35,15 +35,15 @@ static void check_owner(void)
 static void check_lost_before_ring(void)
 {
     ring_writer_forget_parent(); /* what the fork handler does: the child's ring comes later */
-    ring_writer_count_lost(5);
-    ring_writer_count_lost(2);
+    ring_writer_count_lost(NULL, 5);
+    ring_writer_count_lost(NULL, 2);
     CHECK(ring_writer_finish()); /* makes the child's ring */
     struct trace_process p;
     char err[256];
     CHECK(ring_read_file(ring_writer_path(), &p, err, sizeof err) == 0);
     CHECK_EQ_INT(p.lost_events, 7);
     trace_process_free(&p);
-    ring_writer_count_lost(1);
+    ring_writer_count_lost(NULL, 1);
     CHECK(ring_read_file(ring_writer_path(), &p, err, sizeof err) == 0);
     CHECK_EQ_INT(p.lost_events, 8);
     trace_process_free(&p);

@@ -2,8 +2,11 @@
  * test_tdb_read.c — reading a trace back through formats/tdb_read.h: a
  * process comes back exactly as written (identity, GILs, threads, every
  * event with its kind, GIL and CPU), and a lane's events can be asked for by
- * time window, including windows that start or end inside a stored row.
+ * time window, including windows that start or end inside a stored row;
+ * damaged process times come back clamped, and a damaged file is refused in
+ * SQLite's words.
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -101,7 +104,44 @@ int main(void)
     CHECK_EQ_INT(calls, 3);
     CHECK(tdb_read_lane_events(db, 12345, 0, 1, stop_after_three, &calls, err, sizeof err) == -1);
     free(lanes);
+
+    /* A damaged process time (a fuzzed ring once gave INT64_MIN) is read
+     * clamped to the range of clock times, so that readers may subtract. */
+    sqlite3 *rw;
+    CHECK(sqlite3_open(path, &rw) == SQLITE_OK);
+    CHECK(sqlite3_exec(rw, "UPDATE process SET start_ns = -9223372036854775808, end_ns = 9223372036854775807",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(rw);
+    CHECK(tdb_read_process(db, 500, &q, err, sizeof err) == 0);
+    CHECK_EQ_INT(q.start_ns, 0);
+    CHECK_EQ_INT(q.end_ns, TRACE_TIME_MAX_NS);
+    trace_process_free(&q);
     sqlite3_close(db);
+
+    /* A trace cut short is called damaged in SQLite's words, not "not an
+     * SQLite database"; random bytes are not a database. */
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL);
+    static char bytes[1 << 20];
+    size_t size = fread(bytes, 1, sizeof bytes, f);
+    fclose(f);
+    CHECK(size > 8192 && size < sizeof bytes);
+    char cut[] = "/tmp/giltrace-cut-XXXXXX";
+    int fd = mkstemp(cut);
+    CHECK(fd >= 0);
+    CHECK(write(fd, bytes, size / 2) == (ssize_t)(size / 2));
+    close(fd);
+    CHECK(tdb_open_read(cut, err, sizeof err) == NULL);
+    fprintf(stderr, "cut short: %s\n", err);
+    CHECK(strstr(err, "malformed") != NULL);
+    memset(bytes, 0x5a, 4096);
+    fd = open(cut, O_WRONLY | O_TRUNC);
+    CHECK(fd >= 0 && write(fd, bytes, 4096) == 4096);
+    close(fd);
+    CHECK(tdb_open_read(cut, err, sizeof err) == NULL);
+    fprintf(stderr, "random bytes: %s\n", err);
+    CHECK(strstr(err, "not an SQLite database") != NULL);
+    unlink(cut);
     unlink(path);
     return 0;
 }

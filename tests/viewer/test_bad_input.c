@@ -38,7 +38,7 @@ static char *in_dir(const char *name)
  * all fail on `path` with one line containing `want`. */
 static void expect_failure(const char *path, const char *want)
 {
-    char *shot[] = {(char *)gilview, "--screenshot", in_dir("out.png"), (char *)path, NULL};
+    char *shot[] = {(char *)gilview, "--force", "--screenshot", in_dir("out.png"), (char *)path, NULL};
     char *tiles[] = {(char *)gilview, "tiles", (char *)path, "-o", in_dir("tiles"), NULL};
     char *win[] = {(char *)gilview, (char *)path, NULL};
     char *const *cmds[] = {shot, tiles, win};
@@ -93,7 +93,7 @@ static void copy(const char *from, const char *to, long limit)
 /* A screenshot of `path` that succeeds; returns its pixels. */
 static uint32_t *screenshot_ok(const char *path, int *w, int *h, char **err_out)
 {
-    char *argv[] = {(char *)gilview, "--screenshot", in_dir("ok.png"), "--size", "600x200", (char *)path, NULL};
+    char *argv[] = {(char *)gilview, "--force", "--screenshot", in_dir("ok.png"), "--size", "600x200", (char *)path, NULL};
     int rc = run_cmd(argv, NULL, err_out);
     if (rc != 0)
         fprintf(stderr, "screenshot of %s: exit %d: %s", path, rc, *err_out);
@@ -134,7 +134,7 @@ int main(int argc, char **argv)
     sql(in_dir("damaged.db"), "UPDATE summary_chunk SET data = x'ffffffffffffffffffff'");
     {
         /* zoomed out enough to read summaries: the picture and the tiles fail, in one line */
-        char *shot[] = {(char *)gilview, "--screenshot", in_dir("out.png"), "--size", "300x200", in_dir("damaged.db"),
+        char *shot[] = {(char *)gilview, "--force", "--screenshot", in_dir("out.png"), "--size", "300x200", in_dir("damaged.db"),
                         NULL};
         char *tiles[] = {(char *)gilview, "tiles", in_dir("damaged.db"), "-o", in_dir("tiles"), NULL};
         char *const *cmds[] = {shot, tiles};
@@ -153,7 +153,7 @@ int main(int argc, char **argv)
     copy(in_dir("good.db"), in_dir("damaged-events.db"), -1);
     sql(in_dir("damaged-events.db"), "UPDATE summary_events SET data = x'ffffffffffffffffffff'");
     {
-        char *shot[] = {(char *)gilview, "--screenshot", in_dir("out.png"), "--range", "1s:1.01s",
+        char *shot[] = {(char *)gilview, "--force", "--screenshot", in_dir("out.png"), "--range", "1s:1.01s",
                         in_dir("damaged-events.db"), NULL};
         char *eo;
         int rc = run_cmd(shot, NULL, &eo);
@@ -214,8 +214,8 @@ int main(int argc, char **argv)
     /* bad options: usage errors (exit 2), one line */
     char *bad[][8] = {
         {(char *)gilview, "--size", "huge", in_dir("good.db"), NULL},
-        {(char *)gilview, "--screenshot", in_dir("x.png"), "--range", "5ms:1ms", in_dir("good.db"), NULL},
-        {(char *)gilview, "--screenshot", in_dir("x.png"), "--range", "later", in_dir("good.db"), NULL},
+        {(char *)gilview, "--force", "--screenshot", in_dir("x.png"), "--range", "5ms:1ms", in_dir("good.db"), NULL},
+        {(char *)gilview, "--force", "--screenshot", in_dir("x.png"), "--range", "later", in_dir("good.db"), NULL},
         {(char *)gilview, NULL},
         {(char *)gilview, "tiles", in_dir("good.db"), NULL},
         {(char *)gilview, "tiles", in_dir("good.db"), "-o", in_dir("t"), "--max-zoom", "-3", NULL},

@@ -47,7 +47,7 @@ def headless(gilview, pid, work):
     deadline = time.time() + 30
     while len(shots) < 2 and time.time() < deadline:
         out = os.path.join(work, "live%d.png" % len(shots))
-        p = subprocess.run([gilview, "--live", str(pid), "--screenshot", out, "--size", "800x240"],
+        p = subprocess.run([gilview, "--live", str(pid), "--force", "--screenshot", out, "--size", "800x240"],
                            capture_output=True, text=True)
         if p.returncode == 0:
             with open(out, "rb") as f:

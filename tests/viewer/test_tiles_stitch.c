@@ -34,7 +34,7 @@ static void compare(struct tdb_view *v, const struct tiles_geometry *g, int z, i
     int W = RENDER_LABEL_W + n * TILE_SIZE, H = RENDER_RULER_H + g->height + RENDER_LEGEND_H + RENDER_STATUS_H;
     snprintf(size, sizeof size, "%dx%d", W, H);
     snprintf(range, sizeof range, "%.17g:%.17g", a, b);
-    char *argv[] = {(char *)gilview, "--screenshot", shot, "--size", size, "--range", range,
+    char *argv[] = {(char *)gilview, "--force", "--screenshot", shot, "--size", size, "--range", range,
                     (char *)tdb_view_path(v), NULL};
     char *err;
     int rc = run_cmd(argv, NULL, &err);
@@ -112,7 +112,9 @@ int main(int argc, char **argv)
 
     char tiles_dir[600];
     snprintf(tiles_dir, sizeof tiles_dir, "%s", dir);
-    char *targv[] = {(char *)gilview, "tiles", path, "-o", tiles_dir, "--max-zoom", "7", "--jobs", "2", NULL};
+    /* the folder holds the trace too: --force */
+    char *targv[] = {(char *)gilview, "tiles", path, "-o", tiles_dir, "--force", "--max-zoom", "7", "--jobs", "2",
+                     NULL};
     char *out, *terr;
     int rc = run_cmd(targv, &out, &terr);
     if (rc != 0)

@@ -54,7 +54,7 @@ static const char usage[] =
     "\n"
     "options:\n"
     "  -o, --output FILE     trace database to write (default: trace.db)\n"
-    "  -f, --force           replace FILE if it exists\n"
+    "  -f, --force           replace FILE if it exists (a regular file or a symlink)\n"
     "  -d, --duration TIME   how long to trace: 10s, 500ms, 2m, 1.5 (seconds);\n"
     "                        0 means until Ctrl-C (default: 10s)\n"
     "      --buffer-mb N     ring size in MiB, 1..65536 (default: 256); events\n"
@@ -322,5 +322,8 @@ int cmd_attach(int argc, char **argv)
     }
     char command[64];
     snprintf(command, sizeof command, "giltrace attach %d", (int)o.pid);
-    return trace_output_finish(ring_dir, tmp_output, o.out.file.output, command, o.out.file.quiet) ? 1 : 0;
+    return trace_output_finish(ring_dir, tmp_output, o.out.file.output, o.out.file.force, command,
+                               o.out.file.quiet)
+               ? 1
+               : 0;
 }

@@ -23,8 +23,8 @@ static const char usage[] =
     "  --format chrome   Trace Event Format JSON for Perfetto UI (ui.perfetto.dev)\n"
     "                    and chrome://tracing: a track per thread, holds and waits\n"
     "                    as slices, the other GIL events as instants (the default)\n"
-    "  -o, --output FILE where to write it (\"-\": standard output)\n"
-    "  -f, --force       replace FILE if it exists\n"
+    "  -o, --output FILE where to write it (mode 0600; \"-\": standard output)\n"
+    "  -f, --force       replace FILE if it exists (a regular file or a symlink)\n"
     "  -q, --quiet       no warning when the export is too big for chrome://tracing\n"
     "  -h, --help        show this help\n";
 
@@ -82,11 +82,9 @@ int cmd_export(int argc, char **argv)
             unlink(tmp);
             return 1;
         }
-        mode_t mask = umask(0);
-        umask(mask);
-        err[0] = '\0';
-        if (chmod(tmp, 0666 & ~mask) != 0 || output_file_commit(tmp, output, err, sizeof err)) {
-            cli_warn("%s", err[0] ? err : "cannot make the export readable");
+        char final[4096];
+        if (output_file_commit(tmp, output, o.force, final, sizeof final, err, sizeof err)) {
+            cli_warn("%s", err);
             unlink(tmp);
             return 1;
         }

@@ -25,11 +25,12 @@ static const char usage[] =
     "DIR (e.g. GILTRACE_RING_DIR, or a run directory giltrace run kept), or the\n"
     "one RINGFILE. Processes that died are included up to their last complete\n"
     "event; a record torn by the crash is dropped and counted. The rings are\n"
-    "left as they are.\n"
+    "left as they are. The exit status is 1 when a ring could not be read or\n"
+    "was cut short (what could be read is still written).\n"
     "\n"
     "options:\n"
     "  -o, --output FILE   trace database to write (default: recovered.db)\n"
-    "  -f, --force         replace FILE if it exists\n"
+    "  -f, --force         replace FILE if it exists (a regular file or a symlink)\n"
     "  -q, --quiet         print no summary\n"
     "  -h, --help          show this help\n";
 
@@ -50,7 +51,7 @@ int cmd_recover(int argc, char **argv)
         return 1;
     }
 
-    char tmp[PATH_MAX];
+    char tmp[PATH_MAX], final[PATH_MAX];
     if (output_file_begin(output, force, tmp, sizeof tmp))
         return 2;
     struct trace_set set;
@@ -66,7 +67,7 @@ int cmd_recover(int argc, char **argv)
     if (r == 0)
         r = trace_set_write(&set, tmp, command, err, sizeof err);
     if (r == 0)
-        r = output_file_commit(tmp, output, err, sizeof err);
+        r = output_file_commit(tmp, output, force, final, sizeof final, err, sizeof err);
     if (r != 0) {
         cli_warn("%s", err);
         unlink(tmp);
@@ -74,11 +75,15 @@ int cmd_recover(int argc, char **argv)
             trace_set_free(&set);
         return 1;
     }
-    uint64_t bytes = stat(output, &st) == 0 ? (uint64_t)st.st_size : 0;
+    uint64_t bytes = stat(final, &st) == 0 ? (uint64_t)st.st_size : 0;
     run_summary_warnings(&set);
     if (!quiet)
-        run_summary_print(stderr, &set, output, bytes);
+        run_summary_print(stderr, &set, final, bytes);
+    /* a partial recovery is written, and the exit status says it was partial */
     int status = set.unreadable ? 1 : 0;
+    for (size_t i = 0; i < set.count; i++)
+        if (set.procs[i].chunks_missing)
+            status = 1;
     trace_set_free(&set);
     return status;
 }

@@ -29,6 +29,8 @@ static const char usage[] =
     "  --json          print the report as JSON (shape: formats/REPORT.md)\n"
     "  --png FILE      also draw charts into FILE: wait-latency histograms per\n"
     "                  thread and GIL utilisation over time\n"
+    "                  (mode 0600; an existing FILE only with --force)\n"
+    "  -f, --force     replace the --png FILE if it exists\n"
     "  --sites N       list the N most frequent release/wait sites (default 10)\n"
     "  -h, --help      show this help\n";
 
@@ -38,18 +40,22 @@ int cmd_report(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"json", no_argument, NULL, OPT_JSON},   {"png", required_argument, NULL, OPT_PNG},
-        {"sites", required_argument, NULL, OPT_SITES}, {"help", no_argument, NULL, 'h'},
+        {"sites", required_argument, NULL, OPT_SITES}, {"force", no_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    bool json = false;
+    bool json = false, force = false;
     const char *png = NULL;
     struct report_options ro = {0};
     opterr = 0;
     optind = 1;
     int c;
     uint64_t v;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
         switch (c) {
+        case 'f':
+            force = true;
+            break;
         case OPT_JSON:
             json = true;
             break;
@@ -108,7 +114,7 @@ int cmd_report(int argc, char **argv)
         } else {
             report_text(stdout, reports, n, path);
         }
-        if (status == 0 && png && report_png(png, reports, n, path, err, sizeof err)) {
+        if (status == 0 && png && report_png(png, force, reports, n, path, err, sizeof err)) {
             cli_warn("%s", err);
             status = 1;
         }

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -28,6 +29,7 @@
 #include "cli.h"
 #include "output_file.h"
 #include "shim_locate.h"
+#include "shim_share.h"
 #include "trace_output.h"
 #include "trigger_watch.h"
 
@@ -39,9 +41,14 @@ static const char usage[] =
     "process among them into one SQLite trace database. The exit status is\n"
     "COMMAND's (128+N if a signal N killed it).\n"
     "\n"
+    "When COMMAND exits but processes it started still run (daemons, detached\n"
+    "children), giltrace says which and waits for them; a second Ctrl-C stops\n"
+    "waiting and writes the trace of what was recorded so far (they go on).\n"
+    "The FILE is created with mode 0600.\n"
+    "\n"
     "options:\n"
     "  -o, --output FILE     trace database to write (default: trace.db)\n"
-    "  -f, --force           replace FILE if it exists\n"
+    "  -f, --force           replace FILE if it exists (a regular file or a symlink)\n"
     "      --buffer-mb N     ring size per process in MiB, 1..65536 (default: 256);\n"
     "                        events beyond it are counted as lost\n"
     "      --ring-mode MODE  append (default): once a process's ring is full, its\n"
@@ -199,31 +206,89 @@ static pid_t start_command(char **command, const char *shim, const char *run_dir
     return pid;
 }
 
-/* Wait for the command and every descendant we inherit as subreaper,
- * looking at the rings for triggers every 50 ms when `watch` is set
- * (SIGCHLD is blocked: sigtimedwait wakes us as soon as a child ends).
- * Returns the command's exit status in shell terms. */
-static int wait_for_tree(pid_t command_pid, struct trigger_watch *watch)
+/* Our children (the processes the command left running, reparented to us
+ * as subreaper), one line: "pid 123 (sleep), pid 456 (python3)". */
+static void list_children(char *out, size_t cap)
 {
-    int result = 0;
-    sigset_t chld;
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
+    out[0] = '\0';
+    size_t len = 0;
+    char path[64], stat[512];
+    pid_t self = getpid();
+    DIR *d = opendir("/proc");
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && len + 48 < cap) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (pid <= 0 || *end)
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t got = fread(stat, 1, sizeof stat - 1, f);
+        fclose(f);
+        stat[got] = '\0';
+        /* pid (comm) state ppid ...: comm may hold spaces and parentheses */
+        char *open = strchr(stat, '('), *close = strrchr(stat, ')');
+        long ppid;
+        if (!open || !close || sscanf(close + 1, " %*c %ld", &ppid) != 1 || ppid != self)
+            continue;
+        len += (size_t)snprintf(out + len, cap - len, "%spid %ld (%.*s)", len ? ", " : "", pid,
+                                (int)(close - open - 1), open + 1);
+    }
+    closedir(d);
+}
+
+/* Wait for the command and every descendant we inherit as subreaper,
+ * looking at the rings for triggers every 50 ms when `watch` is set.
+ * SIGCHLD and SIGINT are blocked, and taken here with sigwaitinfo: a child's
+ * end wakes us at once, and a Ctrl-C (the program's: giltrace only counts
+ * them) cannot be lost between a check and the wait. Once the command has
+ * exited, say which processes are still waited for; a second Ctrl-C then
+ * stops waiting. Returns the command's exit status in shell terms. */
+static int wait_for_tree(pid_t command_pid, const char *command, struct trigger_watch *watch)
+{
+    int result = 0, interrupts = 0;
+    bool command_done = false, said = false;
+    sigset_t wake;
+    sigemptyset(&wake);
+    sigaddset(&wake, SIGCHLD);
+    sigaddset(&wake, SIGINT);
     for (;;) {
         int status;
-        pid_t pid = waitpid(-1, &status, watch ? WNOHANG : 0);
+        pid_t pid = waitpid(-1, &status, WNOHANG);
         if (pid > 0) {
-            if (pid == command_pid)
+            if (pid == command_pid) {
                 result = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+                command_done = true;
+            }
             continue;
         }
         if (pid < 0 && errno == EINTR)
             continue;
         if (pid < 0)
             break; /* ECHILD: the whole tree is gone */
-        trigger_watch_poll(watch);
+        if (command_done && !said) {
+            char pids[1024];
+            list_children(pids, sizeof pids);
+            cli_warn("%s has exited; waiting for what it left running: %s (a second Ctrl-C stops waiting and "
+                     "writes the trace)", command, pids[0] ? pids : "its descendants");
+            said = true;
+        }
+        if (watch)
+            trigger_watch_poll(watch);
         struct timespec tick = {0, 50000000};
-        sigtimedwait(&chld, NULL, &tick);
+        int sig = watch ? sigtimedwait(&wake, NULL, &tick) : sigwaitinfo(&wake, NULL);
+        if (sig != SIGINT)
+            continue;
+        if (++interrupts >= 2 && command_done) {
+            cli_warn("stopped waiting; what is still running is not traced further");
+            break;
+        }
+        if (command_done)
+            cli_warn("Ctrl-C once more to stop waiting and write the trace");
     }
     if (watch)
         trigger_watch_poll(watch); /* a trigger just before the end */
@@ -254,8 +319,8 @@ int cmd_run(int argc, char **argv)
     if (r >= 0)
         return r;
 
-    char shim[PATH_MAX];
-    if (shim_locate(SHIM_PRELOAD_NAME, SHIM_PRELOAD_ENV, shim, sizeof shim)) {
+    char found[PATH_MAX];
+    if (shim_locate(SHIM_PRELOAD_NAME, SHIM_PRELOAD_ENV, found, sizeof found)) {
         cli_warn("cannot find " SHIM_PRELOAD_NAME " beside the giltrace program; set " SHIM_PRELOAD_ENV
                  " to its path");
         return 2;
@@ -269,14 +334,20 @@ int cmd_run(int argc, char **argv)
         unlink(tmp_output);
         return 2;
     }
+    /* a process that becomes another user must be able to load the shim */
+    char shim[PATH_MAX], shim_dir[PATH_MAX];
+    shim_share(found, o.out.ring_base, shim, sizeof shim, shim_dir, sizeof shim_dir);
     prctl(PR_SET_CHILD_SUBREAPER, 1);
 
+    /* Ctrl-C is the program's: ignored here, except that wait_for_tree
+     * counts it (a blocked signal is kept pending even when ignored) */
     signal(SIGINT, SIG_IGN);
     signal(SIGQUIT, SIG_IGN);
-    sigset_t chld, old_mask;
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &chld, &old_mask);
+    sigset_t blocked, old_mask; /* taken by wait_for_tree; the command gets old_mask */
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGCHLD);
+    sigaddset(&blocked, SIGINT);
+    sigprocmask(SIG_BLOCK, &blocked, &old_mask);
     struct trigger_watch *watch = o.trigger_wait_ms ? trigger_watch_start(run_dir, o.out.file.output) : NULL;
     int exec_status = 0;
     child_pid = start_command(o.command, shim, run_dir, &o, &old_mask, &exec_status);
@@ -284,18 +355,20 @@ int cmd_run(int argc, char **argv)
         trigger_watch_stop(watch);
         unlink(tmp_output);
         trace_output_remove_ring_dir(run_dir);
+        shim_share_remove(shim_dir);
         return exec_status ? exec_status : 2;
     }
     signal(SIGTERM, forward_signal);
     signal(SIGHUP, forward_signal);
-    int status = wait_for_tree(child_pid, watch);
+    int status = wait_for_tree(child_pid, o.command[0], watch);
     signal(SIGTERM, SIG_DFL);
     signal(SIGHUP, SIG_DFL);
     sigprocmask(SIG_SETMASK, &old_mask, NULL);
     trigger_watch_stop(watch);
+    shim_share_remove(shim_dir);
 
     char *command = join_command(o.command);
-    r = trace_output_finish(run_dir, tmp_output, o.out.file.output, command, o.out.file.quiet);
+    r = trace_output_finish(run_dir, tmp_output, o.out.file.output, o.out.file.force, command, o.out.file.quiet);
     free(command);
     return r == 0 ? status : status ? status : 1;
 }

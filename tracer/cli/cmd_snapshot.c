@@ -28,7 +28,7 @@ static const char usage[] =
     "\n"
     "options:\n"
     "  -o, --output FILE   trace database to write (default: snapshot-PID.db)\n"
-    "  -f, --force         replace FILE if it exists\n"
+    "  -f, --force         replace FILE if it exists (a regular file or a symlink)\n"
     "  -q, --quiet         print no summary\n"
     "  -h, --help          show this help\n";
 
@@ -53,22 +53,22 @@ int cmd_snapshot(int argc, char **argv)
         cli_warn("%s", err);
         return 1;
     }
-    char tmp[PATH_MAX];
+    char tmp[PATH_MAX], final[PATH_MAX];
     if (output_file_begin(output, force, tmp, sizeof tmp))
         return 2;
     struct trace_set set;
     char command[PATH_MAX + 32];
     snprintf(command, sizeof command, "giltrace snapshot %llu", (unsigned long long)pid);
     if (trace_set_read_file(ring, &set, err, sizeof err) || trace_set_write(&set, tmp, command, err, sizeof err) ||
-        output_file_commit(tmp, output, err, sizeof err)) {
+        output_file_commit(tmp, output, force, final, sizeof final, err, sizeof err)) {
         cli_warn("%s", err);
         unlink(tmp);
         return 1;
     }
     struct stat st;
-    uint64_t bytes = stat(output, &st) == 0 ? (uint64_t)st.st_size : 0;
+    uint64_t bytes = stat(final, &st) == 0 ? (uint64_t)st.st_size : 0;
     if (!quiet)
-        run_summary_print(stderr, &set, output, bytes);
+        run_summary_print(stderr, &set, final, bytes);
     trace_set_free(&set);
     return 0;
 }

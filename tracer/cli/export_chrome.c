@@ -157,7 +157,7 @@ int export_chrome(FILE *out, const struct trace_process *procs, size_t n, const 
                 metadata(&w, p, t, g, track, (int)(g * 100000 + k));
                 struct lane l = {.w = &w, .p = p, .track = track};
                 struct trace_interval_sink sink = {on_hold, on_wait, &l};
-                trace_intervals(t, g, p->end_ns, drops, (size_t)nd, &sink);
+                trace_intervals(p, t, g, drops, (size_t)nd, &sink);
                 instants(&w, p, t, g, track);
             }
             free(drops);

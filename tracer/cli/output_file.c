@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,38 +14,36 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "out_file.h"
 
 int output_file_begin(const char *output, bool force, char *tmp, size_t cap)
 {
-    struct stat st;
-    bool exists = lstat(output, &st) == 0;
-    if (exists && S_ISDIR(st.st_mode)) {
-        cli_warn("%s is a directory; give -o a file name", output);
+    if (strcmp(output, "-") == 0) {
+        cli_warn("this command cannot write to standard output (-o -): give -o a file name");
         return -1;
     }
-    if (exists && !force) {
-        cli_warn("%s already exists; pass --force to replace it or -o to choose another file", output);
-        return -1;
-    }
-    if ((size_t)snprintf(tmp, cap, "%s.tmp-XXXXXX", output) >= cap) {
-        cli_warn("output path is too long: %s", output);
-        return -1;
-    }
-    int fd = mkostemp(tmp, O_CLOEXEC);
+    char err[PATH_MAX + 128];
+    int fd = out_file_claim(output, force, tmp, cap, err, sizeof err);
     if (fd < 0) {
-        cli_warn("cannot write the trace to %s: %s", output, strerror(errno));
+        cli_warn("%s", err);
         return -1;
     }
     close(fd);
     return 0;
 }
 
-int output_file_commit(const char *tmp, const char *output, char *err, size_t n)
+int output_file_commit(const char *tmp, const char *output, bool force, char *final, size_t final_cap, char *err,
+                       size_t n)
 {
-    if (rename(tmp, output) == 0)
-        return 0;
-    snprintf(err, n, "cannot move the trace into place (%s -> %s): %s", tmp, output, strerror(errno));
-    return -1;
+    char kept[PATH_MAX];
+    int r = out_file_commit(tmp, output, force, kept, sizeof kept, err, n);
+    if (r < 0)
+        return -1;
+    if (r == 1)
+        cli_warn("%s appeared while this one was being written (another giltrace?); not replacing it: this one is "
+                 "%s", output, kept);
+    snprintf(final, final_cap, "%s", r == 1 ? kept : output);
+    return 0;
 }
 
 int output_option(const char *cmd, const char *usage, int c, char **argv, struct output_options *o)

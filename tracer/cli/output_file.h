@@ -10,8 +10,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Refuse a directory, or an existing file unless `force`; create an empty
- * temporary file beside `output` and put its path in `tmp`. Returns 0, or -1
+/* Claim `output` by the rules of formats/out_file.h (no directory, device,
+ * FIFO or socket; an existing file or symlink only with `force`; "-" is
+ * refused: the commands that take it handle it first), leaving an empty
+ * 0600 temporary file beside it whose path goes into `tmp`. Returns 0, or -1
  * after telling the user why (cli_warn). */
 int output_file_begin(const char *output, bool force, char *tmp, size_t cap);
 
@@ -36,7 +38,12 @@ int output_option(const char *cmd, const char *usage, int c, char **argv, struct
  * status to end with (0 after --help, 2 after a usage error). */
 int output_options_parse(int argc, char **argv, const char *cmd, const char *usage, struct output_options *o);
 
-/* Rename the finished temporary file into place. Returns 0, or -1 with `err`. */
-int output_file_commit(const char *tmp, const char *output, char *err, size_t err_len);
+/* Rename the finished temporary file into place (out_file_commit): with
+ * `force` over a regular file or symlink; without, never over a file that
+ * appeared meanwhile: this one then goes to "<output>.N", with one line that
+ * says so. The path the file ends at goes into `final`. Returns 0, or -1
+ * with `err` (tmp is then left as it is). */
+int output_file_commit(const char *tmp, const char *output, bool force, char *final, size_t final_cap, char *err,
+                       size_t err_len);
 
 #endif

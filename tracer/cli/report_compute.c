@@ -396,7 +396,7 @@ int report_compute(const struct trace_process *p, const struct report_options *o
         for (size_t i = 0; i < r->nthreads && !oom; i++) {
             struct walk w = {.r = r, .t = &r->threads[i], .thread = (uint32_t)i, .lists = &lists};
             struct trace_interval_sink sink = {on_hold, on_wait, &w};
-            trace_intervals(&p->threads[source[i]], g, p->end_ns, drops, (size_t)nd, &sink);
+            trace_intervals(p, &p->threads[source[i]], g, drops, (size_t)nd, &sink);
             oom = w.oom;
         }
         free(drops);

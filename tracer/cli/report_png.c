@@ -223,7 +223,8 @@ static int draw_process(struct canvas *c, const struct report_process *r, int y)
     return 0;
 }
 
-int report_png(const char *path, const struct report_process *procs, size_t n, const char *db_path, char *err,
+int report_png(const char *path, bool force, const struct report_process *procs, size_t n, const char *db_path,
+               char *err,
                size_t err_len)
 {
     (void)db_path;
@@ -255,7 +256,7 @@ int report_png(const char *path, const struct report_process *procs, size_t n, c
     if (rc)
         snprintf(err, err_len, "out of memory drawing %s", path);
     else
-        rc = png_write_rgb(path, &c.img, err, err_len);
+        rc = png_write_rgb(path, force, &c.img, err, err_len);
     free(c.img.px);
     render_free(c.r);
     return rc;

@@ -54,6 +54,13 @@ void run_summary_warnings(const struct trace_set *s)
             cli_warn("pid %d: %s events were lost because its ring was full; use a larger --buffer-mb",
                      p->pid, n);
         }
+        if (p->chunks_missing) {
+            char used[32];
+            cli_format_count(n, sizeof n, p->chunks_missing);
+            cli_format_count(used, sizeof used, p->chunks_used);
+            cli_warn("pid %d: its ring file was cut short: %s of its %s chunks are missing, and their events "
+                     "with them", p->pid, n, used);
+        }
         if (p->dropped_records) {
             cli_format_count(n, sizeof n, p->dropped_records);
             cli_warn("pid %d: %s torn or invalid records were dropped", p->pid, n);
@@ -107,7 +114,7 @@ void run_summary_print(FILE *out, const struct trace_set *s, const char *db_path
             struct thread_totals tot = {0};
             struct trace_interval_sink sink = {add_hold, add_wait, &tot};
             for (size_t g = 0; g < ngil && g < RING_MAX_GILS; g++)
-                trace_intervals(t, (unsigned)g, p->end_ns, drops[g], ndrops[g], &sink);
+                trace_intervals(p, t, (unsigned)g, drops[g], ndrops[g], &sink);
             char longest[32];
             cli_format_ns(longest, sizeof longest, tot.longest_wait_ns);
             double denom = life > 0 ? (double)life : 1;

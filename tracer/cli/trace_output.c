@@ -81,8 +81,10 @@ void trace_output_remove_ring_dir(const char *dir)
     rmdir(dir);
 }
 
-int trace_output_finish(const char *ring_dir, const char *tmp, const char *output, const char *command, bool quiet)
+int trace_output_finish(const char *ring_dir, const char *tmp, const char *output, bool force, const char *command,
+                        bool quiet)
 {
+    char final[PATH_MAX];
     struct trace_set set;
     char err[1024];
     if (trace_set_read_dir(ring_dir, &set, err, sizeof err) || trace_set_write(&set, tmp, command, err, sizeof err)) {
@@ -90,7 +92,7 @@ int trace_output_finish(const char *ring_dir, const char *tmp, const char *outpu
         unlink(tmp);
         return -1;
     }
-    if (output_file_commit(tmp, output, err, sizeof err)) {
+    if (output_file_commit(tmp, output, force, final, sizeof final, err, sizeof err)) {
         cli_warn("%s; the rings are kept in %s", err, ring_dir);
         trace_set_free(&set);
         return -1;
@@ -101,10 +103,10 @@ int trace_output_finish(const char *ring_dir, const char *tmp, const char *outpu
         cli_warn("unreadable rings are kept in %s", ring_dir);
 
     struct stat st;
-    uint64_t bytes = stat(output, &st) == 0 ? (uint64_t)st.st_size : 0;
+    uint64_t bytes = stat(final, &st) == 0 ? (uint64_t)st.st_size : 0;
     run_summary_warnings(&set);
     if (!quiet)
-        run_summary_print(stderr, &set, output, bytes);
+        run_summary_print(stderr, &set, final, bytes);
     trace_set_free(&set);
     return 0;
 }

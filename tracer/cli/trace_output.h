@@ -49,9 +49,11 @@ int trace_output_ring_dir(const char *base, const char *kind, char *dir, size_t 
 void trace_output_remove_ring_dir(const char *dir);
 
 /* Turn the rings in `ring_dir` into the database `output` (written as
- * `tmp`, the file output_file_begin claimed, then renamed), remove the rings, say what must be said (lost
+ * `tmp`, the file output_file_begin claimed, then renamed by
+ * output_file_commit with `force`), remove the rings, say what must be said (lost
  * events...) and, unless `quiet`, print the summary. `command` goes into
  * meta. Returns 0, or -1 after saying why (the rings are then kept). */
-int trace_output_finish(const char *ring_dir, const char *tmp, const char *output, const char *command, bool quiet);
+int trace_output_finish(const char *ring_dir, const char *tmp, const char *output, bool force, const char *command,
+                        bool quiet);
 
 #endif

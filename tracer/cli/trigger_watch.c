@@ -105,7 +105,7 @@ static void find_new_rings(struct trigger_watch *tw)
 
 static void write_snapshot(struct trigger_watch *tw, struct watched_ring *r, uint64_t count)
 {
-    char output[PATH_MAX + 32], tmp[PATH_MAX + 64], err[1024], command[64];
+    char output[PATH_MAX + 32], tmp[PATH_MAX + 64], final[PATH_MAX + 32], err[1024], command[64];
     uint64_t wait_ns = __atomic_load_n(&r->header->trigger_wait_ns, __ATOMIC_RELAXED);
     uint32_t tid = __atomic_load_n(&r->header->trigger_tid, __ATOMIC_RELAXED);
     do
@@ -116,14 +116,14 @@ static void write_snapshot(struct trigger_watch *tw, struct watched_ring *r, uin
     struct trace_set set;
     snprintf(command, sizeof command, "giltrace run --trigger-wait-ms %u", r->header->trigger_wait_ms);
     if (trace_set_read_file(r->path, &set, err, sizeof err) || trace_set_write(&set, tmp, command, err, sizeof err) ||
-        output_file_commit(tmp, output, err, sizeof err)) {
+        output_file_commit(tmp, output, false, final, sizeof final, err, sizeof err)) {
         cli_warn("could not write a snapshot: %s", err);
         unlink(tmp);
         return;
     }
     trace_set_free(&set);
     cli_warn("pid %d: thread %u waited %.1f ms for the GIL (over %u ms); snapshot written to %s",
-             r->header->pid, tid, (double)wait_ns / 1e6, r->header->trigger_wait_ms, output);
+             r->header->pid, tid, (double)wait_ns / 1e6, r->header->trigger_wait_ms, final);
     r->seen = count;
     r->last_snapshot_ns = now_ns();
 }
