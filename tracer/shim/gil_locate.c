@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "gil_midrun.h"
+#include "glibc_sync.h"
 
 /* The start of 3.13's _Py_DebugOffsets: what this file reads of it. The
  * struct is only stable within one minor version, so it is used for 3.13
@@ -119,7 +120,7 @@ enum attach_gil_found gil_locate_main(const struct python_info *py)
 {
     if (gil_registry_main())
         return ATTACH_GIL_KNOWN;
-    if (!py->runtime_lo || py->free_threaded)
+    if (!py->runtime_lo || py->free_threaded || !glibc_cond_probe())
         return ATTACH_GIL_LATER;
     if (from_debug_offsets(py))
         return ATTACH_GIL_DEBUG_OFFSETS;
