@@ -5,8 +5,9 @@ Each chroot is made once per machine with `debootstrap --variant=minbase`,
 its packages installed with its own apt-get, and cached as a tarball under
 GILTRACE_CHROOT_CACHE (default /var/cache/giltrace/chroots), with the tree
 unpacked beside it: a fresh clone elsewhere on the machine reuses both.
-Making one needs root, debootstrap and Debian's mirror; without them
-prepare() raises Skip with the reason.
+Making one needs root, debootstrap and Debian's mirror (or the one
+GILTRACE_DEBIAN_MIRROR names); without them prepare() raises Skip with the
+reason.
 
 enter() runs a command inside, in a mount namespace of its own (unshare -m):
 /proc, /dev, /dev/shm and the source and build trees are bind-mounted at
@@ -23,7 +24,7 @@ import tempfile
 
 from gilcheck import Skip
 
-MIRROR = "http://deb.debian.org/debian"
+MIRROR = os.environ.get("GILTRACE_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 # What the host's giltrace needs from the chroot, besides its libc.
 RUNTIME = ["libsqlite3-0", "libjansson4", "libelf1t64", "libfreetype6", "libpng16-16t64", "libunwind8"]
 DISTROS = {
@@ -42,7 +43,7 @@ def cache_dir():
 
 def _key(name):
     d = DISTROS[name]
-    text = "%s %s %s %s" % (d["suite"], " ".join(d["packages"] + RUNTIME), d.get("apt_conf", ""), MIRROR)
+    text = "%s %s %s" % (d["suite"], " ".join(d["packages"] + RUNTIME), d.get("apt_conf", ""))
     return "%s-%s" % (name, hashlib.sha256(text.encode()).hexdigest()[:12])
 
 
@@ -51,14 +52,14 @@ def _run(cmd, what, log):
     log.flush()
     p = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, timeout=1800)
     if p.returncode != 0:
-        raise Skip("cannot make the %s chroot: `%s` exited %d (log: %s)" % (what, " ".join(cmd[:3]), p.returncode,
-                                                                          log.name))
+        with open(log.name) as f:
+            last = (f.read().strip().splitlines() or [""])[-1]
+        raise Skip("cannot make the %s chroot: `%s` exited %d: %s (log: %s)" % (what, " ".join(cmd[:3]), p.returncode,
+                                                                              last, log.name))
 
 
 def _make_tarball(name, tarball):
     d = DISTROS[name]
-    if os.geteuid() != 0:
-        raise Skip("cannot make the %s chroot: debootstrap and chroot need root" % name)
     if not shutil.which("debootstrap"):
         raise Skip("cannot make the %s chroot: debootstrap is not installed (script/bootstrap installs it)" % name)
     work = tempfile.mkdtemp(prefix=name + "-", dir=cache_dir())
@@ -81,7 +82,9 @@ def _make_tarball(name, tarball):
 
 def prepare(name):
     """The root of the unpacked chroot `name`, made and cached if missing.
-    Raises Skip (saying why) if it cannot be made here."""
+    Raises Skip (saying why) if it cannot be made or entered here."""
+    if os.geteuid() != 0:
+        raise Skip("the %s chroot needs root (debootstrap, mount, chroot)" % name)
     os.makedirs(cache_dir(), exist_ok=True)
     base = os.path.join(cache_dir(), _key(name))
     tarball, root = base + ".tar", base + ".root"
