@@ -2,17 +2,20 @@
 """The integration checks of one interpreter of a newer Debian, run inside a
 chroot of it (distros.py) by the giltrace built on this machine.
 
-usage: test_distro.py DISTRO PYTHON run|attach SOURCE_ROOT BUILD_ROOT
+usage: test_distro.py DISTRO PROGRAM run|attach|exec SOURCE_ROOT BUILD_ROOT
   DISTRO   trixie | sid
-  PYTHON   the interpreter inside, e.g. /usr/bin/python3.14
+  PROGRAM  the interpreter, e.g. the chroot's /usr/bin/python3.14; one
+           outside /usr (a pyenv build) is the host's, its prefix mounted in
   run      test_interpreter.py's checks: event kinds, no overlaps,
            switch_number fidelity, sleep pairs, subinterpreters, names, stacks
   attach   test_attach.py's checks: holds of every thread, no overlaps,
            fidelity, subinterpreters, and the GIL found through
            _Py_DebugOffsets
+  exec     PROGRAM is a test program of the build, run as it is
 
-The chroot's own interpreter runs the check scripts. Exits 77 (SKIP) with
-the reason if the chroot cannot be made here.
+The interpreter under test runs the check scripts. Exits 77 (SKIP) with
+the reason if the chroot cannot be made here or a host interpreter is
+missing.
 """
 import os
 import sys
@@ -25,15 +28,26 @@ CHECKS = {
     "run": ("test_interpreter.py", "check_cpu_pair,check_interval_follows,check_sleeper,check_subinterpreter,"
             "check_names,check_stack_sleep,check_forced_site"),
     "attach": ("test_attach.py", "check_cpu_pair,check_subinterpreter"),
+    "exec": (None, None),
 }
 
 
-def main(distro, python, mode, source, build):
+def main(distro, program, mode, source, build):
+    binds = [source, build]
+    if mode != "exec" and not program.startswith("/usr/"):
+        prefix = os.path.dirname(os.path.dirname(program))
+        if not os.access(program, os.X_OK):
+            print("SKIP: %s is not on this machine" % program)
+            return SKIP
+        binds.append(prefix)
     try:
         root = distros.prepare(distro)
     except Skip as e:
         print("SKIP: %s" % e)
         return SKIP
+    print("chroot: %s (%s)" % (distro, root), flush=True)
+    if mode == "exec":
+        return distros.enter(root, binds, [program], {"PATH": "/usr/bin:/bin"})
     script, checks = CHECKS[mode]
     here = os.path.dirname(os.path.abspath(__file__))
     env = {
@@ -41,11 +55,10 @@ def main(distro, python, mode, source, build):
         "HOME": "/root",
         "GILTRACE": os.environ["GILTRACE"],
         "PYTHONDONTWRITEBYTECODE": "1",
-        "GILTRACE_TEST_PYTHON_any": python,
+        "GILTRACE_TEST_PYTHON_any": program,
         "GILTRACE_TEST_CHECKS": checks,
     }
-    print("chroot: %s (%s)" % (distro, root), flush=True)
-    return distros.enter(root, [source, build], [python, os.path.join(here, script), "any"], env)
+    return distros.enter(root, binds, [program, os.path.join(here, script), "any"], env)
 
 
 if __name__ == "__main__":
