@@ -112,6 +112,7 @@ static bool from_debug_offsets(const struct python_info *py)
     uintptr_t interp = 0, gils[MAX_INTERPRETERS];
     unsigned n_sub = 0;
     uintptr_t main_gil = 0;
+    bool main_own = false; /* some interpreter's GIL is its own _gil, as the main one's is */
     if (!gil_safe_read(&interp, py->runtime_lo + d.interpreters_head, sizeof interp))
         return false;
     while (interp && n_sub < MAX_INTERPRETERS) {
@@ -121,9 +122,8 @@ static bool from_debug_offsets(const struct python_info *py)
             !gil_image_read(gil + GIL_IMAGE_MUTEX, &g) || !gil_image_plausible(&g, py->hexversion))
             return false;
         if (in_runtime(py, gil + GIL_IMAGE_MUTEX)) {
-            if (gil != interp + w[l->gil_state])
-                return false; /* the main interpreter's GIL is its own */
-            main_gil = gil;
+            main_gil = gil; /* the main interpreter's, or shared with it by a legacy subinterpreter */
+            main_own |= gil == interp + w[l->gil_state];
         } else {
             gils[n_sub++] = gil;
         }
@@ -131,7 +131,7 @@ static bool from_debug_offsets(const struct python_info *py)
             return false;
     }
     struct gil_image g;
-    if (!main_gil || !runtime_gil_at(py, main_gil + GIL_IMAGE_MUTEX, &g))
+    if (!main_gil || !main_own || !runtime_gil_at(py, main_gil + GIL_IMAGE_MUTEX, &g))
         return false;
     if (!gil_registry_add_runtime_gil(main_gil + GIL_IMAGE_MUTEX, gil_image_clock(&g), false))
         return false;
