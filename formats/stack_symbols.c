@@ -525,6 +525,35 @@ void stack_symbols_free(struct stack_symbols *s)
     free(s);
 }
 
+/* Is `symbol` `name`, or a compiler clone of it (name.lto_priv.0 ...)? */
+static bool is_function(const char *symbol, const char *name)
+{
+    size_t n = strlen(name);
+    return symbol && strncmp(symbol, name, n) == 0 && (symbol[n] == '\0' || symbol[n] == '.');
+}
+
+/* CPython calls _Py_HandlePending (the GIL drop on request among it) only
+ * from the eval loop's eval-breaker check, so its caller is the eval loop by
+ * definition. On builds where that frame has no name of its own (3.14+
+ * stripped: the exported _PyEval_EvalFrameDefault is a small wrapper around
+ * an unexported body), it is given the eval loop's name, as 3.13 and
+ * unstripped builds show it. */
+static int name_eval_loop(struct trace_process *p, struct trace_stack *st, struct elf_file **files)
+{
+    for (uint32_t k = 0; k + 1 < st->depth; k++) {
+        struct trace_frame *callee = &st->frames[k], *caller = &st->frames[k + 1];
+        if (!is_function(callee->symbol, "_Py_HandlePending") || caller->symbol || caller->module < 0 ||
+            (size_t)caller->module >= p->module_count)
+            continue;
+        if (!(caller->symbol = strdup(STACK_SYMBOLS_EVAL_LOOP)))
+            return -1;
+        uint64_t vaddr = caller->address - p->modules[caller->module].bias;
+        uint64_t start = files[caller->module] ? function_start(files[caller->module], vaddr - 1) : 0;
+        caller->symbol_offset = start ? vaddr - start : 0;
+    }
+    return 0;
+}
+
 int stack_symbols_apply(struct stack_symbols *s, struct trace_process *p)
 {
     if (!s)
@@ -564,6 +593,8 @@ int stack_symbols_apply(struct stack_symbols *s, struct trace_process *p)
             }
             fr->symbol_offset = vaddr - start;
         }
+        if (rc == 0)
+            rc = name_eval_loop(p, st, files);
     }
     free(files);
     return rc;

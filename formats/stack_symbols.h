@@ -14,7 +14,10 @@
  *   - function starts from .eh_frame_hdr, so that an address inside an
  *     unnamed static function is not given a neighbour's name.
  * A frame inside a function known only by its C name gets that name; one
- * with both gets "c_name (python.name)".
+ * with both gets "c_name (python.name)". An unnamed frame that calls
+ * _Py_HandlePending is the eval loop (CPython calls it from nowhere else):
+ * it gets STACK_SYMBOLS_EVAL_LOOP, the name it has where the eval loop is
+ * exported whole (3.14+ stripped builds export only a small wrapper of it).
  */
 #ifndef GILTRACE_STACK_SYMBOLS_H
 #define GILTRACE_STACK_SYMBOLS_H
@@ -24,6 +27,8 @@
 /* ELF files already read, shared across processes (multiprocessing workers
  * run the same interpreter). */
 struct stack_symbols;
+
+#define STACK_SYMBOLS_EVAL_LOOP "_PyEval_EvalFrameDefault"
 
 struct stack_symbols *stack_symbols_new(void);
 void stack_symbols_free(struct stack_symbols *s);

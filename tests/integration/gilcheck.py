@@ -222,7 +222,9 @@ def version_tuple(version):
 def run_checks(spec, checks):
     """Run `checks`, [(name, fn(python, version tuple, workdir), since,
     until)] with `until` None or the first version a check is not for, on
-    the interpreter of `spec` (pythons.py), one line each. Returns the exit
+    the interpreter of `spec` (pythons.py), one line each; if
+    GILTRACE_TEST_CHECKS is set, only the checks whose functions it names
+    (comma-separated). Returns the exit
     status: 77 (SKIP, said why) without the interpreter or when a check
     raised Skip, 1 if any failed (its traces are kept), else 0."""
     py, version = pythons.find(spec)
@@ -230,6 +232,9 @@ def run_checks(spec, checks):
         print("SKIP: %s" % version)
         return SKIP
     v = version_tuple(version)
+    only = os.environ.get("GILTRACE_TEST_CHECKS")
+    if only:
+        checks = [c for c in checks if c[1].__name__ in only.split(",")]
     print("interpreter: %s (%s)" % (py, version))
     wd = workdir()
     failures = 0

@@ -2,7 +2,9 @@
 
 A spec is "X.Y" (any Python X.Y: pyenv's, then the system's),
 "debian-X.Y" (Debian's own /usr/bin/pythonX.Y, stripped and LTO-built) or
-"ft" (any free-threaded build: pyenv's 3.13t+, /usr/bin/python3.*t, /opt/*).
+"ft" (any free-threaded build: pyenv's 3.13t+, /usr/bin/python3.*t, /opt/*)
+or "any" (the interpreter GILTRACE_TEST_PYTHON_any names, whatever its
+version: test_distro.py's, inside a chroot).
 Set GILTRACE_TEST_PYTHON_<spec with . and - as _> to force a path.
 """
 import glob
@@ -63,6 +65,10 @@ def find(spec):
             if os.access(path, os.X_OK) and _is_free_threaded(path):
                 return path, _version_of(path)
         return None, "no free-threaded Python found (looked at %s)" % ", ".join(candidates(spec) or ["nothing"])
+    if spec == "any":
+        path = os.environ.get("GILTRACE_TEST_PYTHON_any")
+        version = path and _version_of(path)
+        return (path, version) if version else (None, "GILTRACE_TEST_PYTHON_any names no working Python: %r" % path)
     want = spec[len("debian-"):] if spec.startswith("debian-") else spec
     looked = []
     for path in candidates(spec):

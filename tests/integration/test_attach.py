@@ -89,7 +89,11 @@ def check_cpu_pair(py, v, wd):
               % (changes, sn1 - sn0))
         note += "; fidelity: %d handoffs == switch_number delta" % changes
     found = re.search(r"GIL ([^,]+),", err)
-    return note + "; GIL " + (found.group(1) if found else "?")
+    how = found.group(1) if found else "?"
+    if v >= (3, 13):  # every 3.13+ build publishes where its GIL is
+        check("found through _PyRuntime.debug_offsets" in how, "the GIL was not found through the debug offsets: "
+              + how)
+    return note + "; GIL " + how
 
 
 def sleeper_rate(t, tid, round_ends):

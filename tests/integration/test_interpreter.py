@@ -261,6 +261,25 @@ def check_stack_sleep(py, v, wd):
                                                                     named, frames)
 
 
+def check_forced_site(py, v, wd):
+    """--stacks on two CPU-bound threads: the release site of the forced
+    switches is the eval loop (_PyEval_EvalFrameDefault), also on stripped
+    builds whose eval loop has no symbol (Debian's 3.14+, where the exported
+    _PyEval_EvalFrameDefault is a small wrapper: the caller of
+    _Py_HandlePending is named so by formats/stack_symbols.c)."""
+    t = trace(py, [program("cpu_threads.py"), "0.6", "0.001"], wd, "forced-stacks", ["--stacks"])
+    forced = sorted((s for s in sites(report(t.path), "release_sites") if s.get("forced")),
+                    key=lambda s: -s["forced"])
+    check(forced, "no release site with forced switches")
+    top = forced[0]
+    frames = " < ".join((f["symbol"] or "?") for f in top["frames"][:4])
+    check(top["site"] == "_PyEval_EvalFrameDefault",
+          "the forced switches' top release site is %r (%d forced; frames %s), not the eval loop"
+          % (top["site"], top["forced"], frames))
+    return "%d of %d forced switches released at %r (%s)" % (top["forced"], sum(s["forced"] for s in forced),
+                                                              top["site"], frames)
+
+
 def check_stack_stress(py, v, wd):
     """Stacks recorded while threads import extension modules (dlopen with
     the GIL held), threads come and go, and a thread forks: no deadlock (a
@@ -342,6 +361,7 @@ CHECKS = [
     ("multiprocessing pool", check_mp_pool, (2, 0), None),
     ("Python thread names", check_names, (2, 0), None),
     ("--stacks: the sleep call is a top release site", check_stack_sleep, (2, 0), None),
+    ("--stacks: forced switches are released by the eval loop", check_forced_site, (3, 12), None),
     ("--stacks under imports, thread churn and forks", check_stack_stress, (2, 0), None),
     ("report invariants on real runs", check_report, (2, 0), None),
     ("convoys: echo + CPU thread, not a CPU pair", check_convoys, (3, 2), None),

@@ -20,7 +20,7 @@ static void sort_n(void *v, size_t n, size_t size, int (*cmp)(const void *, cons
 }
 
 static const char *const gil_machinery[] = {
-    "drop_gil", "take_gil", "PyEval_SaveThread", "PyEval_RestoreThread", "PyEval_AcquireThread",
+    "drop_gil", "drop_gil_impl", "take_gil", "PyEval_SaveThread", "PyEval_RestoreThread", "PyEval_AcquireThread",
     "PyEval_ReleaseThread", "PyEval_AcquireLock", "PyEval_ReleaseLock", "_PyEval_AcquireLock",
     "_PyEval_ReleaseLock", "PyThread_acquire_lock", "PyThread_acquire_lock_timed", "PyThread_release_lock",
     "PyGILState_Ensure", "PyGILState_Release", "_PyThreadState_Attach", "_PyThreadState_Detach",

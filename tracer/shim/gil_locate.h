@@ -2,11 +2,12 @@
  * gil_locate.h — finding a running interpreter's main GIL at once, without
  * waiting for a call on it (`giltrace attach`), and who holds it.
  *
- *   3.13       _PyRuntime begins with debug_offsets ("xdebugpy" cookie),
+ *   3.13+      _PyRuntime begins with debug_offsets ("xdebugpy" cookie),
  *              which publish where each interpreter keeps its GIL pointer:
  *              the interpreter list gives the main GIL and every own-GIL
- *              subinterpreter's, and the holder's native thread id.
- *   3.7-3.13   struct _gil_runtime_state lies inside _PyRuntime: at the
+ *              subinterpreter's, and the holder's native thread id (read
+ *              for 3.13, 3.14 and 3.15, whose struct layouts differ).
+ *   3.7+       struct _gil_runtime_state lies inside _PyRuntime: at the
  *              offset this version usually has it, or else wherever exactly
  *              one place in _PyRuntime passes gil_image_plausible() (plus a
  *              non-zero switch interval).
@@ -29,7 +30,7 @@
 #include "gil.h"
 #include "python_probe.h"
 
-/* Register the main GIL (and on 3.13 the subinterpreters' GILs) of the
+/* Register the main GIL (and from 3.13 the subinterpreters' GILs) of the
  * interpreter described by `py`, unless an earlier session did. Returns
  * how it was found: ATTACH_GIL_LATER if it was not (gil_registry_main()
  * then stays NULL). */

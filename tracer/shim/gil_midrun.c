@@ -12,14 +12,13 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "glibc_sync.h"
 #include "shim_thread.h"
 
 _Static_assert(__builtin_offsetof(struct gil_image, mutex) == GIL_IMAGE_MUTEX, "GIL mutex offset");
 _Static_assert(__builtin_offsetof(struct gil_image, cond) == GIL_IMAGE_MUTEX - 48, "GIL cond offset");
 _Static_assert(__builtin_offsetof(struct gil_image, locked) == GIL_IMAGE_MUTEX - 64, "GIL locked offset");
 
-#define COND_SHARED 1u    /* glibc's __wrefs: process-shared condvar */
-#define COND_MONOTONIC 2u /* glibc's __wrefs: waits on CLOCK_MONOTONIC */
 #define INTERVAL_MAX_US 1000000000000ul
 #define NEGATIVE_SLOTS 64u
 
@@ -45,28 +44,36 @@ bool gil_image_read(uintptr_t m, struct gil_image *out)
 
 static bool mutex_plausible(const pthread_mutex_t *m)
 {
-    int lock = m->__data.__lock;
-    return lock >= 0 && lock <= 2 && (lock != 0 || m->__data.__owner == 0) && (m->__data.__kind & 0x7f) <= 3;
+    int lock = glibc_mutex_lock_word(m);
+    return lock >= 0 && lock <= 2 && (lock != 0 || glibc_mutex_owner(m) == 0) && (glibc_mutex_kind(m) & 0x7f) <= 3;
+}
+
+/* A private condvar waiting on `want_clock` (0 or GLIBC_COND_MONOTONIC). */
+static bool cond_plausible(const pthread_cond_t *c, unsigned want_clock)
+{
+    long flags = glibc_cond_flags(c);
+    return flags >= 0 && !(flags & GLIBC_COND_SHARED) && (flags & GLIBC_COND_MONOTONIC) == want_clock;
 }
 
 bool gil_image_plausible(const struct gil_image *g, uint32_t hexversion)
 {
-    unsigned cw = g->cond.__data.__wrefs, sw = g->switch_cond.__data.__wrefs;
-    unsigned want_clock = hexversion >= 0x03080000 ? COND_MONOTONIC : 0;
-    return g->interval <= INTERVAL_MAX_US && (g->locked == 0 || g->locked == 1) && !(cw & COND_SHARED) &&
-           !(sw & COND_SHARED) && (cw & COND_MONOTONIC) == want_clock && (sw & COND_MONOTONIC) == want_clock &&
+    unsigned want_clock = hexversion >= 0x03080000 ? GLIBC_COND_MONOTONIC : 0;
+    return g->interval <= INTERVAL_MAX_US && (g->locked == 0 || g->locked == 1) &&
+           cond_plausible(&g->cond, want_clock) && cond_plausible(&g->switch_cond, want_clock) &&
            mutex_plausible(&g->mutex) && mutex_plausible(&g->switch_mutex) &&
-           (g->mutex.__data.__kind & 0x7f) == (g->switch_mutex.__data.__kind & 0x7f);
+           (glibc_mutex_kind(&g->mutex) & 0x7f) == (glibc_mutex_kind(&g->switch_mutex) & 0x7f);
 }
 
 clockid_t gil_image_clock(const struct gil_image *g)
 {
-    return g->cond.__data.__wrefs & COND_MONOTONIC ? CLOCK_MONOTONIC : CLOCK_REALTIME;
+    long flags = glibc_cond_flags(&g->cond);
+    return flags >= 0 && (flags & GLIBC_COND_MONOTONIC) ? CLOCK_MONOTONIC : CLOCK_REALTIME;
 }
 
 void gil_midrun_start(const struct python_info *info)
 {
     py = *info;
+    glibc_cond_probe();
     __atomic_store_n(&enabled, true, __ATOMIC_RELEASE);
     __atomic_store_n(&gil_filter_cond, &gil_filter_all, __ATOMIC_RELEASE);
 }
@@ -102,8 +109,8 @@ static enum verdict judge(uintptr_t m, int locked, bool owns_switch, struct gil 
     if (!gil_image_read(m, &g) || !gil_image_plausible(&g, py.hexversion) || g.locked != locked)
         return NOT_GIL;
     uint32_t self = shim_thread_tid(shim_thread_enter().t);
-    if ((uint32_t)g.mutex.__data.__owner != self ||
-        (owns_switch && (uint32_t)g.switch_mutex.__data.__owner != self))
+    if ((uint32_t)glibc_mutex_owner(&g.mutex) != self ||
+        (owns_switch && (uint32_t)glibc_mutex_owner(&g.switch_mutex) != self))
         return NOT_GIL;
     bool in_runtime = m >= py.runtime_lo && m < py.runtime_hi;
     bool main_known = gil_registry_main() != NULL;

@@ -55,14 +55,18 @@ bool gil_image_read(uintptr_t m, struct gil_image *out);
 
 /* Does `g` look like a GIL of an interpreter of version `hexversion`: sane
  * interval and `locked`, two private condvars on the same clock (monotonic
- * from 3.8), two mutexes of the same ordinary kind, consistent lock words. */
+ * from 3.8), two mutexes of the same ordinary kind, consistent lock words.
+ * glibc's words are read where this process's glibc keeps them
+ * (glibc_sync.h): false while glibc_cond_probe() has not succeeded. */
 bool gil_image_plausible(const struct gil_image *g, uint32_t hexversion);
 
-/* The clock of the GIL's timed waits. */
+/* The clock of the GIL's timed waits (CLOCK_REALTIME if the condvar layout
+ * is not known). */
 clockid_t gil_image_clock(const struct gil_image *g);
 
 /* Start / stop identifying GILs at their first call: while started, every
- * condvar call of the interpreter reaches the slow path. */
+ * condvar call of the interpreter reaches the slow path. Start probes
+ * glibc's condvar layout (glibc_cond_probe) first. */
 void gil_midrun_start(const struct python_info *py);
 void gil_midrun_stop(void);
 
