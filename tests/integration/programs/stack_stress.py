@@ -5,7 +5,7 @@ shared libraries with ctypes, one starts short-lived threads that exit,
 and one forks from a non-main thread: each child makes GIL traffic of its
 own on two threads, then exits with os._exit. Prints what it did.
 
-usage: stack_stress.py SECONDS
+usage: stack_stress.py SECONDS   (at least; then until 20 threads, 4 forks and 5 imports)
 """
 from __future__ import print_function
 
@@ -120,6 +120,11 @@ def main():
     for t in threads:
         t.start()
     time.sleep(seconds)
+    # Then until enough has happened (what the test requires), not for a
+    # fixed time: on a loaded machine the GIL convoy sets the pace.
+    deadline = time.time() + 60
+    while (counts["threads"] < 20 or counts["forks"] < 4 or counts["imports"] < 5) and time.time() < deadline:
+        time.sleep(0.05)
     stop.append(True)
     for t in threads:
         t.join()
