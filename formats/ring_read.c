@@ -157,7 +157,7 @@ static size_t copy_records(const char *chunk, uint64_t seq, unsigned ngil, struc
             break;
         }
         unsigned kind = ring_tail_kind(tail);
-        if ((!event_kind_valid(kind) && kind != RING_REC_STACK) || ring_tail_gil(tail) >= (ngil ? ngil : 1)) {
+        if ((!event_kind_valid(kind) && kind != RING_REC_STACK && kind != RING_REC_PYSTACK) || ring_tail_gil(tail) >= (ngil ? ngil : 1)) {
             (*dropped)++;
             break;
         }
@@ -189,6 +189,16 @@ static int append_records(struct trace_thread *t, size_t *cap, const struct ring
             if (prev && (prev->kind == RING_EV_RELEASE || prev->kind == RING_EV_BUSY) && id > 0 &&
                 id <= aux->nslots)
                 prev->stack = aux->stack_of_slot[id];
+            continue;
+        }
+        if (ring_tail_kind(r[k].tail) == RING_REC_PYSTACK) {
+            uint64_t id = r[k].raw_ts;
+            const struct trace_event *prev = t->count ? &t->events[t->count - 1] : NULL;
+            bool marked = t->py_mark_count && t->py_marks[t->py_mark_count - 1].event == t->count - 1;
+            if (prev && (prev->kind == RING_EV_RELEASE || prev->kind == RING_EV_BUSY) && !marked && id > 0 &&
+                id <= aux->py_nslots && aux->py_stack_of_slot[id] &&
+                trace_thread_add_py_mark(t, t->count - 1, aux->py_stack_of_slot[id]))
+                return -1;
             continue;
         }
         struct trace_event *e = &t->events[t->count++];

@@ -27,6 +27,7 @@
 
 #include "gil.h"
 #include "gil_midrun.h"
+#include "py_stack.h"
 #include "recorder.h"
 #include "ring_writer.h"
 #include "shim_real.h"
@@ -111,6 +112,8 @@ void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from)
         t->holds_gil = 0;
         if (rec_stacks_on)
             rec_stack(from); /* right after its RELEASE: the stack record refers to it */
+        if (py_stacks_on)
+            py_stack_record();
         if (g->enabled && *g->enabled == 0) {
             /* A free-threaded build switching its GIL off drops it last. */
             rec_event(RING_EV_GIL_DISABLED, g->index);
@@ -150,6 +153,8 @@ int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct times
         rec_event(RING_EV_BUSY, g->index);
         if (rec_stacks_on)
             rec_stack(from);
+        if (py_stacks_on)
+            py_stack_record();
         wait_began(t);
     } else {
         rec_event(RING_EV_RETRY, g->index);
@@ -190,6 +195,8 @@ int gil_sem_wait(sem_t *s, uintptr_t from)
         rec_event(RING_EV_BUSY, g->index);
         if (rec_stacks_on)
             rec_stack(from);
+        if (py_stacks_on)
+            py_stack_record();
         wait_began(t);
     }
     int r = shim_real.sem_wait(s);
@@ -224,5 +231,7 @@ void gil_before_sem_post(sem_t *s, uintptr_t from)
         shim_self.holds_gil = 0;
         if (rec_stacks_on)
             rec_stack(from);
+        if (py_stacks_on)
+            py_stack_record();
     }
 }

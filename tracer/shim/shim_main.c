@@ -15,6 +15,7 @@
 
 #include "gil.h"
 #include "py_names.h"
+#include "py_stack.h"
 #include "python_probe.h"
 #include "rec_clock.h"
 #include "recorder.h"
@@ -105,6 +106,7 @@ __attribute__((constructor(101))) static void shim_start(void)
     if (config.stacks_mb) {
         stack_modules_refresh();
         __atomic_store_n(&rec_stacks_on, true, __ATOMIC_RELEASE);
+        py_stack_init(&py);
     }
     bool names = py_names_init(&py);
     if (names) /* the main thread's ident, for interpreters without native ids */

@@ -1,0 +1,91 @@
+"""Known Python functions at known lines, for the Python stack tests
+(tests/integration/test_py_stacks.py). Lines are found by the markers
+"# @name" at their ends, never by number. Prints a JSON line with the native
+thread ids of its Python threads (3.8+), so that the thread started from C
+(no Python frame at all) can be told apart.
+
+The main thread spins in `beta` while the others run, so the others wait
+for the GIL after each sleep (BUSY) and `beta` is asked to drop it (forced
+releases at its loop line)."""
+import _thread
+import asyncio
+import json
+import sys
+import threading
+import time
+
+stop = [False]
+nap = 0.002
+
+
+def alpha():
+    for _ in range(40):
+        time.sleep(nap)  # @alpha-sleep
+
+
+def beta():
+    n = 0
+    while not stop[0]: n += 1  # @beta-loop
+    return n
+
+
+def three():
+    for _ in range(20):
+        time.sleep(nap)  # @three-sleep
+
+
+def two():
+    three()  # @two-call
+
+
+def one():
+    two()  # @one-call
+
+
+async def gamma():
+    for _ in range(20):
+        time.sleep(nap)  # @gamma-sleep
+        await asyncio.sleep(0)
+
+
+def coroutine_thread():
+    asyncio.run(gamma())  # @gamma-run
+
+
+def delta():
+    for i in range(20):
+        time.sleep(nap)  # @delta-sleep
+        yield i
+
+
+def generator_thread():
+    for _ in delta():  # @delta-consume
+        pass
+
+
+def main():
+    tids = [threading.get_native_id()]
+
+    def run(fn):
+        def body():
+            tids.append(threading.get_native_id())
+            fn()
+        t = threading.Thread(target=body, name=fn.__name__)
+        t.start()
+        return t
+
+    workers = [run(alpha), run(one), run(coroutine_thread), run(generator_thread)]
+    _thread.start_new_thread(time.sleep, (0.15,))  # a thread with no Python frame: started from C
+
+    def stopper():
+        for w in workers:
+            w.join()
+        time.sleep(0.2)  # lets the thread started from C end while beta spins
+        stop[0] = True
+    run(stopper)
+    beta()
+    print(json.dumps({"python_tids": tids}))
+    sys.stdout.flush()
+
+
+main()
