@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Python stacks (giltrace run --stacks) on one real interpreter: the
+program programs/py_sites.py has known functions at known lines (found by
+their "# @marker" comments), and the trace must name exactly those
+functions and lines at the RELEASE and BUSY events they cause:
+  - a sleeper: time.sleep in `alpha` releases and waits at its line;
+  - a spinner: `beta`'s one-line loop is where its forced releases happen;
+  - a three-deep chain: three < two < one, each at its call line;
+  - a coroutine (`gamma`, run by asyncio) and a generator (`delta`);
+  - a thread started from C (_thread.start_new_thread of time.sleep):
+    events, and no Python stack at all;
+and nothing else from that file is named. Then `giltrace report` names the
+same sites (text and JSON), and `--folded` gives flame graph lines.
+
+usage: test_py_stacks.py SPEC      (SPEC as in pythons.py: 3.12, debian-3.11 ...)
+       test_py_stacks.py --wrong-layout SPEC...
+The second form traces with a deliberately wrong frame layout
+(GILTRACE_TEST_PY_SKEW): Python stacks must go off with one line on stderr,
+the program must run unharmed, and the rest of the trace must be there.
+Exits 77 (SKIP) with the reason when no interpreter asked for is here.
+"""
+import json
+import os
+import re
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pythons  # noqa: E402
+from gilcheck import GILTRACE, SKIP, CheckFailed, check, program, run_watched, trace  # noqa: E402
+
+SOURCE = program("py_sites.py")
+
+
+def markers():
+    """marker -> line number in py_sites.py."""
+    out = {}
+    with open(SOURCE) as f:
+        for n, text in enumerate(f, 1):
+            m = re.search(r"# @([a-z-]+)$", text.rstrip())
+            if m:
+                out[m.group(1)] = n
+    return out
+
+
+def qualified(v, name):
+    """The name a function of py_sites.main has in this version."""
+    return "main.<locals>." + name if v >= (3, 11) else name
+
+
+def check_trace(t, v):
+    line = markers()
+    tids = json.loads(t.stdout.strip().splitlines()[-1])["python_tids"]
+    ours = "filename LIKE '%py_sites.py'"
+    sites = {(f, ln, k): n for f, ln, k, n in t.q(
+        "SELECT function, line, kind, count(*) FROM py_event_sites WHERE %s GROUP BY 1, 2, 3" % ours)}
+    expected = {
+        ("alpha", line["alpha-sleep"]), ("three", line["three-sleep"]), ("gamma", line["gamma-sleep"]),
+        ("delta", line["delta-sleep"]),
+    }
+    for fn, ln in sorted(expected):
+        check(sites.get((fn, ln, "RELEASE"), 0) >= 10,
+              "%s:%d should release the GIL (sleep) >= 10 times: %s" % (fn, ln, sites))
+        check(sites.get((fn, ln, "BUSY"), 0) >= 1, "%s:%d should wait for the GIL after its sleep: %s" % (fn, ln, sites))
+    check(sites.get(("beta", line["beta-loop"], "RELEASE"), 0) >= 1,
+          "the spinner's loop line %d should release the GIL: %s" % (line["beta-loop"], sites))
+    allowed = expected | {("beta", line["beta-loop"])}
+    stopper = qualified(v, "stopper")  # its sleep and main's last print release too, at lines not checked
+    for (fn, ln, kind), n in sites.items():
+        check((fn, ln) in allowed or fn in (stopper, "main"),
+              "unexpected Python site %s:%d (%s x%d) in py_sites.py" % (fn, ln, kind, n))
+
+    forced_at = dict(t.q("""
+        SELECT s.function || ':' || s.line, count(*) FROM holds h JOIN py_event_sites s
+          ON s.pid = h.pid AND s.tid = h.tid AND s.gil = h.gil AND s.ts_ns = h.end_ns AND s.kind = 'RELEASE'
+        WHERE h.forced = 1 AND s.%s GROUP BY 1""" % ours))
+    check(forced_at.get("beta:%d" % line["beta-loop"], 0) >= 1,
+          "forced releases should happen at beta's loop line: %s" % forced_at)
+
+    # the chain, the coroutine and the generator: their outer frames too
+    def frames_under(fn, ln, depth):
+        rows = t.q("""SELECT f.py_stack_id, f.frame, f.function, f.line FROM py_frames f
+                      WHERE f.py_stack_id IN (SELECT py_stack_id FROM py_frames WHERE frame = 0 AND function = ?
+                                              AND line = ?) AND f.frame < ? ORDER BY 1, 2""", fn, ln, depth)
+        stacks = {}
+        for sid, frame, name, fl in rows:
+            stacks.setdefault(sid, []).append((name, fl))
+        return list(stacks.values())
+    chain = frames_under("three", line["three-sleep"], 3)
+    check(chain and all(s == [("three", line["three-sleep"]), ("two", line["two-call"]), ("one", line["one-call"])]
+                        for s in chain), "three < two < one expected: %s" % chain[:3])
+    gen = frames_under("delta", line["delta-sleep"], 2)
+    check(gen and all(s == [("delta", line["delta-sleep"]), ("generator_thread", line["delta-consume"])]
+                      for s in gen), "delta < generator_thread expected: %s" % gen[:3])
+    coro = t.q("""SELECT DISTINCT f.py_stack_id FROM py_frames f WHERE f.frame = 0 AND f.function = 'gamma'""")
+    for (sid,) in coro:
+        names = [r[0] for r in t.q("SELECT function FROM py_frames WHERE py_stack_id = ? ORDER BY frame", sid)]
+        check("coroutine_thread" in names, "the coroutine's stack should reach coroutine_thread: %s" % names)
+
+    # nothing garbled: every frame names a code object, with a line
+    bad = t.q("SELECT py_stack_id, frame, function, filename, line FROM py_frames "
+              "WHERE function IS NULL OR function = '' OR filename IS NULL OR filename = '' OR line IS NULL LIMIT 5")
+    check(not bad, "frames without a name, file or line: %s" % bad)
+
+    # the thread started from C: GIL events, no Python stack
+    c_threads = [tid for (tid,) in t.q("SELECT DISTINCT tid FROM events WHERE kind = 'RELEASE'") if tid not in tids]
+    check(len(c_threads) == 1, "one thread started from C expected among %s (Python ones: %s)" % (c_threads, tids))
+    n = t.one("SELECT count(*) FROM py_event WHERE tid = ?", c_threads[0])
+    check(n == 0, "the thread started from C has no Python frame, yet %d Python stacks" % n)
+    total = t.one("SELECT count(*) FROM py_event")
+    lost = t.one("SELECT sum(lost_stacks) FROM py_process")
+    check(lost == 0, "%d Python stacks lost" % lost)
+    return "%d events with a Python stack; sites %s" % (total, sorted(
+        "%s:%d %s x%d" % (f, ln, k, n) for (f, ln, k), n in sites.items()))
+
+
+def check_report(t, v):
+    """giltrace report names the same sites, in text and JSON."""
+    line = markers()
+    code, out, err = run_watched([GILTRACE, "report", t.path], 300)
+    check(code == 0, "report failed: %s" % err)
+    check("Python release sites" in out and "alpha (py_sites.py:%d)" % line["alpha-sleep"] in out,
+          "the text report should list alpha's sleep line:\n%s" % out)
+    code, out, err = run_watched([GILTRACE, "report", "--json", t.path], 300)
+    check(code == 0, "report --json failed: %s" % err)
+    doc = json.loads(out)
+    py = doc["processes"][0].get("python_sites")
+    check(py is not None, "no python_sites in the JSON report")
+    rel = {(s["function"], s["line"]): s for s in py["release"] if s["filename"].endswith("py_sites.py")}
+    check(("alpha", line["alpha-sleep"]) in rel and rel[("alpha", line["alpha-sleep"])]["forced"] == 0,
+          "alpha's sleep should be a voluntary release site: %s" % list(rel)[:10])
+    beta = rel.get(("beta", line["beta-loop"]))
+    check(beta is not None and beta["forced"] >= 1, "beta's loop should be a forced release site: %s" % beta)
+    waits = {(s["function"], s["line"]) for s in py["wait"] if s["filename"].endswith("py_sites.py")}
+    check(("alpha", line["alpha-sleep"]) in waits, "waits should begin at alpha's sleep: %s" % waits)
+    blame = [(s["function"], s["line"]) for s in py["blame"] if s["filename"].endswith("py_sites.py")]
+    check(blame and blame[0] == ("beta", line["beta-loop"]),
+          "the spinner's loop should be blamed first for others' waits: %s" % blame[:5])
+    for kind in ("hold", "wait"):
+        code, out, err = run_watched([GILTRACE, "report", "--folded", kind, t.path], 300)
+        check(code == 0 and out, "--folded %s failed: %s" % (kind, err))
+        for row in out.splitlines():
+            check(re.match(r"^.+ \d+$", row), "--folded %s: malformed line %r" % (kind, row))
+    code, out, err = run_watched([GILTRACE, "report", "--folded", "wait", t.path], 300)
+    heavy = max(out.splitlines(), key=lambda r: int(r.rsplit(" ", 1)[1]))
+    check(heavy.rsplit(" ", 1)[0].split(";")[-1].startswith(("alpha", "three", "gamma", "delta")),
+          "the heaviest wait stack should end in a sleeper: %s" % heavy)
+    return "report: %d release, %d wait, %d blame sites" % (len(py["release"]), len(py["wait"]), len(py["blame"]))
+
+
+def wrong_layout(specs):
+    for spec in specs:
+        py, version = pythons.find(spec)
+        if py:
+            break
+    else:
+        print("SKIP: none of %s here" % ", ".join(specs))
+        return SKIP
+    wd = tempfile.mkdtemp(prefix="giltrace-pystack-")
+    t = trace(py, [SOURCE], wd, "skew", ["--stacks"], env={"GILTRACE_TEST_PY_SKEW": "8"})
+    said = [ln for ln in t.stderr.splitlines() if "Python stacks off" in ln]
+    check(len(said) == 1, "one line saying Python stacks are off expected; stderr:\n%s" % t.stderr)
+    check(json.loads(t.stdout.strip().splitlines()[-1])["python_tids"], "the program's output is missing")
+    check(t.one("SELECT count(*) FROM py_event") == 0, "Python stacks recorded with a wrong layout")
+    events = t.one("SELECT count(*) FROM events")
+    native = t.one("SELECT count(*) FROM event_stacks")
+    check(events > 100 and native > 10, "the trace should go on: %d events, %d native stacks" % (events, native))
+    print("ok  Python %s, wrong layout: %r; %d events, %d native stacks" % (version, said[0], events, native))
+    return 0
+
+
+def main():
+    if sys.argv[1] == "--wrong-layout":
+        try:
+            return wrong_layout(sys.argv[2:])
+        except CheckFailed as e:
+            print("FAIL  wrong layout: %s" % e)
+            return 1
+    spec = sys.argv[1]
+    py, version = pythons.find(spec)
+    if not py:
+        print("SKIP: %s" % version)
+        return SKIP
+    v = tuple(int(x) for x in version.split(".")[:2])
+    wd = tempfile.mkdtemp(prefix="giltrace-pystack-")
+    failures = 0
+    t = trace(py, [SOURCE], wd, "sites", ["--stacks"])
+    for name, fn in (("py_sites: names and lines", check_trace), ("report sections", check_report)):
+        try:
+            print("ok    %s (Python %s): %s" % (name, version, fn(t, v)))
+        except CheckFailed as e:
+            print("FAIL  %s (Python %s): %s" % (name, version, e))
+            failures += 1
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
