@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fmt_error.h"
 #include "ring.h"
@@ -164,4 +165,154 @@ done:
     sqlite3_finalize(frm);
     sqlite3_finalize(ev);
     return rc;
+}
+
+static char *column_text(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return strdup(t ? (const char *)t : "");
+}
+
+static int read_codes(sqlite3 *db, struct trace_process *p)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT code, qualname, name, filename, first_line FROM py_code WHERE pid = ? "
+                               "ORDER BY code", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int(st, 1, p->pid);
+    int rc, r = 0;
+    while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t id = (size_t)sqlite3_column_int64(st, 0);
+        if (id == 0 || id > ((size_t)1 << 24))
+            continue;
+        if (id > p->py_code_count) {
+            struct trace_py_code *more = realloc(p->py_codes, id * sizeof *more);
+            if (!more) {
+                r = -1;
+                break;
+            }
+            memset(more + p->py_code_count, 0, (id - p->py_code_count) * sizeof *more);
+            p->py_codes = more;
+            p->py_code_count = id;
+        }
+        struct trace_py_code *c = &p->py_codes[id - 1];
+        free(c->qualname);
+        free(c->name);
+        free(c->filename);
+        c->qualname = column_text(st, 1);
+        c->name = column_text(st, 2);
+        c->filename = column_text(st, 3);
+        c->first_line = sqlite3_column_int(st, 4);
+        if (!c->qualname || !c->name || !c->filename)
+            r = -1;
+    }
+    sqlite3_finalize(st);
+    if (r)
+        return r;
+    for (size_t i = 0; i < p->py_code_count; i++) /* ids never stored: empty names */
+        if (!p->py_codes[i].qualname) {
+            p->py_codes[i].qualname = strdup("");
+            p->py_codes[i].name = strdup("");
+            p->py_codes[i].filename = strdup("");
+            if (!p->py_codes[i].qualname || !p->py_codes[i].name || !p->py_codes[i].filename)
+                return -1;
+        }
+    return 0;
+}
+
+static int read_py_stacks(sqlite3 *db, struct trace_process *p)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT s.stack, s.depth, s.truncated, f.frame, f.code, f.offset, f.line "
+                               "FROM py_stack s JOIN py_stack_frame f ON f.pid = s.pid AND f.stack = s.stack "
+                               "WHERE s.pid = ? ORDER BY s.stack, f.frame", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int(st, 1, p->pid);
+    int rc, r = 0;
+    while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t id = (size_t)sqlite3_column_int64(st, 0);
+        uint32_t depth = (uint32_t)sqlite3_column_int(st, 1), frame = (uint32_t)sqlite3_column_int(st, 3);
+        if (id == 0 || id > ((size_t)1 << 24) || depth == 0 || depth > RING_STACK_MAX_DEPTH || frame >= depth)
+            continue;
+        if (id > p->py_stack_count) {
+            struct trace_py_stack *more = realloc(p->py_stacks, id * sizeof *more);
+            if (!more) {
+                r = -1;
+                break;
+            }
+            memset(more + p->py_stack_count, 0, (id - p->py_stack_count) * sizeof *more);
+            p->py_stacks = more;
+            p->py_stack_count = id;
+        }
+        struct trace_py_stack *s = &p->py_stacks[id - 1];
+        if (!s->frames) {
+            s->frames = calloc(depth, sizeof *s->frames);
+            if (!s->frames) {
+                r = -1;
+                break;
+            }
+            s->depth = depth;
+            s->truncated = sqlite3_column_int(st, 2) != 0;
+        }
+        if (frame >= s->depth)
+            continue;
+        int64_t code = sqlite3_column_int64(st, 4);
+        s->frames[frame] = (struct trace_py_frame){
+            .code = code > 0 && (size_t)code <= p->py_code_count ? (uint32_t)code : 0,
+            .offset = (uint32_t)sqlite3_column_int64(st, 5),
+            .line = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 6),
+        };
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+/* Mark each thread's events that have a Python stack: rows of py_event
+ * match events by GIL and time, both in time order. */
+static int read_marks(sqlite3 *db, struct trace_process *p)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT gil, t + " BASE_NS ", stack FROM py_event WHERE pid = ? AND tid = ? "
+                               "ORDER BY t, gil", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int r = 0;
+    for (size_t i = 0; i < p->thread_count && r == 0; i++) {
+        struct trace_thread *t = &p->threads[i];
+        sqlite3_bind_int(st, 1, p->pid);
+        sqlite3_bind_int64(st, 2, t->tid);
+        size_t k = 0;
+        while (r == 0 && sqlite3_step(st) == SQLITE_ROW) {
+            int gil = sqlite3_column_int(st, 0);
+            int64_t ts = sqlite3_column_int64(st, 1);
+            int64_t stack = sqlite3_column_int64(st, 2);
+            while (k < t->count && t->events[k].ts_ns < ts)
+                k++;
+            size_t at = k;
+            while (at < t->count && t->events[at].ts_ns == ts && t->events[at].gil != gil)
+                at++;
+            if (at < t->count && t->events[at].ts_ns == ts && stack > 0 && (size_t)stack <= p->py_stack_count &&
+                p->py_stacks[stack - 1].frames)
+                r = trace_thread_add_py_mark(t, at, (uint32_t)stack);
+        }
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+int tdb_pystacks_read(sqlite3 *db, struct trace_process *p)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT recorded, lost_stacks FROM py_process WHERE pid = ?", -1, &st, NULL) !=
+        SQLITE_OK)
+        return 0; /* a trace from before Python stacks */
+    sqlite3_bind_int(st, 1, p->pid);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        p->py_stacks_recorded = sqlite3_column_int(st, 0) != 0;
+        p->lost_py_stacks = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    if (!p->py_stacks_recorded)
+        return 0;
+    return read_codes(db, p) || read_py_stacks(db, p) || read_marks(db, p) ? -1 : 0;
 }

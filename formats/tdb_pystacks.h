@@ -25,4 +25,10 @@ extern const char tdb_pystacks_schema_sql[];
  * Returns 0, or -1 with a one-line reason in `err`. */
 int tdb_pystacks_insert(sqlite3 *db, int64_t base_ns, const struct trace_process *p, char *err, size_t n);
 
+/* Read the Python code objects, stacks and marked events of process
+ * `p->pid` (its threads and events already read) back into `p`. A trace
+ * without the tables, or without Python stacks, leaves `p` as it is.
+ * Returns 0, or -1 when out of memory or on an SQLite error. */
+int tdb_pystacks_read(sqlite3 *db, struct trace_process *p);
+
 #endif

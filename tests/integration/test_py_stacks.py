@@ -133,7 +133,7 @@ def check_report(t, v):
     check(beta is not None and beta["forced"] >= 1, "beta's loop should be a forced release site: %s" % beta)
     waits = {(s["function"], s["line"]) for s in py["wait"] if s["filename"].endswith("py_sites.py")}
     check(("alpha", line["alpha-sleep"]) in waits, "waits should begin at alpha's sleep: %s" % waits)
-    blame = [(s["function"], s["line"]) for s in py["blame"] if s["filename"].endswith("py_sites.py")]
+    blame = [(s["function"], s["line"]) for s in py["blame"] if (s["filename"] or "").endswith("py_sites.py")]
     check(blame and blame[0] == ("beta", line["beta-loop"]),
           "the spinner's loop should be blamed first for others' waits: %s" % blame[:5])
     for kind in ("hold", "wait"):
