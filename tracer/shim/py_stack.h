@@ -31,8 +31,9 @@
  * anything else turns Python stacks off for the process with one line on
  * stderr; the program and the rest of the trace go on unchanged.
  *
- * Python stacks come with native stacks (GILTRACE_STACKS=1, giltrace run
- * --stacks) unless GILTRACE_PYSTACKS=0.
+ * Python stacks come with native stacks (giltrace run --stacks,
+ * GILTRACE_STACKS=1) or alone (--py-stacks, GILTRACE_PYSTACKS=1); see
+ * shim_config.h.
  *
  * Test knob: GILTRACE_TEST_PY_SKEW=N adds N bytes to the offset of a
  * frame's code object, to check that a wrong layout is caught.
@@ -52,8 +53,8 @@ extern bool py_stacks_on;
 /* Choose the frame layout for the interpreter `py` and look up what the
  * walk checks against (PyCode_Type, PyUnicode_Type, PyBytes_Type,
  * PyGILState_GetThisThreadState, Py_IsInitialized). Returns whether Python
- * stacks will be recorded: not with GILTRACE_PYSTACKS=0; when the version
- * has no known layout, says so in one line on stderr. Call once, at start, before any GIL event. */
+ * stacks will be recorded; when the version has no known layout, says so
+ * in one line on stderr. Call once, at start, before any GIL event. */
 bool py_stack_init(const struct python_info *py);
 
 /* The id (>= 1) of the calling thread's Python stack, innermost frame
