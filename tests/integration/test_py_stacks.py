@@ -10,7 +10,8 @@ functions and lines at the RELEASE and BUSY events they cause:
   - a thread started from C (_thread.start_new_thread of time.sleep):
     events, and no Python stack at all;
 and nothing else from that file is named. Then `giltrace report` names the
-same sites (text and JSON), and `--folded` gives flame graph lines.
+same sites (text and JSON), `--folded` gives flame graph lines, and
+`--py-stacks` alone records the Python stacks without native ones.
 
 usage: test_py_stacks.py SPEC      (SPEC as in pythons.py: 3.12, debian-3.11 ...)
        test_py_stacks.py --wrong-layout SPEC...
@@ -148,6 +149,17 @@ def check_report(t, v):
     return "report: %d release, %d wait, %d blame sites" % (len(py["release"]), len(py["wait"]), len(py["blame"]))
 
 
+def check_py_only(py, v, wd):
+    """--py-stacks: the same Python sites, and no native stack."""
+    line = markers()
+    t = trace(py, [SOURCE], wd, "py-only", ["--py-stacks"])
+    n = t.one("SELECT count(*) FROM py_event_sites WHERE function = 'alpha' AND line = ? AND kind = 'RELEASE'",
+              line["alpha-sleep"])
+    native = t.one("SELECT count(*) FROM event_stacks")
+    check(n >= 10 and native == 0, "--py-stacks: %d releases at alpha's sleep, %d native stacks" % (n, native))
+    return "%d releases at alpha:%d, no native stack" % (n, line["alpha-sleep"])
+
+
 def wrong_layout(specs):
     for spec in specs:
         py, version = pythons.find(spec)
@@ -185,9 +197,11 @@ def main():
     wd = tempfile.mkdtemp(prefix="giltrace-pystack-")
     failures = 0
     t = trace(py, [SOURCE], wd, "sites", ["--stacks"])
-    for name, fn in (("py_sites: names and lines", check_trace), ("report sections", check_report)):
+    checks = (("py_sites: names and lines", lambda: check_trace(t, v)), ("report sections", lambda: check_report(t, v)),
+              ("--py-stacks alone", lambda: check_py_only(py, v, wd)))
+    for name, fn in checks:
         try:
-            print("ok    %s (Python %s): %s" % (name, version, fn(t, v)))
+            print("ok    %s (Python %s): %s" % (name, version, fn()))
         except CheckFailed as e:
             print("FAIL  %s (Python %s): %s" % (name, version, e))
             failures += 1
