@@ -137,6 +137,19 @@ def check_report(t, v):
     blame = [(s["function"], s["line"]) for s in py["blame"] if (s["filename"] or "").endswith("py_sites.py")]
     check(blame and blame[0] == ("beta", line["beta-loop"]),
           "the spinner's loop should be blamed first for others' waits: %s" % blame[:5])
+    # the SQL rule of formats/SCHEMA.md gives the report's figure exactly
+    sql = t.one("""
+        WITH h AS MATERIALIZED (
+          SELECT h.pid, h.gil, h.tid, h.start_ns, h.end_ns, s.function, s.line
+          FROM holds h JOIN py_event_sites s ON s.pid = h.pid AND s.tid = h.tid AND s.gil = h.gil
+            AND s.ts_ns = h.end_ns AND s.kind = 'RELEASE'),
+        w AS MATERIALIZED (SELECT pid, gil, tid, start_ns, end_ns FROM waits)
+        SELECT sum(min(w.end_ns, h.end_ns) - max(w.start_ns, h.start_ns))
+        FROM w JOIN h ON h.pid = w.pid AND h.gil = w.gil AND h.tid <> w.tid
+          AND h.start_ns < w.end_ns AND h.end_ns > w.start_ns
+        WHERE h.function = 'beta' AND h.line = ?""", line["beta-loop"])
+    beta_ns = [s["ns"] for s in py["blame"] if s["function"] == "beta" and s["line"] == line["beta-loop"]]
+    check(beta_ns == [sql], "blame of beta's loop: report %s ns, SQL %s ns" % (beta_ns, sql))
     for kind in ("hold", "wait"):
         code, out, err = run_watched([GILTRACE, "report", "--folded", kind, t.path], 300)
         check(code == 0 and out, "--folded %s failed: %s" % (kind, err))
