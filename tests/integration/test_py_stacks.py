@@ -11,7 +11,9 @@ functions and lines at the RELEASE and BUSY events they cause:
     events, and no Python stack at all;
 and nothing else from that file is named. Then `giltrace report` names the
 same sites (text and JSON), `--folded` gives flame graph lines, and
-`--py-stacks` alone records the Python stacks without native ones.
+`--py-stacks` alone records the Python stacks without native ones. Last,
+Beazley's echo convoy: the wait weight of `--folded wait` sits on the
+client's recv/sendall lines, the forced releases on the CPU thread's loop.
 
 usage: test_py_stacks.py SPEC      (SPEC as in pythons.py: 3.12, debian-3.11 ...)
        test_py_stacks.py --wrong-layout SPEC...
@@ -173,6 +175,40 @@ def check_py_only(py, v, wd):
     return "%d releases at alpha:%d, no native stack" % (n, line["alpha-sleep"])
 
 
+def check_echo(py, v, wd):
+    """Beazley's convoy (tests/bench/programs/echo_cpu.py: an echo client
+    beside a CPU-bound thread): --folded wait puts the client's recv/sendall
+    lines on top of the wait weight, and the CPU thread's loop is where the
+    forced releases happen."""
+    echo = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench", "programs",
+                        "echo_cpu.py")
+    with open(echo) as f:
+        text = f.read().splitlines()
+    io_lines = {n for n, ln in enumerate(text, 1) if "client.recv(" in ln or "client.sendall(" in ln}
+    spin = next(n for n, ln in enumerate(text, 1) if ln.startswith("def spin("))
+    spin_lines = set(range(spin + 1, spin + 5))
+    t = trace(py, [echo, "100", "cpu"], wd, "echo", ["--py-stacks"])
+    code, out, err = run_watched([GILTRACE, "report", "--folded", "wait", t.path], 300)
+    check(code == 0, "--folded wait failed: %s" % err)
+    weight, on_io = 0, 0
+    for row in out.splitlines():
+        stack, ns = row.rsplit(" ", 1)
+        weight += int(ns)
+        inner = stack.split(";")[-1]
+        m = re.match(r"^main \(echo_cpu\.py:(\d+)\)$", inner)
+        if m and int(m.group(1)) in io_lines:
+            on_io += int(ns)
+    check(weight > 0 and on_io >= weight * 0.8,
+          "the recv/sendall lines should carry most of the wait weight: %d of %d ns\n%s" % (on_io, weight, out))
+    forced = t.q("""SELECT s.function, s.line, count(*) FROM holds h JOIN py_event_sites s
+                    ON s.pid = h.pid AND s.tid = h.tid AND s.gil = h.gil AND s.ts_ns = h.end_ns AND s.kind = 'RELEASE'
+                    WHERE h.forced = 1 GROUP BY 1, 2 ORDER BY 3 DESC""")
+    check(forced and forced[0][0] == "spin" and forced[0][1] in spin_lines,
+          "forced releases should happen in spin's loop (lines %s): %s" % (sorted(spin_lines), forced[:5]))
+    return "%.0f%% of the wait weight at recv/sendall; forced releases at spin:%d x%d" % (
+        100.0 * on_io / weight, forced[0][1], forced[0][2])
+
+
 def wrong_layout(specs):
     for spec in specs:
         py, version = pythons.find(spec)
@@ -211,7 +247,8 @@ def main():
     failures = 0
     t = trace(py, [SOURCE], wd, "sites", ["--stacks"])
     checks = (("py_sites: names and lines", lambda: check_trace(t, v)), ("report sections", lambda: check_report(t, v)),
-              ("--py-stacks alone", lambda: check_py_only(py, v, wd)))
+              ("--py-stacks alone", lambda: check_py_only(py, v, wd)),
+              ("echo convoy: --folded wait", lambda: check_echo(py, v, wd)))
     for name, fn in checks:
         try:
             print("ok    %s (Python %s): %s" % (name, version, fn()))
