@@ -13,7 +13,9 @@ and nothing else from that file is named. Then `giltrace report` names the
 same sites (text and JSON), `--folded` gives flame graph lines, and
 `--py-stacks` alone records the Python stacks without native ones. Last,
 Beazley's echo convoy: the wait weight of `--folded wait` sits on the
-client's recv/sendall lines, the forced releases on the CPU thread's loop.
+client's recv/sendall lines, the forced releases on the CPU thread's loop;
+and `giltrace attach --py-stacks` to the program running finds the same
+names and lines.
 
 usage: test_py_stacks.py SPEC      (SPEC as in pythons.py: 3.12, debian-3.11 ...)
        test_py_stacks.py --wrong-layout SPEC...
@@ -30,7 +32,10 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pythons  # noqa: E402
-from gilcheck import GILTRACE, SKIP, CheckFailed, check, program, run_watched, trace  # noqa: E402
+import subprocess  # noqa: E402
+
+from gilcheck import (GILTRACE, SKIP, Attached, Background, CheckFailed, Lines, Trace, check, program,  # noqa: E402
+                      ptrace_refused, run_watched, trace)
 
 SOURCE = program("py_sites.py")
 
@@ -209,6 +214,32 @@ def check_echo(py, v, wd):
         100.0 * on_io / weight, forced[0][1], forced[0][2])
 
 
+def check_attach(py, v, wd):
+    """giltrace attach --py-stacks to py_sites.py running: the same names and
+    lines as under giltrace run."""
+    out = os.path.join(wd, "attached.db")
+    with Background([py, SOURCE, "--wait"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as target:
+        lines = Lines(target.p.stdout, "py_sites.py")
+        check(lines.get().strip() == "ready", "py_sites.py --wait did not start")
+        with Attached(target.pid, out, "--py-stacks") as a:
+            if not a.tracing:
+                code, said = a.stop()
+                why = ptrace_refused(said)
+                if why:
+                    return "not checked: %s" % why
+                raise CheckFailed("giltrace attach did not start: %s" % said)
+            target.p.stdin.write("go\n")
+            target.p.stdin.flush()
+            result = lines.get(120)
+            code, said = a.stop()
+            check(code == 0, "giltrace attach exited %d: %s" % (code, said))
+        target.p.stdin.write("end\n")
+        target.p.stdin.close()
+        check(target.p.wait(60) == 0, "py_sites.py --wait failed under attach")
+    t = Trace(out, result, said, 0)
+    return "attach: " + check_trace(t, v)
+
+
 def wrong_layout(specs):
     for spec in specs:
         py, version = pythons.find(spec)
@@ -248,7 +279,8 @@ def main():
     t = trace(py, [SOURCE], wd, "sites", ["--stacks"])
     checks = (("py_sites: names and lines", lambda: check_trace(t, v)), ("report sections", lambda: check_report(t, v)),
               ("--py-stacks alone", lambda: check_py_only(py, v, wd)),
-              ("echo convoy: --folded wait", lambda: check_echo(py, v, wd)))
+              ("echo convoy: --folded wait", lambda: check_echo(py, v, wd)),
+              ("giltrace attach --py-stacks", lambda: check_attach(py, v, wd)))
     for name, fn in checks:
         try:
             print("ok    %s (Python %s): %s" % (name, version, fn()))

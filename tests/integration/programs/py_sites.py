@@ -2,7 +2,9 @@
 (tests/integration/test_py_stacks.py). Lines are found by the markers
 "# @name" at their ends, never by number. Prints a JSON line with the native
 thread ids of its Python threads (3.8+), so that the thread started from C
-(no Python frame at all) can be told apart.
+(no Python frame at all) can be told apart. With --wait (for giltrace
+attach) it prints "ready", runs when a line comes on stdin, and ends at the
+next line.
 
 The main thread spins in `beta` while the others run, so the others wait
 for the GIL after each sleep (BUSY) and `beta` is asked to drop it (forced
@@ -88,4 +90,11 @@ def main():
     sys.stdout.flush()
 
 
-main()
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--wait"]:  # for giltrace attach: run when told, then wait to be told to end
+        print("ready", flush=True)
+        sys.stdin.readline()
+        main()
+        sys.stdin.readline()
+    else:
+        main()
