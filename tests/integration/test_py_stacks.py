@@ -10,7 +10,8 @@ functions and lines at the RELEASE and BUSY events they cause:
   - a thread started from C (_thread.start_new_thread of time.sleep):
     events, and no Python stack at all;
 and nothing else from that file is named. Then `giltrace report` names the
-same sites (text and JSON), `--folded` gives flame graph lines, and
+same sites (text and JSON), `--folded` gives flame graph lines, `export
+--format chrome` puts the stacks on the hold and wait slices, and
 `--py-stacks` alone records the Python stacks without native ones. Last,
 Beazley's echo convoy: the wait weight of `--folded wait` sits on the
 client's recv/sendall lines, the forced releases on the CPU thread's loop;
@@ -34,8 +35,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pythons  # noqa: E402
 import subprocess  # noqa: E402
 
-from gilcheck import (GILTRACE, SKIP, Attached, Background, CheckFailed, Lines, Trace, check, program,  # noqa: E402
-                      ptrace_refused, run_watched, trace)
+from gilcheck import (GILTRACE, SKIP, Attached, Background, CheckFailed, Lines, Trace, check,  # noqa: E402
+                      export_chrome, program, ptrace_refused, run_watched, trace)
 
 SOURCE = program("py_sites.py")
 
@@ -168,6 +169,17 @@ def check_report(t, v):
     heavy = max(out.splitlines(), key=lambda r: int(r.rsplit(" ", 1)[1]))
     check(heavy.rsplit(" ", 1)[0].split(";")[-1].startswith(("alpha", "three", "gamma", "delta")),
           "the heaviest wait stack should end in a sleeper: %s" % heavy)
+    # export --format chrome: the slices carry the Python stacks at their ends
+    doc = export_chrome(t.path, os.path.dirname(t.path), "sites")
+    waits = [e["args"]["python_wait"] for e in doc["traceEvents"]
+             if e.get("name") == "waits for GIL" and "python_wait" in e.get("args", {})]
+    alpha = "alpha (py_sites.py:%d)" % line["alpha-sleep"]
+    check(any(w.startswith(alpha) for w in waits), "no exported wait begins at %s: %s" % (alpha, waits[:3]))
+    forced = [e["args"].get("python_release", "") for e in doc["traceEvents"]
+              if e.get("name") == "holds GIL" and e["args"].get("forced")]
+    beta = "beta (py_sites.py:%d)" % line["beta-loop"]
+    check(forced and sum(f.startswith(beta) for f in forced) >= 1,
+          "exported forced holds should end at %s: %s" % (beta, forced[:3]))
     return "report: %d release, %d wait, %d blame sites" % (len(py["release"]), len(py["wait"]), len(py["blame"]))
 
 

@@ -442,3 +442,24 @@ int report_py_folded(FILE *out, const struct trace_process *p, bool waits)
     free(f.ns);
     return ferror(out) ? -1 : 0;
 }
+
+bool report_py_stack_text(const struct trace_process *p, const struct trace_thread *t, int64_t ts_ns,
+                          unsigned kind, char *buf, size_t cap)
+{
+    uint32_t stack = stack_at(t, ts_ns, kind);
+    if (cap)
+        buf[0] = '\0';
+    if (!stack || stack > p->py_stack_count || cap == 0)
+        return false;
+    const struct trace_py_stack *st = &p->py_stacks[stack - 1];
+    size_t len = 0;
+    for (uint32_t k = 0; k < st->depth && len + 1 < cap; k++) {
+        char frame[512];
+        site_text(p, st->frames[k].code, st->frames[k].line, false, frame, sizeof frame);
+        int n = snprintf(buf + len, cap - len, "%s%s", k ? " < " : "", frame);
+        if (n < 0 || (size_t)n >= cap - len)
+            break;
+        len += (size_t)n;
+    }
+    return true;
+}

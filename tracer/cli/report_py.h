@@ -58,4 +58,10 @@ json_t *report_py_json(const struct trace_process *p, size_t max_sites);
  * of memory or on a write error. */
 int report_py_folded(FILE *out, const struct trace_process *p, bool waits);
 
+/* The Python stack of the event of thread `t` at `ts_ns` of kind `kind`
+ * (RING_EV_RELEASE, RING_EV_BUSY) as text, innermost first: "f (file:line)
+ * < g (file:line) < ...", cut to fit `cap`; "" (false) when it has none. */
+bool report_py_stack_text(const struct trace_process *p, const struct trace_thread *t, int64_t ts_ns,
+                          unsigned kind, char *buf, size_t cap);
+
 #endif
