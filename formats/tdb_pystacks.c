@@ -4,6 +4,7 @@
 #include "tdb_pystacks.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -315,4 +316,35 @@ int tdb_pystacks_read(sqlite3 *db, struct trace_process *p)
     if (!p->py_stacks_recorded)
         return 0;
     return read_codes(db, p) || read_py_stacks(db, p) || read_marks(db, p) ? -1 : 0;
+}
+
+bool tdb_pystacks_site(sqlite3 *db, int32_t pid, uint32_t tid, unsigned gil, int64_t t, char *buf, size_t cap)
+{
+    if (cap)
+        buf[0] = '\0';
+    sqlite3_stmt *st;
+    if (cap == 0 || sqlite3_prepare_v2(db,
+                                       "SELECT c.qualname, c.filename, f.line FROM py_event e "
+                                       "JOIN py_stack_frame f ON f.pid = e.pid AND f.stack = e.stack AND f.frame = 0 "
+                                       "LEFT JOIN py_code c ON c.pid = f.pid AND c.code = f.code "
+                                       "WHERE e.pid = ? AND e.tid = ? AND e.gil = ? AND e.t = ?",
+                                       -1, &st, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_int(st, 1, pid);
+    sqlite3_bind_int64(st, 2, tid);
+    sqlite3_bind_int(st, 3, (int)gil);
+    sqlite3_bind_int64(st, 4, t);
+    bool found = sqlite3_step(st) == SQLITE_ROW;
+    if (found) {
+        const char *fn = (const char *)sqlite3_column_text(st, 0);
+        const char *file = (const char *)sqlite3_column_text(st, 1);
+        const char *base = file ? strrchr(file, '/') : NULL;
+        base = base ? base + 1 : file ? file : "?";
+        if (sqlite3_column_type(st, 2) == SQLITE_NULL)
+            snprintf(buf, cap, "%s (%s)", fn ? fn : "?", base);
+        else
+            snprintf(buf, cap, "%s (%s:%d)", fn ? fn : "?", base, sqlite3_column_int(st, 2));
+    }
+    sqlite3_finalize(st);
+    return found;
 }

@@ -8,6 +8,7 @@
 #define GILTRACE_TDB_PYSTACKS_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,5 +31,11 @@ int tdb_pystacks_insert(sqlite3 *db, int64_t base_ns, const struct trace_process
  * without the tables, or without Python stacks, leaves `p` as it is.
  * Returns 0, or -1 when out of memory or on an SQLite error. */
 int tdb_pystacks_read(sqlite3 *db, struct trace_process *p);
+
+/* The innermost Python frame of the event of thread `tid` of process `pid`
+ * on GIL `gil` at lane time `t` (ns since meta.base_ns, as the event table
+ * stores it) as "function (file:line)" in `buf`; false (and "") when that
+ * event has no Python stack, the trace has none, or on an SQLite error. */
+bool tdb_pystacks_site(sqlite3 *db, int32_t pid, uint32_t tid, unsigned gil, int64_t t, char *buf, size_t cap);
 
 #endif

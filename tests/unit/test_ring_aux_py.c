@@ -5,7 +5,8 @@
  * stacks beside native ones in the shared slot table, lines resolved from
  * the copied line tables (3.11 location table), and each RELEASE/BUSY's
  * RING_REC_PYSTACK record attached to its event (and to nothing else);
- * then the same through a trace database and its py_* views.
+ * then the same through a trace database and its py_* views, and the site
+ * gilview shows when the cursor is on a hold.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include "../../formats/ring.h"
 #include "../../formats/ring_read.h"
+#include "../../formats/tdb_view.h"
 #include "check.h"
 #include "db_round_trip.h"
 #include "ring_fixture.h"
@@ -184,7 +186,23 @@ int main(void)
     CHECK(sqlite3_step(q) == SQLITE_ROW);
     CHECK_EQ_INT(sqlite3_column_int(q, 0), 2);
     sqlite3_finalize(q);
+    CHECK(sqlite3_prepare_v2(db, "SELECT t FROM py_event ORDER BY t LIMIT 1", -1, &q, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(q) == SQLITE_ROW);
+    int64_t release_t = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
     sqlite3_close(db);
+
+    /* what gilview shows on hover: the line where the hold ended */
+    struct tdb_view_options vo = {0};
+    struct tdb_view *v = tdb_view_open(path, &vo, err, sizeof err);
+    CHECK(v != NULL);
+    CHECK_EQ_INT(tdb_view_lane_count(v), 1);
+    char site[128];
+    CHECK(tdb_view_py_site(v, 0, release_t, site, sizeof site));
+    CHECK_STR(site, "Worker.run (worker.py:41)");
+    CHECK(!tdb_view_py_site(v, 0, release_t + 1, site, sizeof site));
+    CHECK_STR(site, "");
+    tdb_view_close(v);
     unlink(path);
     trace_process_free(&back);
     trace_process_free(&p);
