@@ -272,13 +272,26 @@ static uint32_t code_id(struct walk *w, uintptr_t code)
     return 0;
 }
 
-/* The instruction offset in bytes of `frame` running `code`. */
+/* The instruction offset in bytes of `frame` running `code`. 3.11+: the
+ * pointer must lie in the code object's own bytecode (ob_size code units
+ * from co_code_adaptive; one unit before it for a frame not yet started),
+ * else the layout is wrong (checked walks) or the offset is unknown
+ * (UINT32_MAX, no line). */
 static bool frame_offset(struct walk *w, uintptr_t frame, uintptr_t code, uint32_t *out)
 {
     if (layout.instr == INSTR_POINTER) {
         uintptr_t p = rd_ptr(w, frame + layout.frame_instr), start = code + layout.code_bytecode;
-        *out = p > start && p - start < (1u << 30) ? (uint32_t)(p - start) : 0;
-        return p != 0;
+        int64_t units = 0;
+        if (!p || !rd(w, &units, code + 16, sizeof units))
+            return false;
+        if (p + 2 < start || units <= 0 || units > (1 << 28) || p >= start + (uintptr_t)units * 2) {
+            if (w->safe)
+                return false;
+            *out = UINT32_MAX;
+            return true;
+        }
+        *out = p > start ? (uint32_t)(p - start) : 0;
+        return true;
     }
     int32_t lasti = 0;
     if (!rd(w, &lasti, frame + layout.frame_instr, sizeof lasti))
