@@ -15,8 +15,9 @@ same sites (text and JSON), `--folded` gives flame graph lines, `export
 `--py-stacks` alone records the Python stacks without native ones. Last,
 Beazley's echo convoy: the wait weight of `--folded wait` sits on the
 client's recv/sendall lines, the forced releases on the CPU thread's loop;
-and `giltrace attach --py-stacks` to the program running finds the same
-names and lines.
+`giltrace attach --py-stacks` to the program running finds the same
+names and lines; and (3.12+) an own-GIL subinterpreter's releases are at
+the line of the code it runs.
 
 usage: test_py_stacks.py SPEC      (SPEC as in pythons.py: 3.12, debian-3.11 ...)
        test_py_stacks.py --wrong-layout SPEC...
@@ -254,6 +255,21 @@ def check_attach(py, v, wd):
     return "attach: " + check_trace(t, v)
 
 
+def check_subinterpreter(py, v, wd):
+    """An own-GIL subinterpreter (3.12+, programs/subinterpreter.py): its
+    sleeps release its GIL (gil 1) at the line of the code it runs."""
+    if v < (3, 12):
+        return "n/a before 3.12"
+    t = trace(py, [program("subinterpreter.py")], wd, "sub", ["--py-stacks"])
+    n = t.one("SELECT count(*) FROM py_event_sites WHERE gil = 1 AND kind = 'RELEASE' AND function = '<module>' "
+              "AND filename = '<string>' AND line = 3")
+    check(n == 50, "the subinterpreter's 50 sleeps should release its GIL at <string>:3, got %d" % n)
+    bad = t.q("SELECT py_stack_id, frame, function, filename, line FROM py_frames "
+              "WHERE function IS NULL OR function = '' OR filename IS NULL OR line IS NULL LIMIT 5")
+    check(not bad, "frames without a name, file or line: %s" % bad)
+    return "50 releases of GIL 1 at <string>:3"
+
+
 def wrong_layout(specs):
     for spec in specs:
         py, version = pythons.find(spec)
@@ -294,7 +310,8 @@ def main():
     checks = (("py_sites: names and lines", lambda: check_trace(t, v)), ("report sections", lambda: check_report(t, v)),
               ("--py-stacks alone", lambda: check_py_only(py, v, wd)),
               ("echo convoy: --folded wait", lambda: check_echo(py, v, wd)),
-              ("giltrace attach --py-stacks", lambda: check_attach(py, v, wd)))
+              ("giltrace attach --py-stacks", lambda: check_attach(py, v, wd)),
+              ("own-GIL subinterpreter", lambda: check_subinterpreter(py, v, wd)))
     for name, fn in checks:
         try:
             print("ok    %s (Python %s): %s" % (name, version, fn()))
