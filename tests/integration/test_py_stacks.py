@@ -9,6 +9,9 @@ functions and lines at the RELEASE and BUSY events they cause:
   - a coroutine (`gamma`, run by asyncio) and a generator (`delta`);
   - a thread started from C (_thread.start_new_thread of time.sleep):
     events, and no Python stack at all;
+  - code compiled again and again with exec: each round's function under
+    its own name and file (a freed code object's address reused is not
+    taken for the old one);
 and nothing else from that file is named. Then `giltrace report` names the
 same sites (text and JSON), `--folded` gives flame graph lines, `export
 --format chrome` puts the stacks on the hold and wait slices, and
@@ -109,6 +112,11 @@ def check_trace(t, v):
         names = [r[0] for r in t.q("SELECT function FROM py_frames WHERE py_stack_id = ? ORDER BY frame", sid)]
         check("coroutine_thread" in names, "the coroutine's stack should reach coroutine_thread: %s" % names)
 
+    # exec'd code: each round's function in its own file, never another's
+    execs = t.q("SELECT DISTINCT function, filename, line FROM py_event_sites WHERE function LIKE 'eps%'")
+    check(len(execs) >= 15, "exec'd functions eps0..eps19 should release the GIL: %s" % execs)
+    for fn, filename, ln in execs:
+        check(filename == "<exec-%d>" % (int(fn[3:]) % 2) and ln == 3, "exec'd code misnamed: %s %s:%s" % (fn, filename, ln))
     # nothing garbled: every frame names a code object, with a line
     bad = t.q("SELECT py_stack_id, frame, function, filename, line FROM py_frames "
               "WHERE function IS NULL OR function = '' OR filename IS NULL OR filename = '' OR line IS NULL LIMIT 5")

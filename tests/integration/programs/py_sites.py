@@ -65,6 +65,16 @@ def generator_thread():
         pass
 
 
+def exec_thread():
+    """Code compiled again and again (exec): each round's code object may
+    take the address of the last one, freed; its name says which round."""
+    for i in range(20):
+        ns = {}
+        exec(compile("import time\ndef eps%d():\n    time.sleep(%r)\n" % (i, nap), "<exec-%d>" % (i % 2), "exec"),
+             ns)
+        ns["eps%d" % i]()
+
+
 def main():
     tids = [threading.get_native_id()]
 
@@ -76,7 +86,7 @@ def main():
         t.start()
         return t
 
-    workers = [run(alpha), run(one), run(coroutine_thread), run(generator_thread)]
+    workers = [run(alpha), run(one), run(coroutine_thread), run(generator_thread), run(exec_thread)]
     _thread.start_new_thread(time.sleep, (0.15,))  # a thread with no Python frame: started from C
 
     def stopper():
