@@ -15,7 +15,8 @@ functions and lines at the RELEASE and BUSY events they cause:
 and nothing else from that file is named. Then `giltrace report` names the
 same sites (text and JSON), `--folded` gives flame graph lines, `export
 --format chrome` puts the stacks on the hold and wait slices, and
-`--py-stacks` alone records the Python stacks without native ones. Last,
+`--py-stacks` alone (and env-only mode, GILTRACE_PYSTACKS=1) records the
+Python stacks without native ones. Last,
 Beazley's echo convoy: the wait weight of `--folded wait` sits on the
 client's recv/sendall lines, the forced releases on the CPU thread's loop;
 `giltrace attach --py-stacks` to the program running finds the same
@@ -29,6 +30,7 @@ The second form traces with a deliberately wrong frame layout
 the program must run unharmed, and the rest of the trace must be there.
 Exits 77 (SKIP) with the reason when no interpreter asked for is here.
 """
+import glob
 import json
 import os
 import re
@@ -203,6 +205,25 @@ def check_py_only(py, v, wd):
     return "%d releases at alpha:%d, no native stack" % (n, line["alpha-sleep"])
 
 
+def check_env_only(py, v, wd):
+    """Env-only mode: LD_PRELOAD=libgiltrace.so GILTRACE_OUTPUT=... and
+    GILTRACE_PYSTACKS=1; the process writes its own trace at exit."""
+    shim = os.path.join(os.path.dirname(os.path.abspath(GILTRACE)), "libgiltrace.so")
+    check(os.path.exists(shim), "no libgiltrace.so beside %s" % GILTRACE)
+    out = os.path.join(wd, "env-%p.db")
+    env = dict(os.environ, LD_PRELOAD=shim, GILTRACE_OUTPUT=out, GILTRACE_PYSTACKS="1")
+    code, stdout, stderr = run_watched([py, SOURCE], 300, env)
+    check(code == 0, "py_sites.py failed in env-only mode: %s" % stderr)
+    dbs = glob.glob(out.replace("%p", "*"))
+    check(len(dbs) == 1, "one trace expected from env-only mode: %s" % dbs)
+    t = Trace(dbs[0], stdout, stderr, 0)
+    line = markers()
+    n = t.one("SELECT count(*) FROM py_event_sites WHERE function = 'alpha' AND line = ? AND kind = 'RELEASE'",
+              line["alpha-sleep"])
+    check(n == 40, "env-only: 40 releases at alpha:%d expected, got %d" % (line["alpha-sleep"], n))
+    return "40 releases at alpha:%d" % line["alpha-sleep"]
+
+
 def check_echo(py, v, wd):
     """Beazley's convoy (tests/bench/programs/echo_cpu.py: an echo client
     beside a CPU-bound thread): --folded wait puts the client's recv/sendall
@@ -317,6 +338,7 @@ def main():
     t = trace(py, [SOURCE], wd, "sites", ["--stacks"])
     checks = (("py_sites: names and lines", lambda: check_trace(t, v)), ("report sections", lambda: check_report(t, v)),
               ("--py-stacks alone", lambda: check_py_only(py, v, wd)),
+              ("env-only GILTRACE_PYSTACKS=1", lambda: check_env_only(py, v, wd)),
               ("echo convoy: --folded wait", lambda: check_echo(py, v, wd)),
               ("giltrace attach --py-stacks", lambda: check_attach(py, v, wd)),
               ("own-GIL subinterpreter", lambda: check_subinterpreter(py, v, wd)))
