@@ -302,6 +302,10 @@ int ring_aux_read(const struct ring_header *h, const char *base, size_t size, st
     if (read_modules(a, aux, h->aux_size, p) || read_stacks(a, aux, h->aux_size, p, out) ||
         read_py(a, aux, h->aux_size, p, out))
         return -1;
+    /* The shim lists the loaded modules as soon as native stacks are on; a
+     * ring of Python stacks alone (--py-stacks) has the tables but none. */
+    if (p->module_count == 0 && p->stack_count == 0 && p->py_stacks_recorded)
+        p->stacks_recorded = false;
     return 0;
 }
 

@@ -202,6 +202,9 @@ def check_py_only(py, v, wd):
               line["alpha-sleep"])
     native = t.one("SELECT count(*) FROM event_stacks")
     check(n >= 10 and native == 0, "--py-stacks: %d releases at alpha's sleep, %d native stacks" % (n, native))
+    code, out, err = run_watched([GILTRACE, "report", t.path], 300)
+    check(code == 0 and "Python release sites" in out and "native stacks" not in out,
+          "--py-stacks: the report should have the Python sections and no empty native ones:\n%s" % out)
     return "%d releases at alpha:%d, no native stack" % (n, line["alpha-sleep"])
 
 
