@@ -376,14 +376,18 @@ uint32_t py_stack_capture_id(void)
     return id;
 }
 
-void py_stack_record(void)
+void py_stack_record_id(uint32_t id)
 {
-    uint32_t id = py_stack_capture_id();
     if (id && !rec_raw(RING_REC_PYSTACK, id)) {
         struct ring_aux *a = ring_writer_aux(true);
         if (a)
             __atomic_fetch_add(&a->lost_py_stacks, 1, __ATOMIC_RELAXED);
     }
+}
+
+void py_stack_record(void)
+{
+    py_stack_record_id(py_stack_capture_id());
 }
 
 /* 3.13: the layout from _PyRuntime's debug offsets. */

@@ -66,9 +66,15 @@ bool py_stack_init(const struct python_info *py);
  * the layout is validated; errno is preserved. */
 uint32_t py_stack_capture_id(void);
 
-/* Record the calling thread's Python stack after the event it just
- * recorded (a RING_REC_PYSTACK record); an event left without one while the
- * thread had frames is counted in ring_aux.lost_py_stacks. */
+/* Store stack `id` (from py_stack_capture_id(), taken earlier: before the
+ * GIL's mutex was locked) after the event the calling thread just recorded,
+ * as a RING_REC_PYSTACK record; nothing for id 0. A record that does not
+ * fit (ring full) is counted in ring_aux.lost_py_stacks. Only a store: may
+ * run while the GIL's mutex is held. */
+void py_stack_record_id(uint32_t id);
+
+/* py_stack_record_id(py_stack_capture_id()): capture and store at once,
+ * right after the event. */
 void py_stack_record(void);
 
 #endif
