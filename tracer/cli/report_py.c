@@ -162,7 +162,8 @@ static void on_hold(void *ctx, const struct trace_hold *h)
         w->release->v[site].count++;
         w->release->v[site].forced += h->forced;
     }
-    spans_add(w->holds, (struct span){h->start_ns, h->end_ns, w->thread, site});
+    if (!h->open) /* a hold the trace saw no end of has no RELEASE to blame */
+        spans_add(w->holds, (struct span){h->start_ns, h->end_ns, w->thread, site});
 }
 
 static void on_wait(void *ctx, const struct trace_wait *x)
