@@ -6,7 +6,8 @@
 
 #include <stdbool.h>
 
-/* 3.8-3.9: co_lnotab (Objects/lnotab_notes.txt, PyCode_Addr2Line). */
+/* 3.6-3.9: co_lnotab (Objects/lnotab_notes.txt, PyCode_Addr2Line; line
+ * increments are signed since 3.6). */
 static int32_t lnotab_line(int32_t line, const uint8_t *t, size_t len, uint32_t offset)
 {
     uint32_t addr = 0;
@@ -87,7 +88,7 @@ int32_t py_line_at(uint32_t hexversion, int32_t first_line, const uint8_t *table
         return locations_line(first_line, table, len, offset);
     if (hexversion >= 0x030a0000)
         return linetable_310_line(first_line, table, len, offset);
-    if (hexversion >= 0x03080000)
+    if (hexversion >= 0x03060000)
         return lnotab_line(first_line, table, len, offset);
     return -1;
 }

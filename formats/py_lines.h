@@ -2,7 +2,7 @@
  * py_lines.h — the source line of an instruction of a Python code object,
  * from a copy of the object's line table (formats/ring.h struct
  * ring_py_code), decoded the way the interpreter that wrote it does:
- *   3.8-3.9   co_lnotab: pairs (address increment, signed line increment)
+ *   3.6-3.9   co_lnotab: pairs (address increment, signed line increment)
  *   3.10      co_linetable: pairs (address delta, signed line delta or
  *             -128 for "no line"), ranges in bytes
  *   3.11+     the location table (CPython's Objects/locations.md): entries
@@ -20,7 +20,7 @@
  * line is `first_line` and whose line table is `table[0..len)`, for the
  * interpreter `hexversion` (PY_VERSION_HEX); -1 when the table says the
  * instruction has no line, the offset lies past the table, or the version
- * is not one of 3.8 and later. A table cut short or malformed never reads
+ * is not one of 3.6 and later. A table cut short or malformed never reads
  * past `len`. */
 int32_t py_line_at(uint32_t hexversion, int32_t first_line, const uint8_t *table, size_t len, uint32_t offset);
 

@@ -2,7 +2,7 @@
 real interpreters compile them, with the line of every instruction offset
 as that interpreter reports it (dis.findlinestarts before 3.10, co_lines()
 after). Run with each interpreter and concatenate:
-  for py in python3.8 python3.9 python3.10 python3.11 python3.12 python3.13; do
+  for py in python3.6 python3.7 python3.8 python3.9 python3.10 python3.11 python3.12 python3.13; do
       $py tests/unit/py_lines_tables.py; done > tests/unit/py_lines_tables.h
 (then put the header comment back). The functions have a loop, a statement
 over two lines, a comprehension and line gaps of 200 and 300 lines (jumps

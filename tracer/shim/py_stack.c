@@ -18,7 +18,7 @@
 
 /* How a frame says where its bytecode is. */
 enum instr_kind {
-    INSTR_LASTI_BYTES, /* 3.8-3.9: int f_lasti, a byte offset */
+    INSTR_LASTI_BYTES, /* 3.6-3.9: int f_lasti, a byte offset */
     INSTR_LASTI_UNITS, /* 3.10: int f_lasti, in 2-byte code units */
     INSTR_POINTER      /* 3.11+: pointer into the code object's inline bytecode */
 };
@@ -40,9 +40,11 @@ struct py_layout {
 };
 
 /* From each version's headers (offsetof, checked on pyenv's builds of
- * 3.8.18, 3.9.18, 3.10.13, 3.11.7 and 3.12.1). 3.13 comes from its debug
+ * 3.6.15, 3.7.16, 3.8.18, 3.9.18, 3.10.13, 3.11.7 and 3.12.1). 3.13 comes from its debug
  * offsets instead (layout_313). */
 static const struct py_layout layouts[] = {
+    {6, 24, -1, 24, 32, 120, -1, INSTR_LASTI_BYTES, 0, 36, 96, 104, 112, -1, 48, 72},
+    {7, 24, -1, 24, 32, 104, -1, INSTR_LASTI_BYTES, 0, 36, 96, 104, 112, -1, 48, 72},
     {8, 24, -1, 24, 32, 104, -1, INSTR_LASTI_BYTES, 0, 40, 104, 112, 120, -1, 48, 72},
     {9, 24, -1, 24, 32, 104, -1, INSTR_LASTI_BYTES, 0, 40, 104, 112, 120, -1, 48, 72},
     {10, 24, -1, 24, 32, 96, -1, INSTR_LASTI_UNITS, 0, 40, 104, 112, 120, -1, 48, 72},

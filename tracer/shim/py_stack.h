@@ -10,7 +10,7 @@
  *                  state, kept in CPython's TSS slot for the thread even
  *                  while it has dropped the GIL (exported by every build,
  *                  Debian's stripped one included)
- *   3.8-3.10       tstate->frame, the PyFrameObject chain (f_back, f_code,
+ *   3.6-3.10       tstate->frame, the PyFrameObject chain (f_back, f_code,
  *                  f_lasti)
  *   3.11-3.12      tstate->cframe->current_frame, the _PyInterpreterFrame
  *                  chain (previous, f_code, prev_instr, owner), offsets from

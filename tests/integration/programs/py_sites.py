@@ -1,7 +1,7 @@
 """Known Python functions at known lines, for the Python stack tests
 (tests/integration/test_py_stacks.py). Lines are found by the markers
 "# @name" at their ends, never by number. Prints a JSON line with the native
-thread ids of its Python threads (3.8+), so that the thread started from C
+thread ids of its Python threads, so that the thread started from C
 (no Python frame at all) can be told apart. With --wait (for giltrace
 attach) it prints "ready", runs when a line comes on stdin, and ends at the
 next line.
@@ -51,7 +51,8 @@ async def gamma():
 
 
 def coroutine_thread():
-    asyncio.run(gamma())  # @gamma-run
+    run = getattr(asyncio, "run", None) or (lambda c: asyncio.new_event_loop().run_until_complete(c))  # 3.6
+    run(gamma())  # @gamma-run
 
 
 def delta():
@@ -75,12 +76,21 @@ def exec_thread():
         ns["eps%d" % i]()
 
 
+def native_id():
+    """threading.get_native_id() (3.8+), else gettid through libc."""
+    if hasattr(threading, "get_native_id"):
+        return threading.get_native_id()
+    import ctypes
+    import platform
+    return ctypes.CDLL(None).syscall(186 if platform.machine() == "x86_64" else 178)
+
+
 def main():
-    tids = [threading.get_native_id()]
+    tids = [native_id()]
 
     def run(fn):
         def body():
-            tids.append(threading.get_native_id())
+            tids.append(native_id())
             fn()
         t = threading.Thread(target=body, name=fn.__name__)
         t.start()
