@@ -32,8 +32,9 @@
  * is zero but whose timestamp is not is exactly a torn one.
  *
  * After the chunks comes the aux area (header.aux_offset, aux_size): Python
- * thread names, and with stacks on, the loaded modules and the deduplicated
- * native stacks (struct ring_aux below). Everything in it is committed by
+ * thread names, and with stacks on, the loaded modules, the deduplicated
+ * native and Python stacks and the Python code objects (struct ring_aux
+ * below). Everything in it is committed by
  * a last store with release order, like records, so what a dead process left
  * there is read back or skipped, never misread.
  *
@@ -81,6 +82,12 @@ enum ring_event_kind {
  * record (a RELEASE or BUSY), as raw_ts = stack id (1-based slot of the
  * stack table). Only written with stacks on. */
 #define RING_REC_STACK 15u
+
+/* A record that is no event: the Python stack of the thread's previous
+ * event (a RELEASE or BUSY), as raw_ts = Python stack id (slot + 1 of the
+ * stack table, a slot marked RING_STACK_PYTHON), 0 when the thread had no
+ * Python frame. Only written with Python stacks on. */
+#define RING_REC_PYSTACK 14u
 
 /* What the hot path stored in `raw_ts`. */
 enum ring_clock {
@@ -178,6 +185,11 @@ struct ring_header {
 #define RING_MODULE_STRINGS 262144u  /* bytes of module paths */
 #define RING_STACK_MAX_DEPTH 64u     /* frames kept per stack, innermost first */
 #define RING_STACK_TRUNCATED 0x80000000u /* in ring_stack_slot.depth */
+#define RING_STACK_PYTHON 0x40000000u    /* in ring_stack_slot.depth: a Python stack */
+#define RING_PY_CODES 16384u             /* Python code objects per process (slots) */
+#define RING_PY_DATA (4u << 20)          /* bytes of their names, files and line tables */
+#define RING_PY_TEXT_MAX 255u            /* bytes kept of a name or file name */
+#define RING_PY_LINETABLE_MAX 65535u     /* bytes kept of a line table */
 
 /* The commit value of aux entry `index` (names, modules): never 0. */
 #define RING_CHECK_KEY_AUX 0x7e3a9c15u
@@ -216,6 +228,37 @@ struct ring_stack_slot {
 };
 #define RING_STACK_DEAD 0xffffffffu
 
+/* A Python stack is a stack slot whose depth has RING_STACK_PYTHON set and
+ * whose pool words are, innermost frame first,
+ *   (uint64_t)code_id << 32 | instruction offset in bytes
+ * with code_id the 1-based slot of struct ring_py_code. */
+static inline uint64_t ring_py_frame_word(uint32_t code_id, uint32_t offset)
+{
+    return (uint64_t)code_id << 32 | offset;
+}
+
+/* A Python code object, stored once: open addressing on `key` (a
+ * fingerprint of the object: its address, name, file, line table and
+ * first line; never 0), claimed by a compare-and-swap of the key. Its
+ * texts are then copied into the Python data area as
+ *   qualname, name, filename (each NUL-terminated), then the line table
+ * (data_len bytes in all), and `data` is stored last (release): 0 means
+ * not (yet) complete, RING_STACK_DEAD that the data area was full. The
+ * line table is the interpreter's own (co_lnotab on 3.8-3.9, co_linetable
+ * after), decoded at dump time with python_hexversion (formats/py_lines.h). */
+struct ring_py_code {
+    uint64_t key;
+    uint32_t data;            /* offset in the Python data area, in bytes (>= 1) */
+    uint32_t data_len;
+    int32_t first_line;       /* co_firstlineno */
+    uint16_t qualname_len;    /* bytes before each NUL; qualname == name before 3.11 */
+    uint16_t name_len;
+    uint16_t filename_len;
+    uint16_t reserved16;
+    uint32_t reserved;
+};
+#define RING_FLAG_PYSTACKS 4u /* ring_aux.flags: the Python code table exists */
+
 /* At aux_offset. Offsets are from the start of the aux area. */
 struct ring_aux {
     uint32_t size;              /* sizeof(struct ring_aux) */
@@ -233,7 +276,12 @@ struct ring_aux {
     uint64_t pool_used;         /* atomic */
     uint64_t lost_names;        /* atomic: names that did not fit */
     uint64_t lost_stacks;       /* atomic: RELEASE/BUSY events left without a stack */
-    uint64_t reserved[4];
+    uint64_t py_codes_offset;   /* struct ring_py_code[py_codes_cap] (RING_FLAG_PYSTACKS) */
+    uint32_t py_codes_cap;      /* a power of two */
+    uint32_t py_data_used;      /* atomic: bytes claimed; byte 0 is never used */
+    uint64_t py_data_offset;    /* the Python data area */
+    uint32_t py_data_cap;
+    uint32_t lost_py_stacks;    /* atomic: RELEASE/BUSY events left without a Python stack */
 };
 
 struct ring_chunk_header {
@@ -265,6 +313,7 @@ _Static_assert(RING_RECORDS_PER_CHUNK < 4096u, "record index must fit 12 bits");
 _Static_assert(sizeof(struct ring_thread_name) == 64, "name entry size");
 _Static_assert(sizeof(struct ring_stack_slot) == 16, "stack slot size");
 _Static_assert(sizeof(struct ring_aux) % 8 == 0, "aux header alignment");
+_Static_assert(sizeof(struct ring_py_code) == 32, "Python code entry size");
 
 /* The commit check of record `index` in the chunk claimed as `seq`: the low
  * 32 bits of (seq << 12 | index), xored with a key so that no simple pattern
@@ -302,13 +351,15 @@ static inline void ring_header_init(struct ring_header *h, uint32_t chunk_count,
 }
 
 /* Sizes of the aux area's parts, for `stacks_mb` MiB of stack table (0: no
- * stacks): names always; modules, strings, slots and pool with stacks. The
- * slots take 1/16 of the stack table, the pool the rest. */
+ * stacks): names always; modules, strings, slots, pool and the Python code
+ * table and data with stacks. The slots take 1/16 of the stack table, the
+ * pool the rest (native and Python stacks share them). */
 struct ring_aux_layout {
     uint32_t names_offset, modules_offset, strings_offset;
     uint64_t slots_offset, pool_offset;
     uint32_t slots_cap;
     uint64_t pool_cap;
+    uint64_t py_codes_offset, py_data_offset;
     uint64_t size;
 };
 
@@ -333,6 +384,10 @@ static inline struct ring_aux_layout ring_aux_layout(uint32_t stacks_mb)
         l.pool_offset = at;
         l.pool_cap = (bytes - (uint64_t)slots * sizeof(struct ring_stack_slot)) / 8;
         at += l.pool_cap * 8;
+        l.py_codes_offset = at;
+        at += (uint64_t)RING_PY_CODES * sizeof(struct ring_py_code);
+        l.py_data_offset = at;
+        at += RING_PY_DATA;
     }
     l.size = (at + 4095u) & ~4095ull;
     return l;
@@ -357,6 +412,12 @@ static inline void ring_aux_init(struct ring_aux *a, const struct ring_aux_layou
     a->pool_offset = l->pool_offset;
     a->pool_cap = l->pool_cap;
     a->pool_used = 1; /* word 0 is never a stack */
+    a->flags |= RING_FLAG_PYSTACKS;
+    a->py_codes_offset = l->py_codes_offset;
+    a->py_codes_cap = RING_PY_CODES;
+    a->py_data_offset = l->py_data_offset;
+    a->py_data_cap = RING_PY_DATA;
+    a->py_data_used = 1; /* offset 0 means "not complete" */
 }
 
 /* The first record of a chunk. */

@@ -4,11 +4,16 @@
  * Stacks: every complete slot of the dedup table is a stack. Two threads
  * that met the same new stack at once may each have stored it (the table
  * never waits); such copies are merged here, so a stack has one id.
+ * Python stacks share the table (their depth has RING_STACK_PYTHON, which
+ * the native reading skips as out of range); their copies are not merged
+ * (a report groups frames by line anyway).
  */
 #include "ring_aux_read.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "py_lines.h"
 
 static int in_file(uint64_t offset, uint64_t len, size_t size)
 {
@@ -173,6 +178,111 @@ static int read_stacks(const struct ring_aux *a, const char *aux, uint64_t aux_s
     return 0;
 }
 
+/* The complete Python code objects; code_of_slot[raw id] = 1-based index
+ * into p->py_codes, 0 when that entry is not usable. */
+static int read_py_codes(const struct ring_aux *a, const char *aux, struct trace_process *p, uint32_t *code_of_slot)
+{
+    const struct ring_py_code *v = (const void *)(aux + a->py_codes_offset);
+    const char *data = aux + a->py_data_offset;
+    p->py_codes = calloc(a->py_codes_cap, sizeof *p->py_codes);
+    if (!p->py_codes)
+        return -1;
+    for (uint32_t i = 0; i < a->py_codes_cap; i++) {
+        uint32_t at = load32(&v[i].data);
+        uint32_t len = v[i].data_len;
+        size_t nq = v[i].qualname_len, nn = v[i].name_len, nf = v[i].filename_len;
+        if (at == 0 || at == RING_STACK_DEAD || at > a->py_data_cap || len > a->py_data_cap - at ||
+            nq + nn + nf + 3 > len)
+            continue;
+        const char *d = data + at;
+        if (d[nq] || d[nq + 1 + nn] || d[nq + nn + 2 + nf])
+            continue;
+        struct trace_py_code *c = &p->py_codes[p->py_code_count];
+        c->qualname = strdup(d);
+        c->name = strdup(d + nq + 1);
+        c->filename = strdup(d + nq + nn + 2);
+        c->first_line = v[i].first_line;
+        if (!c->qualname || !c->name || !c->filename) {
+            p->py_code_count++; /* freed with the process */
+            return -1;
+        }
+        code_of_slot[i + 1] = (uint32_t)++p->py_code_count;
+    }
+    return 0;
+}
+
+/* The line table of raw code id `raw`, or NULL. */
+static const uint8_t *py_line_table(const struct ring_aux *a, const char *aux, uint32_t raw, size_t *len)
+{
+    const struct ring_py_code *c = (const struct ring_py_code *)(aux + a->py_codes_offset) + (raw - 1);
+    size_t text = (size_t)c->qualname_len + c->name_len + c->filename_len + 3;
+    *len = c->data_len - text;
+    return (const uint8_t *)aux + a->py_data_offset + c->data + text;
+}
+
+static int read_py_stacks(const struct ring_aux *a, const char *aux, struct trace_process *p,
+                          const uint32_t *code_of_slot, struct ring_aux_data *out)
+{
+    const struct ring_stack_slot *slots = (const void *)(aux + a->slots_offset);
+    const uint64_t *pool = (const void *)(aux + a->pool_offset);
+    uint32_t cap = a->slots_cap;
+    out->py_stack_of_slot = calloc((size_t)cap + 1, sizeof *out->py_stack_of_slot);
+    p->py_stacks = calloc(cap, sizeof *p->py_stacks);
+    if (!out->py_stack_of_slot || !p->py_stacks)
+        return -1;
+    out->py_nslots = cap;
+    for (uint32_t i = 0; i < cap; i++) {
+        uint32_t off = load32(&slots[i].frames);
+        uint32_t depth = slots[i].depth & ~(RING_STACK_TRUNCATED | RING_STACK_PYTHON);
+        if (off == 0 || off == RING_STACK_DEAD || !(slots[i].depth & RING_STACK_PYTHON) || depth == 0 ||
+            depth > RING_STACK_MAX_DEPTH || off >= a->pool_cap || depth > a->pool_cap - off)
+            continue;
+        struct trace_py_stack *s = &p->py_stacks[p->py_stack_count];
+        s->frames = calloc(depth, sizeof *s->frames);
+        if (!s->frames)
+            return -1;
+        s->depth = depth;
+        s->truncated = (slots[i].depth & RING_STACK_TRUNCATED) != 0;
+        for (uint32_t f = 0; f < depth; f++) {
+            uint64_t w = pool[off + f];
+            uint32_t raw = (uint32_t)(w >> 32);
+            struct trace_py_frame *fr = &s->frames[f];
+            fr->offset = (uint32_t)w;
+            fr->code = raw && raw <= a->py_codes_cap ? code_of_slot[raw] : 0;
+            fr->line = -1;
+            if (fr->code) {
+                size_t len;
+                const uint8_t *t = py_line_table(a, aux, raw, &len);
+                fr->line = py_line_at(p->python_hexversion, p->py_codes[fr->code - 1].first_line, t, len, fr->offset);
+            }
+        }
+        out->py_stack_of_slot[i + 1] = (uint32_t)++p->py_stack_count;
+    }
+    return 0;
+}
+
+/* The Python code objects and stacks, when the ring has room for them. */
+static int read_py(const struct ring_aux *a, const char *aux, uint64_t aux_size, struct trace_process *p,
+                   struct ring_aux_data *out)
+{
+    uint32_t cap = a->py_codes_cap;
+    if (!(a->flags & RING_FLAG_PYSTACKS) || cap == 0 || (cap & (cap - 1)) || a->slots_cap == 0 ||
+        (a->slots_cap & (a->slots_cap - 1)) ||
+        !array_in_file(a->py_codes_offset, cap, sizeof(struct ring_py_code), _Alignof(struct ring_py_code), aux_size) ||
+        !in_file(a->py_data_offset, a->py_data_cap, aux_size) ||
+        !array_in_file(a->slots_offset, a->slots_cap, sizeof(struct ring_stack_slot), _Alignof(struct ring_stack_slot), aux_size) ||
+        !array_in_file(a->pool_offset, a->pool_cap, sizeof(uint64_t), _Alignof(uint64_t), aux_size))
+        return 0;
+    p->py_stacks_recorded = true;
+    p->lost_py_stacks = load32(&a->lost_py_stacks);
+    uint32_t *code_of_slot = calloc((size_t)cap + 1, sizeof *code_of_slot);
+    int rc = code_of_slot ? read_py_codes(a, aux, p, code_of_slot) : -1;
+    if (rc == 0)
+        rc = read_py_stacks(a, aux, p, code_of_slot, out);
+    free(code_of_slot);
+    return rc;
+}
+
 int ring_aux_read(const struct ring_header *h, const char *base, size_t size, struct trace_process *p,
                   struct ring_aux_data *out)
 {
@@ -189,8 +299,13 @@ int ring_aux_read(const struct ring_header *h, const char *base, size_t size, st
     if (!(a->flags & RING_FLAG_STACKS))
         return 0;
     p->lost_stacks = __atomic_load_n(&a->lost_stacks, __ATOMIC_RELAXED);
-    if (read_modules(a, aux, h->aux_size, p) || read_stacks(a, aux, h->aux_size, p, out))
+    if (read_modules(a, aux, h->aux_size, p) || read_stacks(a, aux, h->aux_size, p, out) ||
+        read_py(a, aux, h->aux_size, p, out))
         return -1;
+    /* The shim lists the loaded modules as soon as native stacks are on; a
+     * ring of Python stacks alone (--py-stacks) has the tables but none. */
+    if (p->module_count == 0 && p->stack_count == 0 && p->py_stacks_recorded)
+        p->stacks_recorded = false;
     return 0;
 }
 
@@ -206,5 +321,6 @@ void ring_aux_data_free(struct ring_aux_data *aux)
 {
     free(aux->names);
     free(aux->stack_of_slot);
+    free(aux->py_stack_of_slot);
     memset(aux, 0, sizeof *aux);
 }

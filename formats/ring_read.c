@@ -158,12 +158,13 @@ static size_t copy_records(const char *chunk, uint64_t seq, unsigned ngil, uint6
             break;
         }
         unsigned kind = ring_tail_kind(tail);
-        if ((!event_kind_valid(kind) && kind != RING_REC_STACK) || ring_tail_gil(tail) >= (ngil ? ngil : 1)) {
+        if ((!event_kind_valid(kind) && kind != RING_REC_STACK && kind != RING_REC_PYSTACK) ||
+            ring_tail_gil(tail) >= (ngil ? ngil : 1)) {
             (*dropped)++;
             break;
         }
         uint64_t raw = __atomic_load_n(&r[i].raw_ts, __ATOMIC_RELAXED);
-        if (kind != RING_REC_STACK && raw > cut)
+        if (kind != RING_REC_STACK && kind != RING_REC_PYSTACK && raw > cut)
             break; /* after the process's end: its other threads were read as of then */
         out[i].raw_ts = raw;
         out[i].tail = tail;
@@ -194,6 +195,16 @@ static int append_records(struct trace_thread *t, size_t *cap, const struct ring
             if (prev && (prev->kind == RING_EV_RELEASE || prev->kind == RING_EV_BUSY) && id > 0 &&
                 id <= aux->nslots)
                 prev->stack = aux->stack_of_slot[id];
+            continue;
+        }
+        if (ring_tail_kind(r[k].tail) == RING_REC_PYSTACK) {
+            uint64_t id = r[k].raw_ts;
+            const struct trace_event *prev = t->count ? &t->events[t->count - 1] : NULL;
+            bool marked = t->py_mark_count && t->py_marks[t->py_mark_count - 1].event == t->count - 1;
+            if (prev && (prev->kind == RING_EV_RELEASE || prev->kind == RING_EV_BUSY) && !marked && id > 0 &&
+                id <= aux->py_nslots && aux->py_stack_of_slot[id] &&
+                trace_thread_add_py_mark(t, t->count - 1, aux->py_stack_of_slot[id]))
+                return -1;
             continue;
         }
         int64_t ts = clock_map_ns(map, r[k].raw_ts, hint);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "ring.h"
+#include "tdb_pystacks.h"
 #include "tdb_schema.h"
 
 static int64_t query_int(sqlite3 *db, const char *sql, int64_t fallback, int *ok)
@@ -493,6 +494,11 @@ int tdb_read_process(sqlite3 *db, int32_t pid, struct trace_process *out, char *
     if (read_threads(db, pid, out, err, n)) {
         if (!*err)
             snprintf(err, n, "cannot read the threads of process %d: %s", pid, sqlite3_errmsg(db));
+        trace_process_free(out);
+        return -1;
+    }
+    if (tdb_pystacks_read(db, out)) {
+        snprintf(err, n, "cannot read the Python stacks of process %d: %s", pid, sqlite3_errmsg(db));
         trace_process_free(out);
         return -1;
     }

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ring.h"
+#include "tdb_pystacks.h"
 #include "tdb_read.h"
 #include "tdb_schema.h"
 
@@ -1215,4 +1216,14 @@ const struct tdb_wait_span *tdb_view_longest_waits(struct tdb_view *v, size_t *c
     }
     *count = v->nwaits;
     return v->waits;
+}
+
+bool tdb_view_py_site(struct tdb_view *v, size_t lane, int64_t t, char *buf, size_t cap)
+{
+    if (cap)
+        buf[0] = '\0';
+    if (lane >= v->nlanes)
+        return false;
+    const struct tdb_view_lane *l = &v->lanes[lane];
+    return tdb_pystacks_site(v->db, l->pid, l->tid, l->gil, t, buf, cap);
 }

@@ -134,6 +134,11 @@ int tdb_view_probe(struct tdb_view *v, size_t lane, double t, double ns_per_px, 
  * Valid until the view is closed. */
 const struct tdb_wait_span *tdb_view_longest_waits(struct tdb_view *v, size_t *count);
 
+/* The innermost Python frame ("function (file:line)") of lane `lane`'s
+ * event at lane time `t` (a hold's end_t: its RELEASE; a wait's start_t:
+ * its BUSY), for traces with Python stacks; false and "" otherwise. */
+bool tdb_view_py_site(struct tdb_view *v, size_t lane, int64_t t, char *buf, size_t cap);
+
 /* The last database error, for messages. */
 const char *tdb_view_error(const struct tdb_view *v);
 

@@ -11,6 +11,7 @@
 
 #include "fmt_error.h"
 #include "ring.h"
+#include "tdb_pystacks.h"
 #include "tdb_schema.h"
 #include "tdb_summary.h"
 #include "trace_intervals.h"
@@ -510,7 +511,8 @@ int tdb_writer_add_process(struct tdb_writer *w, const struct trace_process *p, 
         if (set_meta_int(w, "base_ns", w->base_ns, err, n))
             return -1;
     }
-    if (insert_process_row(w, p, err, n) || insert_gils(w, p, err, n) || insert_stacks(w, p, err, n))
+    if (insert_process_row(w, p, err, n) || insert_gils(w, p, err, n) || insert_stacks(w, p, err, n) ||
+        tdb_pystacks_insert(w->db, w->base_ns, p, err, n))
         return -1;
     for (size_t i = 0; i < p->thread_count; i++) {
         const struct trace_thread *t = &p->threads[i];

@@ -35,12 +35,20 @@ struct trace_event {
     uint32_t stack; /* native stack (trace_process.stacks[stack - 1]); 0: none */
 };
 
+/* An event of a thread that has a Python stack (traces with Python stacks). */
+struct trace_py_mark {
+    size_t event;   /* index into trace_thread.events */
+    uint32_t stack; /* trace_process.py_stacks[stack - 1] */
+};
+
 /* A thread's events, in the order it recorded them (ts_ns never decreases). */
 struct trace_thread {
     uint32_t tid;
     char *name; /* NULL when unknown */
     size_t count;
     struct trace_event *events;
+    size_t py_mark_count;          /* events with a Python stack, in event order */
+    struct trace_py_mark *py_marks;
 };
 
 /* A loaded object (executable, shared library) that stack frames point into. */
@@ -64,6 +72,28 @@ struct trace_stack {
     uint32_t depth;
     bool truncated; /* the stack went on, deeper than was recorded or could be unwound */
     struct trace_frame *frames;
+};
+
+/* A Python code object (formats/ring.h struct ring_py_code). */
+struct trace_py_code {
+    char *qualname;     /* the qualified name (3.11+), else the name; never NULL */
+    char *name;
+    char *filename;
+    int32_t first_line;
+};
+
+/* One frame of a Python stack. */
+struct trace_py_frame {
+    uint32_t code;   /* trace_process.py_codes[code - 1]; 0: not known */
+    uint32_t offset; /* instruction offset in bytes in the code object */
+    int32_t line;    /* resolved from the line table; -1 when none */
+};
+
+/* A deduplicated Python stack, innermost frame first. */
+struct trace_py_stack {
+    uint32_t depth;
+    bool truncated; /* deeper than was recorded */
+    struct trace_py_frame *frames;
 };
 
 struct trace_gil {
@@ -102,7 +132,18 @@ struct trace_process {
     struct trace_stack *stacks;
     uint64_t lost_stacks;       /* RELEASE/BUSY events whose stack could not be kept */
     bool stacks_recorded;       /* stacks were asked for */
+    /* Python stacks (with --stacks); a trace_py_mark's stack is 1-based. */
+    size_t py_code_count;
+    struct trace_py_code *py_codes;
+    size_t py_stack_count;
+    struct trace_py_stack *py_stacks;
+    uint64_t lost_py_stacks;    /* RELEASE/BUSY events whose Python stack could not be kept */
+    bool py_stacks_recorded;    /* the ring had room for Python stacks */
 };
+
+/* Give event `event` of `t` Python stack `stack`; events are marked in
+ * order. Returns 0, or -1 when out of memory. */
+int trace_thread_add_py_mark(struct trace_thread *t, size_t event, uint32_t stack);
 
 /* Total events of all threads. */
 uint64_t trace_process_event_count(const struct trace_process *p);

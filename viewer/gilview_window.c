@@ -67,7 +67,8 @@ static const char *const help_lines[] = {
     "f, Home, 0\tzoom to fit the whole trace",
     "shift-drag or right-drag\tselect a time range: per-thread statistics",
     "w / shift-w\tjump to the next / previous longest wait",
-    "hover\tthe hold, wait or event under the cursor",
+    "hover\tthe hold, wait or event under the cursor, and with Python",
+    "\tstacks, the line where the hold ended or the wait began",
     "F12, s\tsave a screenshot (PNG) in the --save-dir",
     "? or h\tthis help",
     "Esc\tclose the panel or selection; again to quit",
@@ -223,6 +224,14 @@ static void hover(struct win *w)
         const char *what = p.state & TDB_STATE_HELD ? "holds the GIL" : p.state & TDB_STATE_WAIT ? "waits for the GIL"
                                                                                                 : "not asking";
         int k = snprintf(s, cap, "%s %s → %s (%s)", what, a, b, d);
+        char site[300];
+        bool held = p.state & TDB_STATE_HELD, waiting = p.state & TDB_STATE_WAIT;
+        if ((held || waiting) && k > 0 && (size_t)k < cap &&
+            tdb_view_py_site(w->v, (size_t)lane, held ? p.end_t : p.start_t, site, sizeof site)) {
+            int m = snprintf(s + k, cap - (size_t)k, "  ·  %s %s", held ? "released at" : "began at", site);
+            if (m > 0)
+                k += m;
+        }
         if (p.has_event && k > 0 && (size_t)k < cap) {
             char et[32];
             timefmt_duration(et, sizeof et, (double)p.event_t);

@@ -8,7 +8,8 @@ wall time and the traced process's own CPU time, as medians and best runs
 (this VM's speed itself varies by 10-20% from run to run, even for a
 single-threaded loop with no GIL traffic, so medians of 15 runs resolve a
 few percent at best; the best run is the less noisy estimator);
-and the database bytes per event of those real traces.
+and the database bytes per event of those real traces; the echo runs again
+with native (--stacks) and Python (--py-stacks) stacks.
 
 usage: bench_programs.py [--quick]      (env: GILTRACE; GILTRACE_BENCH_PYTHON)
 """
@@ -89,6 +90,16 @@ def main():
                                  ["--stacks"])
     report("slowdown, socket echo alone with --stacks (wall, medians)", slow["wall"], "%", "none set")
     report("slowdown, socket echo alone with --stacks (cpu, medians)", slow["cpu"], "%", "none set")
+    print("echo_cpu.py, %s round trips, no CPU thread, traced with --py-stacks:" % rounds)
+    slow, size, events = compare(python, [echo, rounds, "nocpu"], r"elapsed=([0-9.]+) cpu=([0-9.]+)", work,
+                                 ["--py-stacks"])
+    report("slowdown, socket echo alone with --py-stacks (wall, medians)", slow["wall"], "%", "none set")
+    report("slowdown, socket echo alone with --py-stacks (cpu, medians)", slow["cpu"], "%", "none set")
+    rounds = "20" if QUICK else "200"
+    print("echo_cpu.py, %s round trips with a CPU-bound thread, traced with --py-stacks:" % rounds)
+    slow, size, events = compare(python, [echo, rounds, "cpu"], r"elapsed=([0-9.]+) cpu=([0-9.]+)", work,
+                                 ["--py-stacks"])
+    report("slowdown, socket echo with a CPU thread, --py-stacks (wall, medians)", slow["wall"], "%", "<= 3%")
     shutil.rmtree(work)
 
 

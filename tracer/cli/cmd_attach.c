@@ -61,6 +61,9 @@ static const char usage[] =
     "                        beyond it are counted as lost\n"
     "      --ring-dir DIR    where the private ring directory is made\n"
     "                        (default: /dev/shm, else $TMPDIR, else /tmp)\n"
+    "      --py-stacks       record the Python stack of every GIL release and of\n"
+    "                        every wait's start (Python 3.7-3.13; giltrace report\n"
+    "                        lists the sites)\n"
     "  -q, --quiet           print no summary (warnings are still printed)\n"
     "  -h, --help            show this help\n"
     "\n"
@@ -68,10 +71,13 @@ static const char usage[] =
     "no native stacks and no thread names: giltrace run gathers those as\n"
     "threads start.\n";
 
+enum { OPT_PY_STACKS = TRACE_OPT_END };
+
 struct attach_options {
     struct trace_output_options out;
     pid_t pid;
     double duration_s;
+    bool py_stacks;
 };
 
 /* "10s", "500ms", "2m", "1h", "1.5" (seconds). */
@@ -96,7 +102,8 @@ static bool parse_duration(const char *s, double *out)
 static int parse_options(int argc, char **argv, struct attach_options *o)
 {
     static const struct option longopts[] = {
-        {"duration", required_argument, NULL, 'd'}, TRACE_OUTPUT_LONGOPTS, {NULL, 0, NULL, 0}};
+        {"duration", required_argument, NULL, 'd'}, {"py-stacks", no_argument, NULL, OPT_PY_STACKS},
+        TRACE_OUTPUT_LONGOPTS, {NULL, 0, NULL, 0}};
     trace_output_defaults(&o->out);
     o->duration_s = 10;
     opterr = 0;
@@ -107,6 +114,10 @@ static int parse_options(int argc, char **argv, struct attach_options *o)
             if (!parse_duration(optarg, &o->duration_s))
                 return cli_usage_error("attach", "--duration wants a time such as 10s, 500ms or 2m, not \"%s\"",
                                        optarg);
+            continue;
+        }
+        if (c == OPT_PY_STACKS) {
+            o->py_stacks = true;
             continue;
         }
         int r = trace_output_option("attach", usage, c, argv, &o->out);
@@ -210,7 +221,7 @@ static bool wait_for_end(pid_t pid, const sigset_t *sigs, double duration_s)
     return exited;
 }
 
-static void init_request(struct attach_request *req, const char *ring_dir, uint32_t buffer_mb)
+static void init_request(struct attach_request *req, const char *ring_dir, uint32_t buffer_mb, bool py_stacks)
 {
     memset(req, 0, sizeof *req);
     req->magic = ATTACH_ABI_MAGIC;
@@ -218,6 +229,7 @@ static void init_request(struct attach_request *req, const char *ring_dir, uint3
     req->size = sizeof *req;
     req->tracer_pid = getpid();
     req->buffer_mb = buffer_mb;
+    req->flags = py_stacks ? ATTACH_FLAG_PY_STACKS : 0;
     snprintf(req->ring_dir, sizeof req->ring_dir, "%s", ring_dir);
 }
 
@@ -228,7 +240,7 @@ static int trace_target(struct attach_target *t, const struct attach_options *o,
     struct attach_request req;
     struct attach_stats st;
     char err[2048];
-    init_request(&req, ring_dir, o->out.buffer_mb);
+    init_request(&req, ring_dir, o->out.buffer_mb, o->py_stacks);
     if (attach_session_start(t, &req, &st, err, sizeof err)) {
         cli_warn("%s", err);
         return -1;
@@ -246,7 +258,7 @@ static int trace_target(struct attach_target *t, const struct attach_options *o,
                     (double)(attach_now_ns() - began) / 1e9);
         return 0;
     }
-    init_request(&req, ring_dir, o->out.buffer_mb);
+    init_request(&req, ring_dir, o->out.buffer_mb, o->py_stacks);
     if (attach_session_stop(t, &req, &st, err, sizeof err)) {
         if (!attach_process_gone(t->pid)) /* else it exited meanwhile: the trace is complete */
             cli_warn("could not detach: %s; the process goes on traced until its ring is full or the next attach",

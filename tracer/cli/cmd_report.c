@@ -11,6 +11,7 @@
 #include "report.h"
 #include "report_json.h"
 #include "report_png.h"
+#include "report_py.h"
 #include "trace_load.h"
 
 static const char usage[] =
@@ -23,7 +24,8 @@ static const char usage[] =
     "while each thread waited (blame); convoys (a thread that releases the GIL\n"
     "for I/O and then waits a switch interval to get it back); and, for traces\n"
     "recorded with giltrace run --stacks, where the GIL is released and where\n"
-    "waits for it begin.\n"
+    "waits for it begin; with Python stacks (--stacks, --py-stacks), the same by\n"
+    "Python line, forced and voluntary, and which lines kept the others waiting.\n"
     "\n"
     "options:\n"
     "  --json          print the report as JSON (shape: formats/REPORT.md)\n"
@@ -32,20 +34,51 @@ static const char usage[] =
     "                  (mode 0600; an existing FILE only with --force)\n"
     "  -f, --force     replace the --png FILE if it exists\n"
     "  --sites N       list the N most frequent release/wait sites (default 10)\n"
+    "  --folded hold|wait\n"
+    "                  print folded Python stacks instead (for flamegraph.pl or\n"
+    "                  speedscope): each hold weighted by its length in ns under\n"
+    "                  the stack where it ended (its RELEASE), or each wait under\n"
+    "                  the stack where it began (its BUSY); needs a trace recorded\n"
+    "                  with giltrace run --stacks\n"
     "  -h, --help      show this help\n";
 
-enum { OPT_JSON = 256, OPT_PNG, OPT_SITES };
+enum { OPT_JSON = 256, OPT_PNG, OPT_SITES, OPT_FOLDED };
+
+/* --folded: the folded Python stacks of every process, then the loaded
+ * trace is freed. */
+static int report_folded(struct trace_process *procs, size_t n, bool waits, const char *path)
+{
+    int status = 0;
+    bool any = false;
+    for (size_t i = 0; i < n && status == 0; i++) {
+        any |= procs[i].py_stacks_recorded;
+        if (procs[i].py_stacks_recorded && report_py_folded(stdout, &procs[i], waits)) {
+            cli_warn("cannot write the folded stacks of pid %d", procs[i].pid);
+            status = 1;
+        }
+    }
+    if (status == 0 && fflush(stdout) != 0) {
+        cli_warn("cannot write the folded stacks to standard output");
+        status = 1;
+    }
+    if (status == 0 && !any) {
+        cli_warn("%s has no Python stacks: record it with giltrace run --stacks", path);
+        status = 1;
+    }
+    trace_load_free(procs, n);
+    return status;
+}
 
 int cmd_report(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"json", no_argument, NULL, OPT_JSON},   {"png", required_argument, NULL, OPT_PNG},
-        {"sites", required_argument, NULL, OPT_SITES}, {"force", no_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
+        {"sites", required_argument, NULL, OPT_SITES}, {"folded", required_argument, NULL, OPT_FOLDED},
+        {"force", no_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     bool json = false, force = false;
-    const char *png = NULL;
+    const char *png = NULL, *folded = NULL;
     struct report_options ro = {0};
     opterr = 0;
     optind = 1;
@@ -66,6 +99,11 @@ int cmd_report(int argc, char **argv)
             if (!cli_parse_u64(optarg, 1, 1000, &v))
                 return cli_usage_error("report", "--sites wants a number from 1 to 1000, not \"%s\"", optarg);
             ro.sites = (size_t)v;
+            break;
+        case OPT_FOLDED:
+            if (strcmp(optarg, "hold") != 0 && strcmp(optarg, "wait") != 0)
+                return cli_usage_error("report", "--folded wants hold or wait, not \"%s\"", optarg);
+            folded = optarg;
             break;
         case 'h':
             fputs(usage, stdout);
@@ -91,6 +129,8 @@ int cmd_report(int argc, char **argv)
         cli_warn("%s", err);
         return 1;
     }
+    if (folded)
+        return report_folded(procs, n, strcmp(folded, "wait") == 0, path);
     struct report_process *reports = calloc(n ? n : 1, sizeof *reports);
     if (!reports) {
         cli_warn("out of memory");

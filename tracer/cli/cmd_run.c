@@ -59,8 +59,11 @@ static const char usage[] =
     "                        while the program goes on\n"
     "      --ring-dir DIR    where the private ring directory is made\n"
     "                        (default: /dev/shm, else $TMPDIR, else /tmp)\n"
-    "      --stacks          record the native stack of every GIL release and of\n"
-    "                        every wait's start (giltrace report lists the sites)\n"
+    "      --stacks          record the native and the Python stack of every GIL\n"
+    "                        release and of every wait's start (giltrace report\n"
+    "                        lists the sites; Python 3.6-3.13)\n"
+    "      --py-stacks       record the Python stacks only (cheaper: no native\n"
+    "                        unwinding)\n"
     "      --stacks-mb N     stack table per process in MiB, 1..1024 (default: 16);\n"
     "                        stacks beyond it are counted as lost\n"
     "  -q, --quiet           print no summary (warnings are still printed)\n"
@@ -74,11 +77,12 @@ struct run_options {
     const char *ring_mode;
     uint32_t trigger_wait_ms;
     bool stacks;
+    bool py_stacks;
     uint32_t stacks_mb;
     char **command;
 };
 
-enum { OPT_RING_MODE = TRACE_OPT_END, OPT_TRIGGER_WAIT_MS, OPT_STACKS, OPT_STACKS_MB };
+enum { OPT_RING_MODE = TRACE_OPT_END, OPT_TRIGGER_WAIT_MS, OPT_STACKS, OPT_STACKS_MB, OPT_PY_STACKS };
 
 static int parse_options(int argc, char **argv, struct run_options *o)
 {
@@ -88,6 +92,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
         {"trigger-wait-ms", required_argument, NULL, OPT_TRIGGER_WAIT_MS},
         {"stacks", no_argument, NULL, OPT_STACKS},
         {"stacks-mb", required_argument, NULL, OPT_STACKS_MB},
+        {"py-stacks", no_argument, NULL, OPT_PY_STACKS},
         {NULL, 0, NULL, 0},
     };
     *o = (struct run_options){.ring_mode = "append", .stacks_mb = 16};
@@ -111,6 +116,9 @@ static int parse_options(int argc, char **argv, struct run_options *o)
             break;
         case OPT_STACKS:
             o->stacks = true;
+            break;
+        case OPT_PY_STACKS:
+            o->py_stacks = true;
             break;
         case OPT_STACKS_MB:
             if (!cli_parse_u64(optarg, 1, 1024, &v))
@@ -149,6 +157,7 @@ static int setup_child_environment(const char *shim, const char *run_dir, const 
             (o->trigger_wait_ms ? setenv("GILTRACE_TRIGGER_WAIT_MS", trigger, 1)
                                 : unsetenv("GILTRACE_TRIGGER_WAIT_MS")) |
             setenv("GILTRACE_STACKS", o->stacks ? "1" : "0", 1) | setenv("GILTRACE_STACKS_MB", stacks_mb, 1) |
+            setenv("GILTRACE_PYSTACKS", o->stacks || o->py_stacks ? "1" : "0", 1) |
             unsetenv("GILTRACE_OUTPUT");
     free(preload);
     return r;

@@ -13,6 +13,7 @@
 #include "../../formats/event_kind.h"
 #include "../../formats/ring.h"
 #include "../../formats/trace_intervals.h"
+#include "report_py.h"
 #include "report_stacks.h"
 
 struct writer {
@@ -50,25 +51,38 @@ static const char *base_name(const char *path)
 struct lane {
     struct writer *w;
     const struct trace_process *p;
+    const struct trace_thread *t;
     int64_t track;
 };
+
+/* Add to a slice's args the Python stack of the event at `ts` (traces with
+ * Python stacks): where a hold ended, where a wait began. */
+static json_t *with_python(json_t *ev, const struct lane *l, const char *key, int64_t ts, unsigned kind)
+{
+    char text[4096];
+    if (ev && report_py_stack_text(l->p, l->t, ts, kind, text, sizeof text))
+        json_object_set_new(json_object_get(ev, "args"), key, json_string(text));
+    return ev;
+}
 
 static void on_hold(void *ctx, const struct trace_hold *h)
 {
     struct lane *l = ctx;
-    emit(l->w, json_pack("{s:s,s:s,s:s,s:f,s:f,s:i,s:I,s:{s:b,s:b}}", "name", "holds GIL", "cat", "gil", "ph", "X",
-                         "ts", us(l->w, h->start_ns), "dur", (double)(h->end_ns - h->start_ns) / 1000.0, "pid",
-                         (int)l->p->pid, "tid", (json_int_t)l->track, "args", "forced", h->forced, "until_trace_end",
-                         h->open));
+    json_t *ev = json_pack("{s:s,s:s,s:s,s:f,s:f,s:i,s:I,s:{s:b,s:b}}", "name", "holds GIL", "cat", "gil", "ph", "X",
+                           "ts", us(l->w, h->start_ns), "dur", (double)(h->end_ns - h->start_ns) / 1000.0, "pid",
+                           (int)l->p->pid, "tid", (json_int_t)l->track, "args", "forced", h->forced, "until_trace_end",
+                           h->open);
+    emit(l->w, h->open ? ev : with_python(ev, l, "python_release", h->end_ns, RING_EV_RELEASE));
 }
 
 static void on_wait(void *ctx, const struct trace_wait *wt)
 {
     struct lane *l = ctx;
-    emit(l->w, json_pack("{s:s,s:s,s:s,s:f,s:f,s:i,s:I,s:{s:i,s:i,s:b}}", "name", "waits for GIL", "cat", "gil", "ph",
-                         "X", "ts", us(l->w, wt->start_ns), "dur", (double)(wt->end_ns - wt->start_ns) / 1000.0,
-                         "pid", (int)l->p->pid, "tid", (json_int_t)l->track, "args", "retries", (int)wt->retries,
-                         "timeouts", (int)wt->timeouts, "until_trace_end", wt->open));
+    json_t *ev = json_pack("{s:s,s:s,s:s,s:f,s:f,s:i,s:I,s:{s:i,s:i,s:b}}", "name", "waits for GIL", "cat", "gil",
+                           "ph", "X", "ts", us(l->w, wt->start_ns), "dur", (double)(wt->end_ns - wt->start_ns) / 1000.0,
+                           "pid", (int)l->p->pid, "tid", (json_int_t)l->track, "args", "retries", (int)wt->retries,
+                           "timeouts", (int)wt->timeouts, "until_trace_end", wt->open);
+    emit(l->w, with_python(ev, l, "python_wait", wt->start_ns, RING_EV_BUSY));
 }
 
 static void instants(struct writer *w, const struct trace_process *p, const struct trace_thread *t, unsigned gil,
@@ -155,7 +169,7 @@ int export_chrome(FILE *out, const struct trace_process *procs, size_t n, const 
                     continue;
                 int64_t track = export_chrome_track(t->tid, g);
                 metadata(&w, p, t, g, track, (int)(g * 100000 + k));
-                struct lane l = {.w = &w, .p = p, .track = track};
+                struct lane l = {.w = &w, .p = p, .t = t, .track = track};
                 struct trace_interval_sink sink = {on_hold, on_wait, &l};
                 trace_intervals(p, t, g, drops, (size_t)nd, &sink);
                 instants(&w, p, t, g, track);

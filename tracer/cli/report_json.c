@@ -10,6 +10,7 @@
 #include "../../formats/ring.h"
 #include "report.h"
 #include "report_json.h"
+#include "report_py.h"
 #include "report_stacks.h"
 
 #define REPORT_JSON_VERSION 1
@@ -154,7 +155,7 @@ static json_t *process_json(const struct report_process *r)
     json_t *argv = json_array();
     for (size_t i = 0; i < p->argc; i++)
         json_array_append_new(argv, json_string(p->argv[i]));
-    return json_pack("{s:i,s:i,s:o,s:o,s:o,s:s,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "pid",
+    json_t *o = json_pack("{s:i,s:i,s:o,s:o,s:o,s:s,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "pid",
                      p->pid, "ppid", p->ppid, "exe", str_or_null(p->exe), "argv", argv, "python_version",
                      str_or_null(p->python_version), "gil", gil_kind_name(p->gil_kind), "switch_interval_us",
                      p->switch_interval_us >= 0 ? json_integer(p->switch_interval_us) : json_null(), "start_ns",
@@ -165,6 +166,10 @@ static json_t *process_json(const struct report_process *r)
                      (json_int_t)r->convoy_threshold_ns, "convoys", (json_int_t)r->convoys, "gils", gils_json(r),
                      "threads", threads_json(r), "blame", blame_json(r), "release_sites", sites_json(r, true),
                      "wait_sites", sites_json(r, false));
+    json_t *py = report_py_json(p, 10);
+    if (o && py)
+        json_object_set_new(o, "python_sites", py);
+    return o;
 }
 
 int report_json(FILE *out, const struct report_process *procs, size_t n, const char *db_path)

@@ -8,6 +8,7 @@
 #include "../../formats/ring.h"
 #include "cli.h"
 #include "report.h"
+#include "report_py.h"
 #include "report_stacks.h"
 
 static const char *base_name(const char *path)
@@ -279,5 +280,6 @@ void report_text(FILE *out, const struct report_process *procs, size_t n, const 
         print_blame(out, r);
         print_convoys(out, r);
         print_sites(out, r);
+        report_py_text(out, r->p, 10);
     }
 }

@@ -32,7 +32,7 @@
 #include <stdint.h>
 
 #define ATTACH_ABI_MAGIC 0x48435441544c4947ull /* "GILATTCH" */
-#define ATTACH_ABI_VERSION 1u
+#define ATTACH_ABI_VERSION 2u
 
 #define ATTACH_ENTRY_START "giltrace_attach_start"
 #define ATTACH_ENTRY_STOP "giltrace_attach_stop"
@@ -58,6 +58,8 @@ enum attach_gil_found {
     ATTACH_GIL_RUNTIME = 3        /* its signature inside _PyRuntime */
 };
 
+#define ATTACH_FLAG_PY_STACKS 1u /* record Python stacks (giltrace attach --py-stacks) */
+
 struct attach_request {
     uint64_t magic;   /* ATTACH_ABI_MAGIC */
     uint32_t version; /* ATTACH_ABI_VERSION */
@@ -66,6 +68,8 @@ struct attach_request {
     /* In. */
     int32_t tracer_pid;  /* the giltrace process that owns the session */
     uint32_t buffer_mb;  /* ring size */
+    uint32_t flags;      /* ATTACH_FLAG_* */
+    uint32_t reserved;
     char ring_dir[4096]; /* private directory (0700) of the target's user */
 
     /* Out. */

@@ -27,6 +27,7 @@
 #include "gil_locate.h"
 #include "gil_midrun.h"
 #include "got_patch.h"
+#include "py_stack.h"
 #include "python_probe.h"
 #include "rec_clock.h"
 #include "recorder.h"
@@ -145,8 +146,10 @@ static bool open_ring(struct attach_request *req, const struct python_info *py)
     ring_writer_set_gil_kind(py->free_threaded ? RING_GIL_NONE
                              : gil_registry_main() ? RING_GIL_CONDVAR
                                                    : RING_GIL_UNKNOWN);
-    /* Append mode, no trigger, no stacks: what `giltrace attach` offers. */
-    struct ring_writer_config rc = {.dir = req->ring_dir, .size_mb = mb, .mode = RING_MODE_APPEND};
+    /* Append mode, no trigger, no native stacks: what `giltrace attach`
+     * offers; Python stacks on request (they need the stack table). */
+    struct ring_writer_config rc = {.dir = req->ring_dir, .size_mb = mb, .mode = RING_MODE_APPEND,
+                                    .stacks_mb = req->flags & ATTACH_FLAG_PY_STACKS ? SHIM_STACKS_DEFAULT_MB : 0};
     ring_writer_configure(&rc, &id);
     char why[512];
     if (!ring_writer_open(true, why, sizeof why)) {
@@ -179,6 +182,9 @@ SHIM_EXPORT int giltrace_attach_start(struct attach_request *req)
         return req->status;
 
     gil_registry_start(&py);
+    __atomic_store_n(&py_stacks_on, false, __ATOMIC_RELEASE); /* an earlier session's choice */
+    if (req->flags & ATTACH_FLAG_PY_STACKS)
+        py_stack_init(&py);
     __atomic_add_fetch(&shim_session, 1, __ATOMIC_RELEASE);
     req->gil_found = gil_locate_main(&py);
     req->gil_count = gil_registry_count();

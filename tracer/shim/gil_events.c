@@ -33,6 +33,7 @@
 
 #include "gil.h"
 #include "gil_midrun.h"
+#include "py_stack.h"
 #include "recorder.h"
 #include "ring_writer.h"
 #include "shim_real.h"
@@ -63,29 +64,50 @@ static void note_interval(struct gil *g, const struct timespec *abstime)
         ring_writer_note_interval((uint32_t)((ns + 500) / 1000));
 }
 
+/* Stacks are recorded at all: native (--stacks) or Python ones. */
+static inline bool any_stacks(void)
+{
+    return rec_stacks() || __builtin_expect(__atomic_load_n(&py_stacks_on, __ATOMIC_RELAXED), 0);
+}
+
+/* Capture the calling thread's stacks (native from `from`) into `s`. */
+static void capture(struct shim_stacks *s, uintptr_t from)
+{
+    s->native = rec_stacks() ? rec_stack_capture(from) : 0;
+    s->python = __atomic_load_n(&py_stacks_on, __ATOMIC_RELAXED) ? py_stack_capture_id() : 0;
+    s->ready = 1;
+}
+
+/* Record the stacks of the event just recorded, right after it: those
+ * captured before the lock, or, where that guess missed (the GIL was taken
+ * by another thread between the check and the lock: a BUSY nobody
+ * foresaw), captured now, inside the critical section. */
+static void store(struct shim_entered self, struct shim_stacks *s, uintptr_t from)
+{
+    if (!s->ready)
+        capture(s, from);
+    if (rec_stacks())
+        rec_stack_store(self, s->native);
+    if (__atomic_load_n(&py_stacks_on, __ATOMIC_RELAXED))
+        py_stack_record_id(self, s->python);
+    s->ready = 0;
+}
+
 /* Before the real lock(M): what the critical section will need. A thread
- * that holds the GIL is in drop_gil (its RELEASE's stack is the one here);
- * one that does not is in take_gil and will wait if the GIL is held now
- * (its BUSY's stack). */
+ * that holds the GIL is in drop_gil (its RELEASE's stacks are the ones
+ * here); one that does not is in take_gil and will wait if the GIL is held
+ * now (its BUSY's stacks). */
 static void prepare(struct shim_entered self, const struct gil *g, uintptr_t from)
 {
     struct shim_thread *t = self.t;
     rec_prepare(self);
     wait_trigger_prepare();
-    if (!rec_stacks())
+    if (!any_stacks())
         return;
     if (t->holds_gil)
-        t->stack_release = rec_stack_capture(from);
-    else if (*g->locked && !t->stack_busy)
-        t->stack_busy = rec_stack_capture(from);
-}
-
-/* The stack captured before the lock, or, where that guess missed (the GIL
- * was taken by another thread between the check and the lock: a BUSY
- * nobody foresaw), the stack now, inside the critical section. */
-static uint32_t stack_or_now(uint32_t captured, uintptr_t from)
-{
-    return captured ? captured : rec_stack_capture(from);
+        capture(&t->stacks_release, from);
+    else if (*g->locked && !t->stacks_busy.ready)
+        capture(&t->stacks_busy, from);
 }
 
 int gil_mutex_lock(pthread_mutex_t *m, uintptr_t from)
@@ -129,10 +151,8 @@ void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from)
         if (g->locked == &g->shadow_locked)
             g->shadow_locked = 0;
         t->holds_gil = 0;
-        if (rec_stacks()) {
-            rec_stack_store(self, stack_or_now(t->stack_release, from)); /* right after its RELEASE */
-            t->stack_release = 0;
-        }
+        if (any_stacks())
+            store(self, &t->stacks_release, from); /* right after its RELEASE */
         if (g->enabled && *g->enabled == 0) {
             /* A free-threaded build switching its GIL off drops it last. */
             rec_event(self, RING_EV_GIL_DISABLED, g->index);
@@ -149,7 +169,7 @@ void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from)
         if (t->waits)
             wait_trigger_check(t, ts);
         t->waits = 0;
-        t->stack_busy = 0;
+        t->stacks_busy.ready = 0;
         t->holds_gil = 1;
         if (g->locked == &g->shadow_locked) {
             /* 3.2-3.6 only: 3.7+'s own fields are read instead, and the
@@ -180,10 +200,8 @@ int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct times
     if (t->waits++ == 0) {
         note_interval(g, abstime);
         uint64_t ts = rec_event(self, RING_EV_BUSY, g->index);
-        if (rec_stacks()) {
-            rec_stack_store(self, stack_or_now(t->stack_busy, from));
-            t->stack_busy = 0;
-        }
+        if (any_stacks())
+            store(self, &t->stacks_busy, from);
         wait_trigger_began(t, ts);
     } else {
         wait_trigger_check(t, rec_event(self, RING_EV_RETRY, g->index));
@@ -226,8 +244,10 @@ int gil_sem_wait(sem_t *s)
         /* Not again when the interpreter retries after EINTR. */
         t->sem_waiting = 1;
         uint64_t ts = rec_event(self, RING_EV_BUSY, g->index);
-        if (rec_stacks())
-            rec_stack_store(self, rec_stack_capture((uintptr_t)__builtin_return_address(0)));
+        if (any_stacks()) {
+            t->stacks_busy.ready = 0; /* no lock held: captured here */
+            store(self, &t->stacks_busy, (uintptr_t)__builtin_return_address(0));
+        }
         wait_trigger_began(t, ts);
     }
     errno = saved_errno;
@@ -268,9 +288,10 @@ int gil_sem_post(sem_t *s, uintptr_t from)
     self.t->holds_gil = 0;
     errno = saved_errno;
     int r = shim_real.sem_post(s);
-    if (rec_stacks()) {
+    if (any_stacks()) {
         saved_errno = errno;
-        rec_stack_store(self, rec_stack_capture(from)); /* the thread's next record: right after its RELEASE */
+        self.t->stacks_release.ready = 0; /* the GIL is posted: captured now */
+        store(self, &self.t->stacks_release, from); /* the thread's next record: right after its RELEASE */
         errno = saved_errno;
     }
     return r;

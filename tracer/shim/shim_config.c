@@ -134,9 +134,14 @@ bool shim_config_read(struct shim_config *c, char *why, size_t why_len)
     c->ring_mode = mode && strcmp(mode, "overwrite") == 0 ? RING_MODE_OVERWRITE : RING_MODE_APPEND;
 
     const char *stacks = getenv("GILTRACE_STACKS");
-    if (stacks && *stacks && strcmp(stacks, "0") != 0) {
-        if (strcmp(stacks, "1") != 0)
-            return fail(why, why_len, "GILTRACE_STACKS=\"", stacks, "\" is neither 0 nor 1; running untraced");
+    if (stacks && *stacks && strcmp(stacks, "0") != 0 && strcmp(stacks, "1") != 0)
+        return fail(why, why_len, "GILTRACE_STACKS=\"", stacks, "\" is neither 0 nor 1; running untraced");
+    c->native_stacks = stacks && strcmp(stacks, "1") == 0;
+    const char *py_stacks = getenv("GILTRACE_PYSTACKS");
+    if (py_stacks && *py_stacks && strcmp(py_stacks, "0") != 0 && strcmp(py_stacks, "1") != 0)
+        return fail(why, why_len, "GILTRACE_PYSTACKS=\"", py_stacks, "\" is neither 0 nor 1; running untraced");
+    c->py_stacks = py_stacks && *py_stacks ? strcmp(py_stacks, "1") == 0 : c->native_stacks;
+    if (c->native_stacks || c->py_stacks) {
         c->stacks_mb = SHIM_STACKS_DEFAULT_MB;
         const char *mb = getenv("GILTRACE_STACKS_MB");
         if (mb && *mb && !parse_u32(mb, 1, SHIM_STACKS_MAX_MB, &c->stacks_mb))

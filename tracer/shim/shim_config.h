@@ -14,6 +14,9 @@
  *                       this many ms makes it write a snapshot of the ring.
  *   GILTRACE_STACKS     "1": record a native stack for each RELEASE and BUSY
  *                       (giltrace run --stacks); "0" or unset: no stacks.
+ *   GILTRACE_PYSTACKS   "1": record the Python stack of each RELEASE and BUSY
+ *                       (giltrace run --py-stacks, or --stacks); "0": not;
+ *                       unset: as GILTRACE_STACKS.
  *   GILTRACE_STACKS_MB  the stack table per process, 1..1024 MiB (default 16).
  *
  * No path is trusted blindly: a ring directory must be a real directory
@@ -39,7 +42,9 @@ struct shim_config {
     uint32_t size_mb;
     uint32_t ring_mode;       /* enum ring_mode */
     uint32_t trigger_wait_ms; /* 0 = none */
-    uint32_t stacks_mb; /* 0: no stacks */
+    uint32_t stacks_mb; /* 0: no stacks (neither kind) */
+    bool native_stacks; /* GILTRACE_STACKS */
+    bool py_stacks;     /* GILTRACE_PYSTACKS */
 };
 
 #define SHIM_STACKS_DEFAULT_MB 16u

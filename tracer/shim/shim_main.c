@@ -15,6 +15,7 @@
 
 #include "gil.h"
 #include "py_names.h"
+#include "py_stack.h"
 #include "python_probe.h"
 #include "rec_clock.h"
 #include "recorder.h"
@@ -104,14 +105,16 @@ __attribute__((constructor(101))) static void shim_start(void)
     pthread_atfork(NULL, NULL, after_fork_child);
     stack_unwind_init();
     shim_self.stack_top = stack_unwind_main_top();
-    if (config.stacks_mb) {
+    if (config.native_stacks) {
         stack_modules_refresh();
         __atomic_store_n(&rec_stacks_on, true, __ATOMIC_RELEASE);
     }
+    if (config.py_stacks)
+        py_stack_init(&py);
     bool names = py_names_init(&py);
     if (names) /* the main thread's ident, for interpreters without native ids */
         py_names_thread_started((uintptr_t)pthread_self(), shim_thread_tid(&shim_self), "");
-    thread_start_enable(names, config.stacks_mb != 0);
+    thread_start_enable(names, config.native_stacks);
     if (py.free_threaded)
         gil_note_free_threaded();
 }

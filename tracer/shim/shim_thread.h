@@ -36,10 +36,13 @@ struct shim_thread {
     uint64_t wait_start_raw;  /* raw timestamp of its BUSY, kept only with a trigger set */
     uint64_t trigger_waited;  /* a wait past the trigger, in raw ticks, to report outside the mutex */
 
-    /* Native stacks captured before the GIL mutex was taken, for the
-     * RELEASE or BUSY recorded inside it (stack ids; 0 = none). */
-    uint32_t stack_release;
-    uint32_t stack_busy;
+    /* Stacks captured before the GIL mutex was taken, for the RELEASE or
+     * BUSY recorded inside it. */
+    struct shim_stacks {
+        uint32_t native; /* stack id (0: none) */
+        uint32_t python; /* Python stack id (0: none) */
+        uint8_t ready;   /* captured; else they are taken inside, late */
+    } stacks_release, stacks_busy;
 
     /* The highest stack address unwinding may read (0: unknown). Kept
      * across shim_thread_reset: the stack is the same after a fork. */

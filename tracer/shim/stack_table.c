@@ -7,9 +7,9 @@
 
 #define MAX_PROBES 64
 
-static uint64_t hash_stack(const uintptr_t *ips, unsigned n, bool truncated)
+static uint64_t hash_stack(const uint64_t *ips, unsigned n, uint32_t flags)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ n ^ ((uint64_t)truncated << 40);
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n ^ ((uint64_t)flags << 20);
     for (unsigned i = 0; i < n; i++) {
         h ^= ips[i];
         h *= 0xff51afd7ed558ccdull;
@@ -18,14 +18,21 @@ static uint64_t hash_stack(const uintptr_t *ips, unsigned n, bool truncated)
     return h | 1; /* 0 marks an empty slot */
 }
 
+_Static_assert(sizeof(uintptr_t) == sizeof(uint64_t), "a native frame is one pool word");
+
 uint32_t stack_table_intern(struct ring_aux *a, const uintptr_t *ips, unsigned n, bool truncated)
+{
+    return stack_table_intern_words(a, (const uint64_t *)ips, n, truncated ? RING_STACK_TRUNCATED : 0);
+}
+
+uint32_t stack_table_intern_words(struct ring_aux *a, const uint64_t *ips, unsigned n, uint32_t flags)
 {
     if (n == 0 || n > RING_STACK_MAX_DEPTH || a->slots_cap == 0)
         return 0;
     struct ring_stack_slot *slots = (struct ring_stack_slot *)((char *)a + a->slots_offset);
     uint64_t *pool = (uint64_t *)((char *)a + a->pool_offset);
-    uint32_t depth = n | (truncated ? RING_STACK_TRUNCATED : 0);
-    uint64_t h = hash_stack(ips, n, truncated);
+    uint32_t depth = n | flags;
+    uint64_t h = hash_stack(ips, n, flags);
     uint32_t mask = a->slots_cap - 1;
     for (uint32_t probe = 0, i = (uint32_t)h & mask; probe < MAX_PROBES; probe++, i = (i + 1) & mask) {
         struct ring_stack_slot *s = &slots[i];

@@ -17,4 +17,8 @@
  * (readers merge copies). */
 uint32_t stack_table_intern(struct ring_aux *a, const uintptr_t *ips, unsigned n, bool truncated);
 
+/* The same for any stack of words (native or Python): `flags` are the
+ * RING_STACK_* bits stored with its depth (truncated, Python). */
+uint32_t stack_table_intern_words(struct ring_aux *a, const uint64_t *words, unsigned n, uint32_t flags);
+
 #endif
