@@ -22,6 +22,10 @@ data silently (issue 12), each case on a real interpreter:
                  both exit 0 with the program's output, write a trace,
                  count and report the lost events, and one line names the
                  cause (the file system's free space)
+  embedded-uwsgi  uWSGI's python3 plugin dlopens libpython after start:
+                 giltrace run -- uwsgi --plugin python3 --threads 4, under a
+                 bounded load, then SIGTERM (--master --die-on-term): every thread of
+                 the embedded interpreter is recorded, no holds overlap
   squatted-ring-dir  /dev/shm/giltrace-UID taken by another user's
                  directory or a symlink: env-only tracing falls back to
                  $TMPDIR; with every base taken, one line names each
@@ -30,11 +34,15 @@ usage: test_shim_faults.py CASE GILTRACE SHIM
 """
 import os
 import shutil
+import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gilcheck  # noqa: E402
@@ -333,6 +341,83 @@ def case_ring_fs_full(giltrace, shim, work):
     return "; ".join(notes)
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port, proc, deadline_s=60):
+    """Poll until something accepts on the port (the server's own
+    readiness), or the server died, or the deadline passed."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+            return True
+        except OSError:
+            time.sleep(0.05)  # polling the server's readiness, not waiting for an outcome
+    return False
+
+
+def load(port, threads, each):
+    """`threads` clients each making `each` requests; returns the count that succeeded."""
+    done = []
+
+    def client():
+        for _ in range(each):
+            try:
+                urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=60).read()
+                done.append(1)
+            except OSError:
+                pass
+    ts = [threading.Thread(target=client) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return len(done)
+
+
+def case_embedded_uwsgi(giltrace, shim, work):
+    uwsgi = shutil.which("uwsgi")
+    plugin = "/usr/lib/uwsgi/plugins/python3_plugin.so"
+    if not uwsgi or not os.path.exists(plugin):
+        raise gilcheck.Skip("needs Debian's uwsgi-core and uwsgi-plugin-python3 (script/bootstrap installs them)")
+    port = free_port()
+    db = os.path.join(work, "uwsgi.db")
+    cmd = [giltrace, "run", "-q", "-o", db, "--", uwsgi, "--plugin", "python3", "--http-socket",
+           "127.0.0.1:%d" % port, "--wsgi-file", program("wsgi_app.py"), "--threads", "4", "--master", "--die-on-term",
+           "--disable-logging"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=work)
+    try:
+        check(wait_listening(port, proc), "uwsgi did not listen on port %d" % port)
+        served = load(port, 8, 50)
+    finally:
+        proc.send_signal(signal.SIGTERM)  # giltrace run passes it on to uwsgi
+        out, err = proc.communicate(timeout=120)
+    check(served == 400, "%d of 400 requests served" % served)
+    check(proc.returncode == 0, "giltrace run exited %d: %s" % (proc.returncode, err[-2000:]))
+    check(os.path.exists(db), "no trace written: %s" % err[-2000:])
+    t = gilcheck.Trace(db, out, err, proc.returncode)
+    # The master and its worker (a fork child): the worker served the requests.
+    procs = t.q("SELECT pid, python_version, gil FROM processes")
+    check(len(procs) == 2 and all(p[1] for p in procs), "processes (master and worker): %s" % procs)
+    pid = t.one("SELECT pid FROM holds GROUP BY pid ORDER BY count(*) DESC LIMIT 1")
+    procs = [p for p in procs if p[0] == pid]
+    threads = t.q("SELECT tid, count(*) FROM holds WHERE pid = ? GROUP BY tid", pid)
+    acquires = t.one("SELECT count(*) FROM events WHERE pid = ? AND kind = 'ACQUIRE'", pid)
+    overlaps = t.overlapping_holds()
+    lost = t.one("SELECT sum(lost_events) FROM processes")
+    t.close()
+    check(len(threads) == 4, "holds by %d threads, expected the 4 of --threads 4: %s" % (len(threads), threads))
+    check(acquires >= 400, "only %d ACQUIRE events for 400 requests" % acquires)
+    check(overlaps == 0, "%d overlapping holds" % overlaps)
+    check(lost == 0, "%d events lost" % lost)
+    return "uwsgi worker %d, Python %s, gil %s: 400 requests, holds by %d threads %s, %d ACQUIRE, 0 overlapping" % (
+        pid, procs[0][1].split()[0], procs[0][2], len(threads), [n for _, n in threads], acquires)
+
+
 def case_vfork(giltrace, shim, work):
     python = python_3_10_plus()
     env = env_only(shim, work)
@@ -358,6 +443,7 @@ def case_vfork(giltrace, shim, work):
 
 CASES = {
     "vfork": case_vfork,
+    "embedded-uwsgi": case_embedded_uwsgi,
     "ring-fs-full": case_ring_fs_full,
     "shared-output": case_shared_output,
     "exit-under-threads": case_exit_under_threads,
@@ -367,7 +453,7 @@ CASES = {
 
 
 def main():
-    case, giltrace, shim = sys.argv[1], sys.argv[2], sys.argv[3]
+    case, giltrace, shim = sys.argv[1], os.path.abspath(sys.argv[2]), os.path.abspath(sys.argv[3])
     # Not under /tmp: some cases mount a tmpfs of their own over /tmp.
     work = tempfile.mkdtemp(prefix="giltrace-fault-%s-" % case, dir="/var/tmp" if os.path.isdir("/var/tmp") else None)
     try:

@@ -207,8 +207,10 @@ static void consider_condvar_gil(const uintptr_t a[4], clockid_t clock)
 void gil_note_mutex_init(pthread_mutex_t *m)
 {
     struct shim_thread *t = shim_thread_enter().t;
-    if (t->init_len >= 2)
-        t->init_len = 0;
+    if (t->init_len >= 2) { /* keep the last two: an unrelated mutex made just before the GIL's must not hide it */
+        t->init_addr[0] = t->init_addr[1];
+        t->init_len = t->init_len == 2 ? 1 : 0;
+    }
     t->init_addr[t->init_len++] = (uintptr_t)m;
 }
 

@@ -4,12 +4,15 @@
  * The file is created with O_EXCL|O_NOFOLLOW, mode 0600, in a directory that
  * shim_config has checked is private; it is mapped MAP_SHARED and the
  * descriptor closed at once, so the process's own descriptors are never
- * disturbed. The file's blocks are reserved when it is made (fallocate), in
- * a smaller ring when the file system has less room, so that a full file
- * system means fewer events kept (counted as lost), never SIGBUS at a store.
- * Each chunk's pages are also populated when claimed (MADV_POPULATE_WRITE),
- * which catches a file system that cannot reserve: if that fails the events
- * are counted as lost and the chunk is never published.
+ * disturbed. The ring is made smaller than asked when its file system has
+ * less room (at most half its free space). Each chunk's pages are populated
+ * when claimed (MADV_POPULATE_WRITE), so that memory is taken as the ring
+ * fills (a process tree under giltrace run may have hundreds of rings, most
+ * nearly empty) and a full file system shows as an error there: the events
+ * are counted as lost and the chunk is never published, where a plain store
+ * would have raised SIGBUS in the traced program. A kernel without
+ * MADV_POPULATE_WRITE (before 5.14) cannot report that, so there the whole
+ * file's blocks are reserved when it is made (fallocate).
  */
 #include "ring_writer.h"
 
@@ -195,12 +198,11 @@ static uint64_t ring_file_size(uint64_t chunks, uint64_t aux_size)
     return ring_chunk_offset((uint32_t)chunks) + aux_size;
 }
 
-/* Size the file `fd` for `*chunks` chunks and the aux area, and reserve its
- * blocks. When the file system has less room, fewer chunks: at most half of
- * its free space (the program, and other rings, need the rest), and fewer
- * again if reserving fails for want of space. Returns false with errno when
+/* Size the file `fd` for `*chunks` chunks and the aux area: fewer chunks
+ * when its file system has less room, at most half of its free space (the
+ * program, and other rings, need the rest). Returns false with errno when
  * not even one chunk fits; *free_mb is the free space seen (MiB). */
-static bool reserve_ring(int fd, uint64_t *chunks, uint64_t aux_size, uint64_t *free_mb)
+static bool size_ring(int fd, uint64_t *chunks, uint64_t aux_size, uint64_t *free_mb)
 {
     struct statvfs sv;
     *free_mb = UINT64_MAX;
@@ -212,20 +214,26 @@ static bool reserve_ring(int fd, uint64_t *chunks, uint64_t aux_size, uint64_t *
         if (fit < *chunks)
             *chunks = fit;
     }
-    for (;;) {
-        if (*chunks < 1) {
-            errno = ENOSPC;
-            return false;
-        }
-        off_t size = (off_t)ring_file_size(*chunks, aux_size);
-        if (ftruncate(fd, size) != 0)
-            return false;
-        if (fallocate(fd, 0, 0, size) == 0 || errno == EOPNOTSUPP || errno == ENOSYS)
-            return true; /* reserved, or a file system that cannot: populate() guards each chunk */
-        if (errno != ENOSPC)
-            return false;
-        *chunks /= 2; /* others took the space meanwhile */
+    if (*chunks < 1) {
+        errno = ENOSPC;
+        return false;
     }
+    return ftruncate(fd, (off_t)ring_file_size(*chunks, aux_size)) == 0;
+}
+
+/* Make sure stores into the new mapping `map` of file `fd` (`size` bytes,
+ * aux area at `aux_offset`) can never raise SIGBUS: populate the header and
+ * the aux area now, and where the kernel cannot populate on demand, reserve
+ * the whole file. Returns false with errno. */
+static bool back_ring(int fd, void *map, size_t size, size_t aux_offset)
+{
+    if (madvise(map, RING_HEADER_SIZE, MADV_POPULATE_WRITE) != 0) {
+        if (errno != EINVAL)
+            return false;
+        if (fallocate(fd, 0, 0, (off_t)size) != 0 && errno != EOPNOTSUPP)
+            return false; /* a file system that cannot reserve either: nothing better can be done */
+    }
+    return populate((char *)map + aux_offset, size - aux_offset);
 }
 
 /* The one line saying the ring is smaller than asked, and why. */
@@ -273,19 +281,18 @@ bool ring_writer_open(bool read_proc, char *why, size_t why_len)
     }
     uint64_t asked = chunks, free_mb;
     void *map = MAP_FAILED;
-    bool reserved = reserve_ring(fd, &chunks, aux.size, &free_mb);
+    bool sized = size_ring(fd, &chunks, aux.size, &free_mb);
     size_t aux_offset = (size_t)ring_chunk_offset((uint32_t)chunks);
     size_t size = aux_offset + (size_t)aux.size;
-    if (reserved)
+    if (sized)
         map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    bool backed = map != MAP_FAILED && back_ring(fd, map, size, aux_offset);
     int e = errno;
     close(fd);
-    if (map == MAP_FAILED || !populate(map, RING_HEADER_SIZE) || !populate((char *)map + aux_offset, aux.size)) {
+    if (!backed) {
         if (map != MAP_FAILED)
             munmap(map, size);
-        else
-            errno = e;
-        e = errno == EFAULT || errno == ENOMEM ? ENOSPC : errno; /* what a full file system gives populate() */
+        e = e == EFAULT || e == ENOMEM ? ENOSPC : e; /* what a full file system gives populate() */
         unlink(w.path);
         struct text_buf b = text_buf_init(why, why_len);
         text_buf_str(&b, "cannot make a ring file in ");

@@ -36,7 +36,7 @@ struct ring_writer_config {
 /* Remember the configuration and what the process is. Creates no file. */
 void ring_writer_configure(const struct ring_writer_config *config, const struct ring_writer_identity *id);
 
-/* Create and map this process's ring file now, its blocks reserved.
+/* Create and map this process's ring file now.
  * Returns false (with a reason in `why`) if the file cannot be made; the
  * process then runs untraced. Returns true with `why` empty, or holding one
  * line to show the user when the file system had room for a smaller ring

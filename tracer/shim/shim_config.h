@@ -7,7 +7,9 @@
  *                       exit ("%p" becomes the pid, "%%" a percent sign).
  *   GILTRACE_RING_DIR   env-only mode: where rings live until then (default
  *                       /dev/shm/giltrace-UID, else $TMPDIR or /tmp).
- *   GILTRACE_BUFFER_MB  ring size per process, 1..65536 MiB (default 256).
+ *   GILTRACE_BUFFER_MB  ring size per process, 1..65536 MiB (default 256);
+ *                       at most half the free space of the ring directory's
+ *                       file system (a smaller ring is said in one line).
  *   GILTRACE_RING_MODE  "append" (default: a full ring drops new events) or
  *                       "overwrite" (a flight recorder: keeps the last ones).
  *   GILTRACE_TRIGGER_WAIT_MS  under `giltrace run`: a GIL wait longer than

@@ -5,10 +5,12 @@
  *
  * In a process that is not a CPython the constructor returns after one
  * dlsym and the shim stays inert: no file, no output, every wrapper on its
- * fast path. Any problem makes the process run untraced, with one line on
- * stderr saying why.
+ * fast path; only a dlopen looks again, once it has loaded something, in
+ * case it brought libpython (an embedder). Any problem makes the process
+ * run untraced, with one line on stderr saying why.
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
@@ -59,12 +61,15 @@ static void after_fork_child(void)
     __atomic_store_n(&finished, 0, __ATOMIC_RELAXED);
 }
 
-__attribute__((constructor(101))) static void shim_start(void)
-{
-    shim_real_resolve();
-    if (!python_probe(&py))
-        return;
+/* Whether the process may still turn into a Python: not one when the
+ * constructor ran, but an embedder (uWSGI's python3 plugin, mod_wsgi) may
+ * dlopen libpython later. */
+enum { PYTHON_UNDECIDED, PYTHON_AWAITED, PYTHON_DECIDED };
+static int python_state;
 
+/* Start tracing the interpreter `py` that was found in the process. */
+static void start_tracing(void)
+{
     char why[1024];
     if (!shim_config_read(&config, why, sizeof why)) {
         if (why[0])
@@ -117,6 +122,58 @@ __attribute__((constructor(101))) static void shim_start(void)
     thread_start_enable(names, config.native_stacks);
     if (py.free_threaded)
         gil_note_free_threaded();
+}
+
+__attribute__((constructor(101))) static void shim_start(void)
+{
+    shim_real_resolve();
+    if (!python_probe(&py)) {
+        __atomic_store_n(&python_state, PYTHON_AWAITED, __ATOMIC_RELEASE);
+        return;
+    }
+    __atomic_store_n(&python_state, PYTHON_DECIDED, __ATOMIC_RELEASE);
+    start_tracing();
+}
+
+typedef void *(*dlopen_fn)(const char *, int);
+
+static dlopen_fn real_dlopen(void)
+{
+    static dlopen_fn fn;
+    dlopen_fn f = __atomic_load_n(&fn, __ATOMIC_ACQUIRE);
+    if (!f) {
+        f = (dlopen_fn)dlsym(RTLD_NEXT, "dlopen");
+        __atomic_store_n(&fn, f, __ATOMIC_RELEASE);
+    }
+    return f;
+}
+
+/* A process that was no Python at start may load libpython now: look for
+ * it after each dlopen that loaded something, until it is found. glibc's
+ * dlopen searches the calling object's RPATH/RUNPATH for a bare name and
+ * expands $ORIGIN against it: such calls go straight on (a tail call, so
+ * glibc still sees the program's caller) and are not looked after. The
+ * dlopen's result, errno and dlerror() state are the program's. */
+__attribute__((optimize("O2"))) /* the tail call above, in every build type */
+SHIM_EXPORT void *dlopen(const char *file, int mode)
+{
+    if (__builtin_expect(__atomic_load_n(&python_state, __ATOMIC_ACQUIRE) != PYTHON_AWAITED, 1) || !file ||
+        !strchr(file, '/') || strchr(file, '$'))
+        return real_dlopen()(file, mode);
+    void *h = real_dlopen()(file, mode);
+    if (!h)
+        return h; /* nothing new; dlerror() says why */
+    int saved_errno = errno;
+    int expect = PYTHON_AWAITED;
+    struct python_info found;
+    if (python_probe(&found) && __atomic_compare_exchange_n(&python_state, &expect, PYTHON_DECIDED, false,
+                                                            __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        py = found;
+        start_tracing();
+    }
+    (void)dlerror(); /* the dlopen succeeded: no error is pending for the program */
+    errno = saved_errno;
+    return h;
 }
 
 /* Directory of this library, where libgiltrace-writer.so lives too. */
