@@ -77,18 +77,25 @@ int out_file_claim(const char *path, bool force, char *tmp, size_t cap, char *er
     } else if (errno != ENOENT) {
         return fmt_error(err, n, "cannot write %s: %s", path, strerror(errno));
     }
-    if ((size_t)snprintf(tmp, cap, "%s.tmp-%ld-XXXXXX", path, (long)getpid()) >= cap)
-        return fmt_error(err, n, "output path is too long: %s", path);
     remove_stale(path);
-    int fd = mkostemp(tmp, O_CLOEXEC); /* 0600, O_EXCL: never an existing file */
+    int fd = out_file_make_tmp(path, tmp, cap);
+    if (fd < 0 && errno == ENAMETOOLONG)
+        return fmt_error(err, n, "output path is too long: %s", path);
     if (fd < 0)
         return fmt_error(err, n, "cannot write %s: %s", path, strerror(errno));
     return fd;
 }
 
-/* rename() that never replaces: renameat2(RENAME_NOREPLACE), or where the
- * file system lacks it, link() then unlink(). */
-static int rename_noreplace(const char *from, const char *to)
+int out_file_make_tmp(const char *path, char *tmp, size_t cap)
+{
+    if ((size_t)snprintf(tmp, cap, "%s.tmp-%ld-XXXXXX", path, (long)getpid()) >= cap) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return mkostemp(tmp, O_CLOEXEC); /* 0600, O_EXCL: never an existing file */
+}
+
+int out_file_rename_new(const char *from, const char *to)
 {
     if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
         return 0;
@@ -111,14 +118,14 @@ int out_file_commit(const char *tmp, const char *path, bool force, char *kept, s
             return 0;
         return fmt_error(err, n, "cannot move %s into place: %s", path, strerror(errno));
     }
-    if (rename_noreplace(tmp, path) == 0)
+    if (out_file_rename_new(tmp, path) == 0)
         return 0;
     if (errno != EEXIST)
         return fmt_error(err, n, "cannot move %s into place: %s", path, strerror(errno));
     for (int i = 1; i < 1000; i++) {
         if ((size_t)snprintf(kept, kept_cap, "%s.%d", path, i) >= kept_cap)
             break;
-        if (rename_noreplace(tmp, kept) == 0)
+        if (out_file_rename_new(tmp, kept) == 0)
             return 1;
         if (errno != EEXIST)
             break;

@@ -32,4 +32,17 @@ int out_file_claim(const char *path, bool force, char *tmp, size_t tmp_cap, char
 int out_file_commit(const char *tmp, const char *path, bool force, char *kept, size_t kept_cap, char *err,
                     size_t err_len);
 
+/* The two steps beneath, for a writer with rules of its own (the env-only
+ * dump, which appends to an existing trace of the same user):
+ * create the empty file "<path>.tmp-<pid>-XXXXXX" (O_EXCL, mode 0600)
+ * beside `path`, its name in `tmp`; returns a descriptor open on it, or -1
+ * with errno (ENAMETOOLONG when the name does not fit in `cap`). */
+int out_file_make_tmp(const char *path, char *tmp, size_t cap);
+
+/* Give the file `from` the name `to` only if nothing has that name: never
+ * replaces a file, never follows a symlink (renameat2 RENAME_NOREPLACE, or
+ * link() then unlink() where the file system lacks it). Returns 0, or -1
+ * with errno (EEXIST: `to` exists; `from` is left as it was). */
+int out_file_rename_new(const char *from, const char *to);
+
 #endif

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "fmt_error.h"
-#include "fmt_output.h"
+#include "out_file.h"
 #include "ring_read.h"
 #include "stack_symbols.h"
 #include "tdb_write.h"
@@ -57,13 +57,15 @@ static int create_process(const char *db, const struct trace_process *p, bool *e
 {
     char tmp[4200];
     *exists = false;
-    if (fmt_output_claim_tmp(db, tmp, sizeof tmp))
+    int fd = out_file_make_tmp(db, tmp, sizeof tmp);
+    if (fd < 0)
         return fmt_error(why, n, "%s", strerror(errno));
+    close(fd);
     if (write_process(tmp, TDB_CREATE, p, why, n)) {
         unlink(tmp);
         return -1;
     }
-    if (fmt_output_link_new(tmp, db) == 0)
+    if (out_file_rename_new(tmp, db) == 0)
         return 0;
     int e = errno;
     unlink(tmp);
