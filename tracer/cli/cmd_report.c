@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "report.h"
 #include "report_json.h"
+#include "report_html.h"
 #include "report_png.h"
 #include "trace_load.h"
 
@@ -29,20 +30,24 @@ static const char usage[] =
     "  --json          print the report as JSON (shape: formats/REPORT.md)\n"
     "  --png FILE      also draw charts into FILE: wait-latency histograms per\n"
     "                  thread and GIL utilisation over time\n"
+    "  --html FILE     also write the report as one self-contained HTML page:\n"
+    "                  its tables, the charts and a timeline picture, nothing\n"
+    "                  fetched (the file to attach to a bug report)\n"
     "  --sites N       list the N most frequent release/wait sites (default 10)\n"
     "  -h, --help      show this help\n";
 
-enum { OPT_JSON = 256, OPT_PNG, OPT_SITES };
+enum { OPT_JSON = 256, OPT_PNG, OPT_SITES, OPT_HTML };
 
 int cmd_report(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"json", no_argument, NULL, OPT_JSON},   {"png", required_argument, NULL, OPT_PNG},
         {"sites", required_argument, NULL, OPT_SITES}, {"help", no_argument, NULL, 'h'},
+        {"html", required_argument, NULL, OPT_HTML},
         {NULL, 0, NULL, 0},
     };
     bool json = false;
-    const char *png = NULL;
+    const char *png = NULL, *html = NULL;
     struct report_options ro = {0};
     opterr = 0;
     optind = 1;
@@ -55,6 +60,9 @@ int cmd_report(int argc, char **argv)
             break;
         case OPT_PNG:
             png = optarg;
+            break;
+        case OPT_HTML:
+            html = optarg;
             break;
         case OPT_SITES:
             if (!cli_parse_u64(optarg, 1, 1000, &v))
@@ -77,6 +85,8 @@ int cmd_report(int argc, char **argv)
     const char *path = argv[optind];
     if (png && !*png)
         return cli_usage_error("report", "--png is empty");
+    if (html && !*html)
+        return cli_usage_error("report", "--html is empty");
 
     char err[1024];
     struct trace_process *procs;
@@ -109,6 +119,10 @@ int cmd_report(int argc, char **argv)
             report_text(stdout, reports, n, path);
         }
         if (status == 0 && png && report_png(png, reports, n, path, err, sizeof err)) {
+            cli_warn("%s", err);
+            status = 1;
+        }
+        if (status == 0 && html && report_html(html, reports, n, path, err, sizeof err)) {
             cli_warn("%s", err);
             status = 1;
         }
