@@ -96,24 +96,24 @@ bool gv_parse_size(const char *s, int *w, int *h)
     return true;
 }
 
-bool gv_parse_range(const char *s, double s0, double s1, double *a, double *b)
+const char *gv_parse_range(const char *s, double s0, double s1, double *a, double *b)
 {
     const char *colon = strchr(s, ':');
     if (!colon || strchr(colon + 1, ':'))
-        return false;
+        return "cannot parse --range: it wants A:B, e.g. 10ms:20ms or 1.5s:";
     char left[64];
     size_t n = (size_t)(colon - s);
     if (n >= sizeof left)
-        return false;
+        return "cannot parse --range: A is not a time (a number with ns, us, ms or s)";
     memcpy(left, s, n);
     left[n] = '\0';
     *a = s0;
     *b = s1;
     if (*left && !timefmt_parse(left, a))
-        return false;
+        return "cannot parse --range: A is not a time (a number with ns, us, ms or s)";
     if (colon[1] && !timefmt_parse(colon + 1, b))
-        return false;
-    return *b > *a;
+        return "cannot parse --range: B is not a time (a number with ns, us, ms or s)";
+    return *b > *a ? NULL : "--range wants A:B with A before B, e.g. 10ms:20ms";
 }
 
 static void usage(FILE *f)
@@ -137,7 +137,8 @@ static void usage(FILE *f)
           "                     redrawing as its events arrive; the window keeps showing the\n"
           "                     newest events while its right edge is at the end\n"
           "  --font FILE        TrueType font (default: DejaVu Sans; or $GILVIEW_FONT)\n"
-          "  -h, --help         this help\n"
+          "  -h, --help, help   this help\n"
+          "  --version          print the version\n"
           "\n"
           "In the window: wheel or +/- zooms at the cursor, drag or arrows pan, f fits the\n"
           "trace, shift-drag selects a range (statistics), w jumps to the next longest wait,\n"
@@ -201,12 +202,17 @@ int main(int argc, char **argv)
         return gv_cmd_tiles(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "gen") == 0)
         return gv_cmd_gen(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
 
     static const struct option opts[] = {
         {"screenshot", required_argument, NULL, 's'}, {"size", required_argument, NULL, 'z'},
         {"range", required_argument, NULL, 'r'},      {"font", required_argument, NULL, 'f'},
         {"save-dir", required_argument, NULL, 'd'},   {"live", required_argument, NULL, 'l'},
         {"force", no_argument, NULL, 'F'},            {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
     const char *shot = NULL, *range = NULL, *font = NULL, *save_dir = ".";
     long live_pid = 0;
@@ -243,6 +249,9 @@ int main(int argc, char **argv)
         case 'h':
             usage(stdout);
             return 0;
+        case 'V':
+            printf("gilview %s\n", GILTRACE_VERSION);
+            return 0;
         default:
             return gv_usage_error(NULL, "unknown option");
         }
@@ -274,10 +283,17 @@ int main(int argc, char **argv)
     int64_t s0, s1;
     tdb_view_span(v, &s0, &s1);
     double a = 0, b = 0;
-    if (range && !gv_parse_range(range, (double)s0, (double)(s1 > s0 ? s1 : s0 + 1000), &a, &b)) {
+    const char *range_err = range ? gv_parse_range(range, (double)s0, (double)(s1 > s0 ? s1 : s0 + 1000), &a, &b)
+                                  : NULL;
+    if (range_err) {
         live ? gv_live_close(live) : tdb_view_close(v);
         render_free(r);
-        return gv_usage_error(NULL, "--range wants A:B with A before B, e.g. 10ms:20ms (got '%s')", range);
+        return gv_usage_error(NULL, "%s (got '%s')", range_err, range);
+    }
+    if (range && !live && (a >= (double)s1 || b <= (double)s0)) {
+        char len[32];
+        timefmt_duration(len, sizeof len, (double)(s1 - s0));
+        gv_warn("--range %s lies outside the trace, which spans 0 to %s: the picture is empty", range, len);
     }
     int status;
     if (shot) {

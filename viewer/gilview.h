@@ -28,8 +28,9 @@ struct tdb_view *gv_open_view(const char *path);
 bool gv_parse_size(const char *s, int *w, int *h);
 
 /* Parse "A:B" (times since the trace's start, either side may be empty)
- * against the trace span [s0, s1]. */
-bool gv_parse_range(const char *s, double s0, double s1, double *a, double *b);
+ * against the trace span [s0, s1]. Returns NULL, or what is wrong with `s`
+ * ("cannot parse ...", "... A before B") in a static string. */
+const char *gv_parse_range(const char *s, double s0, double s1, double *a, double *b);
 
 /* Subcommands: argv[0] is the subcommand's name. Return the exit status. */
 int gv_cmd_tiles(int argc, char **argv);

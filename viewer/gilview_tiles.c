@@ -17,8 +17,9 @@
 static void usage(void)
 {
     printf("usage: gilview tiles trace.db -o DIR [--max-zoom Z] [--jobs N]\n"
-           "Writes DIR/z/x/y.png, 256x256 palette PNGs of the timeline (zoom scales time only;\n"
-           "zoom z is 2^z tiles across the trace), and DIR/index.html to browse them offline.\n"
+           "Writes DIR/z/x_y.png, 256x256 palette PNGs of the timeline (zoom scales time only;\n"
+           "zoom z is 2^z tiles across the trace; a tile that adds no detail to its parent is\n"
+           "not written), and DIR/index.html to browse them offline.\n"
            "  -o, --output DIR   where to write: created if missing (mode 0700, files 0600:\n"
            "                     chmod -R go+rX DIR to publish it); a DIR that holds files\n"
            "                     only with --force; never a symlink\n"
@@ -127,10 +128,12 @@ int gv_cmd_tiles(int argc, char **argv)
         gv_warn("%s", err);
     else if (!quiet) {
         uint64_t tiles = res.written + res.linked;
-        printf("gilview: %llu tiles in %s/ (zoom 0-%d; %llu written, %llu identical ones linked, %llu empty "
-               "skipped) in %.2f s, %.0f tiles/s, %.0f bytes per tile; open %s/index.html\n",
+        printf("gilview: %llu tiles in %s/ (zoom 0-%d; %llu written, %llu identical ones linked, %llu empty and "
+               "%llu adding no detail to their parent skipped) in %.2f s, %.0f tiles/s, %.0f bytes per tile; "
+               "open %s/index.html\n",
                (unsigned long long)tiles, o.dir, res.geometry.max_zoom, (unsigned long long)res.written,
-               (unsigned long long)res.linked, (unsigned long long)res.empty, res.seconds,
+               (unsigned long long)res.linked, (unsigned long long)res.empty, (unsigned long long)res.skipped,
+               res.seconds,
                res.seconds > 0 ? (double)tiles / res.seconds : 0.0,
                res.written ? (double)res.bytes / (double)res.written : 0.0, o.dir);
         if (tdb_view_lane_count(v) == 0)

@@ -8,11 +8,13 @@
  */
 #include <SDL.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "event_kind.h"
 #include "gilview.h"
@@ -578,25 +580,53 @@ static void on_event(struct win *w, const SDL_Event *e)
 }
 
 /* Is there a display to open a window on? SDL would otherwise fall back
- * to a driver that draws nowhere, and the program would wait for input
- * that never comes. SDL_VIDEODRIVER set by the user is taken as is. */
-static bool have_display(void)
+ * to a driver that draws nowhere (KMSDRM on a machine without a console),
+ * and the program would wait for input that never comes. So SDL is held to
+ * the drivers the environment names (x11 for $DISPLAY, wayland for
+ * $WAYLAND_DISPLAY); SDL_VIDEODRIVER set by the user is taken as is. */
+static bool pick_video_driver(void)
 {
     const char *drv = getenv("SDL_VIDEODRIVER");
     if (drv && *drv)
         return true;
     const char *x = getenv("DISPLAY"), *wl = getenv("WAYLAND_DISPLAY");
-    return (x && *x) || (wl && *wl);
+    bool has_x = x && *x, has_wl = wl && *wl;
+    if (!has_x && !has_wl)
+        return false;
+    SDL_SetHint(SDL_HINT_VIDEODRIVER, has_wl && has_x ? "wayland,x11" : has_wl ? "wayland" : "x11");
+    return true;
+}
+
+/* Opening the display can block for good (an X server that accepts the
+ * connection and never answers, a remote host that drops packets): past
+ * this many seconds gilview gives up with one line. */
+#define OPEN_TIMEOUT_S 10
+
+static void on_open_timeout(int sig)
+{
+    (void)sig;
+    static const char msg[] = "gilview: the display did not answer within 10 s; "
+                              "check $DISPLAY, or use --screenshot out.png for a picture\n";
+    ssize_t n = write(2, msg, sizeof msg - 1);
+    (void)n;
+    _exit(1);
 }
 
 int gv_window_run(struct tdb_view *v, struct render *r, const struct gv_window_options *o)
 {
-    if (!have_display()) {
+    if (!pick_video_driver()) {
         gv_warn("no display to open a window on ($DISPLAY is not set); use --screenshot out.png for a picture");
         return 1;
     }
+    struct sigaction sa = {.sa_handler = on_open_timeout}, old_sa;
+    sigaction(SIGALRM, &sa, &old_sa);
+    alarm(OPEN_TIMEOUT_S);
     if (SDL_Init(SDL_INIT_VIDEO) != 0) {
-        gv_warn("cannot open a window: %s (no display? try --screenshot out.png)", SDL_GetError());
+        alarm(0);
+        sigaction(SIGALRM, &old_sa, NULL);
+        const char *x = getenv("DISPLAY");
+        gv_warn("cannot open a window on %s%s: %s; use --screenshot out.png for a picture",
+                x && *x ? "DISPLAY=" : "the display", x && *x ? x : "", SDL_GetError());
         return 1;
     }
     struct win w = {.v = v, .r = r, .opt = o};
@@ -621,6 +651,8 @@ int gv_window_run(struct tdb_view *v, struct render *r, const struct gv_window_o
         snprintf(title, sizeof title, "gilview — %s", slash ? slash + 1 : path);
     w.sdl = SDL_CreateWindow(title, SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, o->width, h,
                              SDL_WINDOW_RESIZABLE | SDL_WINDOW_SHOWN);
+    alarm(0);
+    sigaction(SIGALRM, &old_sa, NULL);
     if (!w.sdl) {
         gv_warn("cannot open a window: %s", SDL_GetError());
         goto fail_window;
@@ -667,6 +699,8 @@ fail_window:
     clear_panel(&w);
     render_layout_free(&w.layout);
 fail_layout:
+    alarm(0);
+    sigaction(SIGALRM, &old_sa, NULL);
     SDL_Quit();
     return status;
 }

@@ -347,8 +347,11 @@ static void draw_panel(struct render *r, struct render_image *img, const struct 
         w = single;
     int line_h = 16;
     int bw = w + 24, bh = (int)ov->panel_lines * line_h + 16;
+    /* a centred panel too tall for the lane area (help in a short window)
+     * is centred on the whole frame instead, over the ruler and legend */
+    bool over_frame = ov->panel_centered && bh > lh;
     int x = ov->panel_centered ? lx + (lw - bw) / 2 : lx + lw - bw - 10;
-    int y = ov->panel_centered ? ly + (lh - bh) / 2 : ly + 10;
+    int y = over_frame ? (img->h - bh) / 2 : ov->panel_centered ? ly + (lh - bh) / 2 : ly + 10;
     if (x < 0)
         x = 0;
     if (y < 0)
@@ -374,7 +377,7 @@ static void draw_panel(struct render *r, struct render_image *img, const struct 
     }
 }
 
-static void draw_overlays(struct render *r, const struct render_layout *l, const struct render_window *win,
+static void draw_overlays(const struct render_layout *l, const struct render_window *win,
                           const struct render_overlay *ov, struct render_image *img, int lx, int ly, int lw, int lh)
 {
     struct render_image area = sub_image(img, lx, ly, lw, lh);
@@ -398,8 +401,6 @@ static void draw_overlays(struct render *r, const struct render_layout *l, const
     }
     if (ov->cursor_x >= 0)
         render_fill(&area, ov->cursor_x, 0, 1, lh, C_CURSOR);
-    if (ov->panel && ov->panel_lines)
-        draw_panel(r, img, ov, lx, ly, lw, lh);
 }
 
 int render_frame(struct render *r, struct tdb_view *v, const struct render_layout *l, const struct render_window *win,
@@ -416,7 +417,7 @@ int render_frame(struct render *r, struct tdb_view *v, const struct render_layou
         render_font_draw(r->font, img, lx + (lw - render_font_width(r->font, msg, -1)) / 2, ly + lh / 2, C_TEXT2, msg);
     }
     if (ov)
-        draw_overlays(r, l, win, ov, img, lx, ly, lw, lh);
+        draw_overlays(l, win, ov, img, lx, ly, lw, lh);
     draw_ruler(r, win, img, lx, lw);
     draw_labels(r, v, l, win, img, ly, lh);
     int y = img->h - RENDER_LEGEND_H - RENDER_STATUS_H;
@@ -432,5 +433,8 @@ int render_frame(struct render *r, struct tdb_view *v, const struct render_layou
     struct render_image st = sub_image(img, 0, img->h - RENDER_STATUS_H, img->w, RENDER_STATUS_H);
     render_fill(&st, 0, 0, st.w, st.h, C_RULER);
     text_fit(r, &st, 8, 14, img->w - 16, failed ? 0xffb00000u : C_TEXT, buf);
+    /* panels last, so that nothing of the frame covers them */
+    if (ov && ov->panel && ov->panel_lines)
+        draw_panel(r, img, ov, lx, ly, lw, lh);
     return failed ? -1 : 0;
 }

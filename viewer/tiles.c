@@ -5,6 +5,13 @@
  * wide strip of lanes once (every lane's pixels come from one summary
  * read), then cuts it into 256-row tiles. Workers take columns from a
  * shared counter, each with its own view of the trace.
+ *
+ * A tile that adds no detail to its parent (it equals, pixel for pixel, the
+ * parent's half stretched twice as wide) is not written: a viewer draws the
+ * nearest written ancestor stretched, which gives the same pixels, since by
+ * induction every skipped tile equals its ancestor stretched. Deep inside
+ * long holds and waits, and wherever events are sparser than pixels, whole
+ * subtrees are skipped. What each tile is goes in a manifest (tiles.h).
  */
 #include "tiles.h"
 
@@ -87,8 +94,9 @@ struct job {
     int64_t *zoom_start; /* first unit of each zoom level */
     int64_t units;
     atomic_llong next;
-    atomic_llong done, written, empty, linked, bytes;
+    atomic_llong done, written, empty, linked, skipped, bytes;
     atomic_int failed;
+    char *state;         /* TILE_* per (unit, row): unit * rows + y */
     pthread_mutex_t err_lock;
     char err[512];
     struct dedup dedup;
@@ -158,10 +166,25 @@ static int dedup_link(struct dedup *d, const uint8_t *key, const char *path)
     return r;
 }
 
-static int write_tile(struct job *j, const uint8_t *px, size_t stride, int y, const char *dir)
+/* Does tile `px` (TILE_SIZE rows of `stride` bytes) equal its parent's
+ * half (`half` 0: left, 1: right) stretched twice as wide? */
+static bool same_as_parent(const uint8_t *px, const uint8_t *parent, size_t stride, int half)
+{
+    for (int r = 0; r < TILE_SIZE; r++) {
+        const uint8_t *row = px + (size_t)r * stride, *prow = parent + (size_t)r * stride + half * TILE_SIZE / 2;
+        for (int c = 0; c < TILE_SIZE; c++)
+            if (row[c] != prow[c / 2])
+                return false;
+    }
+    return true;
+}
+
+/* Write tile (z, x, y) as DIR/z/x_y.png; returns its TILE_* state, or -1
+ * on failure (job_fail said why). */
+static int write_tile(struct job *j, const uint8_t *px, size_t stride, int z, int64_t x, int y)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/%lld.png", dir, (long long)y);
+    snprintf(path, sizeof path, "%s/%d/%lld_%d.png", j->opt->dir, z, (long long)x, y);
     /* one pass: which colours occur, and is every row one colour? */
     bool constant = true;
     uint8_t key[TILE_SIZE], used[256] = {0};
@@ -181,7 +204,7 @@ static int write_tile(struct job *j, const uint8_t *px, size_t stride, int y, co
         empty = !used[i];
     if (empty) {
         atomic_fetch_add(&j->empty, 1);
-        return 0;
+        return TILE_WHITE;
     }
     /* an earlier set's file is replaced, not written into: it may be a link
      * shared with other tiles, or a symlink */
@@ -191,7 +214,7 @@ static int write_tile(struct job *j, const uint8_t *px, size_t stride, int y, co
     }
     if (constant && dedup_link(&j->dedup, key, path)) {
         atomic_fetch_add(&j->linked, 1);
-        return 0;
+        return TILE_FILE;
     }
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
@@ -211,6 +234,18 @@ static int write_tile(struct job *j, const uint8_t *px, size_t stride, int y, co
     }
     atomic_fetch_add(&j->written, 1);
     atomic_fetch_add(&j->bytes, size > 0 ? size : 0);
+    return TILE_FILE;
+}
+
+/* Draw the strip of column (z, x) into `strip`. */
+static int draw_strip(struct job *j, struct render_lanes *rl, struct tdb_view *v, int z, int64_t x, uint8_t *strip)
+{
+    double w = tiles_ns_per_px(&j->g, z);
+    double t0 = j->g.t0 + (double)x * TILE_SIZE * w;
+    if (render_lanes_indexed(rl, v, j->layout, t0, w, TILE_SIZE, 0, j->g.rows * TILE_SIZE, strip, TILE_SIZE)) {
+        job_fail(j, "%s", tdb_view_error(v));
+        return -1;
+    }
     return 0;
 }
 
@@ -221,14 +256,16 @@ static void *worker(void *arg)
     struct tdb_view *v = tdb_view_reopen(j->view, err, sizeof err);
     struct render_lanes *rl = render_lanes_new();
     size_t rows = (size_t)j->g.rows * TILE_SIZE;
-    uint8_t *strip = malloc(rows * TILE_SIZE);
-    if (!v || !rl || !strip) {
+    uint8_t *strip = malloc(rows * TILE_SIZE), *parent = malloc(rows * TILE_SIZE);
+    int parent_z = -1;
+    int64_t parent_x = -1;
+    if (!v || !rl || !strip || !parent) {
         job_fail(j, "%s", v ? "out of memory" : err);
         goto out;
     }
     int64_t u = 0, batch_end = 0;
     while (!atomic_load(&j->failed)) {
-        /* consecutive columns share summary chunks: take them in batches */
+        /* consecutive columns share summary chunks and parents: take them in batches */
         if (u >= batch_end) {
             u = atomic_fetch_add(&j->next, BATCH);
             batch_end = u + BATCH;
@@ -239,42 +276,33 @@ static void *worker(void *arg)
         while (z < j->g.max_zoom && u >= j->zoom_start[z + 1])
             z++;
         int64_t x = u - j->zoom_start[z];
-        double w = tiles_ns_per_px(&j->g, z);
-        double t0 = j->g.t0 + (double)x * TILE_SIZE * w;
-        if (render_lanes_indexed(rl, v, j->layout, t0, w, TILE_SIZE, 0, (int)rows, strip, TILE_SIZE)) {
-            job_fail(j, "%s", tdb_view_error(v));
+        if (draw_strip(j, rl, v, z, x, strip))
             break;
-        }
-        char dir[4096];
-        snprintf(dir, sizeof dir, "%s/%d/%lld", j->opt->dir, z, (long long)x);
-        bool made = false;
-        for (int y = 0; y < j->g.rows; y++) {
-            const uint8_t *px = strip + (size_t)y * TILE_SIZE * TILE_SIZE;
-            if (!made) {
-                /* only make the column's folder when it gets a tile */
-                bool any = false;
-                for (int r = 0; r < TILE_SIZE && !any; r++) {
-                    const uint8_t *row = px + (size_t)r * TILE_SIZE;
-                    any = row[0] != RENDER_PAL_BG || memcmp(row, row + 1, TILE_SIZE - 1) != 0;
-                }
-                if (!any) {
-                    atomic_fetch_add(&j->empty, 1);
-                    continue;
-                }
-                if (make_dir(dir)) {
-                    job_fail(j, "cannot create %s: %s", dir, strerror(errno));
-                    break;
-                }
-                made = true;
-            }
-            if (write_tile(j, px, TILE_SIZE, y, dir))
+        if (z > 0 && (parent_z != z - 1 || parent_x != x / 2)) {
+            if (draw_strip(j, rl, v, z - 1, x / 2, parent))
                 break;
+            parent_z = z - 1;
+            parent_x = x / 2;
+        }
+        for (int y = 0; y < j->g.rows; y++) {
+            size_t off = (size_t)y * TILE_SIZE * TILE_SIZE;
+            int st;
+            if (z > 0 && same_as_parent(strip + off, parent + off, TILE_SIZE, (int)(x & 1))) {
+                st = TILE_PARENT;
+                atomic_fetch_add(&j->skipped, 1);
+            } else {
+                st = write_tile(j, strip + off, TILE_SIZE, z, x, y);
+            }
+            if (st < 0)
+                break;
+            j->state[(size_t)u * (size_t)j->g.rows + (size_t)y] = (char)st;
         }
         atomic_fetch_add(&j->done, 1);
         u++;
     }
 out:
     free(strip);
+    free(parent);
     render_lanes_free(rl);
     tdb_view_close(v);
     return NULL;
@@ -327,6 +355,11 @@ int tiles_export(struct tdb_view *v, const struct tiles_options *o, struct tiles
     for (int z = 0; z <= j->g.max_zoom; z++)
         j->zoom_start[z + 1] = j->zoom_start[z] + tiles_columns(v, &j->g, z);
     j->units = j->zoom_start[j->g.max_zoom + 1];
+    j->state = calloc((size_t)j->units * (size_t)j->g.rows, 1);
+    if (!j->state) {
+        snprintf(err, n, "out of memory");
+        goto out;
+    }
     if (make_dir(o->dir)) {
         snprintf(err, n, "cannot create %s: %s", o->dir, strerror(errno));
         goto out;
@@ -380,11 +413,12 @@ int tiles_export(struct tdb_view *v, const struct tiles_options *o, struct tiles
         snprintf(err, n, "%s", j->err);
         goto out;
     }
-    if (tiles_write_html(o->dir, v, &l, &j->g, err, n))
+    if (tiles_write_html(o->dir, v, &l, &j->g, j->state, err, n))
         goto out;
     res->written = (uint64_t)atomic_load(&j->written);
     res->empty = (uint64_t)atomic_load(&j->empty);
     res->linked = (uint64_t)atomic_load(&j->linked);
+    res->skipped = (uint64_t)atomic_load(&j->skipped);
     res->bytes = (uint64_t)atomic_load(&j->bytes);
     res->units = (uint64_t)j->units;
     res->geometry = j->g;
@@ -396,6 +430,7 @@ out:
             free(j->dedup.slots[i].path);
     free(j->dedup.slots);
     free(j->zoom_start);
+    free(j->state);
     pthread_mutex_destroy(&j->err_lock);
     pthread_mutex_destroy(&j->dedup.lock);
     free(j);

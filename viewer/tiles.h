@@ -1,11 +1,20 @@
 /*
- * tiles.h — the PNG tile pyramid of a trace: DIR/z/x/y.png, 256x256
- * palette PNGs of the lane area, where zoom scales time only (zoom z is
- * 2^z tiles across the trace) and lanes keep the height they have in the
- * window, so y counts 256-row bands of lanes. Tiles with nothing drawn
- * are not written (a viewer treats a missing tile as empty); tiles whose
- * every row is one colour (deep inside long holds) are written once and
- * hard-linked. DIR/index.html browses the pyramid (tiles_html.c).
+ * tiles.h — the PNG tile pyramid of a trace: DIR/z/x_y.png (one folder per
+ * zoom level), 256x256 palette PNGs of the lane area, where zoom scales
+ * time only (zoom z is 2^z tiles across the trace) and lanes keep the
+ * height they have in the window, so y counts 256-row bands of lanes.
+ *
+ * Only tiles that add detail are written. Each tile is one of (the
+ * manifest, G.state in DIR/index.html: per zoom a string with one
+ * character per tile, index x * rows + y):
+ *   TILE_FILE   '1' written, DIR/z/x_y.png (tiles whose every row is one
+ *               colour are written once and hard-linked);
+ *   TILE_WHITE  '2' nothing drawn on it (white), not written;
+ *   TILE_PARENT '0' equal to its parent (z-1, x/2, y)'s left (x even) or
+ *               right half stretched twice as wide: not written; draw the
+ *               parent's half, which may itself be TILE_PARENT.
+ * Zoom 0 is never TILE_PARENT. DIR/index.html browses the pyramid
+ * (tiles_html.c).
  *
  * Pixel x of tile (z, x) covers the same time as pixel x*256+x of a window
  * with t0 = geometry.t0 and ns_per_px = tiles_ns_per_px(z): both are
@@ -22,6 +31,8 @@
 #include "render.h"
 
 #define TILE_SIZE 256
+
+enum tiles_state { TILE_PARENT = '0', TILE_FILE = '1', TILE_WHITE = '2' };
 
 struct tiles_geometry {
     double t0;     /* trace time at x = 0 (the trace's start) */
@@ -51,7 +62,7 @@ struct tiles_options {
 };
 
 struct tiles_result {
-    uint64_t written, empty, linked, units;
+    uint64_t written, empty, linked, skipped, units; /* skipped: TILE_PARENT ones */
     uint64_t bytes;  /* of the PNGs written (links not counted) */
     double seconds;
     struct tiles_geometry geometry;
@@ -65,8 +76,9 @@ struct tiles_result {
 int tiles_export(struct tdb_view *v, const struct tiles_options *o, struct tiles_result *res, char *err,
                  size_t err_len);
 
-/* Write DIR/index.html for the pyramid (tiles_html.c). */
+/* Write DIR/index.html for the pyramid (tiles_html.c); `state` holds the
+ * tiles_state of every tile, zoom by zoom, column by column, row by row. */
 int tiles_write_html(const char *dir, const struct tdb_view *v, const struct render_layout *l,
-                     const struct tiles_geometry *g, char *err, size_t err_len);
+                     const struct tiles_geometry *g, const char *state, char *err, size_t err_len);
 
 #endif

@@ -1,7 +1,10 @@
 /*
  * tiles_html.c — DIR/index.html of a tile pyramid: our own small page
- * (nothing fetched from the network) that browses z/x/y.png with time
- * zoom, pan, lane labels and a ruler. The pyramid's geometry and labels
+ * (nothing fetched from the network) that browses z/x_y.png with time
+ * zoom, pan, lane labels and a ruler; a tile that was not written because
+ * it adds no detail is drawn from its nearest written ancestor, stretched
+ * (tiles.h). The view (start and ns per pixel) is kept in the URL's hash,
+ * so a view can be linked and survives a reload. The pyramid's geometry and labels
  * go in as JSON written by jansson (slashes escaped, so no label can end
  * the <script>).
  */
@@ -26,7 +29,8 @@ static const char page_head[] =
     "#main{display:flex}\n"
     "#labels{width:220px;flex:none;position:relative;box-sizing:border-box;border-right:1px solid #b0b0b0}\n"
     "#area{flex:1;position:relative;overflow:hidden;background:#fff;cursor:grab}\n"
-    "#area img{position:absolute;image-rendering:pixelated;user-select:none;-webkit-user-drag:none}\n"
+    "#area div.t{position:absolute;overflow:hidden}\n"
+    "#area img{position:absolute;top:0;image-rendering:pixelated;user-select:none;-webkit-user-drag:none}\n"
     ".hdr{position:absolute;left:0;right:1px;height:18px;line-height:18px;background:#e2e6ee;padding:0 6px;"
     "white-space:nowrap;overflow:hidden;text-overflow:ellipsis}\n"
     ".lane{position:absolute;left:14px;right:4px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}\n"
@@ -45,7 +49,8 @@ static const char page_head[] =
     "<span class=\"mk\" style=\"background:#ff8c00\"></span>timeout"
     "<span class=\"mk\" style=\"background:#1f77b4\"></span>drop request"
     "<span class=\"mk\" style=\"background:#9467bd\"></span>forced switch"
-    " &nbsp; <span id=\"info\"></span></div>\n"
+    " &nbsp; <span id=\"info\"></span> &nbsp; <a id=\"link\" href=\"#\" title=\"this view, as a link: copy it, or "
+    "bookmark the page\">link to this view</a></div>\n"
     "<script>var G = ";
 
 static const char page_tail[] =
@@ -64,9 +69,31 @@ static const char page_tail[] =
     "    d.textContent = l.label; d.title = l.label; labels.appendChild(d);\n"
     "  });\n"
     "  var w0 = G.span / T, minW = w0 / Math.pow(2, G.maxZoom) / 16, maxW = w0 * 2;\n"
-    "  var view = {t0: G.t0, w: w0}, imgs = {};\n"
+    "  var view = {t0: G.t0, w: w0}, tiles = {};\n"
     "  function width() { return Math.max(area.clientWidth, 1); }\n"
     "  function fit() { view.t0 = G.t0; view.w = Math.min(Math.max((G.end - G.t0) / width(), minW), maxW); }\n"
+    "  function fromHash() {\n"
+    "    var m = /^#t0=([0-9.e+-]+)&w=([0-9.e+-]+)$/.exec(location.hash);\n"
+    "    if (!m) return false;\n"
+    "    var t0 = parseFloat(m[1]), w = parseFloat(m[2]);\n"
+    "    if (!isFinite(t0) || !isFinite(w) || w <= 0) return false;\n"
+    "    view.t0 = G.t0 + t0; view.w = Math.min(Math.max(w, minW), maxW); return true;\n"
+    "  }\n"
+    "  function toHash() {\n"
+    "    var h = '#t0=' + Number((view.t0 - G.t0).toPrecision(12)) + '&w=' + Number(view.w.toPrecision(12));\n"
+    "    if (location.hash !== h) history.replaceState(null, '', h);\n"
+    "    document.getElementById('link').setAttribute('href', h);\n"
+    "  }\n"
+    "  // the written tile that draws (z, x, y): itself, or the ancestor it\n"
+    "  // equals stretched (up levels up, this tile its off-th part); null: white\n"
+    "  function source(z, x, y) {\n"
+    "    for (var up = 0; z >= 0; up++, z--, x = Math.floor(x / 2)) {\n"
+    "      var s = G.state[z].charAt(x * G.rows + y);\n"
+    "      if (s === '1') return {key: z + '/' + x + '_' + y, up: up};\n"
+    "      if (s !== '0') return null;\n"
+    "    }\n"
+    "    return null;\n"
+    "  }\n"
     "  function fmt(t, step) {\n"
     "    var u = [[1e9, 's'], [1e6, 'ms'], [1e3, '\\u00b5s'], [1, 'ns']], i = 0;\n"
     "    while (i < 3 && Math.max(Math.abs(t), step) < u[i][0]) i++;\n"
@@ -108,16 +135,25 @@ static const char page_tail[] =
     "    var x1 = Math.min(cols - 1, Math.floor((view.t0 + W * view.w - G.t0) / (T * wz)));\n"
     "    var want = {};\n"
     "    for (var x = x0; x <= x1; x++) for (var y = 0; y < G.rows; y++) {\n"
-    "      var key = z + '/' + x + '/' + y, im = imgs[key]; want[key] = true;\n"
-    "      if (!im) {\n"
-    "        im = imgs[key] = document.createElement('img'); im.alt = ''; im.draggable = false;\n"
-    "        im.onerror = function () { this.style.visibility = 'hidden'; };\n"
-    "        im.src = key + '.png'; area.appendChild(im);\n"
+    "      var key = z + '/' + x + '/' + y, t = tiles[key]; want[key] = true;\n"
+    "      if (!t) {\n"
+    "        var src = source(z, x, y);\n"
+    "        t = tiles[key] = {div: document.createElement('div'), up: src ? src.up : 0, img: null};\n"
+    "        t.div.className = 't'; area.appendChild(t.div);\n"
+    "        if (src) {\n"
+    "          t.img = document.createElement('img'); t.img.alt = ''; t.img.draggable = false;\n"
+    "          t.img.onerror = function () { this.style.visibility = 'hidden'; };\n"
+    "          t.img.src = src.key + '.png'; t.div.appendChild(t.img);\n"
+    "        }\n"
     "      }\n"
-    "      im.style.left = ((G.t0 + x * T * wz - view.t0) / view.w) + 'px'; im.style.top = (y * T) + 'px';\n"
-    "      im.style.width = tw + 'px'; im.style.height = T + 'px';\n"
+    "      var n = Math.pow(2, t.up), off = x - Math.floor(x / n) * n;\n"
+    "      t.div.style.left = ((G.t0 + x * T * wz - view.t0) / view.w) + 'px'; t.div.style.top = (y * T) + 'px';\n"
+    "      t.div.style.width = tw + 'px'; t.div.style.height = T + 'px';\n"
+    "      if (t.img) { t.img.style.width = (tw * n) + 'px'; t.img.style.height = T + 'px';\n"
+    "                   t.img.style.left = (-off * tw) + 'px'; }\n"
     "    }\n"
-    "    for (var k in imgs) if (!want[k]) { area.removeChild(imgs[k]); delete imgs[k]; }\n"
+    "    for (var k in tiles) if (!want[k]) { area.removeChild(tiles[k].div); delete tiles[k]; }\n"
+    "    toHash();\n"
     "    drawRuler();\n"
     "    info.textContent = G.trace + ' \\u00b7 zoom ' + z + '/' + G.maxZoom + ' \\u00b7 ' + human(view.w) + ' per pixel';\n"
     "  }\n"
@@ -147,12 +183,15 @@ static const char page_tail[] =
     "  document.getElementById('zout').onclick = function () { zoomAt(width() / 2, 2); };\n"
     "  document.getElementById('fit').onclick = function () { fit(); draw(); };\n"
     "  window.addEventListener('resize', draw);\n"
-    "  fit(); draw();\n"
+    "  window.addEventListener('hashchange', function () { if (fromHash()) draw(); });\n"
+    "  if (!fromHash()) fit();\n"
+    "  draw();\n"
+
     "})();\n"
     "</script>\n</body></html>\n";
 
 int tiles_write_html(const char *dir, const struct tdb_view *v, const struct render_layout *l,
-                     const struct tiles_geometry *g, char *err, size_t n)
+                     const struct tiles_geometry *g, const char *state, char *err, size_t n)
 {
     int64_t s0, s1;
     tdb_view_span(v, &s0, &s1);
@@ -167,9 +206,16 @@ int tiles_write_html(const char *dir, const struct tdb_view *v, const struct ren
     json_object_set_new(root, "end", json_real((double)(s1 > s0 ? s1 : s0 + 1)));
     json_object_set_new(root, "barY", json_integer(RENDER_BAR_Y));
     json_object_set_new(root, "laneH", json_integer(RENDER_LANE_H));
-    for (int z = 0; z <= g->max_zoom; z++)
-        json_array_append_new(cols, json_integer(tiles_columns(v, g, z)));
+    json_t *states = json_array();
+    for (int z = 0; z <= g->max_zoom; z++) {
+        int64_t c = tiles_columns(v, g, z);
+        json_array_append_new(cols, json_integer(c));
+        size_t len = (size_t)c * (size_t)g->rows;
+        json_array_append_new(states, json_stringn(state, len));
+        state += len;
+    }
     json_object_set_new(root, "columns", cols);
+    json_object_set_new(root, "state", states);
     for (size_t i = 0; i < l->nlanes; i++) {
         char buf[300];
         const struct tdb_view_lane *ln = tdb_view_lane(v, i);

@@ -2,7 +2,11 @@
  * test_tiles_browser.c — the index.html that `gilview tiles` writes, opened
  * in headless Chromium (no network, a throw-away profile), shows the tiles:
  * its screenshot has the lanes' green and red where the tiles go, and lane
- * labels beside them. SKIP (77) without chromium.
+ * labels beside them. A view given in the URL's hash (a link, a reload) is
+ * the view shown, and the page's "link to this view" is that hash; zoomed
+ * to 50 ns per pixel inside 100 ms turns, where no tile was written because
+ * none adds detail, the page draws the ancestor's pixels stretched: the
+ * hold and the wait fill their lanes. SKIP (77) without chromium.
  *
  * usage: test_tiles_browser GILVIEW
  */
@@ -100,6 +104,47 @@ int main(int argc, char **argv)
     CHECK(greens > 2000);
     CHECK(reds > 2000);
     CHECK(text > 50);
+    free(px);
+
+    /* a view in the hash, deep inside one long turn */
+    char *gen2[] = {argv[1], "gen", "-o", trace, "--events", "40", "--threads", "2", "--interval", "100000000", NULL};
+    CHECK_EQ_INT(run_cmd(gen2, NULL, NULL), 0);
+    snprintf(tiles, sizeof tiles, "%s/tiles2", dir);
+    char *tl2[] = {argv[1], "tiles", trace, "-o", tiles, "-q", NULL};
+    CHECK_EQ_INT(run_cmd(tl2, NULL, NULL), 0);
+    const char *hash = "#t0=300000000&w=50";
+    snprintf(url, sizeof url, "file://%s/index.html%s", tiles, hash);
+    char *dom[] = {timeout, "120", chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                   "--no-first-run", profile, "--dump-dom", "--virtual-time-budget=5000", url, NULL};
+    CHECK_EQ_INT(run_cmd(dom, &out, &err), 0);
+    const char *info = strstr(out, "<span id=\"info\">"), *link = strstr(out, "<a id=\"link\" href=\"");
+    CHECK(info && link);
+    printf("page at %s: %.45s | href %.24s\n", hash, info + 16, link + 19);
+    const char *info_end = strstr(info, "</span>");
+    CHECK(info_end && info_end - info < 120);
+    const char *zoom = strstr(info, "zoom 14/14"), *width = strstr(info, "50 ns per pixel");
+    CHECK(zoom && zoom < info_end && width && width < info_end);
+    CHECK(strncmp(link + 19, "#t0=300000000&amp;w=50\"", 23) == 0);
+    free(out);
+    free(err);
+    char *cr2[] = {timeout, "120", chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                   "--no-first-run", "--hide-scrollbars", "--force-device-scale-factor=1", profile, shot,
+                   "--window-size=1200,300", "--virtual-time-budget=5000", url, NULL};
+    CHECK_EQ_INT(run_cmd(cr2, &out, &err), 0);
+    free(out);
+    free(err);
+    CHECK(png_read_argb(png, &px, &w, &h, e, sizeof e) == 0);
+    greens = reds = 0;
+    for (int y = 32; y < h; y++)
+        for (int x = 230; x < w; x++) {
+            uint32_t c = px[(size_t)y * (size_t)w + (size_t)x];
+            greens += near(c, green);
+            reds += near(c, red);
+        }
+    printf("deep view: %ld green and %ld red pixels (each lane is one hold or wait across)\n", greens, reds);
+    CHECK(greens > 5000 && reds > 5000);
     free(px);
     char *rmv[] = {"/bin/rm", "-rf", dir, NULL};
     run_cmd(rmv, NULL, NULL);

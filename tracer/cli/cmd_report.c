@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "report.h"
 #include "report_json.h"
+#include "report_html.h"
 #include "report_png.h"
 #include "report_py.h"
 #include "trace_load.h"
@@ -32,7 +33,10 @@ static const char usage[] =
     "  --png FILE      also draw charts into FILE: wait-latency histograms per\n"
     "                  thread and GIL utilisation over time\n"
     "                  (mode 0600; an existing FILE only with --force)\n"
-    "  -f, --force     replace the --png FILE if it exists\n"
+    "  -f, --force     replace the --png or --html FILE if it exists\n"
+    "  --html FILE     also write the report as one self-contained HTML page:\n"
+    "                  its tables, the charts and a timeline picture, nothing\n"
+    "                  fetched (the file to attach to a bug report)\n"
     "  --sites N       list the N most frequent release/wait sites (default 10)\n"
     "  --folded hold|wait\n"
     "                  print folded Python stacks instead (for flamegraph.pl or\n"
@@ -42,7 +46,7 @@ static const char usage[] =
     "                  with giltrace run --stacks\n"
     "  -h, --help      show this help\n";
 
-enum { OPT_JSON = 256, OPT_PNG, OPT_SITES, OPT_FOLDED };
+enum { OPT_JSON = 256, OPT_PNG, OPT_SITES, OPT_FOLDED, OPT_HTML };
 
 /* --folded: the folded Python stacks of every process, then the loaded
  * trace is freed. */
@@ -74,11 +78,12 @@ int cmd_report(int argc, char **argv)
     static const struct option longopts[] = {
         {"json", no_argument, NULL, OPT_JSON},   {"png", required_argument, NULL, OPT_PNG},
         {"sites", required_argument, NULL, OPT_SITES}, {"folded", required_argument, NULL, OPT_FOLDED},
-        {"force", no_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
+        {"html", required_argument, NULL, OPT_HTML}, {"force", no_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     bool json = false, force = false;
-    const char *png = NULL, *folded = NULL;
+    const char *png = NULL, *folded = NULL, *html = NULL;
     struct report_options ro = {0};
     opterr = 0;
     optind = 1;
@@ -94,6 +99,9 @@ int cmd_report(int argc, char **argv)
             break;
         case OPT_PNG:
             png = optarg;
+            break;
+        case OPT_HTML:
+            html = optarg;
             break;
         case OPT_SITES:
             if (!cli_parse_u64(optarg, 1, 1000, &v))
@@ -121,6 +129,8 @@ int cmd_report(int argc, char **argv)
     const char *path = argv[optind];
     if (png && !*png)
         return cli_usage_error("report", "--png is empty");
+    if (html && !*html)
+        return cli_usage_error("report", "--html is empty");
 
     char err[1024];
     struct trace_process *procs;
@@ -155,6 +165,10 @@ int cmd_report(int argc, char **argv)
             report_text(stdout, reports, n, path);
         }
         if (status == 0 && png && report_png(png, force, reports, n, path, err, sizeof err)) {
+            cli_warn("%s", err);
+            status = 1;
+        }
+        if (status == 0 && html && report_html(html, force, reports, n, path, err, sizeof err)) {
             cli_warn("%s", err);
             status = 1;
         }

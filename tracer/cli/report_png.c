@@ -7,8 +7,8 @@
  * Per process: a title, each GIL's utilisation over the run (share of each
  * bin the GIL was held, in the renderer's "held" green), and a grid of the
  * threads' wait-latency histograms on a log time axis (100 ns to 10 s, in
- * the "waiting" red), with the switch interval marked: a convoy shows as a
- * hump at or beyond it.
+ * the "waiting" red) with a count axis, and the switch interval as a blue
+ * line drawn over the bars: a convoy shows as a hump at or beyond it.
  */
 #include <math.h>
 #include <stdio.h>
@@ -30,6 +30,7 @@
 #define SECTION_H 24
 #define HIST_COLS 2
 #define HIST_W ((IMG_W - 2 * MARGIN - (HIST_COLS - 1) * MARGIN) / HIST_COLS)
+#define HIST_AXIS_W 44 /* count labels, left of each histogram's plot */
 #define HIST_LABEL_H 20
 #define HIST_H 90
 #define HIST_GAP 30
@@ -139,6 +140,18 @@ static int hist_x(int x0, int w, double ns)
     return x0 + (int)((v - HIST_LO) / (HIST_HI - HIST_LO) * (w - 1));
 }
 
+uint64_t report_png_count_top(uint64_t max)
+{
+    for (uint64_t decade = 1;; decade *= 10) {
+        static const uint64_t steps[] = {1, 2, 5};
+        for (size_t i = 0; i < 3; i++)
+            if (steps[i] * decade >= max)
+                return steps[i] * decade;
+        if (decade > UINT64_MAX / 100)
+            return max;
+    }
+}
+
 static void histogram(struct canvas *c, const struct report_process *r, const struct report_thread *t, int x,
                       int y)
 {
@@ -150,8 +163,10 @@ static void histogram(struct canvas *c, const struct report_process *r, const st
              (unsigned long long)t->wait.count, p50, p99, max);
     text(c, x, y + 14, C_TEXT, label);
     y += HIST_LABEL_H;
-    frame(c, x, y, HIST_W, HIST_H);
-    uint64_t bins[HIST_BINS] = {0}, top = 1;
+    /* the plot, right of the count axis */
+    int px = x + HIST_AXIS_W, pw = HIST_W - HIST_AXIS_W;
+    frame(c, px, y, pw, HIST_H);
+    uint64_t bins[HIST_BINS] = {0}, tallest = 0;
     for (size_t i = 0; i < HIST_BUCKETS; i++) {
         if (!t->wait.bucket[i])
             continue;
@@ -162,8 +177,21 @@ static void histogram(struct canvas *c, const struct report_process *r, const st
         int b = (int)((v - HIST_LO) / (HIST_HI - HIST_LO) * HIST_BINS);
         b = b < 0 ? 0 : b >= HIST_BINS ? HIST_BINS - 1 : b;
         bins[b] += t->wait.bucket[i];
-        if (bins[b] > top)
-            top = bins[b];
+        if (bins[b] > tallest)
+            tallest = bins[b];
+    }
+    /* count axis: 0, half and the top, a 1-2-5 number of waits per bin */
+    uint64_t top = report_png_count_top(tallest);
+    for (int k = 0; k <= 2; k++) {
+        char n[32];
+        snprintf(n, sizeof n, "%llu", (unsigned long long)(top * (uint64_t)k / 2));
+        if (k == 1 && top % 2)
+            snprintf(n, sizeof n, "%.1f", (double)top / 2);
+        int ty = y + HIST_H - 1 - k * (HIST_H - 2) / 2;
+        if (k == 1)
+            render_fill(&c->img, px + 1, ty, pw - 2, 1, C_GRID);
+        render_fill(&c->img, px - 4, ty, 4, 1, C_FRAME);
+        text(c, px - 6 - render_text_width(c->r, n), ty + (k == 2 ? 9 : k == 0 ? 0 : 4), C_DIM, n);
     }
     /* decades: 1 us, 1 ms, 1 s */
     static const struct {
@@ -171,21 +199,25 @@ static void histogram(struct canvas *c, const struct report_process *r, const st
         const char *label;
     } ticks[] = {{1e3, "1 us"}, {1e6, "1 ms"}, {1e9, "1 s"}};
     for (size_t k = 0; k < sizeof ticks / sizeof ticks[0]; k++) {
-        int tx = hist_x(x, HIST_W, ticks[k].ns);
+        int tx = hist_x(px, pw, ticks[k].ns);
         render_fill(&c->img, tx, y + 1, 1, HIST_H - 2, C_GRID);
         text(c, tx - render_text_width(c->r, ticks[k].label) / 2, y + HIST_H + 14, C_DIM, ticks[k].label);
+    }
+    /* the switch interval: 2 px of blue behind the bars (a convoy's bar
+     * sits right on it and must stay whole), and marks outside the plot,
+     * above and below it, that no bar can cover */
+    if (r->convoy_threshold_ns > 0) {
+        int ix = hist_x(px, pw, (double)r->convoy_threshold_ns);
+        render_fill(&c->img, ix, y + 1, 2, HIST_H - 2, C_INTERVAL);
+        render_fill(&c->img, ix - 1, y - 5, 4, 5, C_INTERVAL);
+        render_fill(&c->img, ix - 1, y + HIST_H, 4, 5, C_INTERVAL);
     }
     for (int b = 0; b < HIST_BINS; b++) {
         if (!bins[b])
             continue;
-        int a = x + 1 + b * (HIST_W - 2) / HIST_BINS, e = x + 1 + (b + 1) * (HIST_W - 2) / HIST_BINS;
+        int a = px + 1 + b * (pw - 2) / HIST_BINS, e = px + 1 + (b + 1) * (pw - 2) / HIST_BINS;
         int h = (int)lround((double)bins[b] / (double)top * (HIST_H - 2));
         render_fill(&c->img, a, y + HIST_H - 1 - (h ? h : 1), e - a > 1 ? e - a - 1 : 1, h ? h : 1, c->waiting);
-    }
-    if (r->convoy_threshold_ns > 0) {
-        int ix = hist_x(x, HIST_W, (double)r->convoy_threshold_ns);
-        for (int yy = y + 1; yy < y + HIST_H - 1; yy += 4)
-            render_fill(&c->img, ix, yy, 1, 2, C_INTERVAL);
     }
 }
 
@@ -210,7 +242,7 @@ static int draw_process(struct canvas *c, const struct report_process *r, int y)
     size_t n = waiting_threads(r, ts);
     char section[200], interval[32];
     timefmt_duration(interval, sizeof interval, (double)r->convoy_threshold_ns);
-    snprintf(section, sizeof section, "wait latency per thread (log scale; dashed: the %s switch interval)%s",
+    snprintf(section, sizeof section, "wait latency per thread: waits per bin over a log time axis (blue: the %s switch interval)%s",
              interval, n > MAX_THREADS ? ", the 32 threads that waited longest" : "");
     text(c, MARGIN, y + 16, C_TEXT, n ? section : "no thread waited for the GIL");
     y += SECTION_H;

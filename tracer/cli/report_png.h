@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "report.h"
 
@@ -17,5 +18,9 @@
 int report_png(const char *path, bool force, const struct report_process *procs, size_t n, const char *db_path,
                char *err,
                size_t err_len);
+
+/* The top of a histogram's count axis for a tallest bin of `max` waits:
+ * the smallest 1, 2 or 5 x 10^k at or above it (1 for 0). */
+uint64_t report_png_count_top(uint64_t max);
 
 #endif

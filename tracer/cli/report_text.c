@@ -11,12 +11,6 @@
 #include "report_py.h"
 #include "report_stacks.h"
 
-static const char *base_name(const char *path)
-{
-    const char *s = path ? strrchr(path, '/') : NULL;
-    return s ? s + 1 : path ? path : "?";
-}
-
 static double pct(int64_t part, int64_t whole)
 {
     return whole > 0 ? 100.0 * (double)part / (double)whole : 0;
@@ -48,11 +42,9 @@ static void print_header(FILE *out, const struct report_process *r)
     fprintf(out, "pid %d", p->pid);
     if (p->ppid)
         fprintf(out, " (parent %d)", p->ppid);
-    fprintf(out, "  %s", base_name(p->exe));
-    for (size_t i = 1; i < p->argc && i < 6; i++)
-        fprintf(out, " %s", p->argv[i]);
-    if (p->argc > 6)
-        fprintf(out, " ...");
+    char command[256];
+    cli_format_command(command, sizeof command, p->exe, (const char *const *)p->argv, p->argc, 100);
+    fprintf(out, "  %s", command);
     fprintf(out, "\n  Python %.*s  GIL: %s", (int)strcspn(version, " "), version,
             kinds[p->gil_kind < 4 ? p->gil_kind : 0]);
     if (p->switch_interval_us >= 0)
