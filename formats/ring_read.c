@@ -140,12 +140,11 @@ static int build_clock(const struct ring_header *h, const struct chunk_ref *chun
     return r;
 }
 
-/* Copy the committed records of a chunk claimed as `seq` into `out`, up to
- * the first event stamped after `cut` (raw clock); count in *dropped a
- * record after them that was torn by a crash (timestamp stored, committing
- * tail not) or that passes its check yet holds no valid kind or GIL.
- * Anything else after them is unwritten or stale. */
-static size_t copy_records(const char *chunk, uint64_t seq, unsigned ngil, uint64_t cut, struct ring_record *out,
+/* Copy the committed records of a chunk claimed as `seq` into `out`; count
+ * in *dropped a record after them that was torn by a crash (timestamp
+ * stored, committing tail not) or that passes its check yet holds no valid
+ * kind or GIL. Anything else after them is unwritten or stale. */
+static size_t copy_records(const char *chunk, uint64_t seq, unsigned ngil, struct ring_record *out,
                            uint64_t *dropped)
 {
     const struct ring_record *r = (const void *)(chunk + RING_CHUNK_HEADER_SIZE);
@@ -163,19 +162,20 @@ static size_t copy_records(const char *chunk, uint64_t seq, unsigned ngil, uint6
             (*dropped)++;
             break;
         }
-        uint64_t raw = __atomic_load_n(&r[i].raw_ts, __ATOMIC_RELAXED);
-        if (kind != RING_REC_STACK && kind != RING_REC_PYSTACK && raw > cut)
-            break; /* after the process's end: its other threads were read as of then */
-        out[i].raw_ts = raw;
+        out[i].raw_ts = __atomic_load_n(&r[i].raw_ts, __ATOMIC_RELAXED);
         out[i].tail = tail;
     }
     return i;
 }
 
 /* Append a chunk's records to thread `t`, converting timestamps; a stack
- * record gives the thread's previous RELEASE or BUSY its stack. */
+ * record gives the thread's previous RELEASE or BUSY its stack. Events
+ * stamped after `cut` (raw clock) are left out, uncounted: the process
+ * ended then, and its other threads were read as of that moment. An event
+ * whose time no clock gives is dropped and counted. Stack records follow
+ * their event out. */
 static int append_records(struct trace_thread *t, size_t *cap, const struct ring_record *r, size_t count,
-                          const struct clock_map *map, size_t *hint, const struct ring_aux_data *aux,
+                          const struct clock_map *map, size_t *hint, const struct ring_aux_data *aux, uint64_t cut,
                           uint64_t *dropped)
 {
     if (t->count + count > *cap) {
@@ -188,7 +188,10 @@ static int append_records(struct trace_thread *t, size_t *cap, const struct ring
         t->events = more;
         *cap = want;
     }
+    bool kept = true; /* the event before was appended */
     for (size_t k = 0; k < count; k++) {
+        if (!kept && (ring_tail_kind(r[k].tail) == RING_REC_STACK || ring_tail_kind(r[k].tail) == RING_REC_PYSTACK))
+            continue;
         if (ring_tail_kind(r[k].tail) == RING_REC_STACK) {
             uint64_t id = r[k].raw_ts;
             struct trace_event *prev = t->count ? &t->events[t->count - 1] : NULL;
@@ -208,10 +211,14 @@ static int append_records(struct trace_thread *t, size_t *cap, const struct ring
             continue;
         }
         int64_t ts = clock_map_ns(map, r[k].raw_ts, hint);
+        kept = false;
         if (!trace_time_valid(ts)) {
             (*dropped)++; /* a damaged timestamp: no clock gives it */
             continue;
         }
+        if (r[k].raw_ts > cut)
+            continue;
+        kept = true;
         struct trace_event *e = &t->events[t->count++];
         e->ts_ns = ts;
         e->kind = (uint8_t)ring_tail_kind(r[k].tail);
@@ -310,13 +317,13 @@ static int read_ring(const void *mem, size_t size, const uint8_t *backed, struct
         }
         const struct ring_chunk_header *c = (const void *)(base + ring_chunk_offset(chunks[i].index));
         uint64_t dropped = 0;
-        size_t valid = copy_records((const char *)c, chunks[i].seq, ngil, cut, scratch, &dropped);
+        size_t valid = copy_records((const char *)c, chunks[i].seq, ngil, scratch, &dropped);
         /* The seqlock's read side: the record loads above must complete
          * before seq is read again (as Linux's read_seqcount_retry). */
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         if (__atomic_load_n(&c->seq, __ATOMIC_RELAXED) != chunks[i].seq)
             continue; /* taken over while we read it: those events are gone */
-        if (append_records(t, &cap, scratch, valid, &map, &hint, &aux, &dropped))
+        if (append_records(t, &cap, scratch, valid, &map, &hint, &aux, cut, &dropped))
             goto oom;
         out->dropped_records += dropped;
     }
