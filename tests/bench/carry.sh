@@ -38,5 +38,5 @@ for l in "$out"/lib/*; do
     patchelf --force-rpath --set-rpath '$ORIGIN' "$l"
 done
 cp "$here"/bench_perturbation.py "$here"/bench_shim.py "$here"/benchlib.py "$out/bench/"
-cp "$here"/programs/perturb.py "$out/bench/programs/"
+cp "$here"/programs/perturb.py "$here"/../../examples/experiment.py "$out/bench/programs/"
 echo "carry.sh: $(du -sh "$out" | cut -f1) in $out"

@@ -28,6 +28,13 @@ import sys
 import threading
 import time
 
+# The experiments' own helpers (examples/experiment.py): beside this file in
+# a carried folder (tests/bench/carry.sh), else in the source tree.
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(1, os.path.join(HERE, "..", "..", "..", "examples"))
+from experiment import cpu_threads, echo, listener  # noqa: E402
+
 CPUS = sorted(os.sched_getaffinity(0))
 PIN = len(CPUS) < 4
 
@@ -73,42 +80,14 @@ def pin_self():
     return str(CPUS[1])
 
 
-def spinners(n, stop):
-    def spin():
-        while not stop:
-            for _ in range(1000):
-                pass
-    threads = [threading.Thread(target=spin, name="cpu-%d" % i) for i in range(n)]
-    for t in threads:
-        t.start()
-    return threads
-
-
-def listener():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    s.listen(1)
-    return s
-
-
 def convoy(n, rounds):
     peer_cpu = pin_self()
     lsock = listener()
 
-    def serve():
-        conn, _ = lsock.accept()
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        while True:
-            data = conn.recv(65536)
-            if not data:
-                break
-            conn.sendall(data)
-        conn.close()
-
-    server = threading.Thread(target=serve, name="echo-server")
+    server = threading.Thread(target=echo, args=(lsock, 65536), name="echo-server")
     server.start()
     stop = []
-    workers = spinners(n, stop)
+    workers = cpu_threads(n, stop)
     client = subprocess.run([sys.executable, "-c", CONVOY_CLIENT, str(lsock.getsockname()[1]), str(rounds), peer_cpu],
                             capture_output=True, text=True, check=True)
     stop.append(True)
@@ -151,7 +130,7 @@ def latency(n, rounds):
     conn, _ = lsock.accept()
     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     stop = []
-    workers = spinners(n, stop)
+    workers = cpu_threads(n, stop)
     samples = []
     message = b"y" * 64
 
