@@ -17,25 +17,7 @@ from __future__ import print_function
 import threading
 import time
 
-from experiment import arguments, cpu_threads, echo, listener, pin, run_client
-
-CLIENT = r"""
-size = count
-chunk = b"x" * 8192
-start = time.time()
-sent = 0
-while sent < size:
-    s.sendall(chunk)
-    got = 0
-    while got < len(chunk):
-        data = s.recv(65536)
-        if not data:
-            raise SystemExit("server closed")
-        got += len(data)
-    sent += len(chunk)
-s.close()
-sys.stdout.write("%.6f\n" % (time.time() - start))
-"""
+from experiment import ECHO_CLIENT, arguments, cpu_threads, echo, listener, pin, run_client
 
 
 def main():
@@ -47,7 +29,7 @@ def main():
     stop = []
     workers = cpu_threads(nthreads, stop)
     start = time.time()
-    out = run_client(CLIENT, listening, megabytes << 20, client_cpu)
+    out = run_client(ECHO_CLIENT, listening, megabytes << 20, client_cpu)
     wall = time.time() - start
     stop.append(True)
     server.join()

@@ -80,6 +80,28 @@ s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 """
 
 
+# A client body for run_client: send `count` bytes in 8 KiB messages, reading
+# each back before the next (round trips through an echo server); prints
+# the seconds it took.
+ECHO_CLIENT = r"""
+size = count
+chunk = b"x" * 8192
+start = time.time()
+sent = 0
+while sent < size:
+    s.sendall(chunk)
+    got = 0
+    while got < len(chunk):
+        data = s.recv(65536)
+        if not data:
+            raise SystemExit("server closed")
+        got += len(data)
+    sent += len(chunk)
+s.close()
+sys.stdout.write("%.6f\n" % (time.time() - start))
+"""
+
+
 def run_client(body, listening, count, cpu):
     """Run `body` (Python source: CLIENT_START's names in scope) in another
     process on CPU `cpu`, connected to `listening`; return what it prints."""

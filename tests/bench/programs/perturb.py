@@ -33,7 +33,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(1, os.path.join(HERE, "..", "..", "..", "examples"))
-from experiment import cpu_threads, echo, listener  # noqa: E402
+from experiment import ECHO_CLIENT, cpu_threads, echo, listener, run_client  # noqa: E402
 
 CPUS = sorted(os.sched_getaffinity(0))
 PIN = len(CPUS) < 4
@@ -51,26 +51,6 @@ while True:
     s.sendall(data)
 """
 
-CONVOY_CLIENT = r"""
-import os, socket, sys, time
-if sys.argv[3] != "-":
-    os.sched_setaffinity(0, {int(sys.argv[3])})
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-chunk = b"x" * 8192
-start = time.perf_counter()
-for _ in range(int(sys.argv[2])):
-    s.sendall(chunk)
-    got = 0
-    while got < len(chunk):
-        data = s.recv(65536)
-        if not data:
-            raise SystemExit("server closed")
-        got += len(data)
-sys.stdout.write("%.6f\n" % (time.perf_counter() - start))
-s.close()
-"""
-
 
 def pin_self():
     """Pin this process on a small machine; return the CPU for the peer."""
@@ -83,44 +63,40 @@ def pin_self():
 def convoy(n, rounds):
     peer_cpu = pin_self()
     lsock = listener()
-
     server = threading.Thread(target=echo, args=(lsock, 65536), name="echo-server")
     server.start()
     stop = []
     workers = cpu_threads(n, stop)
-    client = subprocess.run([sys.executable, "-c", CONVOY_CLIENT, str(lsock.getsockname()[1]), str(rounds), peer_cpu],
-                            capture_output=True, text=True, check=True)
+    out = run_client(ECHO_CLIENT, lsock, rounds * 8192, peer_cpu)
     stop.append(True)
     server.join()
     for w in workers:
         w.join()
-    print("result seconds=%s" % client.stdout.strip())
+    print("result seconds=%s" % out.decode().strip())
+
+
+def run_timed(threads):
+    """Start the threads, wait for them all, print how long it took."""
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print("result seconds=%.6f" % (time.perf_counter() - start))
 
 
 def storm(nthreads, count):
     def body():
         for _ in range(count):
             time.sleep(0)
-    threads = [threading.Thread(target=body, name="storm-%d" % i) for i in range(nthreads)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    print("result seconds=%.6f" % (time.perf_counter() - start))
+    run_timed([threading.Thread(target=body, name="storm-%d" % i) for i in range(nthreads)])
 
 
 def cpu2(count):
     def countdown(n):
         while n > 0:
             n -= 1
-    threads = [threading.Thread(target=countdown, args=(count,), name="count-%d" % i) for i in range(2)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    print("result seconds=%.6f" % (time.perf_counter() - start))
+    run_timed([threading.Thread(target=countdown, args=(count,), name="count-%d" % i) for i in range(2)])
 
 
 def latency(n, rounds):
