@@ -7,8 +7,9 @@
  * project's machines SQLite costs ~400 ns per row inserted whatever the row
  * holds, so packing is what makes writing 3+ M events/s possible, and it
  * brings an event near 9 bytes. The internal view event_flat turns rows back
- * into one row per event; holds and waits are derived from it with window
- * functions, so they can never disagree with the events.
+ * into one row per event. Holds and waits are tables the writer fills from
+ * the same events (tdb_write_intervals.c), indexed so that the documented
+ * queries answer without replaying the events.
  */
 #include "tdb_schema.h"
 
@@ -20,7 +21,6 @@
     "  UNION ALL SELECT lane, t + o3, k3 FROM event WHERE k3 IS NOT NULL"
 
 #define BASE_NS "(SELECT value FROM meta WHERE key = 'base_ns')"
-#define PROCESS_END "(SELECT max(end_ns) FROM process p WHERE p.pid = l.pid)"
 
 const char tdb_schema_sql[] =
     "PRAGMA application_id = 1195986004;\n" /* TDB_APPLICATION_ID */
@@ -74,40 +74,24 @@ const char tdb_schema_sql[] =
     "CREATE VIEW stack_frames AS\n"
     "  SELECT f.pid, f.stack AS stack_id, f.frame, f.address, m.path AS module, f.symbol, f.symbol_offset\n"
     "  FROM stack_frame f LEFT JOIN stack_module m ON m.pid = f.pid AND m.module = f.module;\n"
-    /* A hold: ACQUIRE to the lane's next RELEASE (or ACQUIRE); still open when
-     * the trace ends: until its process ended. Forced when some thread made a
-     * DROP_REQUEST on that GIL during it: `d` counts a GIL's drop requests
-     * up to each event. */
-    "CREATE VIEW holds AS\n"
-    "  WITH g AS (\n"
-    "    SELECT f.lane, f.t, f.kc & 15 AS k,\n"
-    "           sum((f.kc & 15) = 6) OVER (PARTITION BY l.pid, l.gil ORDER BY f.t, f.kc & 15\n"
-    "                                     ROWS UNBOUNDED PRECEDING) AS d,\n"
-    "           sum((f.kc & 15) = 6) OVER (PARTITION BY l.pid, l.gil) AS d_all\n"
-    "    FROM event_flat f JOIN lane l ON l.id = f.lane WHERE (f.kc & 15) IN (1, 2, 6)),\n"
-    "  s AS (\n"
-    "    SELECT lane, t, k, d, d_all, LEAD(t) OVER w AS t1, LEAD(d) OVER w AS d1\n"
-    "    FROM g WHERE k IN (1, 2) WINDOW w AS (PARTITION BY lane ORDER BY t))\n"
-    "  SELECT l.pid, l.tid, l.gil, s.t + " BASE_NS " AS start_ns,\n"
-    "         CASE WHEN s.t1 IS NULL THEN " PROCESS_END " ELSE s.t1 + " BASE_NS " END AS end_ns,\n"
-    "         coalesce(s.d1, s.d_all) > s.d AS forced\n"
-    "  FROM s JOIN lane l ON l.id = s.lane WHERE s.k = 1;\n"
-    /* A wait: BUSY to the lane's next ACQUIRE (or BUSY), counting the RETRY
-     * and TIMEOUT events between; open at the end: until the process ended. */
+    /* Holds and waits, derived at dump time by trace_intervals() (the
+     * writer's tdb_write_intervals.c): keyed by thread, so that a thread's
+     * totals are one range scan, and indexed by GIL and start, so that the
+     * holder at a time or the intervals of a window are an index seek.
+     * Lengths rather than ends keep rows small. */
+    "CREATE TABLE hold(pid INTEGER NOT NULL, tid INTEGER NOT NULL, gil INTEGER NOT NULL, start_ns INTEGER NOT NULL,\n"
+    "  dur INTEGER NOT NULL, forced INTEGER NOT NULL, PRIMARY KEY(pid, tid, gil, start_ns)) WITHOUT ROWID;\n"
+
+    "CREATE TABLE wait(pid INTEGER NOT NULL, tid INTEGER NOT NULL, gil INTEGER NOT NULL, start_ns INTEGER NOT NULL,\n"
+    "  dur INTEGER NOT NULL, retries INTEGER NOT NULL, timeouts INTEGER NOT NULL,\n"
+    "  PRIMARY KEY(pid, tid, gil, start_ns)) WITHOUT ROWID;\n"
+
+    "CREATE VIEW holds AS SELECT pid, tid, gil, start_ns, start_ns + dur AS end_ns, forced FROM hold;\n"
     "CREATE VIEW waits AS\n"
-    "  WITH x AS (\n"
-    "    SELECT lane, t, kc & 15 AS k,\n"
-    "           sum((kc & 15) = 4) OVER run AS nr, sum((kc & 15) = 5) OVER run AS nt,\n"
-    "           sum((kc & 15) = 4) OVER (PARTITION BY lane) AS nr_all,\n"
-    "           sum((kc & 15) = 5) OVER (PARTITION BY lane) AS nt_all\n"
-    "    FROM event_flat WHERE (kc & 15) IN (1, 3, 4, 5)\n"
-    "    WINDOW run AS (PARTITION BY lane ORDER BY t ROWS UNBOUNDED PRECEDING)),\n"
-    "  y AS (\n"
-    "    SELECT lane, t, k, nr, nt, nr_all, nt_all, LEAD(t) OVER v AS t1,\n"
-    "           LEAD(nr) OVER v AS nr1, LEAD(nt) OVER v AS nt1\n"
-    "    FROM x WHERE k IN (1, 3) WINDOW v AS (PARTITION BY lane ORDER BY t))\n"
-    "  SELECT l.pid, l.tid, l.gil, y.t + " BASE_NS " AS start_ns,\n"
-    "         CASE WHEN y.t1 IS NULL THEN " PROCESS_END " ELSE y.t1 + " BASE_NS " END AS end_ns,\n"
-    "         coalesce(y.nr1, y.nr_all) - y.nr AS retries,\n"
-    "         coalesce(y.nt1, y.nt_all) - y.nt AS timeouts\n"
-    "  FROM y JOIN lane l ON l.id = y.lane WHERE y.k = 3;\n";
+    "  SELECT pid, tid, gil, start_ns, start_ns + dur AS end_ns, retries, timeouts FROM wait;\n";
+
+const char tdb_schema_index_sql[] =
+    "CREATE INDEX IF NOT EXISTS hold_gil ON hold(pid, gil, start_ns);\n"
+    "CREATE INDEX IF NOT EXISTS wait_gil ON wait(pid, gil, start_ns);\n"
+    "PRAGMA analysis_limit = 1000;\n"
+    "ANALYZE hold; ANALYZE wait; ANALYZE lane; ANALYZE event;\n";

@@ -1,0 +1,153 @@
+/*
+ * tdb_write_intervals.c — holds and waits stored at dump time. See
+ * tdb_write_intervals.h; the tables are in tdb_schema.c.
+ *
+ * Rows go in BATCH at a time, one INSERT of many rows: SQLite's cost is
+ * mostly per statement step, not per row.
+ */
+#include "tdb_write_intervals.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "fmt_error.h"
+#include "ring.h"
+#include "trace_intervals.h"
+
+#define BATCH 64
+#define COLUMNS 7 /* pid, tid, gil, start_ns, dur, then forced (holds) or retries, timeouts (waits) */
+
+/* Rows of one table waiting to be inserted. */
+struct batch {
+    sqlite3_stmt *many, *one; /* BATCH rows; one row */
+    int columns;
+    int n;
+    int64_t v[BATCH][COLUMNS];
+};
+
+struct sink_ctx {
+    struct batch holds, waits;
+    int32_t pid;
+    uint32_t tid;
+    unsigned gil;
+    int rc; /* first failure; SQLITE_DONE while all is well */
+};
+
+static void run(struct sink_ctx *c, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (c->rc == SQLITE_DONE && rc != SQLITE_DONE)
+        c->rc = rc;
+}
+
+/* Insert what `b` holds: in one statement when it is full, else row by row. */
+static void flush(struct sink_ctx *c, struct batch *b)
+{
+    if (b->n == BATCH) {
+        for (int r = 0; r < BATCH; r++)
+            for (int k = 0; k < b->columns; k++)
+                sqlite3_bind_int64(b->many, 1 + r * b->columns + k, b->v[r][k]);
+        run(c, b->many);
+    } else {
+        for (int r = 0; r < b->n; r++) {
+            for (int k = 0; k < b->columns; k++)
+                sqlite3_bind_int64(b->one, 1 + k, b->v[r][k]);
+            run(c, b->one);
+        }
+    }
+    b->n = 0;
+}
+
+static int64_t *row(struct sink_ctx *c, struct batch *b, int64_t start, int64_t end)
+{
+    int64_t *v = b->v[b->n];
+    v[0] = c->pid;
+    v[1] = c->tid;
+    v[2] = c->gil;
+    v[3] = start;
+    v[4] = end - start;
+    return v;
+}
+
+static void added(struct sink_ctx *c, struct batch *b)
+{
+    if (++b->n == BATCH)
+        flush(c, b);
+}
+
+static void on_hold(void *ctx, const struct trace_hold *h)
+{
+    struct sink_ctx *c = ctx;
+    row(c, &c->holds, h->start_ns, h->end_ns)[5] = h->forced;
+    added(c, &c->holds);
+}
+
+static void on_wait(void *ctx, const struct trace_wait *w)
+{
+    struct sink_ctx *c = ctx;
+    int64_t *v = row(c, &c->waits, w->start_ns, w->end_ns);
+    v[5] = w->retries;
+    v[6] = w->timeouts;
+    added(c, &c->waits);
+}
+
+/* Prepare "INSERT INTO table(cols) VALUES (?,..),..." for 1 and BATCH rows. */
+static int prepare(sqlite3 *db, struct batch *b, const char *table, const char *cols, int columns)
+{
+    char sql[BATCH * (COLUMNS * 2 + 3) + 256];
+    b->columns = columns;
+    for (int pass = 0; pass < 2; pass++) {
+        int rows = pass ? BATCH : 1;
+        size_t len = (size_t)snprintf(sql, sizeof sql, "INSERT INTO %s(%s) VALUES ", table, cols);
+        for (int r = 0; r < rows; r++)
+            for (int k = 0; k < columns; k++)
+                len += (size_t)snprintf(sql + len, sizeof sql - len, "%s?%s", k ? "," : r ? ",(" : "(",
+                                        k == columns - 1 ? ")" : "");
+        if (sqlite3_prepare_v2(db, sql, -1, pass ? &b->many : &b->one, NULL) != SQLITE_OK)
+            return -1;
+    }
+    return 0;
+}
+
+int tdb_write_intervals(sqlite3 *db, const struct trace_process *p, char *err, size_t n)
+{
+    struct sink_ctx c = {.pid = p->pid, .rc = SQLITE_DONE};
+    int r = 0;
+    if (prepare(db, &c.holds, "hold", "pid, tid, gil, start_ns, dur, forced", 6) ||
+        prepare(db, &c.waits, "wait", "pid, tid, gil, start_ns, dur, retries, timeouts", 7)) {
+        r = fmt_error(err, n, "cannot store holds and waits: %s", sqlite3_errmsg(db));
+        goto done;
+    }
+    uint64_t seen[4] = {0}; /* GIL numbers with events */
+    for (size_t i = 0; i < p->thread_count; i++)
+        for (size_t k = 0; k < p->threads[i].count; k++)
+            seen[p->threads[i].events[k].gil / 64] |= 1ull << (p->threads[i].events[k].gil % 64);
+    for (unsigned g = 0; g < 256 && r == 0; g++) {
+        if (!(seen[g / 64] >> (g % 64) & 1))
+            continue;
+        int64_t *drops;
+        ptrdiff_t nd = trace_drop_requests(p, g, &drops);
+        if (nd < 0) {
+            r = fmt_error(err, n, "out of memory");
+            break;
+        }
+        c.gil = g;
+        struct trace_interval_sink sink = {on_hold, on_wait, &c};
+        for (size_t i = 0; i < p->thread_count && c.rc == SQLITE_DONE; i++) {
+            c.tid = p->threads[i].tid;
+            trace_intervals(&p->threads[i], g, p->end_ns, drops, (size_t)nd, &sink);
+        }
+        free(drops);
+    }
+    flush(&c, &c.holds);
+    flush(&c, &c.waits);
+    if (r == 0 && c.rc != SQLITE_DONE)
+        r = fmt_error(err, n, "cannot store holds and waits: %s", sqlite3_errstr(c.rc));
+done:
+    sqlite3_finalize(c.holds.one);
+    sqlite3_finalize(c.holds.many);
+    sqlite3_finalize(c.waits.one);
+    sqlite3_finalize(c.waits.many);
+    return r;
+}
