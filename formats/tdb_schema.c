@@ -80,7 +80,7 @@ const char tdb_schema_sql[] =
      * holder at a time or the intervals of a window are an index seek.
      * Lengths rather than ends keep rows small. */
     "CREATE TABLE hold(pid INTEGER NOT NULL, tid INTEGER NOT NULL, gil INTEGER NOT NULL, start_ns INTEGER NOT NULL,\n"
-    "  dur INTEGER NOT NULL, forced INTEGER NOT NULL, PRIMARY KEY(pid, tid, gil, start_ns)) WITHOUT ROWID;\n"
+    "  dur INTEGER NOT NULL, forced INTEGER, PRIMARY KEY(pid, tid, gil, start_ns)) WITHOUT ROWID;\n"
 
     "CREATE TABLE wait(pid INTEGER NOT NULL, tid INTEGER NOT NULL, gil INTEGER NOT NULL, start_ns INTEGER NOT NULL,\n"
     "  dur INTEGER NOT NULL, retries INTEGER NOT NULL, timeouts INTEGER NOT NULL,\n"

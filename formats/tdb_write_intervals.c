@@ -11,10 +11,10 @@
 #include <stdlib.h>
 
 #include "fmt_error.h"
-#include "ring.h"
 #include "trace_intervals.h"
 
 #define BATCH 64
+#define NULL_VALUE INT64_MIN /* a row value stored as NULL */
 #define COLUMNS 7 /* pid, tid, gil, start_ns, dur, then forced (holds) or retries, timeouts (waits) */
 
 /* Rows of one table waiting to be inserted. */
@@ -33,6 +33,14 @@ struct sink_ctx {
     int rc; /* first failure; SQLITE_DONE while all is well */
 };
 
+static void bind(sqlite3_stmt *st, int column, int64_t v)
+{
+    if (v == NULL_VALUE)
+        sqlite3_bind_null(st, column);
+    else
+        sqlite3_bind_int64(st, column, v);
+}
+
 static void run(struct sink_ctx *c, sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
@@ -47,12 +55,12 @@ static void flush(struct sink_ctx *c, struct batch *b)
     if (b->n == BATCH) {
         for (int r = 0; r < BATCH; r++)
             for (int k = 0; k < b->columns; k++)
-                sqlite3_bind_int64(b->many, 1 + r * b->columns + k, b->v[r][k]);
+                bind(b->many, 1 + r * b->columns + k, b->v[r][k]);
         run(c, b->many);
     } else {
         for (int r = 0; r < b->n; r++) {
             for (int k = 0; k < b->columns; k++)
-                sqlite3_bind_int64(b->one, 1 + k, b->v[r][k]);
+                bind(b->one, 1 + k, b->v[r][k]);
             run(c, b->one);
         }
     }
@@ -79,7 +87,8 @@ static void added(struct sink_ctx *c, struct batch *b)
 static void on_hold(void *ctx, const struct trace_hold *h)
 {
     struct sink_ctx *c = ctx;
-    row(c, &c->holds, h->start_ns, h->end_ns)[5] = h->forced;
+    /* a hold still open when the trace ended was not released, forced or not: NULL */
+    row(c, &c->holds, h->start_ns, h->end_ns)[5] = h->open ? NULL_VALUE : h->forced;
     added(c, &c->holds);
 }
 

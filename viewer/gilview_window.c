@@ -17,6 +17,7 @@
 #include "gilview.h"
 #include "png_io.h"
 #include "timefmt.h"
+#include "trace_figures.h"
 
 #define MIN_NS_PER_PX (1.0 / 64) /* 64 pixels per nanosecond */
 #define ZOOM_STEP 1.25
@@ -154,6 +155,20 @@ static void fit(struct win *w)
     w->redraw = true;
 }
 
+/* How much of [a, b] lies in lane i's life (trace_figures.h): from its first
+ * event to its last, or to its end if an interval is still open then. */
+static double lane_life_within(struct tdb_view *v, size_t i, double a, double b)
+{
+    const struct tdb_lane_summary *l = &tdb_view_lane(v, i)->sum;
+    double end = (double)l->last_t;
+    struct tdb_range_stats after;
+    if (l->end_t > l->last_t && tdb_view_stats(v, i, (double)l->last_t, (double)l->end_t, &after) == 0 &&
+        after.held_ns + after.wait_ns > 0)
+        end = (double)l->end_t;
+    double lo = fmax(a, (double)l->first_t), hi = fmin(b, end);
+    return hi > lo ? hi - lo : 0;
+}
+
 /* Range statistics of the selection, one line per lane. */
 static void show_stats(struct win *w)
 {
@@ -164,7 +179,7 @@ static void show_stats(struct win *w)
     timefmt_duration(tb, sizeof tb, b);
     timefmt_duration(d, sizeof d, b - a);
     panel_add(w, "%s … %s  (%s)", ta, tb, d);
-    panel_add(w, "thread\theld\twaiting\thandoffs\tlongest wait");
+    panel_add(w, "thread\theld\twaiting\tacquires\tlongest wait");
     for (size_t i = 0; i < tdb_view_lane_count(w->v) && w->panel_lines < MAX_PANEL - 1; i++) {
         struct tdb_range_stats s;
         if (tdb_view_stats(w->v, i, a, b, &s)) {
@@ -177,8 +192,10 @@ static void show_stats(struct win *w)
             timefmt_duration(lw, sizeof lw, (double)s.longest_wait_ns);
         else
             snprintf(lw, sizeof lw, "–");
-        panel_add(w, "%s\t%.1f%%\t%.1f%%\t%llu\t%s", label, 100.0 * s.held_ns / (b - a),
-                  100.0 * s.wait_ns / (b - a), (unsigned long long)s.n[TDB_N_ACQUIRE], lw);
+        /* shares of the lane's life within the selection, as the report's are of a thread's life */
+        double life = lane_life_within(w->v, i, a, b);
+        panel_add(w, "%s\t%.1f%%\t%.1f%%\t%llu\t%s", label, 100.0 * trace_share((int64_t)s.held_ns, (int64_t)life),
+                  100.0 * trace_share((int64_t)s.wait_ns, (int64_t)life), (unsigned long long)s.n[TDB_N_ACQUIRE], lw);
     }
     if (tdb_view_lane_count(w->v) + 2 > MAX_PANEL)
         panel_add(w, "… (more lanes than fit)");

@@ -235,7 +235,7 @@ static void check_known(void)
     const struct report_gil *g = &r.gils[0];
     CHECK_EQ_INT(g->holds, 8);
     CHECK_EQ_INT(g->handoffs, 7);
-    CHECK_EQ_INT(g->forced_switches, 3);
+    CHECK_EQ_INT(g->forced_releases, 3);
     CHECK(g->forced_observable);
     CHECK_EQ_INT(g->held_ns, 92500 * US);
     /* handoff latency: 7 releases with a waiter, 5 x 0.5 ms and 2 x 0 */
