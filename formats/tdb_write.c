@@ -85,6 +85,16 @@ static int set_meta_int(struct tdb_writer *w, const char *key, int64_t v, char *
     return tdb_writer_set_meta(w, key, text, err, n);
 }
 
+/* CLOCK_REALTIME - CLOCK_MONOTONIC now, in ns: what turns the trace's
+ * times into wall-clock times (exact unless the clock was stepped since). */
+static int64_t unix_minus_monotonic_ns(void)
+{
+    struct timespec mono, real;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    clock_gettime(CLOCK_REALTIME, &real);
+    return ((int64_t)real.tv_sec - (int64_t)mono.tv_sec) * 1000000000 + ((int64_t)real.tv_nsec - (int64_t)mono.tv_nsec);
+}
+
 static int create_schema(struct tdb_writer *w, char *err, size_t n)
 {
     if (exec(w, tdb_schema_sql, err, n))
@@ -92,7 +102,8 @@ static int create_schema(struct tdb_writer *w, char *err, size_t n)
     if (set_meta_int(w, "schema_version", TDB_SCHEMA_VERSION, err, n) ||
         tdb_writer_set_meta(w, "giltrace_version", GILTRACE_VERSION, err, n) ||
         tdb_writer_set_meta(w, "clock", "CLOCK_MONOTONIC", err, n) ||
-        set_meta_int(w, "created_unix", (int64_t)time(NULL), err, n))
+        set_meta_int(w, "created_unix", (int64_t)time(NULL), err, n) ||
+        set_meta_int(w, "unix_minus_monotonic_ns", unix_minus_monotonic_ns(), err, n))
         return -1;
     return 0;
 }
