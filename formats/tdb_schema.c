@@ -40,7 +40,8 @@ const char tdb_schema_sql[] =
     "CREATE TABLE gil(pid INTEGER NOT NULL, gil INTEGER NOT NULL, kind INTEGER NOT NULL,\n"
     "  address INTEGER, subinterpreter INTEGER NOT NULL, PRIMARY KEY(pid, gil)) WITHOUT ROWID;\n"
     "CREATE TABLE thread(pid INTEGER NOT NULL, tid INTEGER NOT NULL, name TEXT,\n"
-    "  first_ns INTEGER, last_ns INTEGER, PRIMARY KEY(pid, tid)) WITHOUT ROWID;\n"
+    "  first_ns INTEGER, last_ns INTEGER, held_ns INTEGER NOT NULL DEFAULT 0, waited_ns INTEGER NOT NULL DEFAULT 0,\n"
+    "  end_ns INTEGER, PRIMARY KEY(pid, tid)) WITHOUT ROWID;\n"
     "CREATE TABLE lane(id INTEGER PRIMARY KEY, pid INTEGER NOT NULL, tid INTEGER NOT NULL,\n"
     "  gil INTEGER NOT NULL, UNIQUE(pid, tid, gil));\n"
     "CREATE TABLE event(lane INTEGER NOT NULL, t INTEGER NOT NULL, k0 INTEGER NOT NULL,\n"
@@ -60,6 +61,11 @@ const char tdb_schema_sql[] =
     "         p.switch_interval_us, p.start_ns, p.end_ns, p.lost_events, p.overwritten_events\n"
     "  FROM process p JOIN gil_kind k ON k.id = p.gil_kind;\n"
     "CREATE VIEW threads AS SELECT pid, tid, name, first_ns, last_ns FROM thread;\n"
+    /* each thread's totals, summed by the writer from its holds and waits:
+     * the figures of formats/trace_figures.h without a scan */
+    "CREATE VIEW thread_totals AS\n"
+    "  SELECT pid, tid, name, first_ns, max(last_ns, coalesce(end_ns, last_ns)) AS end_ns,\n"
+    "         max(last_ns, coalesce(end_ns, last_ns)) - first_ns AS life_ns, held_ns, waited_ns FROM thread;\n"
     "CREATE VIEW events AS\n"
     "  SELECT l.pid, l.tid, l.gil, e.t + " BASE_NS " AS ts_ns,\n"
     "         k.name AS kind, NULLIF((e.kc >> 4) & 65535, 0) - 1 AS cpu\n"

@@ -355,7 +355,7 @@ static int insert_thread_row(struct tdb_writer *w, int32_t pid, const struct tra
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(w->db,
-                           "INSERT INTO thread VALUES (?, ?, ?, ?, ?) ON CONFLICT(pid, tid) DO UPDATE SET"
+                           "INSERT INTO thread(pid, tid, name, first_ns, last_ns) VALUES (?, ?, ?, ?, ?) ON CONFLICT(pid, tid) DO UPDATE SET"
                            " name = coalesce(excluded.name, name), first_ns = min(first_ns, excluded.first_ns),"
                            " last_ns = max(last_ns, excluded.last_ns)",
                            -1, &st, NULL) != SQLITE_OK)

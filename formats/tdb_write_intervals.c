@@ -25,8 +25,14 @@ struct batch {
     int64_t v[BATCH][COLUMNS];
 };
 
+/* What a thread's intervals add up to (all its GILs). */
+struct thread_sum {
+    int64_t held_ns, waited_ns, end_ns;
+};
+
 struct sink_ctx {
     struct batch holds, waits;
+    struct thread_sum *sum; /* of the thread being walked */
     int32_t pid;
     uint32_t tid;
     unsigned gil;
@@ -84,9 +90,17 @@ static void added(struct sink_ctx *c, struct batch *b)
         flush(c, b);
 }
 
+static void note_end(struct thread_sum *s, int64_t end)
+{
+    if (end > s->end_ns)
+        s->end_ns = end;
+}
+
 static void on_hold(void *ctx, const struct trace_hold *h)
 {
     struct sink_ctx *c = ctx;
+    c->sum->held_ns += h->end_ns - h->start_ns;
+    note_end(c->sum, h->end_ns);
     /* a hold still open when the trace ended was not released, forced or not: NULL */
     row(c, &c->holds, h->start_ns, h->end_ns)[5] = h->open ? NULL_VALUE : h->forced;
     added(c, &c->holds);
@@ -95,6 +109,8 @@ static void on_hold(void *ctx, const struct trace_hold *h)
 static void on_wait(void *ctx, const struct trace_wait *w)
 {
     struct sink_ctx *c = ctx;
+    c->sum->waited_ns += w->end_ns - w->start_ns;
+    note_end(c->sum, w->end_ns);
     int64_t *v = row(c, &c->waits, w->start_ns, w->end_ns);
     v[5] = w->retries;
     v[6] = w->timeouts;
@@ -119,9 +135,41 @@ static int prepare(sqlite3 *db, struct batch *b, const char *table, const char *
     return 0;
 }
 
+/* Add each thread's sums to its row (threads(): thread_totals view). */
+static int store_sums(sqlite3 *db, const struct trace_process *p, const struct thread_sum *sums)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "UPDATE thread SET held_ns = held_ns + ?3, waited_ns = waited_ns + ?4,"
+                           " end_ns = max(coalesce(end_ns, ?5), ?5) WHERE pid = ?1 AND tid = ?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int rc = SQLITE_DONE;
+    for (size_t i = 0; i < p->thread_count && rc == SQLITE_DONE; i++) {
+        if (p->threads[i].count == 0)
+            continue;
+        const struct thread_sum *t = &sums[i];
+        int64_t last = p->threads[i].events[p->threads[i].count - 1].ts_ns;
+        sqlite3_bind_int(st, 1, p->pid);
+        sqlite3_bind_int64(st, 2, p->threads[i].tid);
+        sqlite3_bind_int64(st, 3, t->held_ns);
+        sqlite3_bind_int64(st, 4, t->waited_ns);
+        sqlite3_bind_int64(st, 5, t->end_ns > last ? t->end_ns : last);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int tdb_write_intervals(sqlite3 *db, const struct trace_process *p, char *err, size_t n)
 {
     struct sink_ctx c = {.pid = p->pid, .rc = SQLITE_DONE};
+    struct thread_sum *sums = calloc(p->thread_count ? p->thread_count : 1, sizeof *sums);
+    if (!sums)
+        return fmt_error(err, n, "out of memory");
+    for (size_t i = 0; i < p->thread_count; i++)
+        sums[i].end_ns = INT64_MIN;
     int r = 0;
     if (prepare(db, &c.holds, "hold", "pid, tid, gil, start_ns, dur, forced", 6) ||
         prepare(db, &c.waits, "wait", "pid, tid, gil, start_ns, dur, retries, timeouts", 7)) {
@@ -145,6 +193,7 @@ int tdb_write_intervals(sqlite3 *db, const struct trace_process *p, char *err, s
         struct trace_interval_sink sink = {on_hold, on_wait, &c};
         for (size_t i = 0; i < p->thread_count && c.rc == SQLITE_DONE; i++) {
             c.tid = p->threads[i].tid;
+            c.sum = &sums[i];
             trace_intervals(&p->threads[i], g, p->end_ns, drops, (size_t)nd, &sink);
         }
         free(drops);
@@ -153,7 +202,10 @@ int tdb_write_intervals(sqlite3 *db, const struct trace_process *p, char *err, s
     flush(&c, &c.waits);
     if (r == 0 && c.rc != SQLITE_DONE)
         r = fmt_error(err, n, "cannot store holds and waits: %s", sqlite3_errstr(c.rc));
+    if (r == 0 && store_sums(db, p, sums))
+        r = fmt_error(err, n, "cannot store the threads' totals: %s", sqlite3_errmsg(db));
 done:
+    free(sums);
     sqlite3_finalize(c.holds.one);
     sqlite3_finalize(c.holds.many);
     sqlite3_finalize(c.waits.one);

@@ -14,7 +14,8 @@
 #include "trace_model.h"
 
 /* Insert the holds and waits of every thread of `p` on every GIL into the
- * hold and wait tables of `db` (inside the caller's transaction). `p`'s
+ * hold and wait tables of `db` (inside the caller's transaction), and add
+ * each thread's totals to its `thread` row (already stored). `p`'s
  * events must be those the event table holds (times strictly increasing
  * within a lane), so that the views and the events agree exactly.
  * Returns 0, or -1 with `err`. */

@@ -2,9 +2,10 @@
 """Each figure giltrace shows is the same wherever it is shown: on real
 traces of three interpreters (3.8, 3.12, 3.13), every way of getting a
 figure must give the same number:
-  - a thread's held % and waited % (of its life): `giltrace run`'s summary,
-    `giltrace report --json` (held_share, waited_share) and SCHEMA.md's
-    first query in the stock sqlite3 shell;
+  - a thread's held % and waited % (of its life), and its life, held and
+    waited ns: `giltrace run`'s summary, `giltrace report --json` and
+    SCHEMA.md's two per-thread queries (thread_totals; holds and waits) in
+    the stock sqlite3 shell;
   - acquires and forced releases per thread: the run summary, the report and
     SCHEMA.md's forced/voluntary query;
   - handoffs and handoffs/s per GIL: the report and SCHEMA.md's handoffs query;
@@ -100,15 +101,22 @@ def check(spec, python, wd):
         assert int(s[4]) == t["acquires"] and int(s[5]) == t["releases"]["forced"], (spec, tid, s, t)
         figures += 4
 
-    # SCHEMA.md, per-thread shares of life
-    rows = shell(db, schema_block("WITH h AS"))
-    assert len(rows) == len(threads), rows
-    for p, tid, _name, held, waited in rows:
-        t = threads[int(tid)]
-        assert int(p) == pid
-        close(held, t["held_share"], "%s tid %s held %% (SQL vs report)" % (spec, tid))
-        close(waited, t["waited_share"], "%s tid %s waited %% (SQL vs report)" % (spec, tid))
-        figures += 2
+    # SCHEMA.md, per-thread shares of life: from thread_totals, and from the holds and waits
+    for how in ["SELECT pid, tid, name, round(100.0 * held_ns", "WITH h AS"]:
+        rows = shell(db, schema_block(how))
+        assert len(rows) == len(threads), rows
+        for p, tid, _name, held, waited in rows:
+            t = threads[int(tid)]
+            assert int(p) == pid
+            close(held, t["held_share"], "%s tid %s held %% (SQL %r vs report)" % (spec, tid, how))
+            close(waited, t["waited_share"], "%s tid %s waited %% (SQL %r vs report)" % (spec, tid, how))
+            figures += 2
+    con = sqlite3.connect(db)
+    for tid, life, held, waited in con.execute("SELECT tid, life_ns, held_ns, waited_ns FROM thread_totals"):
+        t = threads[tid]
+        assert (life, held, waited) == (t["life_ns"], t["held_ns"], t["waited_ns"]), (spec, tid, life, held, waited)
+        figures += 3
+    con.close()
 
     # SCHEMA.md, forced and voluntary releases (first statement of the block)
     forced_sql = schema_block("SELECT pid, tid, sum(forced)").strip().split(";")[0] + ";"
