@@ -155,20 +155,6 @@ static void fit(struct win *w)
     w->redraw = true;
 }
 
-/* How much of [a, b] lies in lane i's life (trace_figures.h): from its first
- * event to its last, or to its end if an interval is still open then. */
-static double lane_life_within(struct tdb_view *v, size_t i, double a, double b)
-{
-    const struct tdb_lane_summary *l = &tdb_view_lane(v, i)->sum;
-    double end = (double)l->last_t;
-    struct tdb_range_stats after;
-    if (l->end_t > l->last_t && tdb_view_stats(v, i, (double)l->last_t, (double)l->end_t, &after) == 0 &&
-        after.held_ns + after.wait_ns > 0)
-        end = (double)l->end_t;
-    double lo = fmax(a, (double)l->first_t), hi = fmin(b, end);
-    return hi > lo ? hi - lo : 0;
-}
-
 /* Range statistics of the selection, one line per lane. */
 static void show_stats(struct win *w)
 {
@@ -193,7 +179,7 @@ static void show_stats(struct win *w)
         else
             snprintf(lw, sizeof lw, "–");
         /* shares of the lane's life within the selection, as the report's are of a thread's life */
-        double life = lane_life_within(w->v, i, a, b);
+        double life = tdb_view_life_within(w->v, i, a, b);
         panel_add(w, "%s\t%.1f%%\t%.1f%%\t%llu\t%s", label, 100.0 * trace_share((int64_t)s.held_ns, (int64_t)life),
                   100.0 * trace_share((int64_t)s.wait_ns, (int64_t)life), (unsigned long long)s.n[TDB_N_ACQUIRE], lw);
     }
