@@ -81,10 +81,13 @@ const char tdb_schema_sql[] =
     "  SELECT f.pid, f.stack AS stack_id, f.frame, f.address, m.path AS module, f.symbol, f.symbol_offset\n"
     "  FROM stack_frame f LEFT JOIN stack_module m ON m.pid = f.pid AND m.module = f.module;\n"
     /* Holds and waits, derived at dump time by trace_intervals() (the
-     * writer's tdb_write_intervals.c): keyed by thread, so that a thread's
-     * totals are one range scan, and indexed by GIL and start, so that the
-     * holder at a time or the intervals of a window are an index seek.
-     * Lengths rather than ends keep rows small. */
+     * writer's tdb_write_intervals.c), keyed by thread and start: a thread's
+     * intervals are one range, its interval at an instant one seek, and a
+     * time window one seek per thread (SQLite's skip-scan, which the
+     * statistics below lead it to). No second index: on an I/O-bound trace
+     * (a hold every 3 events) one on (pid, gil, start_ns) cost 8 bytes an
+     * event, past the 32 a trace may take. Lengths rather than ends keep
+     * rows small. */
     "CREATE TABLE hold(pid INTEGER NOT NULL, tid INTEGER NOT NULL, gil INTEGER NOT NULL, start_ns INTEGER NOT NULL,\n"
     "  dur INTEGER NOT NULL, forced INTEGER, PRIMARY KEY(pid, tid, gil, start_ns)) WITHOUT ROWID;\n"
 
@@ -97,7 +100,5 @@ const char tdb_schema_sql[] =
     "  SELECT pid, tid, gil, start_ns, start_ns + dur AS end_ns, retries, timeouts FROM wait;\n";
 
 const char tdb_schema_index_sql[] =
-    "CREATE INDEX IF NOT EXISTS hold_gil ON hold(pid, gil, start_ns);\n"
-    "CREATE INDEX IF NOT EXISTS wait_gil ON wait(pid, gil, start_ns);\n"
     "PRAGMA analysis_limit = 1000;\n"
     "ANALYZE hold; ANALYZE wait; ANALYZE lane; ANALYZE event;\n";

@@ -17,10 +17,9 @@
  * empty database. */
 extern const char tdb_schema_sql[];
 
-/* The indexes that are cheaper built once over a full table than kept up
- * while writing, and the planner's statistics (sqlite_stat1, sampled: a
- * window query on holds and waits without a pid then seeks each thread
- * instead of scanning). Run by the writer when it closes; idempotent. */
+/* The planner's statistics (sqlite_stat1, sampled: a window query on holds
+ * and waits without a pid then seeks each thread instead of scanning). Run
+ * by the writer when it closes; idempotent. */
 extern const char tdb_schema_index_sql[];
 
 /* Events per row of the event table (see tdb_schema.c). */
