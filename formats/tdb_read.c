@@ -77,6 +77,28 @@ fail:
     return NULL;
 }
 
+int tdb_meta_int(sqlite3 *db, const char *key, int64_t *value)
+{
+    sqlite3_stmt *st;
+    int found = 0;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        /* the writer stores meta values as text */
+        const char *text = (const char *)sqlite3_column_text(st, 0);
+        char *end;
+        errno = 0;
+        long long v = text ? strtoll(text, &end, 10) : 0;
+        if (text && *text && *end == '\0' && errno == 0) {
+            *value = v;
+            found = 1;
+        }
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
 int64_t tdb_base_ns(sqlite3 *db)
 {
     int ok;

@@ -18,6 +18,10 @@
  * written by a newer giltrace (schema N; this one reads up to M)"). */
 sqlite3 *tdb_open_read(const char *path, char *err, size_t err_len);
 
+/* An integer meta value: 1 with *value set, or 0 when the trace has none
+ * (or not an integer). */
+int tdb_meta_int(sqlite3 *db, const char *key, int64_t *value);
+
 /* meta.base_ns of an open trace (0 if absent). */
 int64_t tdb_base_ns(sqlite3 *db);
 

@@ -7,8 +7,9 @@
  * project's machines SQLite costs ~400 ns per row inserted whatever the row
  * holds, so packing is what makes writing 3+ M events/s possible, and it
  * brings an event near 9 bytes. The internal view event_flat turns rows back
- * into one row per event; holds and waits are derived from it with window
- * functions, so they can never disagree with the events.
+ * into one row per event. Holds and waits are tables the writer fills from
+ * the same events (tdb_write_intervals.c), indexed so that the documented
+ * queries answer without replaying the events.
  */
 #include "tdb_schema.h"
 
@@ -20,13 +21,6 @@
     "  UNION ALL SELECT lane, t + o3, k3 FROM event WHERE k3 IS NOT NULL"
 
 #define BASE_NS "(SELECT value FROM meta WHERE key = 'base_ns')"
-/* Where an interval open at the end of lane l ends: its process's end, or,
- * when the process lost events, the lane's last event (trace_open_end). */
-#define PROCESS_END                                                                                    \
-    "(SELECT CASE WHEN max(p.lost_events) > 0 THEN\n"                                                    \
-    "   (SELECT e.t + coalesce(e.o3, e.o2, e.o1, 0) FROM event e\n"                                      \
-    "    WHERE e.lane = l.id ORDER BY e.t DESC LIMIT 1) + " BASE_NS "\n"                                  \
-    " ELSE max(p.end_ns) END FROM process p WHERE p.pid = l.pid)"
 
 const char tdb_schema_sql[] =
     "PRAGMA application_id = 1195986004;\n" /* TDB_APPLICATION_ID */
@@ -46,7 +40,8 @@ const char tdb_schema_sql[] =
     "CREATE TABLE gil(pid INTEGER NOT NULL, gil INTEGER NOT NULL, kind INTEGER NOT NULL,\n"
     "  address INTEGER, subinterpreter INTEGER NOT NULL, PRIMARY KEY(pid, gil)) WITHOUT ROWID;\n"
     "CREATE TABLE thread(pid INTEGER NOT NULL, tid INTEGER NOT NULL, name TEXT,\n"
-    "  first_ns INTEGER, last_ns INTEGER, PRIMARY KEY(pid, tid)) WITHOUT ROWID;\n"
+    "  first_ns INTEGER, last_ns INTEGER, held_ns INTEGER NOT NULL DEFAULT 0, waited_ns INTEGER NOT NULL DEFAULT 0,\n"
+    "  end_ns INTEGER, PRIMARY KEY(pid, tid)) WITHOUT ROWID;\n"
     "CREATE TABLE lane(id INTEGER PRIMARY KEY, pid INTEGER NOT NULL, tid INTEGER NOT NULL,\n"
     "  gil INTEGER NOT NULL, UNIQUE(pid, tid, gil));\n"
     "CREATE TABLE event(lane INTEGER NOT NULL, t INTEGER NOT NULL, k0 INTEGER NOT NULL,\n"
@@ -66,6 +61,11 @@ const char tdb_schema_sql[] =
     "         p.switch_interval_us, p.start_ns, p.end_ns, p.lost_events, p.overwritten_events\n"
     "  FROM process p JOIN gil_kind k ON k.id = p.gil_kind;\n"
     "CREATE VIEW threads AS SELECT pid, tid, name, first_ns, last_ns FROM thread;\n"
+    /* each thread's totals, summed by the writer from its holds and waits:
+     * the figures of formats/trace_figures.h without a scan */
+    "CREATE VIEW thread_totals AS\n"
+    "  SELECT pid, tid, name, first_ns, max(last_ns, coalesce(end_ns, last_ns)) AS end_ns,\n"
+    "         max(last_ns, coalesce(end_ns, last_ns)) - first_ns AS life_ns, held_ns, waited_ns FROM thread;\n"
     "CREATE VIEW events AS\n"
     "  SELECT l.pid, l.tid, l.gil, e.t + " BASE_NS " AS ts_ns,\n"
     "         k.name AS kind, NULLIF((e.kc >> 4) & 65535, 0) - 1 AS cpu\n"
@@ -80,40 +80,25 @@ const char tdb_schema_sql[] =
     "CREATE VIEW stack_frames AS\n"
     "  SELECT f.pid, f.stack AS stack_id, f.frame, f.address, m.path AS module, f.symbol, f.symbol_offset\n"
     "  FROM stack_frame f LEFT JOIN stack_module m ON m.pid = f.pid AND m.module = f.module;\n"
-    /* A hold: ACQUIRE to the lane's next RELEASE (or ACQUIRE); still open when
-     * the trace ends: until its process ended. Forced when some thread made a
-     * DROP_REQUEST on that GIL during it: `d` counts a GIL's drop requests
-     * up to each event. */
-    "CREATE VIEW holds AS\n"
-    "  WITH g AS (\n"
-    "    SELECT f.lane, f.t, f.kc & 15 AS k,\n"
-    "           sum((f.kc & 15) = 6) OVER (PARTITION BY l.pid, l.gil ORDER BY f.t, f.kc & 15\n"
-    "                                     ROWS UNBOUNDED PRECEDING) AS d,\n"
-    "           sum((f.kc & 15) = 6) OVER (PARTITION BY l.pid, l.gil) AS d_all\n"
-    "    FROM event_flat f JOIN lane l ON l.id = f.lane WHERE (f.kc & 15) IN (1, 2, 6)),\n"
-    "  s AS (\n"
-    "    SELECT lane, t, k, d, d_all, LEAD(t) OVER w AS t1, LEAD(d) OVER w AS d1\n"
-    "    FROM g WHERE k IN (1, 2) WINDOW w AS (PARTITION BY lane ORDER BY t))\n"
-    "  SELECT l.pid, l.tid, l.gil, s.t + " BASE_NS " AS start_ns,\n"
-    "         CASE WHEN s.t1 IS NULL THEN " PROCESS_END " ELSE s.t1 + " BASE_NS " END AS end_ns,\n"
-    "         coalesce(s.d1, s.d_all) > s.d AS forced\n"
-    "  FROM s JOIN lane l ON l.id = s.lane WHERE s.k = 1;\n"
-    /* A wait: BUSY to the lane's next ACQUIRE (or BUSY), counting the RETRY
-     * and TIMEOUT events between; open at the end: until the process ended. */
+    /* Holds and waits, derived at dump time by trace_intervals() (the
+     * writer's tdb_write_intervals.c), keyed by thread and start: a thread's
+     * intervals are one range, its interval at an instant one seek, and a
+     * time window one seek per thread (SQLite's skip-scan, which the
+     * statistics below lead it to). No second index: on an I/O-bound trace
+     * (a hold every 3 events) one on (pid, gil, start_ns) cost 8 bytes an
+     * event, past the 32 a trace may take. Lengths rather than ends keep
+     * rows small. */
+    "CREATE TABLE hold(pid INTEGER NOT NULL, tid INTEGER NOT NULL, gil INTEGER NOT NULL, start_ns INTEGER NOT NULL,\n"
+    "  dur INTEGER NOT NULL, forced INTEGER, PRIMARY KEY(pid, tid, gil, start_ns)) WITHOUT ROWID;\n"
+
+    "CREATE TABLE wait(pid INTEGER NOT NULL, tid INTEGER NOT NULL, gil INTEGER NOT NULL, start_ns INTEGER NOT NULL,\n"
+    "  dur INTEGER NOT NULL, retries INTEGER NOT NULL, timeouts INTEGER NOT NULL,\n"
+    "  PRIMARY KEY(pid, tid, gil, start_ns)) WITHOUT ROWID;\n"
+
+    "CREATE VIEW holds AS SELECT pid, tid, gil, start_ns, start_ns + dur AS end_ns, forced FROM hold;\n"
     "CREATE VIEW waits AS\n"
-    "  WITH x AS (\n"
-    "    SELECT lane, t, kc & 15 AS k,\n"
-    "           sum((kc & 15) = 4) OVER run AS nr, sum((kc & 15) = 5) OVER run AS nt,\n"
-    "           sum((kc & 15) = 4) OVER (PARTITION BY lane) AS nr_all,\n"
-    "           sum((kc & 15) = 5) OVER (PARTITION BY lane) AS nt_all\n"
-    "    FROM event_flat WHERE (kc & 15) IN (1, 3, 4, 5)\n"
-    "    WINDOW run AS (PARTITION BY lane ORDER BY t ROWS UNBOUNDED PRECEDING)),\n"
-    "  y AS (\n"
-    "    SELECT lane, t, k, nr, nt, nr_all, nt_all, LEAD(t) OVER v AS t1,\n"
-    "           LEAD(nr) OVER v AS nr1, LEAD(nt) OVER v AS nt1\n"
-    "    FROM x WHERE k IN (1, 3) WINDOW v AS (PARTITION BY lane ORDER BY t))\n"
-    "  SELECT l.pid, l.tid, l.gil, y.t + " BASE_NS " AS start_ns,\n"
-    "         CASE WHEN y.t1 IS NULL THEN " PROCESS_END " ELSE y.t1 + " BASE_NS " END AS end_ns,\n"
-    "         coalesce(y.nr1, y.nr_all) - y.nr AS retries,\n"
-    "         coalesce(y.nt1, y.nt_all) - y.nt AS timeouts\n"
-    "  FROM y JOIN lane l ON l.id = y.lane WHERE y.k = 3;\n";
+    "  SELECT pid, tid, gil, start_ns, start_ns + dur AS end_ns, retries, timeouts FROM wait;\n";
+
+const char tdb_schema_index_sql[] =
+    "PRAGMA analysis_limit = 1000;\n"
+    "ANALYZE hold; ANALYZE wait; ANALYZE lane; ANALYZE event;\n";

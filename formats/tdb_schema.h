@@ -9,13 +9,18 @@
 #ifndef GILTRACE_TDB_SCHEMA_H
 #define GILTRACE_TDB_SCHEMA_H
 
-#define TDB_SCHEMA_VERSION 2 /* 2: processes.overwritten_events */
+#define TDB_SCHEMA_VERSION 3 /* 2: processes.overwritten_events; 3: holds and waits stored, indexed */
 #define TDB_SCHEMA_OLDEST 2  /* the oldest version readers still understand */
 #define TDB_APPLICATION_ID 0x47494c54 /* "GILT" */
 
 /* Creates every table and view and fills the lookup tables; run once on an
  * empty database. */
 extern const char tdb_schema_sql[];
+
+/* The planner's statistics (sqlite_stat1, sampled: a window query on holds
+ * and waits without a pid then seeks each thread instead of scanning). Run
+ * by the writer when it closes; idempotent. */
+extern const char tdb_schema_index_sql[];
 
 /* Events per row of the event table (see tdb_schema.c). */
 #define TDB_EVENTS_PER_ROW 4

@@ -1122,6 +1122,20 @@ int tdb_view_stats(struct tdb_view *v, size_t lane, double t0, double t1, struct
     return rc;
 }
 
+double tdb_view_life_within(struct tdb_view *v, size_t lane, double t0, double t1)
+{
+    if (lane >= v->nlanes)
+        return 0;
+    const struct tdb_lane_summary *l = &v->lanes[lane].sum;
+    double end = (double)l->last_t;
+    struct tdb_range_stats after;
+    if (l->end_t > l->last_t && tdb_view_stats(v, lane, (double)l->last_t, (double)l->end_t, &after) == 0 &&
+        after.held_ns + after.wait_ns > 0)
+        end = (double)l->end_t;
+    double lo = fmax(t0, (double)l->first_t), hi = fmin(t1, end);
+    return hi > lo ? hi - lo : 0;
+}
+
 int tdb_view_probe(struct tdb_view *v, size_t lane, double t, double w, struct tdb_probe *out)
 {
     memset(out, 0, sizeof *out);

@@ -114,6 +114,11 @@ struct tdb_range_stats {
 };
 int tdb_view_stats(struct tdb_view *v, size_t lane, double t0, double t1, struct tdb_range_stats *out);
 
+/* How much of [t0, t1] lies in lane `lane`'s life (formats/trace_figures.h):
+ * from its first event to its last, or to its end (its process's) when an
+ * interval is still open then. The denominator of a selection's shares. */
+double tdb_view_life_within(struct tdb_view *v, size_t lane, double t0, double t1);
+
 /* What is under the cursor at time t of lane `lane`, at pixel width ns_per_px. */
 struct tdb_probe {
     bool raw;            /* events are shown one by one at this zoom */

@@ -4,6 +4,7 @@
 #include "tdb_write.h"
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "tdb_pystacks.h"
 #include "tdb_schema.h"
 #include "tdb_summary.h"
+#include "tdb_write_intervals.h"
 #include "trace_intervals.h"
 
 #ifndef GILTRACE_VERSION
@@ -85,6 +87,16 @@ static int set_meta_int(struct tdb_writer *w, const char *key, int64_t v, char *
     return tdb_writer_set_meta(w, key, text, err, n);
 }
 
+/* CLOCK_REALTIME - CLOCK_MONOTONIC now, in ns: what turns the trace's
+ * times into wall-clock times (exact unless the clock was stepped since). */
+static int64_t unix_minus_monotonic_ns(void)
+{
+    struct timespec mono, real;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    clock_gettime(CLOCK_REALTIME, &real);
+    return ((int64_t)real.tv_sec - (int64_t)mono.tv_sec) * 1000000000 + ((int64_t)real.tv_nsec - (int64_t)mono.tv_nsec);
+}
+
 static int create_schema(struct tdb_writer *w, char *err, size_t n)
 {
     if (exec(w, tdb_schema_sql, err, n))
@@ -92,7 +104,8 @@ static int create_schema(struct tdb_writer *w, char *err, size_t n)
     if (set_meta_int(w, "schema_version", TDB_SCHEMA_VERSION, err, n) ||
         tdb_writer_set_meta(w, "giltrace_version", GILTRACE_VERSION, err, n) ||
         tdb_writer_set_meta(w, "clock", "CLOCK_MONOTONIC", err, n) ||
-        set_meta_int(w, "created_unix", (int64_t)time(NULL), err, n))
+        set_meta_int(w, "created_unix", (int64_t)time(NULL), err, n) ||
+        set_meta_int(w, "unix_minus_monotonic_ns", unix_minus_monotonic_ns(), err, n))
         return -1;
     return 0;
 }
@@ -344,7 +357,7 @@ static int insert_thread_row(struct tdb_writer *w, int32_t pid, const struct tra
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(w->db,
-                           "INSERT INTO thread VALUES (?, ?, ?, ?, ?) ON CONFLICT(pid, tid) DO UPDATE SET"
+                           "INSERT INTO thread(pid, tid, name, first_ns, last_ns) VALUES (?, ?, ?, ?, ?) ON CONFLICT(pid, tid) DO UPDATE SET"
                            " name = coalesce(excluded.name, name), first_ns = min(first_ns, excluded.first_ns),"
                            " last_ns = max(last_ns, excluded.last_ns)",
                            -1, &st, NULL) != SQLITE_OK)
@@ -422,16 +435,72 @@ static int insert_rows(struct tdb_writer *w, int64_t lane, const struct event_ro
     return 0;
 }
 
-/* The lane time of each event of `t` on GIL `gil`: ns since base_ns,
- * strictly increasing (they are part of the key); two events in one ns
- * (which no clock we use produces) are set 1 ns apart. */
-static int64_t lane_time(const struct tdb_writer *w, const struct trace_event *e, int64_t *prev)
+/* Times within a lane key the event table, so they must strictly increase:
+ * an event at or before its lane's previous one (two events in one ns, which
+ * no clock we use produces, or a corrupt ring) is moved to 1 ns after it.
+ * Counts the events of `p` that move; with `fixed` (a copy of p->threads'
+ * events, thread by thread), writes the moved times there. */
+static uint64_t move_clashes(const struct trace_process *p, struct trace_event **fixed)
 {
-    int64_t rel = e->ts_ns - w->base_ns;
-    if (rel <= *prev)
-        rel = *prev + 1;
-    *prev = rel;
-    return rel;
+    uint64_t moved = 0;
+    for (size_t i = 0; i < p->thread_count; i++) {
+        int64_t prev[256];
+        for (int g = 0; g < 256; g++)
+            prev[g] = INT64_MIN;
+        for (size_t k = 0; k < p->threads[i].count; k++) {
+            const struct trace_event *e = &p->threads[i].events[k];
+            int64_t ts = e->ts_ns;
+            if (ts <= prev[e->gil] && prev[e->gil] < INT64_MAX) {
+                ts = prev[e->gil] + 1;
+                moved++;
+            }
+            prev[e->gil] = ts;
+            if (fixed)
+                fixed[i][k].ts_ns = ts;
+        }
+    }
+    return moved;
+}
+
+/* `p` with every lane's times strictly increasing: `p` itself when they are
+ * (the rule), else a copy in `copy` whose thread and event arrays are new.
+ * Returns NULL when out of memory. */
+static const struct trace_process *without_clashes(struct tdb_writer *w, const struct trace_process *p,
+                                                   struct trace_process *copy, struct trace_event ***fixed)
+{
+    *fixed = NULL;
+    uint64_t moved = move_clashes(p, NULL);
+    if (moved == 0)
+        return p;
+    *copy = *p;
+    copy->threads = calloc(p->thread_count, sizeof *copy->threads);
+    *fixed = calloc(p->thread_count, sizeof **fixed);
+    for (size_t i = 0; copy->threads && *fixed && i < p->thread_count; i++) {
+        copy->threads[i] = p->threads[i];
+        (*fixed)[i] = malloc((p->threads[i].count ? p->threads[i].count : 1) * sizeof *(*fixed)[i]);
+        if (!(*fixed)[i])
+            break;
+        memcpy((*fixed)[i], p->threads[i].events, p->threads[i].count * sizeof *(*fixed)[i]);
+        copy->threads[i].events = (*fixed)[i];
+    }
+    bool ok = copy->threads && *fixed;
+    for (size_t i = 0; ok && i < p->thread_count; i++)
+        ok = (*fixed)[i] != NULL;
+    if (!ok)
+        return NULL;
+    move_clashes(p, *fixed);
+    w->adjusted_timestamps += moved;
+    return copy;
+}
+
+static void free_fixed(const struct trace_process *p, struct trace_process *copy, struct trace_event **fixed)
+{
+    if (fixed)
+        for (size_t i = 0; i < p->thread_count; i++)
+            free(fixed[i]);
+    free(fixed);
+    if (copy->threads != p->threads)
+        free(copy->threads);
 }
 
 /* Insert the events of thread `t` of `p` that are on GIL `gil`, in order,
@@ -444,10 +513,10 @@ static int insert_lane_events(struct tdb_writer *w, const struct trace_process *
     if (lane_id(w, pid, t->tid, gil, &lane))
         return sql_fail(w, err, n, "cannot store a lane");
     uint64_t count = 0;
-    int64_t first = 0, last = 0, prev = INT64_MIN;
+    int64_t first = 0, last = 0;
     for (size_t i = 0; i < t->count; i++)
         if (t->events[i].gil == gil) {
-            last = lane_time(w, &t->events[i], &prev);
+            last = t->events[i].ts_ns - w->base_ns;
             if (count++ == 0)
                 first = last;
         }
@@ -466,14 +535,15 @@ static int insert_lane_events(struct tdb_writer *w, const struct trace_process *
     struct event_row *row = &rows[0];
     row->count = 0;
     int r = 0;
-    prev = INT64_MIN;
+    int64_t prev = INT64_MIN;
     for (size_t i = 0; i < t->count && r == 0; i++) {
         const struct trace_event *e = &t->events[i];
         if (e->gil != gil)
             continue;
-        int64_t rel = lane_time(w, e, &prev);
-        if (rel != e->ts_ns - w->base_ns)
-            w->adjusted_timestamps++;
+        int64_t rel = e->ts_ns - w->base_ns;
+        if (rel <= prev) /* only where without_clashes() could not move it: the key would clash */
+            r = -1;
+        prev = rel;
         long long kc = tdb_pack_kc(e->kind, e->cpu, e->cpu != RING_CPU_UNKNOWN, e->stack);
         if (row->count == TDB_EVENTS_PER_ROW) {
             if (++fill == CHUNK) {
@@ -503,17 +573,9 @@ static int insert_lane_events(struct tdb_writer *w, const struct trace_process *
     return tdb_summary_lane_end(sum, err, n);
 }
 
-int tdb_writer_add_process(struct tdb_writer *w, const struct trace_process *p, char *err, size_t n)
+/* The process's threads and their events (times without clashes). */
+static int insert_threads(struct tdb_writer *w, const struct trace_process *p, char *err, size_t n)
 {
-    if (!w->have_base) {
-        w->base_ns = p->start_ns;
-        w->have_base = 1;
-        if (set_meta_int(w, "base_ns", w->base_ns, err, n))
-            return -1;
-    }
-    if (insert_process_row(w, p, err, n) || insert_gils(w, p, err, n) || insert_stacks(w, p, err, n) ||
-        tdb_pystacks_insert(w->db, w->base_ns, p, err, n))
-        return -1;
     for (size_t i = 0; i < p->thread_count; i++) {
         const struct trace_thread *t = &p->threads[i];
         if (t->count == 0)
@@ -531,12 +593,37 @@ int tdb_writer_add_process(struct tdb_writer *w, const struct trace_process *p, 
     return 0;
 }
 
+int tdb_writer_add_process(struct tdb_writer *w, const struct trace_process *p, char *err, size_t n)
+{
+    if (!w->have_base) {
+        w->base_ns = p->start_ns;
+        w->have_base = 1;
+        if (set_meta_int(w, "base_ns", w->base_ns, err, n))
+            return -1;
+    }
+    if (insert_process_row(w, p, err, n) || insert_gils(w, p, err, n) || insert_stacks(w, p, err, n) ||
+        tdb_pystacks_insert(w->db, w->base_ns, p, err, n))
+        return -1;
+    struct trace_process copy = *p;
+    struct trace_event **fixed;
+    const struct trace_process *q = without_clashes(w, p, &copy, &fixed);
+    int r = q ? 0 : fmt_error(err, n, "out of memory");
+    if (r == 0)
+        r = insert_threads(w, q, err, n);
+    if (r == 0)
+        r = tdb_write_intervals(w->db, q, err, n);
+    free_fixed(p, &copy, fixed);
+    return r;
+}
+
 int tdb_writer_close(struct tdb_writer *w, char *err, size_t n)
 {
     int r = 0;
     if (w->adjusted_timestamps)
         r = set_meta_int(w, "adjusted_timestamps", (int64_t)w->adjusted_timestamps, err, n);
     finalize_all(w);
+    if (r == 0)
+        r = exec(w, tdb_schema_index_sql, err, n);
     if (r == 0)
         r = exec(w, "COMMIT", err, n);
     if (sqlite3_close(w->db) != SQLITE_OK && r == 0)

@@ -20,6 +20,7 @@
 #include "gilview.h"
 #include "png_io.h"
 #include "timefmt.h"
+#include "trace_figures.h"
 
 #define MIN_NS_PER_PX (1.0 / 64) /* 64 pixels per nanosecond */
 #define ZOOM_STEP 1.25
@@ -168,7 +169,7 @@ static void show_stats(struct win *w)
     timefmt_duration(tb, sizeof tb, b);
     timefmt_duration(d, sizeof d, b - a);
     panel_add(w, "%s … %s  (%s)", ta, tb, d);
-    panel_add(w, "thread\theld\twaiting\thandoffs\tlongest wait");
+    panel_add(w, "thread\theld\twaiting\tacquires\tlongest wait");
     for (size_t i = 0; i < tdb_view_lane_count(w->v) && w->panel_lines < MAX_PANEL - 1; i++) {
         struct tdb_range_stats s;
         if (tdb_view_stats(w->v, i, a, b, &s)) {
@@ -181,8 +182,10 @@ static void show_stats(struct win *w)
             timefmt_duration(lw, sizeof lw, (double)s.longest_wait_ns);
         else
             snprintf(lw, sizeof lw, "–");
-        panel_add(w, "%s\t%.1f%%\t%.1f%%\t%llu\t%s", label, 100.0 * s.held_ns / (b - a),
-                  100.0 * s.wait_ns / (b - a), (unsigned long long)s.n[TDB_N_ACQUIRE], lw);
+        /* shares of the lane's life within the selection, as the report's are of a thread's life */
+        double life = tdb_view_life_within(w->v, i, a, b);
+        panel_add(w, "%s\t%.1f%%\t%.1f%%\t%llu\t%s", label, 100.0 * trace_share((int64_t)s.held_ns, (int64_t)life),
+                  100.0 * trace_share((int64_t)s.wait_ns, (int64_t)life), (unsigned long long)s.n[TDB_N_ACQUIRE], lw);
     }
     if (tdb_view_lane_count(w->v) + 2 > MAX_PANEL)
         panel_add(w, "… (more lanes than fit)");

@@ -118,6 +118,7 @@ int main(int argc, char **argv)
     bench_report("ring decode rate", bench_median(read_rate, RUNS), "M ev/s", "-");
     bench_report("SQLite insert rate", bench_median(write_rate, RUNS), "M ev/s", "-");
     bench_report("rings -> SQLite throughput", bench_median(total_rate, RUNS), "M ev/s", ">= 3 M events/s");
-    bench_report("database bytes per event", bytes_per_event, "B", "<= 16");
+    /* issue 15: with holds and waits stored and indexed (schema 3), at most 32 */
+    bench_report("database bytes per event", bytes_per_event, "B", "<= 32");
     return 0;
 }

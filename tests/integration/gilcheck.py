@@ -166,15 +166,18 @@ def export_chrome(trace_path, workdir, name):
 
 def check_chrome(doc):
     """The Trace Event Format document is well formed: every event has what
-    its phase needs, every slice and instant is on a declared thread of a
-    named process, and the slices of each track nest. Returns (slices,
-    instants, tracks)."""
+    its phase needs, every slice, instant and flow is on a declared thread of
+    a named process, each track's begin/end pairs match and never interleave
+    (an end is never after the next begin: they are written from the same
+    ns), every flow start has its finish, and counters carry a value.
+    Returns (slices, instants, tracks)."""
     check(isinstance(doc, dict) and isinstance(doc.get("traceEvents"), list), "no traceEvents list")
     events = doc["traceEvents"]
     threads, processes = set(), set()
     for e in events:
-        check(isinstance(e.get("name"), str) and e.get("ph") in ("X", "i", "M") and isinstance(e.get("pid"), int)
-              and isinstance(e.get("tid"), int), "malformed event %r" % (e,))
+        check(isinstance(e.get("name"), str) and e.get("ph") in ("B", "E", "i", "M", "s", "f", "C")
+              and isinstance(e.get("pid"), int) and (e["ph"] == "C" or isinstance(e.get("tid"), int)),
+              "malformed event %r" % (e,))
         if e["ph"] == "M":
             check(isinstance(e.get("args"), dict), "metadata without args: %r" % (e,))
             if e["name"] == "thread_name":
@@ -182,32 +185,42 @@ def check_chrome(doc):
                 threads.add((e["pid"], e["tid"]))
             elif e["name"] == "process_name":
                 processes.add(e["pid"])
-    tracks = {}
+    frames = doc.get("stackFrames", {})
+    stacks, flows = {}, {}
+    tracks = set()
     slices = instants = 0
     for e in events:
         if e["ph"] == "M":
             continue
         check(isinstance(e.get("ts"), (int, float)) and e["ts"] >= 0, "bad ts %r" % (e,))
-        check((e["pid"], e["tid"]) in threads, "event on undeclared thread %d/%d: %r" % (e["pid"], e["tid"], e))
         check(e["pid"] in processes, "event of unnamed process %d" % e["pid"])
-        if e["ph"] == "X":
-            check(isinstance(e.get("dur"), (int, float)) and e["dur"] >= 0, "bad dur %r" % (e,))
-            tracks.setdefault((e["pid"], e["tid"]), []).append((e["ts"], e["ts"] + e["dur"]))
+        if e["ph"] == "C":
+            check(all(isinstance(v, (int, float)) for v in e.get("args", {}).values()) and e.get("args"),
+                  "counter without values %r" % (e,))
+            continue
+        check((e["pid"], e["tid"]) in threads, "event on undeclared thread %d/%d: %r" % (e["pid"], e["tid"], e))
+        key = (e["pid"], e["tid"])
+        if e["ph"] == "B":
+            stack = stacks.setdefault(key, [])
+            check(not stack, "track %s: %r begins inside %r" % (key, e, stack[-1] if stack else None))
+            stack.append(e)
+            tracks.add(key)
+        elif e["ph"] == "E":
+            stack = stacks.get(key)
+            check(stack and stack[-1]["name"] == e["name"] and stack[-1]["ts"] <= e["ts"],
+                  "track %s: end %r matches no begin" % (key, e))
+            stack.pop()
             slices += 1
+        elif e["ph"] in ("s", "f"):
+            flows.setdefault(e.get("id"), []).append(e["ph"])
         else:
             check(e.get("s") in ("t", "p", "g"), "instant without scope %r" % (e,))
+            check("sf" not in e or e["sf"] in frames, "instant names an unknown frame %r" % (e,))
             instants += 1
-    eps = 0.002  # us: two ns of rounding
-    for key, spans in tracks.items():
-        spans.sort(key=lambda s: (s[0], -s[1]))
-        open_ends = []
-        for start, end in spans:
-            while open_ends and open_ends[-1] <= start + eps:
-                open_ends.pop()
-            if open_ends and end > open_ends[-1] + eps:
-                raise CheckFailed("track %s: slice [%f, %f] overlaps one ending at %f" % (key, start, end,
-                                                                                         open_ends[-1]))
-            open_ends.append(end)
+    for key, stack in stacks.items():
+        check(not stack, "track %s: %d slices never end" % (key, len(stack)))
+    for fid, phases in flows.items():
+        check(sorted(phases) == ["f", "s"], "flow %r is %r" % (fid, phases))
     return slices, instants, len(tracks)
 
 

@@ -235,7 +235,7 @@ static void check_known(void)
     const struct report_gil *g = &r.gils[0];
     CHECK_EQ_INT(g->holds, 8);
     CHECK_EQ_INT(g->handoffs, 7);
-    CHECK_EQ_INT(g->forced_switches, 3);
+    CHECK_EQ_INT(g->forced_releases, 3);
     CHECK(g->forced_observable);
     CHECK_EQ_INT(g->held_ns, 92500 * US);
     /* handoff latency: 7 releases with a waiter, 5 x 0.5 ms and 2 x 0 */
@@ -292,7 +292,9 @@ static void check_known(void)
     json_decref(root);
     free(buf);
 
-    /* the Chrome export of the same trace: 16 slices (8 holds, 8 waits), 12
+    /* the Chrome export of the same trace: 16 slices (8 holds, 8 waits) as
+     * begin/end pairs, a handoff arrow (s, f) per handoff, the GIL's
+     * utilisation as counter samples, 12
      * instants (A: 3 TIMEOUT, 2 DROP_REQUEST, 1 FORCED_SWITCH, 1 RETRY; B: 1
      * RETRY, 2 FORCED_SWITCH, 1 TIMEOUT, 1 DROP_REQUEST), and as metadata the
      * process's name and labels and each thread's name and sort index */
@@ -300,33 +302,45 @@ static void check_known(void)
     len = 0;
     f = open_memstream(&buf, &len);
     uint64_t written;
-    CHECK(export_chrome(f, procs, n, path, &written) == 0);
+    CHECK(export_chrome(f, procs, n, path, NULL, &written) == 0);
     fclose(f);
     root = json_loads(buf, 0, &je);
     CHECK(root != NULL);
     json_t *evs = json_object_get(root, "traceEvents");
-    int x = 0, inst = 0, meta = 0;
+    int begins = 0, ends = 0, inst = 0, meta = 0, flow_s = 0, flow_f = 0, counters = 0;
     for (size_t i = 0; i < json_array_size(evs); i++) {
         const char *ph = json_string_value(json_object_get(json_array_get(evs, i), "ph"));
-        x += strcmp(ph, "X") == 0;
+        begins += strcmp(ph, "B") == 0;
+        ends += strcmp(ph, "E") == 0;
         inst += strcmp(ph, "i") == 0;
         meta += strcmp(ph, "M") == 0;
+        flow_s += strcmp(ph, "s") == 0;
+        flow_f += strcmp(ph, "f") == 0;
+        counters += strcmp(ph, "C") == 0;
     }
     CHECK_EQ_INT(json_array_size(evs), written);
-    CHECK_EQ_INT(x, 16);
+    CHECK_EQ_INT(begins, 16);
+    CHECK_EQ_INT(ends, 16);
     CHECK_EQ_INT(inst, 7 + 5);
     CHECK_EQ_INT(meta, 2 + 2 * 2);
+    CHECK_EQ_INT(flow_s, (int64_t)r.gils[0].handoffs);
+    CHECK_EQ_INT(flow_f, (int64_t)r.gils[0].handoffs);
+    CHECK(counters > 0);
     /* A's first hold: 0..10 ms from the trace's start, in microseconds */
-    json_t *first = NULL;
-    for (size_t i = 0; i < json_array_size(evs) && !first; i++) {
+    json_t *first = NULL, *end = NULL;
+    for (size_t i = 0; i < json_array_size(evs) && !end; i++) {
         json_t *e = json_array_get(evs, i);
-        if (strcmp(json_string_value(json_object_get(e, "ph")), "X") == 0)
+        const char *ph = json_string_value(json_object_get(e, "ph"));
+        if (!first && strcmp(ph, "B") == 0)
             first = e;
+        else if (first && strcmp(ph, "E") == 0)
+            end = e;
     }
     CHECK_STR(json_string_value(json_object_get(first, "name")), "holds GIL");
     CHECK_EQ_INT(json_integer_value(json_object_get(first, "tid")), 100);
     CHECK(fabs(json_number_value(json_object_get(first, "ts"))) < 1e-9);
-    CHECK(fabs(json_number_value(json_object_get(first, "dur")) - 10000.0) < 1e-9);
+    CHECK_STR(json_string_value(json_object_get(end, "name")), "holds GIL");
+    CHECK(fabs(json_number_value(json_object_get(end, "ts")) - 10000.0) < 1e-9);
     json_decref(root);
     free(buf);
 

@@ -21,7 +21,7 @@ static const char usage[] =
     "Explain a trace: per thread, the share of its life it held and waited for\n"
     "the GIL, its acquisitions, voluntary and forced releases, BUSY/RETRY/TIMEOUT\n"
     "counts and wait latency percentiles; per GIL, its utilisation over the run,\n"
-    "handoffs, forced switches per second and handoff latency; who held the GIL\n"
+    "handoffs, forced releases per second and handoff latency; who held the GIL\n"
     "while each thread waited (blame); convoys (a thread that releases the GIL\n"
     "for I/O and then waits a switch interval to get it back); and, for traces\n"
     "recorded with giltrace run --stacks, where the GIL is released and where\n"

@@ -55,7 +55,7 @@ struct report_gil {
     int64_t held_ns;           /* all threads' holds */
     uint64_t holds;
     uint64_t handoffs;         /* ACQUIREs by a different thread than the last holder */
-    uint64_t forced_switches;  /* holds that ended in a forced release */
+    uint64_t forced_releases;  /* holds that ended in a forced release (not FORCED_SWITCH events) */
     bool forced_observable;    /* false on 2.7 (no drop requests there) */
     struct hist handoff;       /* RELEASE with a waiter -> next ACQUIRE */
     size_t bins;               /* utilisation over time: `bins` bins of bin_ns */

@@ -288,7 +288,7 @@ static int gil_figures(struct report_process *r, struct report_gil *g, const str
         const struct hold_ref *h = &l->holds[i];
         g->holds++;
         g->held_ns += h->end - h->start;
-        g->forced_switches += h->forced && !h->open;
+        g->forced_releases += h->forced && !h->open;
         if (i > 0 && h->thread != l->holds[i - 1].thread)
             g->handoffs++;
         if (i + 1 < l->nholds && !h->open) {

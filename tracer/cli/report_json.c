@@ -3,11 +3,13 @@
  * documented in formats/REPORT.md; "report_version" changes when it does.
  */
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../formats/event_kind.h"
 #include "../../formats/ring.h"
+#include "../../formats/trace_figures.h"
 #include "report.h"
 #include "report_json.h"
 #include "report_py.h"
@@ -22,12 +24,20 @@ static json_t *str_or_null(const char *s)
 
 static json_t *ratio(int64_t part, int64_t whole)
 {
-    return json_real(whole > 0 ? (double)part / (double)whole : 0);
+    return json_real(trace_share(part, whole));
 }
 
 static json_t *rate(uint64_t n, int64_t ns)
 {
-    return json_real(ns > 0 ? (double)n * 1e9 / (double)ns : 0);
+    return json_real(trace_per_s(n, ns));
+}
+
+/* A GIL's forced releases (or their rate); null where none can be seen (2.7). */
+static json_t *forced(const struct report_process *r, const struct report_gil *gl, bool per_s)
+{
+    if (!gl->forced_observable)
+        return json_null();
+    return per_s ? rate(gl->forced_releases, r->duration_ns) : json_integer((json_int_t)gl->forced_releases);
 }
 
 static json_t *latency(const struct hist *h)
@@ -61,13 +71,13 @@ static json_t *gils_json(const struct report_process *r)
         for (size_t k = 0; k < gl->bins; k++)
             json_array_append_new(series, json_real(gl->utilisation[k]));
         json_array_append_new(
-            a, json_pack("{s:i,s:b,s:I,s:o,s:I,s:I,s:o,s:o,s:o,s:o,s:{s:I,s:I,s:o}}", "gil", (int)gl->index,
+            a, json_pack("{s:i,s:b,s:I,s:o,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:I,s:I,s:o}}", "gil", (int)gl->index,
                          "subinterpreter", gl->subinterpreter, "held_ns", (json_int_t)gl->held_ns, "utilisation",
                          ratio(gl->held_ns, r->duration_ns), "holds", (json_int_t)gl->holds, "handoffs",
                          (json_int_t)gl->handoffs, "handoffs_per_s", rate(gl->handoffs, r->duration_ns),
-                         "forced_switches", gl->forced_observable ? json_integer((json_int_t)gl->forced_switches) : json_null(),
-                         "forced_switches_per_s",
-                         gl->forced_observable ? rate(gl->forced_switches, r->duration_ns) : json_null(),
+                         "forced_releases", forced(r, gl, false), "forced_releases_per_s", forced(r, gl, true),
+                         /* the same figures under their report_version 1 names */
+                         "forced_switches", forced(r, gl, false), "forced_switches_per_s", forced(r, gl, true),
                          "handoff_latency_ns", latency(&gl->handoff), "utilisation_over_time", "start_ns",
                          (json_int_t)r->p->start_ns, "bin_ns", (json_int_t)gl->bin_ns, "values", series));
     }
@@ -79,7 +89,7 @@ static json_t *threads_json(const struct report_process *r)
     json_t *a = json_array();
     for (size_t i = 0; i < r->nthreads; i++) {
         const struct report_thread *t = &r->threads[i];
-        int64_t life = t->end_ns - t->first_ns;
+        int64_t life = trace_life_ns(t->first_ns, t->end_ns);
         json_t *events = json_object();
         for (unsigned k = 1; k <= RING_EV_KIND_MAX; k++)
             json_object_set_new(events, event_kind_name(k), json_integer((json_int_t)t->events[k]));

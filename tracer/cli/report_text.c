@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../../formats/ring.h"
+#include "../../formats/trace_figures.h"
 #include "cli.h"
 #include "report.h"
 #include "report_py.h"
@@ -13,12 +14,7 @@
 
 static double pct(int64_t part, int64_t whole)
 {
-    return whole > 0 ? 100.0 * (double)part / (double)whole : 0;
-}
-
-static double per_s(uint64_t n, int64_t ns)
-{
-    return ns > 0 ? (double)n * 1e9 / (double)ns : 0;
+    return 100.0 * trace_share(part, whole);
 }
 
 /* "tid name", cut to `width` columns. */
@@ -76,10 +72,10 @@ static void print_gils(FILE *out, const struct report_process *r)
             continue;
         fprintf(out, "  GIL %u%s: held %.1f%% of the run; %" PRIu64 " handoffs (%.1f/s)", gl->index,
                 gl->subinterpreter ? " (subinterpreter)" : "", pct(gl->held_ns, r->duration_ns), gl->handoffs,
-                per_s(gl->handoffs, r->duration_ns));
+                trace_per_s(gl->handoffs, r->duration_ns));
         if (gl->forced_observable)
-            fprintf(out, ", %" PRIu64 " forced switches (%.1f/s)", gl->forced_switches,
-                    per_s(gl->forced_switches, r->duration_ns));
+            fprintf(out, ", %" PRIu64 " forced releases (%.1f/s)", gl->forced_releases,
+                    trace_per_s(gl->forced_releases, r->duration_ns));
         fputc('\n', out);
         if (gl->handoff.count) {
             char a[32], b[32], c[32], d[32];
@@ -117,7 +113,7 @@ static void print_threads(FILE *out, const struct report_process *r)
         const struct report_thread *t = &r->threads[i];
         char label[64], life[32];
         thread_label(t, label, sizeof label, 28);
-        int64_t l = t->end_ns - t->first_ns;
+        int64_t l = trace_life_ns(t->first_ns, t->end_ns);
         ns(life, sizeof life, l);
         fprintf(out, "  %-28s %10s %6.1f%% %6.1f%% %8" PRIu64 " %9" PRIu64 " %7" PRIu64 " %6" PRIu64 " %6" PRIu64
                      " %7" PRIu64 "\n",

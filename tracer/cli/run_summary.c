@@ -8,30 +8,9 @@
 #include <string.h>
 
 #include "../../formats/ring.h"
-#include "../../formats/trace_intervals.h"
+#include "../../formats/trace_figures.h"
 #include "cli.h"
-
-struct thread_totals {
-    int64_t held_ns, waited_ns, longest_wait_ns;
-    uint64_t holds, forced;
-};
-
-static void add_hold(void *ctx, const struct trace_hold *h)
-{
-    struct thread_totals *t = ctx;
-    t->held_ns += h->end_ns - h->start_ns;
-    t->holds++;
-    t->forced += h->forced;
-}
-
-static void add_wait(void *ctx, const struct trace_wait *w)
-{
-    struct thread_totals *t = ctx;
-    int64_t d = w->end_ns - w->start_ns;
-    t->waited_ns += d;
-    if (d > t->longest_wait_ns)
-        t->longest_wait_ns = d;
-}
+#include "report.h"
 
 static const char *base_name(const char *path)
 {
@@ -100,29 +79,23 @@ void run_summary_print(FILE *out, const struct trace_set *s, const char *db_path
                 kinds[p->gil_kind < 4 ? p->gil_kind : 0], interval, lifetime);
         if (p->thread_count == 0)
             continue;
-        fprintf(out, "    %-10s %8s %8s %10s %8s %14s\n", "tid", "held", "waited", "acquires", "forced",
+        /* the report's own figures (report_compute), shares of each thread's life */
+        struct report_process r;
+        if (report_compute(p, NULL, &r)) {
+            fprintf(out, "    (out of memory: no per-thread figures; giltrace report has them)\n");
+            continue;
+        }
+        fprintf(out, "    %-10s %-20s %8s %8s %10s %8s %14s\n", "tid", "name", "held", "waited", "acquires", "forced",
                 "longest wait");
-        size_t ngil = p->gil_count ? p->gil_count : 1;
-        int64_t *drops[RING_MAX_GILS] = {0};
-        size_t ndrops[RING_MAX_GILS] = {0};
-        for (size_t g = 0; g < ngil && g < RING_MAX_GILS; g++) {
-            ptrdiff_t nd = trace_drop_requests(p, (unsigned)g, &drops[g]);
-            ndrops[g] = nd > 0 ? (size_t)nd : 0;
-        }
-        for (size_t k = 0; k < p->thread_count; k++) {
-            const struct trace_thread *t = &p->threads[k];
-            struct thread_totals tot = {0};
-            struct trace_interval_sink sink = {add_hold, add_wait, &tot};
-            for (size_t g = 0; g < ngil && g < RING_MAX_GILS; g++)
-                trace_intervals(p, t, (unsigned)g, drops[g], ndrops[g], &sink);
+        for (size_t k = 0; k < r.nthreads; k++) {
+            const struct report_thread *t = &r.threads[k];
+            int64_t thread_life = trace_life_ns(t->first_ns, t->end_ns);
             char longest[32];
-            cli_format_ns(longest, sizeof longest, tot.longest_wait_ns);
-            double denom = life > 0 ? (double)life : 1;
-            fprintf(out, "    %-10u %7.1f%% %7.1f%% %10" PRIu64 " %8" PRIu64 " %14s\n", t->tid,
-                    100.0 * (double)tot.held_ns / denom, 100.0 * (double)tot.waited_ns / denom, tot.holds,
-                    tot.forced, longest);
+            cli_format_ns(longest, sizeof longest, t->wait.max);
+            fprintf(out, "    %-10u %-20.20s %7.1f%% %7.1f%% %10" PRIu64 " %8" PRIu64 " %14s\n", t->tid,
+                    t->name ? t->name : "-", 100.0 * trace_share(t->held_ns, thread_life),
+                    100.0 * trace_share(t->waited_ns, thread_life), t->acquires, t->releases_forced, longest);
         }
-        for (size_t g = 0; g < ngil && g < RING_MAX_GILS; g++)
-            free(drops[g]);
+        report_free(&r);
     }
 }
