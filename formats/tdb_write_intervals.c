@@ -194,7 +194,7 @@ int tdb_write_intervals(sqlite3 *db, const struct trace_process *p, char *err, s
         for (size_t i = 0; i < p->thread_count && c.rc == SQLITE_DONE; i++) {
             c.tid = p->threads[i].tid;
             c.sum = &sums[i];
-            trace_intervals(&p->threads[i], g, p->end_ns, drops, (size_t)nd, &sink);
+            trace_intervals(p, &p->threads[i], g, drops, (size_t)nd, &sink);
         }
         free(drops);
     }
