@@ -124,7 +124,7 @@ struct gil *gil_lookup_sem(sem_t *s);
 int gil_mutex_lock(pthread_mutex_t *m, uintptr_t from);
 void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from);
 int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime, uintptr_t from);
-int gil_sem_wait(sem_t *s);
+int gil_sem_wait(sem_t *s, uintptr_t from);
 int gil_sem_trywait(sem_t *s);
 int gil_sem_post(sem_t *s, uintptr_t from);
 

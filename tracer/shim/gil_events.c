@@ -223,7 +223,7 @@ int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct times
  * avoid is done while the thread does not hold the GIL: before its
  * sem_trywait/sem_wait, and after its sem_post (the RELEASE's stack). */
 
-int gil_sem_wait(sem_t *s)
+int gil_sem_wait(sem_t *s, uintptr_t from)
 {
     struct gil *g = gil_lookup_sem(s);
     if (!g)
@@ -246,7 +246,7 @@ int gil_sem_wait(sem_t *s)
         uint64_t ts = rec_event(self, RING_EV_BUSY, g->index);
         if (any_stacks()) {
             t->stacks_busy.ready = 0; /* no lock held: captured here */
-            store(self, &t->stacks_busy, (uintptr_t)__builtin_return_address(0));
+            store(self, &t->stacks_busy, from);
         }
         wait_trigger_began(t, ts);
     }

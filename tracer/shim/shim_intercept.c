@@ -81,7 +81,7 @@ SHIM_EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
 SHIM_EXPORT int sem_wait(sem_t *s)
 {
     if (SEM_WATCHED(s))
-        return gil_sem_wait(s);
+        return gil_sem_wait(s, CALLER);
     return shim_real.sem_wait(s);
 }
 
