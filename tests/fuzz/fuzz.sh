@@ -20,7 +20,7 @@ build() {
   command -v clang >/dev/null || { echo "fuzz: clang is not installed (script/bootstrap installs it)" >&2; return 77; }
   mkdir -p "$out"
   local flags=(-g -O1 -std=c17 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
-  local formats=("$root"/formats/{clock_map,event_kind,fmt_error,ring_aux_read,ring_clock,ring_read,trace_intervals,trace_model,tdb_read,tdb_schema,tdb_summary,tdb_write,tdb_write_intervals}.c)
+  local formats=("$root"/formats/{clock_map,event_kind,fmt_error,py_lines,ring_aux_read,ring_clock,ring_read,trace_intervals,trace_model,tdb_pystacks,tdb_read,tdb_schema,tdb_summary,tdb_write,tdb_write_intervals}.c)
   for t in "${targets[@]}"; do
     clang "${flags[@]}" -o "$out/fuzz_$t" "$root/tests/fuzz/fuzz_$t.c" "$root/tests/fuzz/fuzz_db.c" \
       "${formats[@]}" -lsqlite3
