@@ -132,12 +132,21 @@ def case_squatted_ring_dir(giltrace, shim, work):
     # Every base taken: one line that says what each gave.
     taken = "".join("mkdir -m 777 %s/giltrace-%d; chown %d %s/giltrace-%d\n" % (b, uid, other, b, uid)
                     for b in ("/dev/shm", tmpdir, "/tmp"))
-    env = env_only(shim, work, TMPDIR=tmpdir)
+    # The program and the shim (with the writer module beside it) are copied
+    # out of the source and build trees, which may lie under the /tmp that
+    # this case mounts over.
+    sleep0 = os.path.join(work, "sleep0.py")
+    shutil.copy(program("sleep0.py"), sleep0)
+    copied = os.path.join(work, "lib")
+    os.mkdir(copied)
+    for name in ("libgiltrace.so", "libgiltrace-writer.so"):
+        shutil.copy(os.path.join(os.path.dirname(shim), name), copied)
+    env = env_only(os.path.join(copied, "libgiltrace.so"), work, TMPDIR=tmpdir)
     del env["GILTRACE_RING_DIR"]
     shutil.rmtree(os.path.join(tmpdir, "giltrace-%d" % uid), ignore_errors=True)
     p = in_private_mounts("mount -t tmpfs -o size=16m giltrace-shm /dev/shm\n"
                           "mount -t tmpfs -o size=16m giltrace-tmp /tmp\n" + taken,
-                          [python, program("sleep0.py"), "10", "1"], env)
+                          [python, sleep0, "10", "1"], env)
     check(p.returncode == 0 and p.stdout == "program finished normally\n",
           "all taken: the program exited %d, stdout %r" % (p.returncode, p.stdout))
     line = p.stderr.strip()
