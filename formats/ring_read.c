@@ -48,7 +48,7 @@ static char *dup_bounded(const char *s, size_t cap)
     return strndup(s, strnlen(s, cap));
 }
 
-static int copy_identity(const struct ring_header *h, struct trace_process *p)
+int ring_read_identity(const struct ring_header *h, struct trace_process *p)
 {
     p->pid = h->pid;
     p->ppid = h->ppid;
@@ -100,7 +100,7 @@ static int copy_identity(const struct ring_header *h, struct trace_process *p)
     return 0;
 }
 
-static int check_header(const struct ring_header *h, size_t size, char *err, size_t n)
+int ring_read_check_header(const struct ring_header *h, size_t size, char *err, size_t n)
 {
     if (size < sizeof *h || memcmp(h->magic, RING_MAGIC, sizeof h->magic) != 0)
         return fmt_error(err, n, "not a giltrace ring file (bad magic)");
@@ -119,19 +119,18 @@ static int check_header(const struct ring_header *h, size_t size, char *err, siz
     return 0;
 }
 
-/* Collect calibration pairs: header, chunks, and now if on the same boot. */
-static int build_clock(const struct ring_header *h, const struct chunk_ref *chunks, size_t nchunks,
-                       struct clock_map *map)
+int ring_read_clock(const struct ring_header *h, const struct ring_calibration *claimed, size_t nclaimed,
+                    struct clock_map *map)
 {
-    struct ring_calibration *pairs = malloc((nchunks + 3) * sizeof *pairs);
+    struct ring_calibration *pairs = malloc((nclaimed + 3) * sizeof *pairs);
     if (!pairs)
         return -1;
     size_t k = 0;
     pairs[k++] = h->start;
     if (__atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == RING_STATE_EXITED)
         pairs[k++] = h->end;
-    for (size_t i = 0; i < nchunks; i++)
-        pairs[k++] = chunks[i].claimed;
+    for (size_t i = 0; i < nclaimed; i++)
+        pairs[k++] = claimed[i];
     uint8_t boot[16];
     if (h->clock == RING_CLOCK_TSC && ring_clock_boot_id(boot) && memcmp(boot, h->boot_id, 16) == 0)
         pairs[k++] = ring_clock_pair(RING_CLOCK_TSC);
@@ -140,15 +139,28 @@ static int build_clock(const struct ring_header *h, const struct chunk_ref *chun
     return r;
 }
 
-/* Copy the committed records of a chunk claimed as `seq` into `out`; count
- * in *dropped a record after them that was torn by a crash (timestamp
+/* ring_read_clock over the pairs of the chunks found. */
+static int build_clock(const struct ring_header *h, const struct chunk_ref *chunks, size_t nchunks,
+                       struct clock_map *map)
+{
+    struct ring_calibration *claimed = calloc(nchunks ? nchunks : 1, sizeof *claimed);
+    if (!claimed)
+        return -1;
+    for (size_t i = 0; i < nchunks; i++)
+        claimed[i] = chunks[i].claimed;
+    int r = ring_read_clock(h, claimed, nchunks, map);
+    free(claimed);
+    return r;
+}
+
+/* See ring_read.h. Counts in *dropped a record after them that was torn by a crash (timestamp
  * stored, committing tail not) or that passes its check yet holds no valid
  * kind or GIL. Anything else after them is unwritten or stale. */
-static size_t copy_records(const char *chunk, uint64_t seq, unsigned ngil, struct ring_record *out,
-                           uint64_t *dropped)
+size_t ring_read_records(const char *chunk, uint64_t seq, unsigned ngil, size_t from, struct ring_record *out,
+                         uint64_t *dropped)
 {
     const struct ring_record *r = (const void *)(chunk + RING_CHUNK_HEADER_SIZE);
-    size_t i = 0;
+    size_t i = from;
     for (; i < RING_RECORDS_PER_CHUNK; i++) {
         uint64_t tail = __atomic_load_n(&r[i].tail, __ATOMIC_ACQUIRE);
         if (ring_tail_check(tail) != ring_record_check(seq, (uint32_t)i)) {
@@ -262,7 +274,7 @@ static int read_ring(const void *mem, size_t size, const uint8_t *backed, struct
     memset(out, 0, sizeof *out);
     const struct ring_header *h = mem;
     const char *base = mem;
-    if (check_header(h, size, err, n))
+    if (ring_read_check_header(h, size, err, n))
         return -1;
     uint64_t chunk_count = h->chunk_count;
     uint64_t in_file = (size - RING_HEADER_SIZE) / RING_CHUNK_SIZE;
@@ -276,7 +288,7 @@ static int read_ring(const void *mem, size_t size, const uint8_t *backed, struct
     struct ring_record *scratch = malloc(RING_RECORDS_PER_CHUNK * sizeof *scratch);
     struct clock_map map = {0};
     struct ring_aux_data aux = {0};
-    if (!chunks || !scratch || copy_identity(h, out) || ring_aux_read(h, base, size, out, &aux))
+    if (!chunks || !scratch || ring_read_identity(h, out) || ring_aux_read(h, base, size, out, &aux))
         goto oom;
     out->chunks_used = used;
     out->chunks_missing = used > chunk_count ? used - chunk_count : 0;
@@ -317,7 +329,7 @@ static int read_ring(const void *mem, size_t size, const uint8_t *backed, struct
         }
         const struct ring_chunk_header *c = (const void *)(base + ring_chunk_offset(chunks[i].index));
         uint64_t dropped = 0;
-        size_t valid = copy_records((const char *)c, chunks[i].seq, ngil, scratch, &dropped);
+        size_t valid = ring_read_records((const char *)c, chunks[i].seq, ngil, 0, scratch, &dropped);
         /* The seqlock's read side: the record loads above must complete
          * before seq is read again (as Linux's read_seqcount_retry). */
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -371,7 +383,7 @@ int ring_read_memory(const void *mem, size_t size, struct trace_process *out, ch
  * makes the kernel allocate a page, which on a full file system raises
  * SIGBUS. NULL when the file system cannot tell (every chunk is read then,
  * as before) or memory is short. */
-static uint8_t *backed_chunks(int fd, size_t size)
+uint8_t *ring_read_backed_chunks(int fd, size_t size)
 {
     uint64_t count = size > RING_HEADER_SIZE ? (size - RING_HEADER_SIZE) / RING_CHUNK_SIZE : 0;
     uint8_t *backed = calloc(count ? count : 1, 1);
@@ -415,7 +427,7 @@ int ring_read_file(const char *path, struct trace_process *out, char *err, size_
     }
     void *mem = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
     int e = errno;
-    uint8_t *backed = mem == MAP_FAILED ? NULL : backed_chunks(fd, (size_t)st.st_size);
+    uint8_t *backed = mem == MAP_FAILED ? NULL : ring_read_backed_chunks(fd, (size_t)st.st_size);
     close(fd);
     if (mem == MAP_FAILED)
         return fmt_error(err, n, "cannot map %s: %s", path, strerror(e));

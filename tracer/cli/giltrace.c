@@ -41,6 +41,7 @@ static const struct command commands[] = {
     {"attach", cmd_attach},
     {"recover", cmd_recover},
     {"snapshot", cmd_snapshot},
+    {"top", cmd_top},
     {"report", cmd_report},
     {"export", cmd_export},
 };

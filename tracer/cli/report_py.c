@@ -281,8 +281,7 @@ static const struct trace_py_code *code_of(const struct trace_process *p, uint32
     return code && code <= p->py_code_count ? &p->py_codes[code - 1] : NULL;
 }
 
-/* "function (file:line)", or what is known of it. */
-static void site_text(const struct trace_process *p, uint32_t code, int32_t line, bool full_path, char *buf,
+void report_py_site_text(const struct trace_process *p, uint32_t code, int32_t line, bool full_path, char *buf,
                       size_t cap)
 {
     const struct trace_py_code *c = code_of(p, code);
@@ -315,7 +314,7 @@ void report_py_text(FILE *out, const struct trace_process *p, size_t max_sites)
     else
         fprintf(out, "    %10s %8s  %s\n", "releases", "forced", "site");
     for (size_t i = 0; i < r.nrelease; i++) {
-        site_text(p, r.release[i].code, r.release[i].line, false, site, sizeof site);
+        report_py_site_text(p, r.release[i].code, r.release[i].line, false, site, sizeof site);
         fprintf(out, "    %10" PRIu64 " %8" PRIu64 "  %s\n", r.release[i].count, r.release[i].forced, site);
     }
     fprintf(out, "\n  where waits begin in Python (innermost Python frame at each BUSY):\n");
@@ -324,7 +323,7 @@ void report_py_text(FILE *out, const struct trace_process *p, size_t max_sites)
     else
         fprintf(out, "    %10s %10s %10s  %s\n", "waits", "total", "longest", "site");
     for (size_t i = 0; i < r.nwait; i++) {
-        site_text(p, r.wait[i].code, r.wait[i].line, false, site, sizeof site);
+        report_py_site_text(p, r.wait[i].code, r.wait[i].line, false, site, sizeof site);
         cli_format_ns(a, sizeof a, r.wait[i].ns);
         cli_format_ns(b, sizeof b, r.wait[i].max_ns);
         fprintf(out, "    %10" PRIu64 " %10s %10s  %s\n", r.wait[i].count, a, b, site);
@@ -336,7 +335,7 @@ void report_py_text(FILE *out, const struct trace_process *p, size_t max_sites)
     else
         fprintf(out, "    %10s %10s  %s\n", "others", "holds", "site");
     for (size_t i = 0; i < r.nblame; i++) {
-        site_text(p, r.blame[i].code, r.blame[i].line, false, site, sizeof site);
+        report_py_site_text(p, r.blame[i].code, r.blame[i].line, false, site, sizeof site);
         cli_format_ns(a, sizeof a, r.blame[i].ns);
         fprintf(out, "    %10s %10" PRIu64 "  %s\n", a, r.blame[i].count, site);
     }
@@ -432,7 +431,7 @@ int report_py_folded(FILE *out, const struct trace_process *p, bool waits)
         }
         const struct trace_py_stack *st = &p->py_stacks[s - 1];
         for (uint32_t k = st->depth; k-- > 0;) {
-            site_text(p, st->frames[k].code, st->frames[k].line, false, frame, sizeof frame);
+            report_py_site_text(p, st->frames[k].code, st->frames[k].line, false, frame, sizeof frame);
             for (char *c = frame; *c; c++)
                 if (*c == ';')
                     *c = ','; /* ';' separates frames */
@@ -456,7 +455,7 @@ bool report_py_stack_text(const struct trace_process *p, const struct trace_thre
     size_t len = 0;
     for (uint32_t k = 0; k < st->depth && len + 1 < cap; k++) {
         char frame[512];
-        site_text(p, st->frames[k].code, st->frames[k].line, false, frame, sizeof frame);
+        report_py_site_text(p, st->frames[k].code, st->frames[k].line, false, frame, sizeof frame);
         int n = snprintf(buf + len, cap - len, "%s%s", k ? " < " : "", frame);
         if (n < 0 || (size_t)n >= cap - len)
             break;

@@ -45,6 +45,12 @@ int report_py_compute(const struct trace_process *p, size_t max_sites, struct re
 
 void report_py_free(struct report_py *r);
 
+/* A site as "function (file:line)", or what is known of it, into `buf`:
+ * code object `code` of `p` (0: none), line `line` (-1: unknown), the file
+ * by its base name unless `full_path`. */
+void report_py_site_text(const struct trace_process *p, uint32_t code, int32_t line, bool full_path, char *buf,
+                         size_t cap);
+
 /* The text sections of `p` (nothing when the trace has no Python stacks). */
 void report_py_text(FILE *out, const struct trace_process *p, size_t max_sites);
 
