@@ -20,6 +20,7 @@ static const char usage[] =
     "  attach PID [options]             trace a running CPython for a while, then detach\n"
     "  recover DIR|RINGFILE [-o FILE]   write the rings processes left behind into a trace\n"
     "  snapshot PID [-o FILE]           what a running traced process has recorded so far\n"
+    "  top PID [--once]                 live view of who holds and waits for its GIL\n"
     "  report [--json] [--png FILE] TRACE.db\n"
     "                                   explain a trace: holds, waits, latencies, blame,\n"
     "                                   convoys, release sites\n"
