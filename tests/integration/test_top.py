@@ -144,6 +144,29 @@ def check_errors(giltrace):
     cases("an untraced pid: exit 1, one line", r.returncode == 1 and gilcheck.one_line(r.stderr), r.stderr.strip())
 
 
+def check_attach(python):
+    """top --attach --once on an untraced CPython: a frame of its two
+    computing threads, then it detaches and the program runs on, unharmed,
+    with no ring directory left behind."""
+    base = os.environ.get("TMPDIR", "/tmp") if not os.path.isdir("/dev/shm") else "/dev/shm"
+    before = set(d for d in os.listdir(base) if d.startswith("giltrace-attach-"))
+    with gilcheck.Target(python, "cpu") as target:
+        r = gilcheck.run_cli([gilcheck.GILTRACE, "top", "--attach", "--py-stacks", "--once", str(target.pid)])
+        refused = gilcheck.ptrace_refused(r.stderr)
+        if refused:
+            print("n/a   --attach: this machine refuses ptrace (%s)" % refused)
+            return
+        # attached threads have no names: count rows, not names
+        busy = [m for m in map(ROW.match, r.stdout.splitlines()) if m and float(m.group(4)) > 0]
+        cases("--attach --once: exit 0 and rows of the computing threads", r.returncode == 0 and len(busy) >= 2,
+              "" if r.returncode == 0 and len(busy) >= 2 else r.stdout + r.stderr)
+        cases("--attach --py-stacks: a Python release site", "(attach_target.py:" in r.stdout)
+        out, code = target.finish()
+        cases("the program ran on after the detach", code == 0 and "bad=0" in out, out.strip())
+    after = set(d for d in os.listdir(base) if d.startswith("giltrace-attach-"))
+    cases("no ring directory left behind", after <= before, " ".join(sorted(after - before)))
+
+
 def main():
     giltrace = gilcheck.GILTRACE = sys.argv[1]
     if not shutil.which("tmux"):
@@ -171,6 +194,7 @@ def main():
             print(once.stdout + once.stderr)
         final = check_top(giltrace, pid)
         check_errors(giltrace)
+        check_attach(python)
         run.stdin.write("exit\n")
         run.stdin.flush()
         gilcheck.check(run.wait(timeout=DEADLINE) == 0, "giltrace run failed")

@@ -37,6 +37,7 @@
 #include "../attach/attach_session.h"
 #include "../attach/attach_target.h"
 #include "../attach/attach_threads.h"
+#include "attach_live.h"
 #include "cli.h"
 #include "shim_locate.h"
 #include "output_file.h"
@@ -137,28 +138,6 @@ static int parse_options(int argc, char **argv, struct attach_options *o)
     return -1;
 }
 
-/* What the library's verdict means for the user, in one line. */
-static void explain_refusal(const struct attach_target *t, const struct attach_request *req)
-{
-    switch (req->status) {
-    case ATTACH_ERR_BUSY:
-        cli_warn("process %d (%s) is being traced by another giltrace attach (pid %d); wait for it to finish",
-                 (int)t->pid, t->comm, (int)req->other_tracer);
-        break;
-    case ATTACH_ERR_VERSION:
-        cli_warn("process %d (%s) runs %s: attach needs 3.7 or later; use giltrace run", (int)t->pid, t->comm,
-                 req->message);
-        break;
-    case ATTACH_ERR_ABI:
-        cli_warn("process %d (%s) has a giltrace library of another version loaded; attach with that giltrace",
-                 (int)t->pid, t->comm);
-        break;
-    default:
-        cli_warn("process %d (%s) could not start tracing: %s (status %d); nothing was changed", (int)t->pid, t->comm,
-                 req->message, (int)req->status);
-    }
-}
-
 static const char *how_found(uint32_t found)
 {
     switch (found) {
@@ -221,18 +200,6 @@ static bool wait_for_end(pid_t pid, const sigset_t *sigs, double duration_s)
     return exited;
 }
 
-static void init_request(struct attach_request *req, const char *ring_dir, uint32_t buffer_mb, bool py_stacks)
-{
-    memset(req, 0, sizeof *req);
-    req->magic = ATTACH_ABI_MAGIC;
-    req->version = ATTACH_ABI_VERSION;
-    req->size = sizeof *req;
-    req->tracer_pid = getpid();
-    req->buffer_mb = buffer_mb;
-    req->flags = py_stacks ? ATTACH_FLAG_PY_STACKS : 0;
-    snprintf(req->ring_dir, sizeof req->ring_dir, "%s", ring_dir);
-}
-
 /* Steps 3 to 5; returns 0 if a trace was recorded. */
 static int trace_target(struct attach_target *t, const struct attach_options *o, const char *ring_dir,
                         const sigset_t *sigs)
@@ -240,13 +207,13 @@ static int trace_target(struct attach_target *t, const struct attach_options *o,
     struct attach_request req;
     struct attach_stats st;
     char err[2048];
-    init_request(&req, ring_dir, o->out.buffer_mb, o->py_stacks);
+    attach_live_request(&req, ring_dir, o->out.buffer_mb, o->py_stacks);
     if (attach_session_start(t, &req, &st, err, sizeof err)) {
         cli_warn("%s", err);
         return -1;
     }
     if (req.status != ATTACH_OK) {
-        explain_refusal(t, &req);
+        attach_live_explain(t, &req);
         return -1;
     }
     say_attached(o, &req, &st);
@@ -258,7 +225,7 @@ static int trace_target(struct attach_target *t, const struct attach_options *o,
                     (double)(attach_now_ns() - began) / 1e9);
         return 0;
     }
-    init_request(&req, ring_dir, o->out.buffer_mb, o->py_stacks);
+    attach_live_request(&req, ring_dir, o->out.buffer_mb, o->py_stacks);
     if (attach_session_stop(t, &req, &st, err, sizeof err)) {
         if (!attach_process_gone(t->pid)) /* else it exited meanwhile: the trace is complete */
             cli_warn("could not detach: %s; the process goes on traced until its ring is full or the next attach",

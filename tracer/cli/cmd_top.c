@@ -7,17 +7,23 @@
  * (formats/proc_ring.h) and followed incrementally (formats/ring_follow.h):
  * each refresh reads only the events recorded since the last one into
  * running figures (top_figures.h); no database is written.
+ * With --attach it attaches first as `giltrace attach` does (attach_live.h)
+ * and detaches when it ends, on q, SIGINT, SIGTERM or SIGHUP alike.
  */
 #include <curses.h>
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "../../formats/proc_ring.h"
+#include "../../formats/ring.h"
+#include "attach_live.h"
 #include "cli.h"
 #include "top_figures.h"
 #include "top_view.h"
@@ -25,7 +31,7 @@
 #define TOP_SITES 5
 
 static const char usage[] =
-    "usage: giltrace top PID [--once] [--sort KEY]\n"
+    "usage: giltrace top PID [--once] [--sort KEY] [--attach [--py-stacks]]\n"
     "\n"
     "Show, refreshed each second, how the threads of the traced process PID\n"
     "share its GIL: per thread (with its name) the share of the last second and\n"
@@ -38,13 +44,37 @@ static const char usage[] =
     "are read each time, and the process is neither stopped nor slowed.\n"
     "\n"
     "options:\n"
-    "      --once        print one frame as text and exit (for scripts)\n"
+    "      --attach      attach to PID first, as giltrace attach does (a running\n"
+    "                    CPython 3.7 or later, not traced yet; the rights of a\n"
+    "                    debugger over it), and detach when top ends; the\n"
+    "                    process is paused for a few milliseconds each time.\n"
+    "                    Attached threads have no names and no native stacks\n"
+    "      --py-stacks   with --attach: record Python stacks, for the sites\n"
+    "      --once        print one frame as text and exit (for scripts); with\n"
+    "                    --attach, of the first second\n"
     "  -s, --sort KEY    sort the threads by KEY: held1s (default), held, wait1s,\n"
     "                    wait, waits, forced, longest, tid or name\n"
     "  -h, --help        show this help\n"
     "\n"
     "keys: h held1s, H held, w wait1s, W wait, r waits, f forced, l longest,\n"
     "t tid, n name (sort by that column, marked with *); q quits.\n";
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+/* SIGINT, SIGTERM and SIGHUP end top as q does (and so detach). */
+static void catch_stop_signals(void)
+{
+    struct sigaction sa = {.sa_handler = on_stop_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
 
 static int64_t now_ns(void)
 {
@@ -116,7 +146,7 @@ static int live(struct ring_follow *f, struct top_figures *t, enum top_sort sort
         int64_t left = next - now_ns();
         timeout(left > 0 ? (int)(left / 1000000) + 1 : 0);
         int ch = getch();
-        if (ch == 'q' || ch == 'Q' || ch == 27)
+        if (ch == 'q' || ch == 'Q' || ch == 27 || stop_signal)
             break;
         if (ch != ERR && top_sort_key(ch, &sort)) {
             draw(f, t, sort);
@@ -135,16 +165,63 @@ static int live(struct ring_follow *f, struct top_figures *t, enum top_sort sort
     return rc;
 }
 
+/* Wait about a second, or less if a stop signal comes. */
+static void pause_a_second(void)
+{
+    struct timespec ts = {1, 0};
+    while (!stop_signal && nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Find the ring of `pid`, follow it, and show it; the exit status. */
+static int follow(pid_t pid, bool once, bool attached, enum top_sort sort)
+{
+    char ring[PATH_MAX], err[1024];
+    if (proc_ring_path(pid, ring, sizeof ring, err, sizeof err)) {
+        cli_warn("%s", err);
+        return 1;
+    }
+    struct ring_follow *f;
+    if (ring_follow_open(ring, &f, err, sizeof err)) {
+        cli_warn("%s", err);
+        return 1;
+    }
+    struct top_figures *t = top_figures_new();
+    int rc = 1;
+    if (!t)
+        cli_warn("out of memory");
+    else if (top_refresh(f, t) == 0) {
+        setlocale(LC_ALL, "");
+        if (once) {
+            if (attached) { /* a frame of the first second, not of the first instant */
+                pause_a_second();
+                if (top_refresh(f, t))
+                    goto out;
+            }
+            top_view_frame(stdout, f, t, sort, 0, TOP_SITES);
+            rc = fflush(stdout) ? 1 : 0;
+        } else {
+            rc = live(f, t, sort);
+        }
+    }
+out:
+    top_figures_free(t);
+    ring_follow_close(f);
+    return rc;
+}
+
 int cmd_top(int argc, char **argv)
 {
-    enum { OPT_ONCE = 256 };
+    enum { OPT_ONCE = 256, OPT_ATTACH, OPT_PY_STACKS };
     static const struct option longopts[] = {
         {"once", no_argument, NULL, OPT_ONCE},
+        {"attach", no_argument, NULL, OPT_ATTACH},
+        {"py-stacks", no_argument, NULL, OPT_PY_STACKS},
         {"sort", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    bool once = false;
+    bool once = false, attach = false, py_stacks = false;
     enum top_sort sort = TOP_SORT_HELD_1S;
     int c;
     optind = 1;
@@ -153,6 +230,12 @@ int cmd_top(int argc, char **argv)
         switch (c) {
         case OPT_ONCE:
             once = true;
+            break;
+        case OPT_ATTACH:
+            attach = true;
+            break;
+        case OPT_PY_STACKS:
+            py_stacks = true;
             break;
         case 's':
             if (!top_sort_parse(optarg, &sort))
@@ -171,30 +254,22 @@ int cmd_top(int argc, char **argv)
     if (optind != argc - 1 || !cli_parse_u64(argv[optind], 1, INT_MAX, &pid))
         return cli_usage_error("top", "give the pid of one traced process");
 
-    char ring[PATH_MAX], err[1024];
-    if (proc_ring_path((pid_t)pid, ring, sizeof ring, err, sizeof err)) {
-        cli_warn("%s", err);
-        return 1;
+    if (py_stacks && !attach)
+        return cli_usage_error("top", "--py-stacks goes with --attach (giltrace run --stacks records them otherwise)");
+    catch_stop_signals();
+    struct attach_live session;
+    if (attach) {
+        sigset_t chld;
+        sigemptyset(&chld);
+        sigaddset(&chld, SIGCHLD);
+        signal(SIGCHLD, SIG_DFL);
+        sigprocmask(SIG_BLOCK, &chld, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        if (attach_live_start(&session, (pid_t)pid, NULL, RING_DEFAULT_MB, py_stacks))
+            return 1;
     }
-    struct ring_follow *f;
-    if (ring_follow_open(ring, &f, err, sizeof err)) {
-        cli_warn("%s", err);
-        return 1;
-    }
-    struct top_figures *t = top_figures_new();
-    int rc = 1;
-    if (!t)
-        cli_warn("out of memory");
-    else if (top_refresh(f, t) == 0) {
-        setlocale(LC_ALL, "");
-        if (once) {
-            top_view_frame(stdout, f, t, sort, 0, TOP_SITES);
-            rc = fflush(stdout) ? 1 : 0;
-        } else {
-            rc = live(f, t, sort);
-        }
-    }
-    top_figures_free(t);
-    ring_follow_close(f);
+    int rc = follow((pid_t)pid, once, attach, sort);
+    if (attach && attach_live_stop(&session))
+        rc = 1;
     return rc;
 }
