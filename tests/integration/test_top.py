@@ -43,8 +43,8 @@ cases = gilcheck.Cases()
 class Tmux:
     """A tmux server of its own, with one session running `cmd`."""
 
-    def __init__(self, cmd):
-        self.sock = "giltrace-top-test-%d" % os.getpid()
+    def __init__(self, cmd, n=0):
+        self.sock = "giltrace-top-test-%d-%d" % (os.getpid(), n)
         self.run("new-session", "-d", "-s", "top", "-x", "150", "-y", "50", " ".join(cmd))
 
     def run(self, *args):
@@ -137,6 +137,24 @@ def compare(final, doc):
               top[6] == c["episodes"] and top[5] == c["flagged"])
 
 
+def check_exit(giltrace, pid, run):
+    """A process that exits under top: its frame says so and stays."""
+    tmux = Tmux([giltrace, "top", str(pid)], 1)
+    try:
+        await_screen(tmux, "the named threads", lambda s: all(n in rows(s)[0] for n in WORKERS))
+        run.stdin.write("exit\n")
+        run.stdin.flush()
+        s = await_screen(tmux, "the process's exit", lambda s: "(exited)" in s)
+        cases("the process's exit shows, with its threads", all(n in rows(s)[0] for n in WORKERS))
+        tmux.keys("q")
+        end = time.monotonic() + DEADLINE
+        while tmux.alive() and time.monotonic() < end:
+            time.sleep(0.1)  # polling for the exit, with a deadline
+        cases("q quits after the exit", not tmux.alive())
+    finally:
+        tmux.kill()
+
+
 def check_errors(giltrace):
     r = gilcheck.run_cli([giltrace, "top", "--sort", "bogus", "1"])
     cases("--sort bogus: usage error, one line", r.returncode == 2 and gilcheck.one_line(r.stderr), r.stderr.strip())
@@ -161,6 +179,8 @@ def check_attach(python):
         cases("--attach --once: exit 0 and rows of the computing threads", r.returncode == 0 and len(busy) >= 2,
               "" if r.returncode == 0 and len(busy) >= 2 else r.stdout + r.stderr)
         cases("--attach --py-stacks: a Python release site", "(attach_target.py:" in r.stdout)
+        held = sum(float(m.group(3)) for m in busy)
+        cases("one GIL: last-second held shares sum to at most 100%% (%.1f)" % held, held <= 100.0 + 0.05 * len(busy))
         out, code = target.finish()
         cases("the program ran on after the detach", code == 0 and "bad=0" in out, out.strip())
     after = set(d for d in os.listdir(base) if d.startswith("giltrace-attach-"))
@@ -195,8 +215,7 @@ def main():
         final = check_top(giltrace, pid)
         check_errors(giltrace)
         check_attach(python)
-        run.stdin.write("exit\n")
-        run.stdin.flush()
+        check_exit(giltrace, pid, run)
         gilcheck.check(run.wait(timeout=DEADLINE) == 0, "giltrace run failed")
         compare(final, gilcheck.report(out))
     except gilcheck.CheckFailed as e:
