@@ -56,60 +56,61 @@ int attach_live_start(struct attach_live *a, pid_t pid, const char *ring_base, u
     if (shim_locate(SHIM_ATTACH_NAME, SHIM_ATTACH_ENV, lib, sizeof lib)) {
         cli_warn("cannot find %s beside the giltrace program; set %s to its path", SHIM_ATTACH_NAME,
                  SHIM_ATTACH_ENV);
-        return -1;
+        return 2;
     }
     if (attach_target_inspect(pid, lib, &a->target, err, sizeof err)) {
         cli_warn("%s", err);
         attach_target_free(&a->target);
-        return -1;
+        return 1;
     }
     if (trace_output_ring_dir(ring_base, "attach", a->ring_dir, sizeof a->ring_dir)) {
         attach_target_free(&a->target);
-        return -1;
+        return 2;
     }
-    int r = -1;
-    struct attach_request req;
-    struct attach_stats st;
-    attach_live_request(&req, a->ring_dir, buffer_mb, py_stacks);
-    if (geteuid() != a->target.uid && chown(a->ring_dir, a->target.uid, a->target.gid) != 0)
+    if (geteuid() != a->target.uid && chown(a->ring_dir, a->target.uid, a->target.gid) != 0) {
         cli_warn("cannot give the ring directory to process %d's user: %s", (int)pid, strerror(errno));
-    else if (attach_session_start(&a->target, &req, &st, err, sizeof err))
+        attach_live_free(a, false);
+        return 2;
+    }
+    attach_live_request(&a->req, a->ring_dir, buffer_mb, py_stacks);
+    if (attach_session_start(&a->target, &a->req, &a->st, err, sizeof err)) {
         cli_warn("%s", err);
-    else if (req.status != ATTACH_OK)
-        attach_live_explain(&a->target, &req);
-    else
-        r = 0;
-    if (r) {
-        trace_output_remove_ring_dir(a->ring_dir);
-        attach_target_free(&a->target);
-        return -1;
+        attach_live_free(a, false);
+        return 1;
+    }
+    if (a->req.status != ATTACH_OK) {
+        attach_live_explain(&a->target, &a->req);
+        attach_live_free(a, false);
+        return 1;
     }
     a->started = true;
     return 0;
 }
 
-int attach_live_stop(struct attach_live *a)
+int attach_live_detach(struct attach_live *a)
 {
-    int r = 0;
-    if (a->started && !attach_process_gone(a->target.pid)) {
-        struct attach_request req;
-        struct attach_stats st;
-        char err[2048];
-        attach_live_request(&req, a->ring_dir, a->buffer_mb, a->py_stacks);
-        if (attach_session_stop(&a->target, &req, &st, err, sizeof err)) {
-            if (!attach_process_gone(a->target.pid)) {
-                cli_warn("could not detach: %s; the process goes on traced until its ring is full or the next "
-                         "attach",
-                         err);
-                r = -1;
-            }
-        } else if (req.status != ATTACH_OK) {
-            cli_warn("could not detach from process %d: %s", (int)a->target.pid, req.message);
-            r = -1;
-        }
+    if (!a->started || attach_process_gone(a->target.pid))
+        return 1;
+    struct attach_request req;
+    char err[2048];
+    attach_live_request(&req, a->ring_dir, a->buffer_mb, a->py_stacks);
+    if (attach_session_stop(&a->target, &req, &a->st, err, sizeof err)) {
+        if (attach_process_gone(a->target.pid))
+            return 1; /* it exited meanwhile: the trace is complete */
+        cli_warn("could not detach: %s; the process goes on traced until its ring is full or the next attach", err);
+        return -1;
     }
-    trace_output_remove_ring_dir(a->ring_dir);
-    attach_target_free(&a->target);
+    if (req.status != ATTACH_OK) {
+        cli_warn("could not detach from process %d: %s", (int)a->target.pid, req.message);
+        return -1;
+    }
     a->started = false;
-    return r;
+    return 0;
+}
+
+void attach_live_free(struct attach_live *a, bool keep_ring_dir)
+{
+    if (!keep_ring_dir)
+        trace_output_remove_ring_dir(a->ring_dir);
+    attach_target_free(&a->target);
 }

@@ -30,16 +30,24 @@ struct attach_live {
     char ring_dir[PATH_MAX];
     uint32_t buffer_mb;
     bool py_stacks, started;
+    struct attach_request req; /* the library's answer to the start */
+    struct attach_stats st;    /* of the last start or stop */
 };
 
 /* Attach to `pid` with a ring of `buffer_mb` MiB in a new directory under
- * `ring_base` (NULL: the default). Returns 0, or -1 after one line on
- * stderr saying why (nothing is left behind then). */
+ * `ring_base` (NULL: the default). Returns 0, or the exit status after one
+ * line on stderr saying why: 2 when giltrace cannot set up (no attach
+ * library, no ring directory), 1 when the target cannot be traced. Nothing
+ * is left behind then. */
 int attach_live_start(struct attach_live *a, pid_t pid, const char *ring_base, uint32_t buffer_mb, bool py_stacks);
 
-/* Detach (unless the target has exited), remove the ring directory and
- * free `a`. Returns 0, or -1 after one line on stderr when the detach
- * failed. */
-int attach_live_stop(struct attach_live *a);
+/* Detach. Returns 0 when detached (a->st then holds the pause), 1 when
+ * the target has exited (nothing to detach), or -1 after one line on
+ * stderr when the detach failed (the target goes on recording until its
+ * ring is full or the next attach). */
+int attach_live_detach(struct attach_live *a);
+
+/* Free `a`, removing its ring directory unless `keep_ring_dir`. */
+void attach_live_free(struct attach_live *a, bool keep_ring_dir);
 
 #endif

@@ -3,9 +3,11 @@
  * CPython for a while, then leave it exactly as it was.
  *
  * Order of work:
- *   1. check the options, the output, and the target (tracer/attach/
- *      attach_target.h refuses what cannot work, in one line);
- *   2. make the private ring directory, owned by the target's user;
+ *   1. check the options and the output;
+ *   2. with attach_live.h (shared with `giltrace top --attach`): check the
+ *      target (tracer/attach/attach_target.h refuses what cannot work, in
+ *      one line), make the private ring directory, owned by the target's
+ *      user, and
  *   3. start the session (attach_session.h): the target is paused for a few
  *      milliseconds while a thread loads the library and redirects the
  *      interpreter's lock calls;
@@ -39,7 +41,6 @@
 #include "../attach/attach_threads.h"
 #include "attach_live.h"
 #include "cli.h"
-#include "shim_locate.h"
 #include "output_file.h"
 #include "trace_output.h"
 
@@ -200,44 +201,22 @@ static bool wait_for_end(pid_t pid, const sigset_t *sigs, double duration_s)
     return exited;
 }
 
-/* Steps 3 to 5; returns 0 if a trace was recorded. */
-static int trace_target(struct attach_target *t, const struct attach_options *o, const char *ring_dir,
-                        const sigset_t *sigs)
+/* Steps 4 and 5, on a target attached to. */
+static void trace_target(struct attach_live *a, const struct attach_options *o, const sigset_t *sigs)
 {
-    struct attach_request req;
-    struct attach_stats st;
-    char err[2048];
-    attach_live_request(&req, ring_dir, o->out.buffer_mb, o->py_stacks);
-    if (attach_session_start(t, &req, &st, err, sizeof err)) {
-        cli_warn("%s", err);
-        return -1;
-    }
-    if (req.status != ATTACH_OK) {
-        attach_live_explain(t, &req);
-        return -1;
-    }
-    say_attached(o, &req, &st);
+    say_attached(o, &a->req, &a->st);
     attach_test_point("tracing");
     int64_t began = attach_now_ns();
-    if (wait_for_end(t->pid, sigs, o->duration_s) || attach_process_gone(t->pid)) {
+    pid_t pid = a->target.pid;
+    if (wait_for_end(pid, sigs, o->duration_s) || attach_process_gone(pid)) {
         if (!o->out.file.quiet)
-            fprintf(stderr, "giltrace: process %d exited after %.1f s of tracing\n", (int)t->pid,
+            fprintf(stderr, "giltrace: process %d exited after %.1f s of tracing\n", (int)pid,
                     (double)(attach_now_ns() - began) / 1e9);
-        return 0;
+        return;
     }
-    attach_live_request(&req, ring_dir, o->out.buffer_mb, o->py_stacks);
-    if (attach_session_stop(t, &req, &st, err, sizeof err)) {
-        if (!attach_process_gone(t->pid)) /* else it exited meanwhile: the trace is complete */
-            cli_warn("could not detach: %s; the process goes on traced until its ring is full or the next attach",
-                     err);
-        return 0;
-    }
-    if (req.status != ATTACH_OK)
-        cli_warn("could not detach from process %d: %s", (int)t->pid, req.message);
-    else if (!o->out.file.quiet)
-        fprintf(stderr, "giltrace: detached from process %d after %.1f s, pausing it %.2f ms\n", (int)t->pid,
-                (double)(attach_now_ns() - began) / 1e9, (double)st.pause_ns / 1e6);
-    return 0;
+    if (attach_live_detach(a) == 0 && !o->out.file.quiet)
+        fprintf(stderr, "giltrace: detached from process %d after %.1f s, pausing it %.2f ms\n", (int)pid,
+                (double)(attach_now_ns() - began) / 1e9, (double)a->st.pause_ns / 1e6);
 }
 
 int cmd_attach(int argc, char **argv)
@@ -247,12 +226,6 @@ int cmd_attach(int argc, char **argv)
     if (r >= 0)
         return r;
 
-    char lib[PATH_MAX];
-    if (shim_locate(SHIM_ATTACH_NAME, SHIM_ATTACH_ENV, lib, sizeof lib)) {
-        cli_warn("cannot find %s beside the giltrace program; set %s to its path", SHIM_ATTACH_NAME,
-                 SHIM_ATTACH_ENV);
-        return 2;
-    }
     /* Held from here on: read from a signalfd while tracing (SIGCHLD is how
      * ptrace stops are waited for). */
     sigset_t sigs, held;
@@ -268,37 +241,18 @@ int cmd_attach(int argc, char **argv)
      * between attach and detach. */
     signal(SIGPIPE, SIG_IGN);
 
-    struct attach_target t;
-    char err[2048];
-    if (attach_target_inspect(o.pid, lib, &t, err, sizeof err)) {
-        cli_warn("%s", err);
-        attach_target_free(&t);
-        return 1;
-    }
     char tmp_output[PATH_MAX], ring_dir[PATH_MAX];
-    if (output_file_begin(o.out.file.output, o.out.file.force, tmp_output, sizeof tmp_output)) {
-        attach_target_free(&t);
+    if (output_file_begin(o.out.file.output, o.out.file.force, tmp_output, sizeof tmp_output))
         return 2;
-    }
-    if (trace_output_ring_dir(o.out.ring_base, "attach", ring_dir, sizeof ring_dir)) {
-        unlink(tmp_output);
-        attach_target_free(&t);
-        return 2;
-    }
-    if (geteuid() != t.uid && chown(ring_dir, t.uid, t.gid) != 0) {
-        cli_warn("cannot give the ring directory to process %d's user: %s", (int)o.pid, strerror(errno));
-        trace_output_remove_ring_dir(ring_dir);
-        unlink(tmp_output);
-        attach_target_free(&t);
-        return 2;
-    }
-    r = trace_target(&t, &o, ring_dir, &sigs);
-    attach_target_free(&t);
+    struct attach_live a;
+    r = attach_live_start(&a, o.pid, o.out.ring_base, o.out.buffer_mb, o.py_stacks);
     if (r) {
         unlink(tmp_output);
-        trace_output_remove_ring_dir(ring_dir);
-        return 1;
+        return r;
     }
+    trace_target(&a, &o, &sigs);
+    snprintf(ring_dir, sizeof ring_dir, "%s", a.ring_dir);
+    attach_live_free(&a, true);
     char command[64];
     snprintf(command, sizeof command, "giltrace attach %d", (int)o.pid);
     return trace_output_finish(ring_dir, tmp_output, o.out.file.output, o.out.file.force, command,

@@ -265,11 +265,15 @@ int cmd_top(int argc, char **argv)
         signal(SIGCHLD, SIG_DFL);
         sigprocmask(SIG_BLOCK, &chld, NULL);
         signal(SIGPIPE, SIG_IGN);
-        if (attach_live_start(&session, (pid_t)pid, NULL, RING_DEFAULT_MB, py_stacks))
-            return 1;
+        int r = attach_live_start(&session, (pid_t)pid, NULL, RING_DEFAULT_MB, py_stacks);
+        if (r)
+            return r;
     }
     int rc = follow((pid_t)pid, once, attach, sort);
-    if (attach && attach_live_stop(&session))
-        rc = 1;
+    if (attach) {
+        if (attach_live_detach(&session) < 0)
+            rc = 1;
+        attach_live_free(&session, false);
+    }
     return rc;
 }
