@@ -181,6 +181,20 @@ def check_attach(python):
         cases("--attach --py-stacks: a Python release site", "(attach_target.py:" in r.stdout)
         held = sum(float(m.group(3)) for m in busy)
         cases("one GIL: last-second held shares sum to at most 100%% (%.1f)" % held, held <= 100.0 + 0.05 * len(busy))
+        tmux = Tmux([gilcheck.GILTRACE, "top", "--attach", str(target.pid)], 2)
+        try:
+            s = await_screen(tmux, "two rows of computing threads under --attach",
+                             lambda s: sum(1 for m in map(ROW.match, s.splitlines()) if m and float(m.group(4)) > 0) >= 2)
+            tmux.keys("q")
+            end = time.monotonic() + DEADLINE
+            while tmux.alive() and time.monotonic() < end:
+                time.sleep(0.1)  # polling for the exit, with a deadline
+            cases("--attach: q quits", not tmux.alive())
+        finally:
+            tmux.kill()
+        r = gilcheck.run_cli([gilcheck.GILTRACE, "top", "--once", str(target.pid)])
+        cases("--attach: detached (no ring mapped in the program any more)",
+              r.returncode == 1 and "not being traced" in r.stderr, r.stderr.strip())
         out, code = target.finish()
         cases("the program ran on after the detach", code == 0 and "bad=0" in out, out.strip())
     after = set(d for d in os.listdir(base) if d.startswith("giltrace-attach-"))

@@ -148,7 +148,7 @@ static int live(struct ring_follow *f, struct top_figures *t, enum top_sort sort
         int ch = getch();
         if (ch == 'q' || ch == 'Q' || ch == 27 || stop_signal)
             break;
-        if (ch != ERR && top_sort_key(ch, &sort)) {
+        if (ch == KEY_RESIZE || (ch != ERR && top_sort_key(ch, &sort))) {
             draw(f, t, sort);
             continue;
         }
