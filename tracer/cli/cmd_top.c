@@ -109,8 +109,14 @@ static void draw(struct ring_follow *f, struct top_figures *t, enum top_sort sor
     if (!m)
         return;
     int rows = LINES, cols = COLS;
-    size_t max_threads = rows > 2 * TOP_SITES + 12 ? (size_t)(rows - 2 * TOP_SITES - 12) : 1;
-    top_view_frame(m, f, t, sort, max_threads, TOP_SITES);
+    /* threads first (header 3 lines, column names 1, keys 1); the sites
+     * (a title and a blank line each) get what is left, up to TOP_SITES */
+    size_t nthreads, room = rows > 6 ? (size_t)(rows - 5) : 1;
+    top_figures_rows(t, &nthreads);
+    size_t max_threads = nthreads < room ? nthreads : room;
+    size_t left = room - max_threads, sites = left > 4 ? (left - 4) / 2 : 0;
+    top_view_frame(m, f, t, sort, max_threads < nthreads && max_threads > 1 ? max_threads - 1 : max_threads,
+                   sites < TOP_SITES ? sites : TOP_SITES);
     fclose(m);
     erase();
     int y = 0;
