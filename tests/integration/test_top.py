@@ -179,12 +179,17 @@ def check_attach(python):
         cases("--attach --once: exit 0 and rows of the computing threads", r.returncode == 0 and len(busy) >= 2,
               "" if r.returncode == 0 and len(busy) >= 2 else r.stdout + r.stderr)
         cases("--attach --py-stacks: a Python release site", "(attach_target.py:" in r.stdout)
-        held = sum(float(m.group(3)) for m in busy)
-        cases("one GIL: last-second held shares sum to at most 100%% (%.1f)" % held, held <= 100.0 + 0.05 * len(busy))
         tmux = Tmux([gilcheck.GILTRACE, "top", "--attach", str(target.pid)], 2)
         try:
-            s = await_screen(tmux, "two rows of computing threads under --attach",
-                             lambda s: sum(1 for m in map(ROW.match, s.splitlines()) if m and float(m.group(4)) > 0) >= 2)
+            # every thread's last second a whole second of its life: then
+            # they share one denominator, and one GIL is held by one at a time
+            s = await_screen(tmux, "two computing threads traced for 2 s or more under --attach",
+                             lambda s: re.search(r"traced for [2-9]\.\d+ s|traced for \d\d+\.\d+ s", s) and
+                             sum(1 for m in map(ROW.match, s.splitlines()) if m and float(m.group(4)) > 0) >= 2)
+            busy = [m for m in map(ROW.match, s.splitlines()) if m]
+            held = sum(float(m.group(3)) for m in busy)
+            cases("one GIL: last-second held shares sum to at most 100%% (%.1f)" % held,
+                  held <= 100.0 + 0.05 * len(busy))
             tmux.keys("q")
             end = time.monotonic() + DEADLINE
             while tmux.alive() and time.monotonic() < end:

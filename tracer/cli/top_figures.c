@@ -292,14 +292,16 @@ static void prune_drops(struct top_figures *t)
     t->ndrops = k;
 }
 
-/* Last-second figures of `th` at `now`. */
-static void window_figures(struct thread *th, int64_t now, int64_t life_end)
+/* Last-second figures of `th` at `now`: over the part of the last second
+ * since its first event (so that the shares of threads sum to at most
+ * one GIL's second, whether they hold, wait, run without it or ended). */
+static void window_figures(struct thread *th, int64_t now)
 {
     int64_t from = now - TOP_WINDOW_NS;
     while (th->span_head < th->nspans && th->spans[th->span_head].end < from)
         th->span_head++;
     int64_t lo = th->first_ns > from ? th->first_ns : from;
-    int64_t len = life_end > lo ? life_end - lo : 0;
+    int64_t len = now > lo ? now - lo : 0;
     int64_t held = 0, waited = 0;
     uint64_t waits = 0, forced = 0;
     for (size_t i = th->span_head; i < th->nspans; i++) {
@@ -349,7 +351,7 @@ static void fill_row(struct thread *th, int64_t now, const char *name)
             r->longest_wait_ns = th->max_wait[i];
     r->convoys = th->convoys;
     r->convoy = th->convoys >= REPORT_CONVOY_MIN_EPISODES && 2 * th->convoys >= th->waits_after_voluntary;
-    window_figures(th, now, end);
+    window_figures(th, now);
 }
 
 int top_figures_update(struct top_figures *t, struct ring_follow *f, int64_t now_ns)

@@ -16,8 +16,10 @@
  *     falls inside it; one read at a later poll is missed;
  *   - the convoy rule is applied per thread over all its GILs (the report:
  *     per GIL).
- * Last-second figures are over [now - 1 s, now], clipped to the thread's
- * life; "longest recent wait" is over the last TOP_RECENT_S seconds.
+ * Last-second figures are over [now - 1 s, now] from the thread's first
+ * event on (not to its last: a thread between events, or ended, still
+ * counts the time), so that the threads' shares of one GIL sum to at most
+ * 100%; "longest recent wait" is over the last TOP_RECENT_S seconds.
  */
 #ifndef GILTRACE_TOP_FIGURES_H
 #define GILTRACE_TOP_FIGURES_H

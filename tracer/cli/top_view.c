@@ -80,7 +80,7 @@ static void header(FILE *out, struct ring_follow *f, size_t nthreads)
     char ver[16] = "?";
     if (p->python_version && p->python_version[0])
         snprintf(ver, sizeof ver, "%.*s", (int)strcspn(p->python_version, " "), p->python_version);
-    fprintf(out, "giltrace top - pid %d %s  %s", (int)p->pid, p->exited ? "(exited)" : "", cmd);
+    fprintf(out, "giltrace top - pid %d%s  %s", (int)p->pid, p->exited ? " (exited)" : "", cmd);
     fprintf(out, "\nPython %s, switch interval ", ver);
     if (p->switch_interval_us > 0)
         fprintf(out, "%" PRId64 " us", p->switch_interval_us);
