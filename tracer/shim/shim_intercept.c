@@ -1,7 +1,7 @@
 /*
  * shim_intercept.c — the exported functions that LD_PRELOAD puts in front of
- * libc's. Each is a filter: one compare against the GIL filters, then a tail
- * call to the real function. Only a call on a GIL (or on one of the few
+ * libc's. Each is a filter: one compare against the GIL filters (for unlock,
+ * a thread-local flag), then a tail call to the real function. Only a call on a GIL (or on one of the few
  * objects a filter cannot tell from one) goes to gil_events.c.
  * pthread_mutex_unlock is interposed only so that an ACQUIRE seen inside
  * the GIL mutex can be stamped and stored after it is let go of
@@ -29,9 +29,11 @@ SHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
     return shim_real.mutex_lock(m);
 }
 
+/* Only a thread with an ACQUIRE pending (between take_gil's signal(SC) and
+ * its unlock(M)) looks further: one test of a thread-local byte. */
 SHIM_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
-    if (UNLIKELY(gil_watched(&gil_filter_mutex, m)))
+    if (UNLIKELY(shim_self.acquire_pending))
         return gil_mutex_unlock(m);
     return shim_real.mutex_unlock(m);
 }
