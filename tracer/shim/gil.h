@@ -128,8 +128,8 @@ struct gil *gil_lookup_sem(sem_t *s);
  * `from` is the interposed call's return address: where a RELEASE's or
  * BUSY's native stack starts (giltrace run --stacks). */
 int gil_mutex_lock(pthread_mutex_t *m, uintptr_t from);
-/* After the real unlock, for a thread with an ACQUIRE pending: record it if
- * `m` is that GIL's mutex M. */
+/* After the real unlock of the GIL mutex M by a thread with an ACQUIRE
+ * pending on it: record that ACQUIRE. */
 int gil_mutex_unlock(pthread_mutex_t *m);
 void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from);
 int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime, uintptr_t from);

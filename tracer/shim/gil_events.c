@@ -104,8 +104,8 @@ bool gil_unlock_hooked;
 static void acquire_record(struct shim_entered self)
 {
     struct shim_thread *t = self.t;
-    unsigned gil = t->acquire_pending - 1u;
-    t->acquire_pending = 0;
+    unsigned gil = t->acquire_gil;
+    t->acquire_mutex = 0;
     uint64_t ts = rec_event(self, RING_EV_ACQUIRE, gil);
     if (t->acquire_waited)
         wait_trigger_check(t, ts);
@@ -115,7 +115,7 @@ static void acquire_record(struct shim_entered self)
  * seen (it cannot be missed while unlock is interposed) goes first. */
 static inline void acquire_settle(struct shim_entered self)
 {
-    if (__builtin_expect(self.t->acquire_pending, 0))
+    if (__builtin_expect(self.t->acquire_mutex != 0, 0))
         acquire_record(self);
 }
 
@@ -147,8 +147,11 @@ int gil_mutex_lock(pthread_mutex_t *m, uintptr_t from)
     struct gil *g = gil_lookup((uintptr_t)m, &role);
     if (!g || (role != GIL_MUTEX && role != GIL_SWITCH_MUTEX))
         return shim_real.mutex_lock(m);
-    int saved_errno = errno;
     struct shim_entered self = shim_thread_enter();
+    /* lock(SM) inside take_gil (holding M): nothing to record. */
+    if (role == GIL_SWITCH_MUTEX && holds(g, self))
+        return shim_real.mutex_lock(m);
+    int saved_errno = errno;
     if (role == GIL_MUTEX) {
         prepare(self, g, from);
         errno = saved_errno;
@@ -156,14 +159,11 @@ int gil_mutex_lock(pthread_mutex_t *m, uintptr_t from)
     }
     /* lock(SM) by a thread outside take_gil (not holding M): a holder that
      * dropped on request. Whether it holds M cannot change meanwhile. */
-    struct shim_stamp forced = {0};
-    if (!holds(g, self)) {
-        acquire_settle(self);
-        forced = rec_stamp();
-    }
+    acquire_settle(self);
+    struct shim_stamp forced = rec_stamp();
     errno = saved_errno;
     int r = shim_real.mutex_lock(m);
-    if (r == 0 && forced.set) {
+    if (r == 0) {
         saved_errno = errno;
         rec_event_stamped(self, RING_EV_FORCED_SWITCH, g->index, &forced);
         errno = saved_errno;
@@ -174,13 +174,9 @@ int gil_mutex_lock(pthread_mutex_t *m, uintptr_t from)
 int gil_mutex_unlock(pthread_mutex_t *m)
 {
     int r = shim_real.mutex_unlock(m);
-    if (__builtin_expect(shim_self.acquire_pending == 0, 1))
-        return r;
     int saved_errno = errno;
     struct shim_entered self = shim_thread_enter(); /* an earlier session's pending ACQUIRE is dropped here */
-    enum gil_role role;
-    struct gil *g = gil_lookup((uintptr_t)m, &role);
-    if (self.t->acquire_pending && g && role == GIL_MUTEX && g->index + 1u == self.t->acquire_pending)
+    if (self.t->acquire_mutex == (uintptr_t)m)
         acquire_record(self);
     errno = saved_errno;
     return r;
@@ -221,7 +217,8 @@ void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from)
             ring_writer_set_gil_kind(RING_GIL_CONDVAR);
             rec_event(self, RING_EV_GIL_ENABLED, g->index);
         }
-        t->acquire_pending = (uint8_t)(g->index + 1u);
+        t->acquire_mutex = g->mutex;
+        t->acquire_gil = g->index;
         t->acquire_waited = t->waits != 0;
         if (!__atomic_load_n(&gil_unlock_hooked, __ATOMIC_RELAXED))
             acquire_record(self); /* no unlock(M) to wait for: recorded inside */

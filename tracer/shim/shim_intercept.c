@@ -29,11 +29,12 @@ SHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
     return shim_real.mutex_lock(m);
 }
 
-/* Only a thread with an ACQUIRE pending (between take_gil's signal(SC) and
- * its unlock(M)) looks further: one test of a thread-local byte. */
+/* Only the unlock of M by a thread with an ACQUIRE pending (between
+ * take_gil's signal(SC) and its unlock(M)) looks further: one compare with
+ * a thread-local word. */
 SHIM_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
-    if (UNLIKELY(shim_self.acquire_pending))
+    if (UNLIKELY(shim_self.acquire_mutex == (uintptr_t)m))
         return gil_mutex_unlock(m);
     return shim_real.mutex_unlock(m);
 }

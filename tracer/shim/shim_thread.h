@@ -57,9 +57,11 @@ struct shim_thread {
      * thread that finds the GIL taken (take_gil: its BUSY). */
     struct shim_stamp stamp_release, stamp_busy;
     /* An ACQUIRE seen inside M (signal(SC) in take_gil), recorded once the
-     * real unlock(M) has returned: the GIL's index + 1, or 0; and whether
-     * the thread waited for it (the wait trigger looks at it then). */
-    uint8_t acquire_pending;
+     * real unlock of M has returned: M's address (0: none pending), the
+     * GIL's index, and whether the thread waited for it (the wait trigger
+     * looks at it then). */
+    uintptr_t acquire_mutex;
+    uint8_t acquire_gil;
     uint8_t acquire_waited;
 
     /* The highest stack address unwinding may read (0: unknown). Kept
