@@ -13,6 +13,7 @@ struct fake_gil_counts fake_gil_counts;
 
 int fake_gil_time_critical;
 uint64_t fake_gil_critical_ns;
+void (*fake_gil_inside)(enum fake_gil_point where);
 
 static uint64_t critical_clock(void)
 {
@@ -27,6 +28,8 @@ static uint64_t critical_clock(void)
 static uint64_t critical_enter(pthread_mutex_t *m)
 {
     pthread_mutex_lock(m);
+    if (fake_gil_inside)
+        fake_gil_inside(FAKE_GIL_ENTERED);
     return critical_clock();
 }
 
@@ -34,6 +37,8 @@ static void critical_leave(pthread_mutex_t *m, uint64_t since)
 {
     if (fake_gil_time_critical)
         __atomic_fetch_add(&fake_gil_critical_ns, critical_clock() - since, __ATOMIC_RELAXED);
+    if (fake_gil_inside)
+        fake_gil_inside(FAKE_GIL_LEAVING);
     pthread_mutex_unlock(m);
 }
 

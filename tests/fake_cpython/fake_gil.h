@@ -50,6 +50,12 @@ extern struct fake_gil_counts fake_gil_counts;
 extern int fake_gil_time_critical;
 extern uint64_t fake_gil_critical_ns;
 
+/* If set, called inside M: right after lock(M) returns (FAKE_GIL_ENTERED)
+ * and right before unlock(M) (FAKE_GIL_LEAVING), in take and drop alike:
+ * tests see there what the shim did before and after the critical section. */
+enum fake_gil_point { FAKE_GIL_ENTERED, FAKE_GIL_LEAVING };
+extern void (*fake_gil_inside)(enum fake_gil_point where);
+
 /* create_gil(): initialise in CPython's order; monotonic condvar clock.
  * `scrambled` initialises the conds first, which no CPython does: the shim
  * must then fail to identify the GIL (and say so). */

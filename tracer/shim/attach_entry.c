@@ -52,6 +52,7 @@ SHIM_EXPORT struct attach_request giltrace_attach_request;
 /* The interposed functions, reached through the interpreter's GOT. */
 static const struct got_hook hooks[] = {
     {"pthread_mutex_lock", (void *)pthread_mutex_lock, (void **)&shim_real.mutex_lock},
+    {"pthread_mutex_unlock", (void *)pthread_mutex_unlock, (void **)&shim_real.mutex_unlock},
     {"pthread_mutex_init", (void *)pthread_mutex_init, (void **)&shim_real.mutex_init},
     {"pthread_cond_init", (void *)pthread_cond_init, (void **)&shim_real.cond_init},
     {"pthread_cond_signal", (void *)pthread_cond_signal, (void **)&shim_real.cond_signal},
@@ -107,6 +108,7 @@ static void record_for(uint32_t tid, unsigned kind, unsigned gil)
 static void end_session(void)
 {
     got_patch_remove();
+    __atomic_store_n(&gil_unlock_hooked, false, __ATOMIC_RELAXED);
     gil_midrun_stop();
     ring_writer_finish();
     ring_writer_release();
@@ -120,6 +122,7 @@ static void after_fork_child(void)
     if (!session.active)
         return;
     got_patch_remove();
+    __atomic_store_n(&gil_unlock_hooked, false, __ATOMIC_RELAXED);
     gil_midrun_stop();
     shim_thread_reset(&shim_self);
     ring_writer_release();
@@ -199,8 +202,16 @@ SHIM_EXPORT int giltrace_attach_start(struct attach_request *req)
         gil_note_free_threaded();
     gil_midrun_start(&py);
     char why[256];
+    /* Whether unlock(M) now reaches the shim: its real pointer is set only
+     * where a slot was redirected. */
+    int (*unlock_before)(pthread_mutex_t *) = shim_real.mutex_unlock;
+    shim_real.mutex_unlock = NULL;
     int slots = got_patch_install((const void *)py.object_base, hooks, sizeof hooks / sizeof hooks[0], why,
                                   sizeof why);
+    if (!shim_real.mutex_unlock)
+        shim_real.mutex_unlock = unlock_before;
+    else
+        __atomic_store_n(&gil_unlock_hooked, true, __ATOMIC_RELAXED);
     if (frozen)
         gil_locate_thaw(main_gil);
     if (slots <= 0) {

@@ -106,6 +106,12 @@ void gil_note_sem_init(sem_t *s);
  * that leaves `enabled` at 0 is followed by GIL_DISABLED. */
 void gil_note_free_threaded(void);
 
+/* unlock(M) reaches gil_mutex_unlock: true under LD_PRELOAD, and under
+ * attach once the interpreter's pthread_mutex_unlock slot is redirected.
+ * Until then an ACQUIRE is recorded inside M, as it is seen. Set before
+ * any GIL is registered or after the hooks are in place. */
+extern bool gil_unlock_hooked;
+
 /* Which of a condvar GIL's four objects an address is. */
 enum gil_role { GIL_MUTEX, GIL_SWITCH_MUTEX, GIL_COND, GIL_SWITCH_COND };
 
@@ -122,6 +128,9 @@ struct gil *gil_lookup_sem(sem_t *s);
  * `from` is the interposed call's return address: where a RELEASE's or
  * BUSY's native stack starts (giltrace run --stacks). */
 int gil_mutex_lock(pthread_mutex_t *m, uintptr_t from);
+/* After the real unlock of the GIL mutex M by a thread with an ACQUIRE
+ * pending on it: record that ACQUIRE. */
+int gil_mutex_unlock(pthread_mutex_t *m);
 void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from);
 int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime, uintptr_t from);
 int gil_sem_wait(sem_t *s, uintptr_t from);

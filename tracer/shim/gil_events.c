@@ -20,9 +20,11 @@
  *
  * Events are recorded while M is held (3.x) or before the semaphore is
  * posted (2.7), with timestamps that put a RELEASE before the next ACQUIRE
- * (recorder.h). Inside M only the clock is read and a record stored:
- * lock(M) itself is interposed so that everything else (chunks, the native
- * stack a RELEASE or BUSY will carry) is done before the real lock. Under
+ * (recorder.h). Inside M a record is stored, and the clock read only for a
+ * waiter's wake-ups: lock(M) itself is interposed so that everything else
+ * (chunks, the clock for a RELEASE or BUSY, the stacks they will carry) is
+ * done before the real lock, and unlock(M) so that an ACQUIRE, seen inside
+ * at signal(SC), is stamped and stored after the real unlock. Under
  * `giltrace attach` a GIL created before the shim arrived is identified at
  * its first condvar call (gil_midrun.h).
  *
@@ -93,15 +95,44 @@ static void store(struct shim_entered self, struct shim_stacks *s, uintptr_t fro
     s->ready = 0;
 }
 
+bool gil_unlock_hooked;
+
+/* Record the ACQUIRE seen inside M (signal(SC)), now that M is let go of:
+ * stamped after the unlock, it still follows the RELEASE before it (stamped
+ * before that holder's unlock, which preceded our lock) and precedes this
+ * thread's next RELEASE (stamped before its next lock). */
+static void acquire_record(struct shim_entered self)
+{
+    struct shim_thread *t = self.t;
+    unsigned gil = t->acquire_gil;
+    t->acquire_mutex = 0;
+    uint64_t ts = rec_event(self, RING_EV_ACQUIRE, gil);
+    if (t->acquire_waited)
+        wait_trigger_check(t, ts);
+}
+
+/* Before any other event of the thread: an ACQUIRE whose unlock(M) was not
+ * seen (it cannot be missed while unlock is interposed) goes first. */
+static inline void acquire_settle(struct shim_entered self)
+{
+    if (__builtin_expect(self.t->acquire_mutex != 0, 0))
+        acquire_record(self);
+}
+
 /* Before the real lock(M): what the critical section will need. A thread
- * that holds the GIL is in drop_gil (its RELEASE's stacks are the ones
- * here); one that does not is in take_gil and will wait if the GIL is held
- * now (its BUSY's stacks). */
+ * that holds the GIL is in drop_gil (its RELEASE's clock and stacks are
+ * taken here); one that does not is in take_gil and will wait if the GIL is
+ * held now (its BUSY's). */
 static void prepare(struct shim_entered self, const struct gil *g, uintptr_t from)
 {
     struct shim_thread *t = self.t;
+    acquire_settle(self);
     rec_prepare(self);
     wait_trigger_prepare();
+    if (t->holds_gil)
+        t->stamp_release = rec_stamp();
+    else if (*g->locked)
+        t->stamp_busy = rec_stamp();
     if (!any_stacks())
         return;
     if (t->holds_gil)
@@ -116,17 +147,37 @@ int gil_mutex_lock(pthread_mutex_t *m, uintptr_t from)
     struct gil *g = gil_lookup((uintptr_t)m, &role);
     if (!g || (role != GIL_MUTEX && role != GIL_SWITCH_MUTEX))
         return shim_real.mutex_lock(m);
-    int saved_errno = errno;
     struct shim_entered self = shim_thread_enter();
+    /* lock(SM) inside take_gil (holding M): nothing to record. */
+    if (role == GIL_SWITCH_MUTEX && holds(g, self))
+        return shim_real.mutex_lock(m);
+    int saved_errno = errno;
     if (role == GIL_MUTEX) {
         prepare(self, g, from);
         errno = saved_errno;
         return shim_real.mutex_lock(m);
     }
+    /* lock(SM) by a thread outside take_gil (not holding M): a holder that
+     * dropped on request. Whether it holds M cannot change meanwhile. */
+    acquire_settle(self);
+    struct shim_stamp forced = rec_stamp();
+    errno = saved_errno;
     int r = shim_real.mutex_lock(m);
-    /* lock(SM) by a thread outside take_gil: a holder that dropped on request. */
-    if (r == 0 && !holds(g, self))
-        rec_event(self, RING_EV_FORCED_SWITCH, g->index);
+    if (r == 0) {
+        saved_errno = errno;
+        rec_event_stamped(self, RING_EV_FORCED_SWITCH, g->index, &forced);
+        errno = saved_errno;
+    }
+    return r;
+}
+
+int gil_mutex_unlock(pthread_mutex_t *m)
+{
+    int r = shim_real.mutex_unlock(m);
+    int saved_errno = errno;
+    struct shim_entered self = shim_thread_enter(); /* an earlier session's pending ACQUIRE is dropped here */
+    if (self.t->acquire_mutex == (uintptr_t)m)
+        acquire_record(self);
     errno = saved_errno;
     return r;
 }
@@ -146,8 +197,9 @@ void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from)
         errno = saved_errno;
         return;
     }
+    acquire_settle(self);
     if (role == GIL_COND) {
-        rec_event(self, RING_EV_RELEASE, g->index);
+        rec_event_stamped(self, RING_EV_RELEASE, g->index, &t->stamp_release);
         if (g->locked == &g->shadow_locked)
             g->shadow_locked = 0;
         t->holds_gil = 0;
@@ -165,11 +217,14 @@ void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from)
             ring_writer_set_gil_kind(RING_GIL_CONDVAR);
             rec_event(self, RING_EV_GIL_ENABLED, g->index);
         }
-        uint64_t ts = rec_event(self, RING_EV_ACQUIRE, g->index);
-        if (t->waits)
-            wait_trigger_check(t, ts);
+        t->acquire_mutex = g->mutex;
+        t->acquire_gil = g->index;
+        t->acquire_waited = t->waits != 0;
+        if (!__atomic_load_n(&gil_unlock_hooked, __ATOMIC_RELAXED))
+            acquire_record(self); /* no unlock(M) to wait for: recorded inside */
         t->waits = 0;
         t->stacks_busy.ready = 0;
+        t->stamp_busy.set = 0;
         t->holds_gil = 1;
         if (g->locked == &g->shadow_locked) {
             /* 3.2-3.6 only: 3.7+'s own fields are read instead, and the
@@ -197,9 +252,11 @@ int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct times
     struct shim_entered self = shim_thread_enter();
     struct shim_thread *t = self.t;
     unsigned long switches = *g->switch_number;
+    acquire_settle(self);
+    t->stamp_release.set = 0; /* M retaken inside the wait: a stamp of before is stale */
     if (t->waits++ == 0) {
         note_interval(g, abstime);
-        uint64_t ts = rec_event(self, RING_EV_BUSY, g->index);
+        uint64_t ts = rec_event_stamped(self, RING_EV_BUSY, g->index, &t->stamp_busy);
         if (any_stacks())
             store(self, &t->stacks_busy, from);
         wait_trigger_began(t, ts);

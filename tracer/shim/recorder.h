@@ -10,9 +10,16 @@
  *     chunk, and its next one (the spare) once the current one is half
  *     full, populating their pages; warms the cache line the next record
  *     goes to. Stack capture happens there too (gil_events.c).
- *   - rec_event(), inside the critical section, reads the clock and stores
- *     one 16-byte record into memory the thread alone writes: no lookup, no
- *     shared cache line, no page fault, no syscall, no lock, no allocation.
+ *   - the clock is read outside too wherever the event is known ahead or
+ *     can be stored after: rec_stamp() before lock(M) for a holder's
+ *     RELEASE and a waiter's BUSY, before lock(SM) for a FORCED_SWITCH, and
+ *     an ACQUIRE is stamped and stored after the real unlock(M)
+ *     (gil_events.c). A clock read costs ~10 ns (rdtsc) to ~25 ns (kvm-clock).
+ *   - inside the critical section rec_event_stamped() stores one 16-byte
+ *     record into memory the thread alone writes: no lookup, no shared
+ *     cache line, no page fault, no syscall, no lock, no allocation. Only
+ *     the wake-ups of a waiter (RETRY, TIMEOUT, DROP_REQUEST), which no
+ *     earlier moment can stand for, read the clock there (rec_event).
  *     When the chunk is full it moves to the spare (a few stores). Only a
  *     thread that records more than half a chunk inside one take_gil wait
  *     (about 2,000 wake-ups) claims a chunk inside the critical section, and
@@ -21,9 +28,11 @@
  * Once an append-mode ring is full, a lost event costs one store into the
  * thread's own last chunk header.
  *
- * Order: a RELEASE is stamped before the real unlock lets another thread
- * in, and an ACQUIRE after its lock is really taken (rec_clock.h), so a
- * RELEASE always sorts before the next ACQUIRE by timestamp.
+ * Order: a RELEASE is stamped before the real lock(M) of drop_gil, so before
+ * its unlock lets another thread in, and an ACQUIRE after take_gil's lock is
+ * really taken and let go of (fenced: rec_clock.h), so a RELEASE always
+ * sorts before the next ACQUIRE by timestamp, and a hold as recorded lies
+ * within the hold as it was (by the time the lock(M) waited, at most).
  *
  * None of these functions changes errno except where said; the wrappers in
  * gil_events.c save it once around their own work.
@@ -69,21 +78,59 @@ static inline bool rec_kind_follows_lock(unsigned kind)
     return kind != RING_EV_RELEASE && kind != RING_EV_BUSY && kind != RING_EV_GIL_DISABLED;
 }
 
-/* Record `kind` (enum ring_event_kind) on GIL `gil` for the calling thread.
- * Returns the raw timestamp stored, or 0 when the event was lost. */
-static inline uint64_t rec_event(struct shim_entered self, unsigned kind, unsigned gil)
+/* Room for one more record: true, or false with the event counted lost. */
+static inline bool rec_room(struct shim_entered self)
+{
+    return __builtin_expect(self.t->pos != self.t->end, 1) || rec_next_chunk(self, true);
+}
+
+/* Store one event record stamped `ts` on `cpu`; rec_room() said yes. */
+static inline void rec_store(struct shim_entered self, unsigned kind, unsigned gil, uint64_t ts, unsigned cpu)
 {
     struct shim_thread *t = self.t;
-    if (__builtin_expect(t->pos == t->end, 0) && !rec_next_chunk(self, true))
-        return 0;
-    unsigned cpu;
-    uint64_t ts = rec_clock_now(rec_kind_follows_lock(kind), &cpu);
     struct ring_record *r = t->pos++;
     r->raw_ts = ts;
     /* The tail commits the record: it must not become visible before raw_ts. */
     __atomic_store_n(&r->tail, ring_record_tail(kind, gil, cpu, t->next_check++ ^ RING_CHECK_KEY),
                      __ATOMIC_RELEASE);
+}
+
+/* Record `kind` (enum ring_event_kind) on GIL `gil` for the calling thread.
+ * Returns the raw timestamp stored, or 0 when the event was lost. */
+static inline uint64_t rec_event(struct shim_entered self, unsigned kind, unsigned gil)
+{
+    if (!rec_room(self))
+        return 0;
+    unsigned cpu;
+    uint64_t ts = rec_clock_now(rec_kind_follows_lock(kind), &cpu);
+    rec_store(self, kind, gil, ts, cpu);
     return ts;
+}
+
+/* Read the clock for an event that a critical section about to begin (or
+ * just ended) will record: the clock, ~25 ns on a kvm-clock guest, is then
+ * read outside it, and the critical section only stores. Fenced: the read
+ * keeps its place in the thread's order of events, before the lock it
+ * precedes or after the unlock it follows. */
+static inline struct shim_stamp rec_stamp(void)
+{
+    struct shim_stamp s;
+    s.raw = rec_clock_now(true, &s.cpu);
+    s.set = 1;
+    return s;
+}
+
+/* Record `kind` with the time in `*s` if it is set (and clear it), else
+ * with the clock read now. Returns the raw timestamp stored, or 0. */
+static inline uint64_t rec_event_stamped(struct shim_entered self, unsigned kind, unsigned gil, struct shim_stamp *s)
+{
+    if (!s->set)
+        return rec_event(self, kind, gil);
+    s->set = 0;
+    if (!rec_room(self))
+        return 0;
+    rec_store(self, kind, gil, s->raw, s->cpu);
+    return s->raw;
 }
 
 /* Store a record that is no event (RING_REC_STACK: raw = a stack id).

@@ -1,10 +1,11 @@
 /*
  * shim_intercept.c — the exported functions that LD_PRELOAD puts in front of
- * libc's. Each is a filter: one compare against the GIL filters, then a tail
- * call to the real function. Only a call on a GIL (or on one of the few
+ * libc's. Each is a filter: one compare against the GIL filters (for unlock,
+ * a thread-local flag), then a tail call to the real function. Only a call on a GIL (or on one of the few
  * objects a filter cannot tell from one) goes to gil_events.c.
- * pthread_mutex_unlock is not interposed at all: no GIL event is an unlock,
- * and nothing needs doing after one.
+ * pthread_mutex_unlock is interposed only so that an ACQUIRE seen inside
+ * the GIL mutex can be stamped and stored after it is let go of
+ * (gil_events.c).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -26,6 +27,16 @@ SHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
     if (UNLIKELY(gil_watched(&gil_filter_mutex, m)))
         return gil_mutex_lock(m, CALLER);
     return shim_real.mutex_lock(m);
+}
+
+/* Only the unlock of M by a thread with an ACQUIRE pending (between
+ * take_gil's signal(SC) and its unlock(M)) looks further: one compare with
+ * a thread-local word. */
+SHIM_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+    if (UNLIKELY(shim_self.acquire_mutex == (uintptr_t)m))
+        return gil_mutex_unlock(m);
+    return shim_real.mutex_unlock(m);
 }
 
 SHIM_EXPORT int pthread_cond_signal(pthread_cond_t *c)

@@ -106,6 +106,7 @@ static void start_tracing(void)
     }
     if (why[0])
         say(why, ""); /* a smaller ring than asked: the file system is short of room */
+    gil_unlock_hooked = true; /* the exported pthread_mutex_unlock interposes */
     gil_registry_start(&py);
     pthread_atfork(NULL, NULL, after_fork_child);
     stack_unwind_init();

@@ -38,6 +38,7 @@ static void *resolve_one(const char *name, const char *version)
 void shim_real_resolve(void)
 {
     RESOLVE(mutex_lock, "pthread_mutex_lock", NULL);
+    RESOLVE(mutex_unlock, "pthread_mutex_unlock", NULL);
     RESOLVE(mutex_init, "pthread_mutex_init", NULL);
     RESOLVE(cond_init, "pthread_cond_init", "GLIBC_2.3.2");
     RESOLVE(cond_signal, "pthread_cond_signal", "GLIBC_2.3.2");
@@ -56,6 +57,12 @@ static int lazy_mutex_lock(pthread_mutex_t *m)
 {
     shim_real_resolve();
     return shim_real.mutex_lock(m);
+}
+
+static int lazy_mutex_unlock(pthread_mutex_t *m)
+{
+    shim_real_resolve();
+    return shim_real.mutex_unlock(m);
 }
 
 static int lazy_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)
@@ -126,6 +133,7 @@ static int lazy_dlclose(void *h)
 
 struct shim_real shim_real = {
     .mutex_lock = lazy_mutex_lock,
+    .mutex_unlock = lazy_mutex_unlock,
     .mutex_init = lazy_mutex_init,
     .cond_init = lazy_cond_init,
     .cond_signal = lazy_cond_signal,

@@ -16,6 +16,7 @@
 
 struct shim_real {
     int (*mutex_lock)(pthread_mutex_t *);
+    int (*mutex_unlock)(pthread_mutex_t *);
     int (*mutex_init)(pthread_mutex_t *, const pthread_mutexattr_t *);
     int (*cond_init)(pthread_cond_t *, const pthread_condattr_t *);
     int (*cond_signal)(pthread_cond_t *);

@@ -12,6 +12,14 @@
 
 struct gil;
 
+/* A timestamp read outside a GIL critical section for an event recorded
+ * inside it (recorder.h, rec_stamp). */
+struct shim_stamp {
+    uint64_t raw;
+    unsigned cpu;
+    uint8_t set;
+};
+
 struct shim_thread {
     /* Recording cursor in this thread's current chunk; pos == end means the
      * next event must move to another chunk first (also true before the
@@ -43,6 +51,18 @@ struct shim_thread {
         uint32_t python; /* Python stack id (0: none) */
         uint8_t ready;   /* captured; else they are taken inside, late */
     } stacks_release, stacks_busy;
+
+    /* Clocks read before the real lock(M) for the event its critical
+     * section will record: by a GIL holder (drop_gil: its RELEASE) and by a
+     * thread that finds the GIL taken (take_gil: its BUSY). */
+    struct shim_stamp stamp_release, stamp_busy;
+    /* An ACQUIRE seen inside M (signal(SC) in take_gil), recorded once the
+     * real unlock of M has returned: M's address (0: none pending), the
+     * GIL's index, and whether the thread waited for it (the wait trigger
+     * looks at it then). */
+    uintptr_t acquire_mutex;
+    uint8_t acquire_gil;
+    uint8_t acquire_waited;
 
     /* The highest stack address unwinding may read (0: unknown). Kept
      * across shim_thread_reset: the stack is the same after a fork. */
