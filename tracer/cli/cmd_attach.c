@@ -334,7 +334,7 @@ int cmd_attach(int argc, char **argv)
     }
     char command[64];
     snprintf(command, sizeof command, "giltrace attach %d", (int)o.pid);
-    return trace_output_finish(ring_dir, tmp_output, o.out.file.output, o.out.file.force, command,
+    return trace_output_finish(ring_dir, tmp_output, o.out.file.output, o.out.file.force, command, NULL,
                                o.out.file.quiet)
                ? 1
                : 0;
