@@ -61,7 +61,8 @@ def main():
              p.returncode == 2 and one_line(p.stderr) and not os.path.exists(os.path.join(work, "x.db")),
              p.stderr.strip())
     p = run([giltrace, "attach", "--experiment", "priority-gil", "1"])
-    case("attach refuses --experiment", p.returncode == 2 and one_line(p.stderr), p.stderr.strip())
+    case("attach refuses --experiment", p.returncode == 2 and one_line(p.stderr) and "run's alone" in p.stderr,
+         p.stderr.strip())
 
     off = traced(giltrace, python, base, None)
     on = traced(giltrace, python, prio, "priority-gil")
