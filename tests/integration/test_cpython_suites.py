@@ -4,8 +4,10 @@ subprocesses pass under the tracer exactly as they do without it: every test
 case has the same outcome traced (`giltrace run`, regrtest's worker
 processes included) as untraced.
 
-usage: test_cpython_suites.py SPEC[,SPEC...]   (SPEC: 3.11, debian-3.11, 3.13, ...:
-                                              the first present with its Lib/test)
+usage: test_cpython_suites.py SPEC[,SPEC...] [EXPERIMENT]
+  SPEC: 3.11, debian-3.11, 3.13, ...: the first present with its Lib/test;
+  EXPERIMENT: trace under `giltrace run --experiment EXPERIMENT` (e.g.
+  priority-gil): an experiment changes scheduling, never an outcome.
 
 Outcomes are read from regrtest's --junit-xml file, not from its output. A
 test case whose outcome differs is run again, alone, in both modes: one
@@ -55,13 +57,17 @@ def outcomes(xml_path):
     return result
 
 
+EXPERIMENT = sys.argv[2] if len(sys.argv) > 2 else None
+
+
 def regrtest(python, suites, traced, work, tag):
     xml = os.path.join(work, tag + ".xml")
     if os.path.exists(xml):
         os.remove(xml)
     cmd = [python, "-m", "test", "-v", "-u", "network", "-j2", "--junit-xml", xml] + suites
     if traced:
-        cmd = [GILTRACE, "run", "-q", "-f", "-o", os.path.join(work, tag + ".db"), "--"] + cmd
+        experiment = ["--experiment", EXPERIMENT] if EXPERIMENT else []
+        cmd = [GILTRACE, "run", "-q", "-f", "-o", os.path.join(work, tag + ".db")] + experiment + ["--"] + cmd
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     p = subprocess.run(cmd, capture_output=True, text=True, cwd=work, env=env, timeout=1200)
     return outcomes(xml), p.stdout + p.stderr
@@ -83,7 +89,8 @@ def main():
         print("SKIP: %s" % "; ".join(why))
         return SKIP
     work = tempfile.mkdtemp(prefix="giltrace-regrtest-")
-    print("interpreter: %s (%s); suites: %s" % (python, version, " ".join(SUITES)))
+    print("interpreter: %s (%s); suites: %s%s" % (python, version, " ".join(SUITES),
+                                                  "; traced under --experiment " + EXPERIMENT if EXPERIMENT else ""))
     plain, _ = regrtest(python, SUITES, False, work, "plain")
     traced, log = regrtest(python, SUITES, True, work, "traced")
     if not plain or not traced:
@@ -101,8 +108,13 @@ def main():
     print("traced:   %d cases: %s" % (len(traced), tally(traced)))
     db = sqlite3.connect(os.path.join(work, "traced.db"))
     procs, events = db.execute("SELECT count(*), (SELECT count(*) FROM events) FROM processes").fetchone()
+    label = db.execute("SELECT value FROM meta WHERE key = 'experiment'").fetchone()
     db.close()
-    print("the traced run's trace: %d processes, %d GIL events" % (procs, events))
+    print("the traced run's trace: %d processes, %d GIL events%s" % (procs, events,
+                                                                   ", experiment " + label[0] if label else ""))
+    if (label[0] if label else None) != EXPERIMENT:
+        print("FAIL: the trace's meta says experiment %r, not %r" % (label and label[0], EXPERIMENT))
+        return 1
 
     differing = sorted(c for c in set(plain) | set(traced) if plain.get(c) != traced.get(c))
     failures = []

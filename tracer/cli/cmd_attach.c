@@ -73,7 +73,7 @@ static const char usage[] =
     "no native stacks and no thread names: giltrace run gathers those as\n"
     "threads start.\n";
 
-enum { OPT_PY_STACKS = TRACE_OPT_END };
+enum { OPT_PY_STACKS = TRACE_OPT_END, OPT_EXPERIMENT };
 
 struct attach_options {
     struct trace_output_options out;
@@ -105,7 +105,7 @@ static int parse_options(int argc, char **argv, struct attach_options *o)
 {
     static const struct option longopts[] = {
         {"duration", required_argument, NULL, 'd'}, {"py-stacks", no_argument, NULL, OPT_PY_STACKS},
-        TRACE_OUTPUT_LONGOPTS, {NULL, 0, NULL, 0}};
+        {"experiment", required_argument, NULL, OPT_EXPERIMENT}, TRACE_OUTPUT_LONGOPTS, {NULL, 0, NULL, 0}};
     trace_output_defaults(&o->out);
     o->duration_s = 10;
     opterr = 0;
@@ -122,6 +122,9 @@ static int parse_options(int argc, char **argv, struct attach_options *o)
             o->py_stacks = true;
             continue;
         }
+        if (c == OPT_EXPERIMENT) /* known, to say why it is refused */
+            return cli_usage_error("attach", "--experiment is giltrace run's alone: attach never changes the "
+                                             "scheduling of a program that is already running");
         int r = trace_output_option("attach", usage, c, argv, &o->out);
         if (r >= 0)
             return r;
@@ -255,7 +258,7 @@ int cmd_attach(int argc, char **argv)
     attach_live_free(&a, true);
     char command[64];
     snprintf(command, sizeof command, "giltrace attach %d", (int)o.pid);
-    return trace_output_finish(ring_dir, tmp_output, o.out.file.output, o.out.file.force, command,
+    return trace_output_finish(ring_dir, tmp_output, o.out.file.output, o.out.file.force, command, NULL,
                                o.out.file.quiet)
                ? 1
                : 0;

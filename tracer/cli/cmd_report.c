@@ -8,11 +8,13 @@
 #include <string.h>
 
 #include "cli.h"
+#include "experiment_label.h"
 #include "report.h"
 #include "report_json.h"
 #include "report_html.h"
 #include "report_png.h"
 #include "report_py.h"
+#include "report_whatif.h"
 #include "trace_load.h"
 
 static const char usage[] =
@@ -44,9 +46,18 @@ static const char usage[] =
     "                  the stack where it ended (its RELEASE), or each wait under\n"
     "                  the stack where it began (its BUSY); needs a trace recorded\n"
     "                  with giltrace run --stacks\n"
-    "  -h, --help      show this help\n";
+    "  --what-if POLICY\n"
+    "                  also replay each process's GIL demands (CPU bursts held,\n"
+    "                  gaps without the GIL) under another policy and predict\n"
+    "                  its waits: switch-interval=TIME (1ms, 500us), priority-gil\n"
+    "                  (as giltrace run --experiment priority-gil), or both\n"
+    "                  joined by a comma; the model and its limits: docs/WHATIF.md\n"
+    "  -h, --help      show this help\n"
+    "\n"
+    "A trace recorded under giltrace run --experiment is labelled as such at the\n"
+    "top of the report (on standard error with --json).\n";
 
-enum { OPT_JSON = 256, OPT_PNG, OPT_SITES, OPT_FOLDED, OPT_HTML };
+enum { OPT_JSON = 256, OPT_PNG, OPT_SITES, OPT_FOLDED, OPT_HTML, OPT_WHAT_IF };
 
 /* --folded: the folded Python stacks of every process, then the loaded
  * trace is freed. */
@@ -73,17 +84,38 @@ static int report_folded(struct trace_process *procs, size_t n, bool waits, cons
     return status;
 }
 
+/* --what-if: the replay of every process. */
+static int report_what_if(FILE *out, const struct trace_process *procs, size_t n, const struct whatif_policy *what,
+                          const char *spec, const char *label)
+{
+    struct whatif_policy recorded;
+    whatif_policy_recorded(label, &recorded);
+    for (size_t i = 0; i < n; i++) {
+        struct whatif_result r;
+        if (whatif_run(&procs[i], &recorded, what, &r)) {
+            cli_warn("out of memory replaying pid %d", procs[i].pid);
+            return 1;
+        }
+        whatif_text(out, &procs[i], &r, spec, label);
+        whatif_free(&r);
+    }
+    return 0;
+}
+
 int cmd_report(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"json", no_argument, NULL, OPT_JSON},   {"png", required_argument, NULL, OPT_PNG},
         {"sites", required_argument, NULL, OPT_SITES}, {"folded", required_argument, NULL, OPT_FOLDED},
         {"html", required_argument, NULL, OPT_HTML}, {"force", no_argument, NULL, 'f'},
+        {"what-if", required_argument, NULL, OPT_WHAT_IF},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     bool json = false, force = false;
-    const char *png = NULL, *folded = NULL, *html = NULL;
+    const char *png = NULL, *folded = NULL, *html = NULL, *what_if = NULL;
+    struct whatif_policy what;
+    char err[1024];
     struct report_options ro = {0};
     opterr = 0;
     optind = 1;
@@ -113,6 +145,11 @@ int cmd_report(int argc, char **argv)
                 return cli_usage_error("report", "--folded wants hold or wait, not \"%s\"", optarg);
             folded = optarg;
             break;
+        case OPT_WHAT_IF:
+            if (whatif_policy_parse(optarg, &what, err, sizeof err))
+                return cli_usage_error("report", "%s", err);
+            what_if = optarg;
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -132,7 +169,6 @@ int cmd_report(int argc, char **argv)
     if (html && !*html)
         return cli_usage_error("report", "--html is empty");
 
-    char err[1024];
     struct trace_process *procs;
     size_t n;
     if (trace_load(path, &procs, &n, err, sizeof err)) {
@@ -141,6 +177,10 @@ int cmd_report(int argc, char **argv)
     }
     if (folded)
         return report_folded(procs, n, strcmp(folded, "wait") == 0, path);
+    char label[256];
+    bool labelled = experiment_label_read(path, label, sizeof label);
+    if (labelled)
+        experiment_label_print(json ? stderr : stdout, label);
     struct report_process *reports = calloc(n ? n : 1, sizeof *reports);
     if (!reports) {
         cli_warn("out of memory");
@@ -164,6 +204,8 @@ int cmd_report(int argc, char **argv)
         } else {
             report_text(stdout, reports, n, path);
         }
+        if (status == 0 && what_if)
+            status = report_what_if(json ? stderr : stdout, procs, n, &what, what_if, labelled ? label : NULL);
         if (status == 0 && png && report_png(png, force, reports, n, path, err, sizeof err)) {
             cli_warn("%s", err);
             status = 1;

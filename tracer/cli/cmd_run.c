@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../shim/experiment_spec.h"
 #include "cli.h"
 #include "output_file.h"
 #include "shim_locate.h"
@@ -66,6 +67,16 @@ static const char usage[] =
     "                        unwinding)\n"
     "      --stacks-mb N     stack table per process in MiB, 1..1024 (default: 16);\n"
     "                        stacks beyond it are counted as lost\n"
+    "      --experiment SPEC  run the program under a GIL scheduling experiment\n"
+    "                        (never on by default; labelled in the summary, the\n"
+    "                        trace's meta and giltrace report; CPython 3.2+):\n"
+    "                        priority-gil: a thread that gave the GIL up\n"
+    "                        voluntarily (I/O) and wants it back asks the holder\n"
+    "                        to drop it at once, not after the switch interval;\n"
+    "                        switch-interval=WHO:MS[,WHO:MS...]: thread WHO (a tid\n"
+    "                        or a Python thread name, MainThread for the main\n"
+    "                        thread) waits MS ms (0..10000) before asking;\n"
+    "                        both: priority-gil,switch-interval=...\n"
     "  -q, --quiet           print no summary (warnings are still printed)\n"
     "  -h, --help            show this help\n"
     "\n"
@@ -79,10 +90,11 @@ struct run_options {
     bool stacks;
     bool py_stacks;
     uint32_t stacks_mb;
+    const char *experiment; /* NULL: none */
     char **command;
 };
 
-enum { OPT_RING_MODE = TRACE_OPT_END, OPT_TRIGGER_WAIT_MS, OPT_STACKS, OPT_STACKS_MB, OPT_PY_STACKS };
+enum { OPT_RING_MODE = TRACE_OPT_END, OPT_TRIGGER_WAIT_MS, OPT_STACKS, OPT_STACKS_MB, OPT_PY_STACKS, OPT_EXPERIMENT };
 
 static int parse_options(int argc, char **argv, struct run_options *o)
 {
@@ -93,6 +105,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
         {"stacks", no_argument, NULL, OPT_STACKS},
         {"stacks-mb", required_argument, NULL, OPT_STACKS_MB},
         {"py-stacks", no_argument, NULL, OPT_PY_STACKS},
+        {"experiment", required_argument, NULL, OPT_EXPERIMENT},
         {NULL, 0, NULL, 0},
     };
     *o = (struct run_options){.ring_mode = "append", .stacks_mb = 16};
@@ -120,6 +133,16 @@ static int parse_options(int argc, char **argv, struct run_options *o)
         case OPT_PY_STACKS:
             o->py_stacks = true;
             break;
+        case OPT_EXPERIMENT: {
+            struct experiment_spec spec;
+            char why[512];
+            if (o->experiment)
+                return cli_usage_error("run", "one --experiment at a time (join them with commas)");
+            if (!experiment_spec_parse(optarg, &spec, why, sizeof why))
+                return cli_usage_error("run", "--experiment: %s", why);
+            o->experiment = optarg;
+            break;
+        }
         case OPT_STACKS_MB:
             if (!cli_parse_u64(optarg, 1, 1024, &v))
                 return cli_usage_error("run", "--stacks-mb wants a size in MiB from 1 to 1024, not \"%s\"", optarg);
@@ -158,6 +181,7 @@ static int setup_child_environment(const char *shim, const char *run_dir, const 
                                 : unsetenv("GILTRACE_TRIGGER_WAIT_MS")) |
             setenv("GILTRACE_STACKS", o->stacks ? "1" : "0", 1) | setenv("GILTRACE_STACKS_MB", stacks_mb, 1) |
             setenv("GILTRACE_PYSTACKS", o->stacks || o->py_stacks ? "1" : "0", 1) |
+            (o->experiment ? setenv("GILTRACE_EXPERIMENT", o->experiment, 1) : unsetenv("GILTRACE_EXPERIMENT")) |
             unsetenv("GILTRACE_OUTPUT");
     free(preload);
     return r;
@@ -377,7 +401,8 @@ int cmd_run(int argc, char **argv)
     shim_share_remove(shim_dir);
 
     char *command = join_command(o.command);
-    r = trace_output_finish(run_dir, tmp_output, o.out.file.output, o.out.file.force, command, o.out.file.quiet);
+    r = trace_output_finish(run_dir, tmp_output, o.out.file.output, o.out.file.force, command, o.experiment,
+                            o.out.file.quiet);
     free(command);
     return r == 0 ? status : status ? status : 1;
 }

@@ -10,6 +10,7 @@
 #include "../../formats/ring.h"
 #include "../../formats/trace_figures.h"
 #include "cli.h"
+#include "experiment_label.h"
 #include "report.h"
 
 static const char *base_name(const char *path)
@@ -61,6 +62,8 @@ void run_summary_print(FILE *out, const struct trace_set *s, const char *db_path
     if (events)
         fprintf(out, ", %.1f bytes/event", (double)db_bytes / (double)events);
     fprintf(out, ")\n");
+    if (s->experiment)
+        experiment_label_print(out, s->experiment);
     if (s->count == 0)
         fprintf(out, "giltrace: no Python process ran under the tracer\n");
 

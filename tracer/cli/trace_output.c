@@ -82,12 +82,17 @@ void trace_output_remove_ring_dir(const char *dir)
 }
 
 int trace_output_finish(const char *ring_dir, const char *tmp, const char *output, bool force, const char *command,
-                        bool quiet)
+                        const char *experiment, bool quiet)
 {
     char final[PATH_MAX];
     struct trace_set set;
     char err[1024];
-    if (trace_set_read_dir(ring_dir, &set, err, sizeof err) || trace_set_write(&set, tmp, command, err, sizeof err)) {
+    int bad = trace_set_read_dir(ring_dir, &set, err, sizeof err);
+    if (!bad) {
+        set.experiment = experiment;
+        bad = trace_set_write(&set, tmp, command, err, sizeof err);
+    }
+    if (bad) {
         cli_warn("%s; the rings are kept in %s", err, ring_dir);
         unlink(tmp);
         return -1;

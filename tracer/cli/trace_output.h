@@ -52,8 +52,10 @@ void trace_output_remove_ring_dir(const char *dir);
  * `tmp`, the file output_file_begin claimed, then renamed by
  * output_file_commit with `force`), remove the rings, say what must be said (lost
  * events...) and, unless `quiet`, print the summary. `command` goes into
- * meta. Returns 0, or -1 after saying why (the rings are then kept). */
+ * meta, and `experiment` (giltrace run --experiment; NULL: none) too, and
+ * into the summary. Returns 0, or -1 after saying why (the rings are then
+ * kept). */
 int trace_output_finish(const char *ring_dir, const char *tmp, const char *output, bool force, const char *command,
-                        bool quiet);
+                        const char *experiment, bool quiet);
 
 #endif

@@ -118,6 +118,8 @@ int trace_set_write(const struct trace_set *s, const char *db_path, const char *
     tdb_writer_set_progress(w, show_progress, &bar);
     if (command && tdb_writer_set_meta(w, "command", command, err, n))
         goto fail;
+    if (s->experiment && tdb_writer_set_meta(w, "experiment", s->experiment, err, n))
+        goto fail;
     for (size_t i = 0; i < s->count; i++)
         if (tdb_writer_add_process(w, &s->procs[i], err, n))
             goto fail;

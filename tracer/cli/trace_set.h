@@ -14,6 +14,7 @@ struct trace_set {
     size_t count;
     struct trace_process *procs; /* by start time */
     size_t unreadable;           /* ring files that could not be decoded */
+    const char *experiment;      /* giltrace run --experiment, for meta and the summary; NULL: none */
 };
 
 /* Read every "*.ring" in `dir`. A file that cannot be decoded is reported

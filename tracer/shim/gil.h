@@ -41,6 +41,7 @@ struct gil {
     uint8_t index;            /* ring/database gil number */
     uint8_t announce_enabled; /* free-threaded build, GIL off: GIL_ENABLED at the next acquire */
     uint8_t interval_noted;   /* 3.2-3.6: the switch interval was worked out from a deadline */
+    uint8_t exp_drop_requested; /* --experiment: a drop request since the last ACQUIRE (under M) */
 };
 
 /* An address filter: a bitmap over a hash of the address. A GIL object's

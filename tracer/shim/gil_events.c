@@ -28,12 +28,16 @@
  * `giltrace attach` a GIL created before the shim arrived is identified at
  * its first condvar call (gil_midrun.h).
  *
+ * Under giltrace run --experiment, the timed wait's deadline is the one
+ * gil_experiment.h decides (the only thing an experiment changes).
+ *
  * errno: each slow path saves it once on entry and restores it after its
  * own work, before and after the real call.
  */
 #include <errno.h>
 
 #include "gil.h"
+#include "gil_experiment.h"
 #include "gil_midrun.h"
 #include "py_stack.h"
 #include "recorder.h"
@@ -203,6 +207,8 @@ void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from)
         if (g->locked == &g->shadow_locked)
             g->shadow_locked = 0;
         t->holds_gil = 0;
+        if (__builtin_expect(gil_experiment_on, 0))
+            gil_experiment_note_release(t, g);
         if (any_stacks())
             store(self, &t->stacks_release, from); /* right after its RELEASE */
         if (g->enabled && *g->enabled == 0) {
@@ -226,6 +232,8 @@ void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from)
         t->stacks_busy.ready = 0;
         t->stamp_busy.set = 0;
         t->holds_gil = 1;
+        if (__builtin_expect(gil_experiment_on, 0))
+            gil_experiment_note_acquire(g);
         if (g->locked == &g->shadow_locked) {
             /* 3.2-3.6 only: 3.7+'s own fields are read instead, and the
              * shadows would be a shared line written at every handoff. */
@@ -263,13 +271,19 @@ int gil_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct times
     } else {
         wait_trigger_check(t, rec_event(self, RING_EV_RETRY, g->index));
     }
+    struct timespec deadline;
+    const struct timespec *until =
+        __builtin_expect(gil_experiment_on, 0) ? gil_experiment_deadline(t, g, abstime, &deadline) : abstime;
     errno = saved_errno;
-    int r = shim_real.cond_timedwait(c, m, abstime);
+    int r = shim_real.cond_timedwait(c, m, until);
     if (r == ETIMEDOUT) {
         saved_errno = errno;
         rec_event(self, RING_EV_TIMEOUT, g->index);
-        if (*g->locked && *g->switch_number == switches)
+        if (*g->locked && *g->switch_number == switches) {
             rec_event(self, RING_EV_DROP_REQUEST, g->index);
+            if (__builtin_expect(gil_experiment_on, 0))
+                gil_experiment_note_drop_request(g);
+        }
         errno = saved_errno;
     }
     return r;

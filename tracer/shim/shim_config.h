@@ -20,6 +20,8 @@
  *                       (giltrace run --py-stacks, or --stacks); "0": not;
  *                       unset: as GILTRACE_STACKS.
  *   GILTRACE_STACKS_MB  the stack table per process, 1..1024 MiB (default 16).
+ *   GILTRACE_EXPERIMENT giltrace run --experiment's SPEC (gil_experiment.h),
+ *                       read by shim_main.c: honoured under giltrace run only.
  *
  * No path is trusted blindly: a ring directory must be a real directory
  * owned by this user and closed to everyone else.

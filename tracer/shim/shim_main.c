@@ -12,10 +12,12 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "gil.h"
+#include "gil_experiment.h"
 #include "py_names.h"
 #include "py_stack.h"
 #include "python_probe.h"
@@ -67,6 +69,29 @@ static void after_fork_child(void)
 enum { PYTHON_UNDECIDED, PYTHON_AWAITED, PYTHON_DECIDED };
 static int python_state;
 
+/* GILTRACE_EXPERIMENT: honoured under giltrace run only (which labels the
+ * trace), on a condvar GIL; else the process is traced without it, with
+ * one line saying so. A spec giltrace run passed on is valid (it checked). */
+static void start_experiment(void)
+{
+    const char *spec = getenv("GILTRACE_EXPERIMENT");
+    char why[512];
+    if (!spec || !*spec)
+        return;
+    if (config.mode != SHIM_MODE_RUN)
+        say("GILTRACE_EXPERIMENT is honoured only under giltrace run --experiment (which labels the trace); ",
+            "tracing this process without it");
+    else if (py.hexversion >> 24 == 2)
+        say("--experiment: Python 2's GIL is a semaphore, with no timed wait to shorten; ",
+            "tracing this process without the experiment");
+    else if (!gil_experiment_parse(spec, why, sizeof why))
+        say(why, "; tracing this process without the experiment");
+    else {
+        gil_experiment_enable();
+        gil_experiment_thread_named(&shim_self, "MainThread");
+    }
+}
+
 /* Start tracing the interpreter `py` that was found in the process. */
 static void start_tracing(void)
 {
@@ -107,6 +132,7 @@ static void start_tracing(void)
     if (why[0])
         say(why, ""); /* a smaller ring than asked: the file system is short of room */
     gil_unlock_hooked = true; /* the exported pthread_mutex_unlock interposes */
+    start_experiment();
     gil_registry_start(&py);
     pthread_atfork(NULL, NULL, after_fork_child);
     stack_unwind_init();

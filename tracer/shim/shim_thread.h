@@ -41,6 +41,10 @@ struct shim_thread {
     uint8_t triggered;   /* this wait already passed the trigger threshold */
     uint8_t holds_gil;   /* an ACQUIRE not yet followed by a RELEASE */
     uint8_t in_unwind;   /* capturing a stack (no re-entry) */
+    /* giltrace run --experiment (gil_experiment.h) */
+    uint8_t exp_voluntary;    /* its last RELEASE was voluntary */
+    uint8_t exp_resolved;     /* the tid rules were looked up */
+    uint32_t exp_interval_us; /* its own switch interval (0: the interpreter's) */
     uint64_t wait_start_raw;  /* raw timestamp of its BUSY, kept only with a trigger set */
     uint64_t trigger_waited;  /* a wait past the trigger, in raw ticks, to report outside the mutex */
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../../formats/ring.h"
+#include "gil_experiment.h"
 #include "py_names.h"
 #include "shim_real.h"
 #include "shim_thread.h"
@@ -44,6 +45,8 @@ __attribute__((noinline)) static void *trampoline(void *p)
     t->stack_top = (uintptr_t)&top;
     if (names_on)
         py_names_thread_started((uintptr_t)pthread_self(), shim_thread_tid(t), s.name);
+    if (gil_experiment_on && s.name[0])
+        gil_experiment_thread_named(t, s.name);
     void *r = s.fn(s.arg);
     __asm__ volatile("" : : "r"(&top) : "memory"); /* no tail call: this frame must stay */
     return r;
