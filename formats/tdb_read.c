@@ -144,10 +144,48 @@ int tdb_read_lanes(sqlite3 *db, struct tdb_lane **lanes, size_t *count, char *er
     return 0;
 }
 
+enum tdb_event_layout tdb_event_layout(sqlite3 *db, const char *schema)
+{
+    sqlite3_stmt *st;
+    enum tdb_event_layout l = TDB_LAYOUT_UNKNOWN;
+    if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info('event', ?1)", -1, &st, NULL) != SQLITE_OK)
+        return l;
+    sqlite3_bind_text(st, 1, schema, -1, SQLITE_STATIC);
+    int ts = 0, t = 0, kc = 0, k0 = 0, o3 = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *c = (const char *)sqlite3_column_text(st, 0);
+        if (!c)
+            continue;
+        ts |= strcmp(c, "ts") == 0;
+        t |= strcmp(c, "t") == 0;
+        kc |= strcmp(c, "kc") == 0;
+        k0 |= strcmp(c, "k0") == 0;
+        o3 |= strcmp(c, "o3") == 0;
+    }
+    sqlite3_finalize(st);
+    return ts && kc ? TDB_LAYOUT_ABS : t && k0 && o3 ? TDB_LAYOUT_FOUR : t && kc ? TDB_LAYOUT_ONE : l;
+}
+
+/* Hand one stored event to `fn`: `ts` absolute, `kc` packed. */
+static int emit(tdb_event_fn fn, void *ctx, int64_t ts, long long kc, int64_t gil)
+{
+    int cpu = tdb_kc_cpu(kc);
+    struct trace_event e = {
+        .ts_ns = ts,
+        .kind = (uint8_t)tdb_kc_kind(kc),
+        .gil = (uint8_t)gil,
+        .cpu = cpu < 0 ? RING_CPU_UNKNOWN : (uint16_t)cpu,
+        .stack = tdb_kc_stack(kc),
+    };
+    return fn(ctx, &e);
+}
+
 int tdb_read_lane_events(sqlite3 *db, int64_t lane, int64_t from_ns, int64_t to_ns, tdb_event_fn fn, void *ctx,
                          char *err, size_t n)
 {
-    int64_t base = tdb_base_ns(db), from, to;
+    enum tdb_event_layout layout = tdb_event_layout(db, "main");
+    /* stored times are absolute (ABS) or since base_ns */
+    int64_t base = layout == TDB_LAYOUT_ABS ? 0 : tdb_base_ns(db), from, to;
     if (__builtin_sub_overflow(from_ns, base, &from))
         from = from_ns < 0 ? INT64_MIN : INT64_MAX;
     if (__builtin_sub_overflow(to_ns, base, &to))
@@ -160,13 +198,21 @@ int tdb_read_lane_events(sqlite3 *db, int64_t lane, int64_t from_ns, int64_t to_
         snprintf(err, n, "the trace has no lane %lld", (long long)lane);
         return -1;
     }
-    /* Rows are keyed by their first event: start at the last row that begins
-     * at or before `from`, as it may hold events after it. */
+    /* Four a row: rows are keyed by their first event, so start at the
+     * last row that begins at or before `from`, as it may hold events
+     * after it. */
+    const char *sql =
+        layout == TDB_LAYOUT_ABS ? "SELECT ts, kc FROM event WHERE lane = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts"
+        : layout == TDB_LAYOUT_ONE
+            ? "SELECT t, kc FROM event WHERE lane = ?1 AND t >= ?2 AND t < ?3 ORDER BY t"
+            : "SELECT t, k0, o1, k1, o2, k2, o3, k3 FROM event WHERE lane = ?1 AND t < ?3 AND"
+              " t >= coalesce((SELECT max(t) FROM event WHERE lane = ?1 AND t <= ?2), ?2) ORDER BY t";
+    int per_row = layout == TDB_LAYOUT_FOUR ? TDB_EVENTS_PER_ROW : 1;
     sqlite3_stmt *st;
-    const char *sql = "SELECT t, k0, o1, k1, o2, k2, o3, k3 FROM event WHERE lane = ?1 AND t < ?3 AND"
-                      " t >= coalesce((SELECT max(t) FROM event WHERE lane = ?1 AND t <= ?2), ?2) ORDER BY t";
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, n, "cannot read events: %s", sqlite3_errmsg(db));
+    if (layout == TDB_LAYOUT_UNKNOWN || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, n, "cannot read events: %s",
+                 layout == TDB_LAYOUT_UNKNOWN ? "the event table has a layout this giltrace does not know"
+                                              : sqlite3_errmsg(db));
         return -1;
     }
     sqlite3_bind_int64(st, 1, lane);
@@ -175,8 +221,8 @@ int tdb_read_lane_events(sqlite3 *db, int64_t lane, int64_t from_ns, int64_t to_
     int rc, stop = 0;
     while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t t0 = sqlite3_column_int64(st, 0);
-        for (int k = 0; k < TDB_EVENTS_PER_ROW && !stop; k++) {
-            int kind_col = 2 * k + 1; /* k0, k1, ... ; o1, o2, ... just before */
+        for (int k = 0; k < per_row && !stop; k++) {
+            int kind_col = 2 * k + 1; /* kc or k0, k1, ... ; o1, o2, ... just before */
             if (sqlite3_column_type(st, kind_col) == SQLITE_NULL)
                 break;
             int64_t t = t0, ts;
@@ -184,16 +230,7 @@ int tdb_read_lane_events(sqlite3 *db, int64_t lane, int64_t from_ns, int64_t to_
                 continue; /* a corrupt offset: no such time */
             if (t < from || t >= to || __builtin_add_overflow(t, base, &ts))
                 continue;
-            long long kc = sqlite3_column_int64(st, kind_col);
-            int cpu = tdb_kc_cpu(kc);
-            struct trace_event e = {
-                .ts_ns = ts,
-                .kind = (uint8_t)tdb_kc_kind(kc),
-                .gil = (uint8_t)gil,
-                .cpu = cpu < 0 ? RING_CPU_UNKNOWN : (uint16_t)cpu,
-                .stack = tdb_kc_stack(kc),
-            };
-            stop = fn(ctx, &e);
+            stop = emit(fn, ctx, ts, sqlite3_column_int64(st, kind_col), gil);
         }
     }
     sqlite3_finalize(st);

@@ -37,6 +37,17 @@ struct tdb_lane {
  * Returns 0, or -1 with `err`. */
 int tdb_read_lanes(sqlite3 *db, struct tdb_lane **lanes, size_t *count, char *err, size_t err_len);
 
+/* How the event table stores events (storage under the contract views; the
+ * one place readers tell its layouts apart):
+ *   TDB_LAYOUT_ABS   event(lane, ts, kc), one a row at absolute times (schema 4);
+ *   TDB_LAYOUT_FOUR  event(lane, t, k0, o1, k1, o2, k2, o3, k3), up to four a
+ *                    row, t in ns since meta.base_ns, oN offsets from t (2-3);
+ *   TDB_LAYOUT_ONE   event(lane, t, kc), one a row since meta.base_ns (1).
+ * kc packs kind, CPU and stack (tdb_schema.h). `schema` names the attached
+ * database ("main"). */
+enum tdb_event_layout { TDB_LAYOUT_UNKNOWN, TDB_LAYOUT_ABS, TDB_LAYOUT_FOUR, TDB_LAYOUT_ONE };
+enum tdb_event_layout tdb_event_layout(sqlite3 *db, const char *schema);
+
 /* Called for each event; a non-zero return stops the walk. */
 typedef int (*tdb_event_fn)(void *ctx, const struct trace_event *e);
 

@@ -1,26 +1,18 @@
 /*
  * tdb_schema.c — the SQL of the trace database. See tdb_schema.h.
  *
- * Events are stored four to a row: a row holds up to TDB_EVENTS_PER_ROW
- * consecutive events of one lane (one thread on one GIL), the first as
- * t/k0 (t = ns since meta.base_ns) and the others as offsets from t. On this
- * project's machines SQLite costs ~400 ns per row inserted whatever the row
- * holds, so packing is what makes writing 3+ M events/s possible, and it
- * brings an event near 9 bytes. The internal view event_flat turns rows back
- * into one row per event. Holds and waits are tables the writer fills from
- * the same events (tdb_write_intervals.c), indexed so that the documented
- * queries answer without replaying the events.
+ * Events are stored one a row, event(lane, ts, kc), keyed by lane (one
+ * thread on one GIL) and absolute time, so that the events view's ts_ns is
+ * the bare key column: a time window is one index seek per lane (the view
+ * joins each lane to its events), with or without a pid or tid. Schemas 2-3
+ * packed four events a row with times relative to meta.base_ns, which made
+ * an event ~9 bytes and writing cheaper, but no index could serve a
+ * predicate on ts_ns (tdb_read.h's tdb_event_layout reads both). Holds and
+ * waits are tables the writer fills from the same events
+ * (tdb_write_intervals.c), indexed so that the documented queries answer
+ * without replaying the events.
  */
 #include "tdb_schema.h"
-
-/* The events of the event table, one row each: (lane, t, kc). */
-#define EVENT_FLAT                                                                                     \
-    "SELECT lane, t, k0 AS kc FROM event\n"                                                            \
-    "  UNION ALL SELECT lane, t + o1, k1 FROM event WHERE k1 IS NOT NULL\n"                             \
-    "  UNION ALL SELECT lane, t + o2, k2 FROM event WHERE k2 IS NOT NULL\n"                             \
-    "  UNION ALL SELECT lane, t + o3, k3 FROM event WHERE k3 IS NOT NULL"
-
-#define BASE_NS "(SELECT value FROM meta WHERE key = 'base_ns')"
 
 const char tdb_schema_sql[] =
     "PRAGMA application_id = 1195986004;\n" /* TDB_APPLICATION_ID */
@@ -44,9 +36,8 @@ const char tdb_schema_sql[] =
     "  end_ns INTEGER, PRIMARY KEY(pid, tid)) WITHOUT ROWID;\n"
     "CREATE TABLE lane(id INTEGER PRIMARY KEY, pid INTEGER NOT NULL, tid INTEGER NOT NULL,\n"
     "  gil INTEGER NOT NULL, UNIQUE(pid, tid, gil));\n"
-    "CREATE TABLE event(lane INTEGER NOT NULL, t INTEGER NOT NULL, k0 INTEGER NOT NULL,\n"
-    "  o1 INTEGER, k1 INTEGER, o2 INTEGER, k2 INTEGER, o3 INTEGER, k3 INTEGER,\n"
-    "  PRIMARY KEY(lane, t)) WITHOUT ROWID;\n"
+    "CREATE TABLE event(lane INTEGER NOT NULL, ts INTEGER NOT NULL, kc INTEGER NOT NULL,\n"
+    "  PRIMARY KEY(lane, ts)) WITHOUT ROWID;\n"
     "CREATE TABLE stack_module(pid INTEGER NOT NULL, module INTEGER NOT NULL, path TEXT, bias INTEGER,\n"
     "  lo INTEGER, hi INTEGER, build_id TEXT, PRIMARY KEY(pid, module)) WITHOUT ROWID;\n"
     "CREATE TABLE stack(pid INTEGER NOT NULL, stack INTEGER NOT NULL, depth INTEGER NOT NULL,\n"
@@ -54,7 +45,6 @@ const char tdb_schema_sql[] =
     "CREATE TABLE stack_frame(pid INTEGER NOT NULL, stack INTEGER NOT NULL, frame INTEGER NOT NULL,\n"
     "  address INTEGER NOT NULL, module INTEGER, symbol TEXT, symbol_offset INTEGER,\n"
     "  PRIMARY KEY(pid, stack, frame)) WITHOUT ROWID;\n"
-    "CREATE VIEW event_flat AS " EVENT_FLAT ";\n"
     "\n"
     "CREATE VIEW processes AS\n"
     "  SELECT p.pid, p.ppid, p.exe, p.argv, p.python_version, k.name AS gil,\n"
@@ -67,14 +57,14 @@ const char tdb_schema_sql[] =
     "  SELECT pid, tid, name, first_ns, max(last_ns, coalesce(end_ns, last_ns)) AS end_ns,\n"
     "         max(last_ns, coalesce(end_ns, last_ns)) - first_ns AS life_ns, held_ns, waited_ns FROM thread;\n"
     "CREATE VIEW events AS\n"
-    "  SELECT l.pid, l.tid, l.gil, e.t + " BASE_NS " AS ts_ns,\n"
+    "  SELECT l.pid, l.tid, l.gil, e.ts AS ts_ns,\n"
     "         k.name AS kind, NULLIF((e.kc >> 4) & 65535, 0) - 1 AS cpu\n"
-    "  FROM event_flat e JOIN lane l ON l.id = e.lane JOIN event_kind k ON k.id = (e.kc & 15);\n"
+    "  FROM event e JOIN lane l ON l.id = e.lane JOIN event_kind k ON k.id = (e.kc & 15);\n"
     /* Stacks (giltrace run --stacks): which RELEASE/BUSY had which stack,
      * the stacks, and their frames, innermost (frame 0) first. */
     "CREATE VIEW event_stacks AS\n"
-    "  SELECT l.pid, l.tid, l.gil, e.t + " BASE_NS " AS ts_ns, k.name AS kind, e.kc >> 20 AS stack_id\n"
-    "  FROM event_flat e JOIN lane l ON l.id = e.lane JOIN event_kind k ON k.id = (e.kc & 15)\n"
+    "  SELECT l.pid, l.tid, l.gil, e.ts AS ts_ns, k.name AS kind, e.kc >> 20 AS stack_id\n"
+    "  FROM event e JOIN lane l ON l.id = e.lane JOIN event_kind k ON k.id = (e.kc & 15)\n"
     "  WHERE e.kc >= 1048576;\n"
     "CREATE VIEW stacks AS SELECT pid, stack AS stack_id, depth, truncated FROM stack;\n"
     "CREATE VIEW stack_frames AS\n"

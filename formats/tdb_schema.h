@@ -9,7 +9,8 @@
 #ifndef GILTRACE_TDB_SCHEMA_H
 #define GILTRACE_TDB_SCHEMA_H
 
-#define TDB_SCHEMA_VERSION 3 /* 2: processes.overwritten_events; 3: holds and waits stored, indexed */
+#define TDB_SCHEMA_VERSION 4 /* 2: processes.overwritten_events; 3: holds and waits stored, indexed;
+                                4: events one a row at absolute times, indexed */
 #define TDB_SCHEMA_OLDEST 2  /* the oldest version readers still understand */
 #define TDB_APPLICATION_ID 0x47494c54 /* "GILT" */
 
@@ -22,7 +23,8 @@ extern const char tdb_schema_sql[];
  * by the writer when it closes; idempotent. */
 extern const char tdb_schema_index_sql[];
 
-/* Events per row of the event table (see tdb_schema.c). */
+/* Events per row of schemas 2-3's event table, event(lane, t, k0, o1, k1,
+ * o2, k2, o3, k3) (see tdb_schema.c); readers still read it. */
 #define TDB_EVENTS_PER_ROW 4
 
 /* Storage packs an event's kind, CPU and stack into one integer:

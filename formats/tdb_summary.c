@@ -20,6 +20,7 @@
 
 #include "fmt_error.h"
 #include "ring.h"
+#include "tdb_read.h"
 
 /* ---------------------------------------------------------------- varints */
 
@@ -932,35 +933,15 @@ int tdb_summary_lane_end(struct tdb_summary_lane *s, char *err, size_t n)
 
 /* ------------------------------------------- building from the event table */
 
-/* How the event table stores events: one a row, event(lane, t, kc), or up
- * to four a row, event(lane, t, k0, o1, k1, o2, k2, o3, k3) with t the
- * first event's time and o1..o3 the others' offsets from it (the layout of
- * giltrace after the "four to a row" change). Storage under the contract
- * views may change; this is the one place summaries read it. */
-enum event_layout { LAYOUT_UNKNOWN, LAYOUT_ONE, LAYOUT_FOUR };
-
-static enum event_layout event_layout(sqlite3 *db)
-{
-    sqlite3_stmt *st;
-    enum event_layout l = LAYOUT_UNKNOWN;
-    if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info('event', 'main')", -1, &st, NULL) != SQLITE_OK)
-        return l;
-    bool kc = false, k0 = false, o3 = false;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *c = (const char *)sqlite3_column_text(st, 0);
-        kc = kc || (c && strcmp(c, "kc") == 0);
-        k0 = k0 || (c && strcmp(c, "k0") == 0);
-        o3 = o3 || (c && strcmp(c, "o3") == 0);
-    }
-    sqlite3_finalize(st);
-    return kc ? LAYOUT_ONE : k0 && o3 ? LAYOUT_FOUR : LAYOUT_UNKNOWN;
-}
+/* Summaries count time from meta.base_ns; schema 4 stores absolute times
+ * (tdb_read.h's layouts). */
+#define BASE_NS "coalesce((SELECT value FROM main.meta WHERE key = 'base_ns'), 0)"
 
 struct lane_todo {
     int64_t lane, end_t, events, first_t, last_t;
 };
 
-static int list_lanes(sqlite3 *db, const char *s, enum event_layout layout, struct lane_todo **out, size_t *count,
+static int list_lanes(sqlite3 *db, const char *s, enum tdb_event_layout layout, struct lane_todo **out, size_t *count,
                       uint64_t *total)
 {
     sqlite3_stmt *st = prepare_fmt(db,
@@ -974,7 +955,11 @@ static int list_lanes(sqlite3 *db, const char *s, enum event_layout layout, stru
                                    s);
     /* counts alone are a fast scan; first and last as index look-ups */
     sqlite3_stmt *cnt = prepare_fmt(
-        db, layout == LAYOUT_ONE
+        db, layout == TDB_LAYOUT_ABS
+                ? "SELECT count(*), (SELECT ts FROM main.event WHERE lane = ?1 ORDER BY ts LIMIT 1) - " BASE_NS ","
+                  " (SELECT ts FROM main.event WHERE lane = ?1 ORDER BY ts DESC LIMIT 1) - " BASE_NS
+                  " FROM main.event WHERE lane = ?1"
+            : layout == TDB_LAYOUT_ONE
                 ? "SELECT count(*), (SELECT t FROM main.event WHERE lane = ?1 ORDER BY t LIMIT 1),"
                   " (SELECT t FROM main.event WHERE lane = ?1 ORDER BY t DESC LIMIT 1)"
                   " FROM main.event WHERE lane = ?1"
@@ -1103,8 +1088,8 @@ int tdb_summary_build(sqlite3 *db, const char *s, tdb_summary_progress_fn progre
                  "DELETE FROM \"%w\".summary_events WHERE lane NOT IN (SELECT lane FROM \"%w\".summary_lane);",
                  s, s, s, s, s, s))
         goto fail;
-    enum event_layout layout = event_layout(db);
-    if (layout == LAYOUT_UNKNOWN) {
+    enum tdb_event_layout layout = tdb_event_layout(db, "main");
+    if (layout == TDB_LAYOUT_UNKNOWN) {
         fmt_error(err, n, "cannot summarise the trace: its event table has a layout this giltrace does not know");
         goto fail;
     }
@@ -1126,7 +1111,9 @@ int tdb_summary_build(sqlite3 *db, const char *s, tdb_summary_progress_fn progre
     }
     /* the primary key gives each lane's rows in (t, kc) order; the feed
      * checks it and fails rather than build from rows out of order */
-    scan = prepare_fmt(db, layout == LAYOUT_ONE
+    scan = prepare_fmt(db, layout == TDB_LAYOUT_ABS
+                               ? "SELECT giltrace_summary_feed(ts - " BASE_NS ", kc) FROM main.event WHERE lane = ?"
+                           : layout == TDB_LAYOUT_ONE
                                ? "SELECT giltrace_summary_feed(t, kc) FROM main.event WHERE lane = ?"
                                : "SELECT giltrace_summary_feed(t, k0, o1, k1, o2, k2, o3, k3) FROM main.event"
                                  " WHERE lane = ?");

@@ -72,7 +72,7 @@ struct tdb_bucket {
 };
 
 /* A lane's summary header (one summary_lane row). Times are trace times
- * (ns since meta.base_ns), like event.t. */
+ * (ns since meta.base_ns, where the event table stores absolute ts). */
 struct tdb_lane_summary {
     int64_t lane;
     int64_t origin;  /* bucket 0 of every level starts here: 0 (the trace's base), or the

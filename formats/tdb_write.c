@@ -24,7 +24,7 @@
 
 #define PROGRESS_EVERY 262144u
 #define BATCH 64                       /* rows per INSERT statement: fewer VM round trips */
-#define ROW_COLUMNS (3 + 2 * (TDB_EVENTS_PER_ROW - 1)) /* lane, t, k0, (o, k)... */
+#define ROW_COLUMNS 3                  /* lane, ts, kc */
 
 struct tdb_writer {
     sqlite3 *db;
@@ -388,28 +388,17 @@ static int lane_id(struct tdb_writer *w, int32_t pid, uint32_t tid, unsigned gil
     return rc == SQLITE_ROW ? 0 : -1;
 }
 
-/* One row of the event table: up to TDB_EVENTS_PER_ROW events of a lane. */
+/* One row of the event table: one event of a lane. */
 struct event_row {
-    int count;
-    int64_t t[TDB_EVENTS_PER_ROW]; /* ns since base_ns */
-    long long kc[TDB_EVENTS_PER_ROW];
+    int64_t ts; /* absolute, ns */
+    long long kc;
 };
 
 static void bind_row(sqlite3_stmt *st, int first, int64_t lane, const struct event_row *r)
 {
     sqlite3_bind_int64(st, first, lane);
-    sqlite3_bind_int64(st, first + 1, r->t[0]);
-    sqlite3_bind_int64(st, first + 2, r->kc[0]);
-    for (int k = 1; k < TDB_EVENTS_PER_ROW; k++) {
-        int at = first + 1 + 2 * k;
-        if (k < r->count) {
-            sqlite3_bind_int64(st, at, r->t[k] - r->t[0]);
-            sqlite3_bind_int64(st, at + 1, r->kc[k]);
-        } else {
-            sqlite3_bind_null(st, at);
-            sqlite3_bind_null(st, at + 1);
-        }
-    }
+    sqlite3_bind_int64(st, first + 1, r->ts);
+    sqlite3_bind_int64(st, first + 2, r->kc);
 }
 
 /* Store `n` rows of one lane: BATCH at a time, the rest one by one. */
@@ -531,31 +520,23 @@ static int insert_lane_events(struct tdb_writer *w, const struct trace_process *
         tdb_summary_lane_abort(sum);
         return fmt_error(err, n, "out of memory");
     }
-    size_t fill = 0; /* complete rows before `row` */
-    struct event_row *row = &rows[0];
-    row->count = 0;
+    size_t fill = 0;
     int r = 0;
     int64_t prev = INT64_MIN;
     for (size_t i = 0; i < t->count && r == 0; i++) {
         const struct trace_event *e = &t->events[i];
         if (e->gil != gil)
             continue;
-        int64_t rel = e->ts_ns - w->base_ns;
-        if (rel <= prev) /* only where without_clashes() could not move it: the key would clash */
+        if (e->ts_ns <= prev) /* only where without_clashes() could not move it: the key would clash */
             r = -1;
-        prev = rel;
+        prev = e->ts_ns;
         long long kc = tdb_pack_kc(e->kind, e->cpu, e->cpu != RING_CPU_UNKNOWN, e->stack);
-        if (row->count == TDB_EVENTS_PER_ROW) {
-            if (++fill == CHUNK) {
-                r = insert_rows(w, lane, rows, fill);
-                fill = 0;
-            }
-            row = &rows[fill];
-            row->count = 0;
+        if (fill == CHUNK) {
+            r = insert_rows(w, lane, rows, fill);
+            fill = 0;
         }
-        row->t[row->count] = rel;
-        row->kc[row->count++] = kc;
-        if (r == 0 && tdb_summary_lane_event(sum, rel, kc)) {
+        rows[fill++] = (struct event_row){e->ts_ns, kc};
+        if (r == 0 && tdb_summary_lane_event(sum, e->ts_ns - w->base_ns, kc)) {
             free(rows);
             tdb_summary_lane_abort(sum);
             return sql_fail(w, err, n, "cannot summarise the trace");
@@ -564,7 +545,7 @@ static int insert_lane_events(struct tdb_writer *w, const struct trace_process *
             w->progress(w->progress_ctx, w->events_written);
     }
     if (r == 0)
-        r = insert_rows(w, lane, rows, fill + (row->count > 0));
+        r = insert_rows(w, lane, rows, fill);
     free(rows);
     if (r != 0) {
         tdb_summary_lane_abort(sum);

@@ -62,9 +62,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         " dropped_records, exited) VALUES (?,?,?,?,?,?,?,?,?)",
         "INSERT OR IGNORE INTO lane(id, pid, tid, gil) VALUES (?,?,?,?)",
         "INSERT OR IGNORE INTO thread(pid, tid, name, first_ns, last_ns) VALUES (?,?,NULL,?,?)",
-        "INSERT OR IGNORE INTO event VALUES (?,?,?,?,?,?,?,?,?)",
+        "INSERT OR IGNORE INTO event VALUES (?,?,?)",
     };
-    int columns[] = {9, 4, 4, 9};
+    int columns[] = {9, 4, 4, 3};
     while (in.left > 2) {
         int table = (int)(take(&in, 1) & 3);
         sqlite3_stmt *st;

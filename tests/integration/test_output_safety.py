@@ -223,8 +223,8 @@ def main():
     huge = W("hugets.db")
     shutil.copy(db, huge)
     con = sqlite3.connect(huge)
-    con.executescript("UPDATE event SET t = t + 8286623314361710592 WHERE (lane, t) ="
-                      " (SELECT lane, max(t) FROM event GROUP BY lane ORDER BY lane LIMIT 1);"
+    con.executescript("UPDATE event SET ts = ts + 8286623314361710592 WHERE (lane, ts) ="
+                      " (SELECT lane, max(ts) FROM event GROUP BY lane ORDER BY lane LIMIT 1);"
                       " DELETE FROM summary_lane; DELETE FROM summary_chunk; DELETE FROM summary_wait;"
                       " DELETE FROM summary_events;")
     con.close()

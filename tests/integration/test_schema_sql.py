@@ -2,8 +2,8 @@
 """Every query formats/SCHEMA.md documents runs in the stock `sqlite3` shell
 (Debian's sqlite3 package, no extension loaded) against a fresh trace of a
 real program, and answers: each block prints rows, and the window queries,
-which SQLite answers through the indexes of the hold and wait tables, find
-exactly the intervals a scan that uses no index finds.
+which SQLite answers through the indexes of the hold, wait and event
+tables, find exactly the rows a scan that uses no index finds.
 
 usage: test_schema_sql.py GILTRACE      (needs /usr/bin/sqlite3 and a Python 3.8+)
 """
@@ -64,18 +64,22 @@ def main():
         con = sqlite3.connect(db)
         start = con.execute("SELECT min(start_ns) FROM processes").fetchone()[0]
         trace_end = con.execute("SELECT max(end_ns) FROM processes").fetchone()[0]
-        for table in ["hold", "wait"]:
+        # (view, its time column, the table under it, that table's time column)
+        for view, column, table, stored in [("holds", "start_ns", "hold", "start_ns"),
+                                            ("waits", "start_ns", "wait", "start_ns"),
+                                            ("events", "ts_ns", "event", "ts")]:
             for offset in [0, 10**8, (trace_end - start) // 2]:
                 a, b = start + offset, start + offset + 10**7
-                fast = con.execute("SELECT count(*) FROM %ss WHERE start_ns >= ? AND start_ns < ?" % table,
-                                   (a, b)).fetchone()[0]
-                plan = " ".join(row[3] for row in con.execute(
-                    "EXPLAIN QUERY PLAN SELECT * FROM %ss WHERE start_ns >= ? AND start_ns < ?" % table, (a, b)))
-                slow = con.execute("SELECT count(*) FROM %s NOT INDEXED WHERE start_ns + 0 >= ? AND start_ns + 0 < ?"
-                                   % table, (a, b)).fetchone()[0]
-                assert fast == slow, (table, offset, fast, slow)
-                assert "SEARCH" in plan, "a window on %ss scans: %s" % (table, plan)
-                print("ok %ss starting in [%d ms, +10 ms): %d, by %s" % (table, offset // 10**6, fast, plan))
+                window = "SELECT * FROM %s WHERE %s >= ? AND %s < ?" % (view, column, column)
+                fast = len(con.execute(window, (a, b)).fetchall())
+                plan = " ".join(row[3] for row in con.execute("EXPLAIN QUERY PLAN " + window, (a, b)))
+                slow = con.execute("SELECT count(*) FROM %s NOT INDEXED WHERE %s + 0 >= ? AND %s + 0 < ?"
+                                   % (table, stored, stored), (a, b)).fetchone()[0]
+                assert fast == slow, (view, offset, fast, slow)
+                assert "SEARCH %s USING" % ("e" if view == "events" else table) in plan and \
+                    "SCAN %s" % ("e" if view == "events" else table) not in plan, \
+                    "a window on %s scans: %s" % (view, plan)
+                print("ok %s in [%d ms, +10 ms): %d, by %s" % (view, offset // 10**6, fast, plan))
         print("all %d SCHEMA.md blocks ran in %s %s" % (len(blocks), shell, version))
 
 

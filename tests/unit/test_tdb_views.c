@@ -198,6 +198,37 @@ static void check_lossy_open_intervals(const char *path, uint64_t lost)
            (long long)((want - T0) / MS));
 }
 
+/* A window on the events view is one index seek per lane, whatever else
+ * the query asks: the plan searches the event table by (lane, ts) and never
+ * scans it (a scan is what 10^8 events cannot afford). */
+static void check_window_plans(sqlite3 *db)
+{
+    static const char *const queries[] = {
+        "SELECT * FROM events WHERE ts_ns >= ?1 AND ts_ns < ?2",
+        "SELECT * FROM events WHERE ts_ns BETWEEN ?1 AND ?2",
+        "SELECT count(*) FROM events WHERE pid = 77 AND ts_ns >= ?1 AND ts_ns < ?2",
+        "SELECT ts_ns, kind FROM events WHERE tid = 11 AND kind = 'ACQUIRE' AND ts_ns > ?1 AND ts_ns <= ?2",
+        "SELECT * FROM event_stacks WHERE ts_ns >= ?1 AND ts_ns < ?2",
+    };
+    for (size_t i = 0; i < sizeof queries / sizeof *queries; i++) {
+        char *sql = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", queries[i]);
+        sqlite3_stmt *st;
+        CHECK(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK);
+        sqlite3_free(sql);
+        int seeks = 0, scans = 0;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *step = (const char *)sqlite3_column_text(st, 3);
+            seeks += strncmp(step, "SEARCH e USING PRIMARY KEY (lane=? AND ts>", 42) == 0;
+            scans += strncmp(step, "SCAN e", 6) == 0;
+        }
+        sqlite3_finalize(st);
+        if (seeks != 1 || scans != 0)
+            fprintf(stderr, "plan of %s: %d seeks, %d scans of the event table\n", queries[i], seeks, scans);
+        CHECK_EQ_INT(seeks, 1);
+        CHECK_EQ_INT(scans, 0);
+    }
+}
+
 int main(void)
 {
     char path[] = "/tmp/giltrace-tdb-XXXXXX";
@@ -237,6 +268,7 @@ int main(void)
     CHECK_EQ_INT(one_int(db, "SELECT retries * 10 + timeouts FROM waits WHERE tid = 11"), 11);
     CHECK_EQ_INT(one_int(db, "SELECT end_ns - start_ns FROM waits WHERE tid = 12"), 4 * MS);
     check_views_match_c(db, &p);
+    check_window_plans(db);
     sqlite3_close(db);
     check_lossy_open_intervals(path, 0);
     check_lossy_open_intervals(path, 633325);

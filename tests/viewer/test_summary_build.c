@@ -27,16 +27,13 @@ static int64_t q1(sqlite3 *db, const char *sql)
     return v;
 }
 
-/* The events one a row, whatever the event table's layout: the event_flat
- * view where the table stores several a row, else the table itself. */
-static const char *flat_events(sqlite3 *db)
-{
-    return q1(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'event_flat'") > 0 ? "event_flat" : "event";
-}
+/* The events one a row as (lane, t, kc), t since base_ns as summaries count
+ * it (the writer's event table stores absolute times). */
+#define FLAT_EVENTS "(SELECT lane, ts - (SELECT value FROM meta WHERE key = 'base_ns') AS t, kc FROM event)"
 
 static int64_t q1f(sqlite3 *db, const char *fmt)
 {
-    char *sql = sqlite3_mprintf(fmt, flat_events(db));
+    char *sql = sqlite3_mprintf(fmt, FLAT_EVENTS);
     int64_t v = q1(db, sql);
     sqlite3_free(sql);
     return v;
@@ -49,7 +46,7 @@ static void check_event_packs(sqlite3 *db)
     CHECK(sqlite3_prepare_v2(db, "SELECT lane, origin, base_level FROM summary_lane", -1, &lanes, NULL) == SQLITE_OK);
     CHECK(sqlite3_prepare_v2(db, "SELECT chunk, events, data FROM summary_events WHERE lane = ? ORDER BY chunk", -1,
                              &packs, NULL) == SQLITE_OK);
-    char *sql = sqlite3_mprintf("SELECT t, kc FROM %s WHERE lane = ? ORDER BY t, kc", flat_events(db));
+    char *sql = sqlite3_mprintf("SELECT t, kc FROM %s WHERE lane = ? ORDER BY t, kc", FLAT_EVENTS);
     CHECK(sqlite3_prepare_v2(db, sql, -1, &rows, NULL) == SQLITE_OK);
     sqlite3_free(sql);
     while (sqlite3_step(lanes) == SQLITE_ROW) {
