@@ -4,16 +4,18 @@ process row of its own, with its own threads, events and figures, under
 giltrace run and in env-only mode, on a real interpreter
 (programs/exec_images.py):
 
-  run-python   os.execv to Python again: two process rows for the pid, each
-               image with its own threads; per-image GIL held <= 100% of
-               its run; each image ended cleanly
+  run-python   os.execv to Python again, with --stacks: two process rows for
+               the pid, each image with its own threads; per-image GIL held
+               <= 100% of its run; each image ended cleanly; the native and
+               Python stacks of each image's events are its own (ids not
+               shared with the other image)
   run-true     os.execv to /bin/true: the Python image ended cleanly (its
                ring got its end before the exec), held <= 100%
   run-fail     an exec of a nonexistent path fails (ENOENT), the program
                goes on, then execs Python: the first image holds both of
                its phases' threads, the second image its own
   env-python, env-true, env-fail
-               the same in env-only mode: the pid's GILTRACE_OUTPUT holds
+               the same in env-only mode (env-python with GILTRACE_STACKS=1): the pid's GILTRACE_OUTPUT holds
                every image (the pre-exec one included), and the ring
                directory is left empty
 
@@ -89,14 +91,38 @@ def check_images(db_path, pid, mode):
             figures.append("%.1f%%" % (100.0 * g["held_ns"] / max(p["duration_ns"], 1)))
         shown += p["events"]
     check(shown == events, "the images' reports show %d events, the trace holds %d" % (shown, events))
-    return "pid %d: %d images (%s), GIL held %s of each run, %d events" % (pid, len(rows), ", ".join(got),
+    note = "pid %d: %d images (%s), GIL held %s of each run, %d events" % (pid, len(rows), ", ".join(got),
                                                                           " / ".join(figures), events)
+    if mode == "python":
+        note += "; " + check_stacks_per_image(db_path, pid, rows)
+    return note
+
+
+def check_stacks_per_image(db_path, pid, rows):
+    """Each image's events point at stacks (native and Python) that exist and
+    that no other image's events point at."""
+    db = sqlite3.connect(db_path)
+    found = []
+    for view, column, table in (("event_stacks", "stack_id", "stacks"), ("py_event_stacks", "py_stack_id",
+                                                                         "py_stacks")):
+        ids = [set(r[0] for r in db.execute("SELECT %s FROM %s WHERE pid = ? AND ts_ns BETWEEN ? AND ?"
+                                            % (column, view), (pid, start, end)))
+               for _, start, end, _ in rows]
+        known = set(r[0] for r in db.execute("SELECT %s FROM %s WHERE pid = ?" % (column, table), (pid,)))
+        check(all(ids), "%s: an image has no event with a stack (%s)" % (view, [len(i) for i in ids]))
+        check(not (ids[0] & ids[1]), "%s: both images' events point at stacks %s" % (view, sorted(ids[0] & ids[1])))
+        check(ids[0] | ids[1] <= known, "%s: stacks %s are not in %s" % (view, sorted((ids[0] | ids[1]) - known),
+                                                                          table))
+        found.append("%s %d + %d" % (table, len(ids[0]), len(ids[1])))
+    db.close()
+    return ", ".join(found)
 
 
 def case_run(giltrace, shim, work, mode):
     out = os.path.join(work, "trace.db")
-    pid, _, _ = run_program([giltrace, "run", "-q", "-o", out, "--", python_3(), program("exec_images.py"), mode],
-                              None, mode)
+    stacks = ["--stacks"] if mode == "python" else []
+    pid, _, _ = run_program([giltrace, "run", "-q", "-o", out] + stacks + ["--", python_3(), program("exec_images.py"),
+                                                                          mode], None, mode)
     return check_images(out, pid, mode)
 
 
@@ -106,6 +132,8 @@ def case_env(giltrace, shim, work, mode):
     os.makedirs(os.path.join(work, "out"))
     env = dict(os.environ, LD_PRELOAD=shim, GILTRACE_OUTPUT=os.path.join(work, "out", "gil-%p.db"),
                GILTRACE_RING_DIR=rings)
+    if mode == "python":
+        env["GILTRACE_STACKS"] = "1"
     pid, _, err = run_program([python_3(), program("exec_images.py"), mode], env, mode)
     check("giltrace:" not in err, "the shim said something: %s" % err)
     dbs = sorted(os.listdir(os.path.join(work, "out")))
