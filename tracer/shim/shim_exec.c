@@ -16,23 +16,35 @@
 
 extern char **environ;
 
-/* The next definition of `name` (libc's), looked up once. */
-static void *real(void **slot, const char *name)
+/* The next definitions (libc's), looked up when the shim loads: a vfork
+ * child, which shares its parent's memory while other threads of the parent
+ * run on, must not be the one to call dlsym (the loader's locks). A call
+ * before the constructor looks up its own. */
+enum { REAL_EXECVE, REAL_EXECV, REAL_EXECVP, REAL_EXECVPE, REAL_FEXECVE, REAL_COUNT };
+static const char *const real_names[REAL_COUNT] = {"execve", "execv", "execvp", "execvpe", "fexecve"};
+static void *real_fns[REAL_COUNT];
+
+static void *real(int which)
 {
-    void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    void *f = __atomic_load_n(&real_fns[which], __ATOMIC_ACQUIRE);
     if (!f) {
-        f = dlsym(RTLD_NEXT, name);
-        __atomic_store_n(slot, f, __ATOMIC_RELEASE);
+        f = dlsym(RTLD_NEXT, real_names[which]);
+        __atomic_store_n(&real_fns[which], f, __ATOMIC_RELEASE);
     }
     return f;
 }
 
-/* Call the real `name` as `call`, with the trace ended before and resumed
- * if it returns (the exec failed). */
-#define EXEC_VIA(name, type, envp, call)                                                                             \
+__attribute__((constructor(101))) static void shim_exec_resolve(void)
+{
+    for (int i = 0; i < REAL_COUNT; i++)
+        real(i);
+}
+
+/* Call the real function `which` as `call`, with the trace ended before and
+ * resumed if it returns (the exec failed). */
+#define EXEC_VIA(which, type, envp, call)                                                                            \
     do {                                                                                                             \
-        static void *slot;                                                                                           \
-        type fn = (type)real(&slot, name);                                                                           \
+        type fn = (type)real(which);                                                                                 \
         bool begun = shim_exec_begin(envp);                                                                          \
         int r = call;                                                                                                \
         if (begun)                                                                                                   \
@@ -46,27 +58,27 @@ typedef int (*fexecve_fn)(int, char *const[], char *const[]);
 
 SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-    EXEC_VIA("execve", execve_fn, envp, fn(path, argv, envp));
+    EXEC_VIA(REAL_EXECVE, execve_fn, envp, fn(path, argv, envp));
 }
 
 SHIM_EXPORT int execv(const char *path, char *const argv[])
 {
-    EXEC_VIA("execv", execv_fn, environ, fn(path, argv));
+    EXEC_VIA(REAL_EXECV, execv_fn, environ, fn(path, argv));
 }
 
 SHIM_EXPORT int execvp(const char *file, char *const argv[])
 {
-    EXEC_VIA("execvp", execv_fn, environ, fn(file, argv));
+    EXEC_VIA(REAL_EXECVP, execv_fn, environ, fn(file, argv));
 }
 
 SHIM_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-    EXEC_VIA("execvpe", execve_fn, envp, fn(file, argv, envp));
+    EXEC_VIA(REAL_EXECVPE, execve_fn, envp, fn(file, argv, envp));
 }
 
 SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-    EXEC_VIA("fexecve", fexecve_fn, envp, fn(fd, argv, envp));
+    EXEC_VIA(REAL_FEXECVE, fexecve_fn, envp, fn(fd, argv, envp));
 }
 
 /* execl, execlp, execle: their arguments as an argv on the stack (and
