@@ -18,6 +18,10 @@ giltrace run and in env-only mode, on a real interpreter
                the same in env-only mode (env-python with GILTRACE_STACKS=1): the pid's GILTRACE_OUTPUT holds
                every image (the pre-exec one included), and the ring
                directory is left empty
+  env-bare     env-only, os.execve of /bin/true with an empty environment
+               (no LD_PRELOAD: nothing will write the pre-exec image): one
+               line names the ring left for giltrace recover, which
+               converts it into that image
 
 usage: test_exec.py CASE GILTRACE SHIM
 """
@@ -55,6 +59,7 @@ def run_program(cmd, env, mode):
 EXPECTED = {
     "python": [("python", ["first-0", "first-1"]), ("second", ["second-0", "second-1"])],
     "true": [("true", ["first-0", "first-1"])],
+    "bare": [("bare", ["first-0", "first-1"])],
     "fail": [("fail", ["after-0", "after-1", "first-0", "first-1"]), ("second", ["second-0", "second-1"])],
 }
 
@@ -142,13 +147,35 @@ def case_env(giltrace, shim, work, mode):
     return check_images(os.path.join(work, "out", dbs[0]), pid, mode)
 
 
+def case_env_bare(giltrace, shim, work):
+    rings = os.path.join(work, "rings")
+    os.makedirs(rings, mode=0o700)
+    os.makedirs(os.path.join(work, "out"))
+    env = dict(os.environ, LD_PRELOAD=shim, GILTRACE_OUTPUT=os.path.join(work, "out", "gil-%p.db"),
+               GILTRACE_RING_DIR=rings)
+    pid, _, err = run_program([python_3(), program("exec_images.py"), "bare"], env, "bare")
+    left = os.listdir(rings)
+    check(left == ["%d.exec.ring" % pid], "the ring directory holds %s, expected %d.exec.ring" % (left, pid))
+    lines = [l for l in err.splitlines() if l.startswith("giltrace:")]
+    ring = os.path.join(rings, left[0])
+    check(len(lines) == 1 and ring in lines[0] and "giltrace recover" in lines[0],
+          "expected one line naming %s and giltrace recover, got %r" % (ring, err))
+    out = os.path.join(work, "recovered.db")
+    code, _, rerr = gilcheck.run_watched([giltrace, "recover", "-o", out, rings], 300)
+    check(code == 0, "giltrace recover exited %d: %s" % (code, rerr))
+    return "one line (%s); %s" % (lines[0], check_images(out, pid, "bare"))
+
+
 def main():
     case, giltrace, shim = sys.argv[1], os.path.abspath(sys.argv[2]), os.path.abspath(sys.argv[3])
     how, mode = case.split("-", 1)
     gilcheck.GILTRACE = giltrace
     work = tempfile.mkdtemp(prefix="giltrace-exec-%s-" % case)
     try:
-        note = (case_run if how == "run" else case_env)(giltrace, shim, work, mode)
+        if case == "env-bare":
+            note = case_env_bare(giltrace, shim, work)
+        else:
+            note = (case_run if how == "run" else case_env)(giltrace, shim, work, mode)
     except gilcheck.Skip as e:
         print("SKIP: %s" % e)
         shutil.rmtree(work, ignore_errors=True)

@@ -277,9 +277,15 @@ bool shim_exec_begin(char *const envp[])
     if (rec_stacks_on)
         stack_modules_refresh(); /* objects loaded since, for naming frames */
     bool begun = ring_writer_exec_begin(env ? path : NULL);
-    if (begun && env && !(env_has(envp, "LD_PRELOAD") && env_has(envp, "GILTRACE_OUTPUT")))
-        say("an exec without LD_PRELOAD and GILTRACE_OUTPUT in its environment; this image's trace is kept in ",
-            ring_writer_path()); /* nothing will write it: giltrace recover can */
+    if (begun && env && !(env_has(envp, "LD_PRELOAD") && env_has(envp, "GILTRACE_OUTPUT"))) {
+        char line[4400]; /* nothing will write the ring: giltrace recover can */
+        struct text_buf t = text_buf_init(line, sizeof line);
+        text_buf_str(&t, "an exec without LD_PRELOAD and GILTRACE_OUTPUT in its environment: this image's trace is"
+                         " kept in ");
+        text_buf_str(&t, ring_writer_path());
+        text_buf_str(&t, " (giltrace recover can convert it)");
+        say(line, "");
+    }
     errno = saved_errno;
     return begun;
 }

@@ -2,6 +2,7 @@
 that contend for the GIL, then the first image prints its pid and:
   python   os.execv's the same interpreter on this file ("second" phase)
   true     os.execv's /bin/true
+  bare     os.execve's /bin/true with an empty environment (no LD_PRELOAD)
   fail     tries os.execv on a path that does not exist, prints
            "exec failed ERRNO", runs a second phase ("after"), then
            os.execv's the interpreter as `python` does
@@ -38,4 +39,6 @@ if mode == "fail":
     phase("after")
 if mode == "true":
     os.execv("/bin/true", ["true"])
+if mode == "bare":
+    os.execve("/bin/true", ["true"], {})
 os.execv(sys.executable, [sys.executable, os.path.abspath(__file__), "second"])
