@@ -51,12 +51,26 @@ static int step(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-static int insert_codes(sqlite3_stmt *st, const struct trace_process *p)
+/* The largest id `sql` finds for `pid`, 0 if none. */
+static int64_t max_id(sqlite3 *db, const char *sql, int32_t pid)
+{
+    sqlite3_stmt *st;
+    int64_t v = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_int(st, 1, pid);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int insert_codes(sqlite3_stmt *st, const struct trace_process *p, int64_t code_base)
 {
     for (size_t i = 0; i < p->py_code_count; i++) {
         const struct trace_py_code *c = &p->py_codes[i];
         sqlite3_bind_int(st, 1, p->pid);
-        sqlite3_bind_int64(st, 2, (int64_t)i + 1);
+        sqlite3_bind_int64(st, 2, code_base + (int64_t)i + 1);
         sqlite3_bind_text(st, 3, c->qualname, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, c->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, c->filename, -1, SQLITE_STATIC);
@@ -67,12 +81,13 @@ static int insert_codes(sqlite3_stmt *st, const struct trace_process *p)
     return 0;
 }
 
-static int insert_stacks(sqlite3_stmt *stk, sqlite3_stmt *frm, const struct trace_process *p)
+static int insert_stacks(sqlite3_stmt *stk, sqlite3_stmt *frm, const struct trace_process *p, int64_t code_base,
+                         int64_t stack_base)
 {
     for (size_t i = 0; i < p->py_stack_count; i++) {
         const struct trace_py_stack *s = &p->py_stacks[i];
         sqlite3_bind_int(stk, 1, p->pid);
-        sqlite3_bind_int64(stk, 2, (int64_t)i + 1);
+        sqlite3_bind_int64(stk, 2, stack_base + (int64_t)i + 1);
         sqlite3_bind_int(stk, 3, (int)s->depth);
         sqlite3_bind_int(stk, 4, s->truncated);
         if (step(stk))
@@ -80,10 +95,10 @@ static int insert_stacks(sqlite3_stmt *stk, sqlite3_stmt *frm, const struct trac
         for (uint32_t k = 0; k < s->depth; k++) {
             const struct trace_py_frame *f = &s->frames[k];
             sqlite3_bind_int(frm, 1, p->pid);
-            sqlite3_bind_int64(frm, 2, (int64_t)i + 1);
+            sqlite3_bind_int64(frm, 2, stack_base + (int64_t)i + 1);
             sqlite3_bind_int(frm, 3, (int)k);
             if (f->code)
-                sqlite3_bind_int64(frm, 4, f->code);
+                sqlite3_bind_int64(frm, 4, code_base + f->code);
             else
                 sqlite3_bind_null(frm, 4);
             sqlite3_bind_int64(frm, 5, f->offset);
@@ -100,7 +115,7 @@ static int insert_stacks(sqlite3_stmt *stk, sqlite3_stmt *frm, const struct trac
 
 /* The marked events of each thread, at the times the event table has them
  * (tdb_write.c lane_time: ns since base, strictly increasing per lane). */
-static int insert_events(sqlite3_stmt *st, int64_t base_ns, const struct trace_process *p)
+static int insert_events(sqlite3_stmt *st, int64_t base_ns, const struct trace_process *p, int64_t stack_base)
 {
     int64_t *prev = malloc(256 * sizeof *prev);
     if (!prev)
@@ -126,7 +141,7 @@ static int insert_events(sqlite3_stmt *st, int64_t base_ns, const struct trace_p
             sqlite3_bind_int(st, 3, e->gil);
             sqlite3_bind_int64(st, 4, rel);
             sqlite3_bind_int(st, 5, e->kind);
-            sqlite3_bind_int64(st, 6, t->py_marks[m].stack);
+            sqlite3_bind_int64(st, 6, stack_base + t->py_marks[m].stack);
             rc = step(st);
             m++;
         }
@@ -154,7 +169,11 @@ int tdb_pystacks_insert(sqlite3 *db, int64_t base_ns, const struct trace_process
         if (step(proc))
             goto done;
     }
-    if (insert_codes(code, p) || insert_stacks(stk, frm, p) || insert_events(ev, base_ns, p))
+    /* Ids after those of the pid's earlier images (a process that exec'd). */
+    int64_t code_base = max_id(db, "SELECT max(code) FROM py_code WHERE pid = ?", p->pid);
+    int64_t stack_base = max_id(db, "SELECT max(stack) FROM py_stack WHERE pid = ?", p->pid);
+    if (insert_codes(code, p, code_base) || insert_stacks(stk, frm, p, code_base, stack_base) ||
+        insert_events(ev, base_ns, p, stack_base))
         goto done;
     rc = 0;
 done:

@@ -241,13 +241,12 @@ int tdb_read_lane_events(sqlite3 *db, int64_t lane, int64_t from_ns, int64_t to_
     return 0;
 }
 
-int tdb_read_pids(sqlite3 *db, int32_t **pids, size_t *count, char *err, size_t n)
+int tdb_read_images(sqlite3 *db, int64_t **ids, size_t *count, char *err, size_t n)
 {
-    *pids = NULL;
+    *ids = NULL;
     *count = 0;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT pid FROM process GROUP BY pid ORDER BY min(start_ns), pid", -1, &st, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "SELECT id FROM process ORDER BY start_ns, id", -1, &st, NULL) != SQLITE_OK) {
         snprintf(err, n, "cannot read processes: %s", sqlite3_errmsg(db));
         return -1;
     }
@@ -256,20 +255,20 @@ int tdb_read_pids(sqlite3 *db, int32_t **pids, size_t *count, char *err, size_t 
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (*count == cap) {
             cap = cap ? cap * 2 : 8;
-            int32_t *more = realloc(*pids, cap * sizeof *more);
+            int64_t *more = realloc(*ids, cap * sizeof *more);
             if (!more) {
                 rc = SQLITE_NOMEM;
                 break;
             }
-            *pids = more;
+            *ids = more;
         }
-        (*pids)[(*count)++] = sqlite3_column_int(st, 0);
+        (*ids)[(*count)++] = sqlite3_column_int64(st, 0);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
         snprintf(err, n, "cannot read processes: %s", sqlite3_errstr(rc));
-        free(*pids);
-        *pids = NULL;
+        free(*ids);
+        *ids = NULL;
         *count = 0;
         return -1;
     }
@@ -282,20 +281,20 @@ static char *column_dup(sqlite3_stmt *st, int col)
     return s ? strdup((const char *)s) : NULL;
 }
 
-static int read_process_row(sqlite3 *db, int32_t pid, struct trace_process *p)
+/* Process row `id` (one image of its pid): identity and argv. */
+static int read_process_row(sqlite3 *db, int64_t id, struct trace_process *p)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "SELECT ppid, exe, python_version, python_hexversion, gil_kind, switch_interval_us,"
-                           " start_ns, end_ns, exited, lost_events, dropped_records, overwritten_events"
-                           " FROM process WHERE pid = ?"
-                           " ORDER BY id LIMIT 1",
+                           " start_ns, end_ns, exited, lost_events, dropped_records, overwritten_events, pid"
+                           " FROM process WHERE id = ?",
                            -1, &st, NULL) != SQLITE_OK)
         return -1;
-    sqlite3_bind_int(st, 1, pid);
+    sqlite3_bind_int64(st, 1, id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        p->pid = pid;
+        p->pid = sqlite3_column_int(st, 12);
         p->ppid = sqlite3_column_int(st, 0);
         p->exe = column_dup(st, 1);
         p->python_version = column_dup(st, 2);
@@ -315,12 +314,10 @@ static int read_process_row(sqlite3 *db, int32_t pid, struct trace_process *p)
 
     /* argv: the JSON array, element by element. */
     if (sqlite3_prepare_v2(db,
-                           "SELECT j.value FROM process p, json_each(p.argv) j WHERE p.pid = ?"
-                           " AND p.id = (SELECT min(id) FROM process WHERE pid = ?) ORDER BY j.key",
+                           "SELECT j.value FROM process p, json_each(p.argv) j WHERE p.id = ? ORDER BY j.key",
                            -1, &st, NULL) != SQLITE_OK)
         return -1;
-    sqlite3_bind_int(st, 1, pid);
-    sqlite3_bind_int(st, 2, pid);
+    sqlite3_bind_int64(st, 1, id);
     size_t cap = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (p->argc == cap) {
@@ -386,8 +383,44 @@ static int by_time(const void *a, const void *b)
     return x->ts_ns < y->ts_ns ? -1 : x->ts_ns > y->ts_ns;
 }
 
-static int read_threads(sqlite3 *db, int32_t pid, struct trace_process *p, char *err, size_t n)
+/* The time range of process row `id`'s events. A pid that exec'd has a row
+ * per image and shares its lanes among them: an image owns the events from
+ * its start to the next image's start (the first one also those before its
+ * start, the last one those after its end). */
+struct image_window {
+    int64_t from_ns, to_ns;
+};
+
+static struct image_window image_window(sqlite3 *db, int64_t id, int64_t start_ns)
 {
+    struct image_window w = {INT64_MIN / 2, INT64_MAX / 2};
+    static const char *const sql[2] = {
+        "SELECT max(q.start_ns) FROM process p JOIN process q ON q.pid = p.pid AND q.id <> p.id"
+        " AND (q.start_ns < p.start_ns OR (q.start_ns = p.start_ns AND q.id < p.id)) WHERE p.id = ?",
+        "SELECT min(q.start_ns) FROM process p JOIN process q ON q.pid = p.pid AND q.id <> p.id"
+        " AND (q.start_ns > p.start_ns OR (q.start_ns = p.start_ns AND q.id > p.id)) WHERE p.id = ?",
+    };
+    for (int i = 0; i < 2; i++) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL) != SQLITE_OK)
+            continue;
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+            int64_t t = trace_time_clamp(sqlite3_column_int64(st, 0));
+            if (i == 0) /* an earlier image exists: this one starts at its own start */
+                w.from_ns = start_ns;
+            else
+                w.to_ns = t;
+        }
+        sqlite3_finalize(st);
+    }
+    return w;
+}
+
+/* The threads of `p->pid` that have events in `win`, with those events. */
+static int read_threads(sqlite3 *db, struct image_window win, struct trace_process *p, char *err, size_t n)
+{
+    int32_t pid = p->pid;
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, "SELECT tid, name FROM thread WHERE pid = ? ORDER BY tid", -1, &st, NULL) != SQLITE_OK)
         return -1;
@@ -411,17 +444,26 @@ static int read_threads(sqlite3 *db, int32_t pid, struct trace_process *p, char 
     size_t nlanes;
     if (tdb_read_lanes(db, &lanes, &nlanes, err, n))
         return -1;
+    bool whole = win.from_ns == INT64_MIN / 2 && win.to_ns == INT64_MAX / 2; /* the pid's only image */
     int r = 0;
-    for (size_t i = 0; i < p->thread_count && r == 0; i++) {
+    size_t kept = 0;
+    for (size_t i = 0; i < p->thread_count; i++) {
         struct event_vec vec = {0};
         for (size_t k = 0; k < nlanes && r == 0; k++)
             if (lanes[k].pid == pid && lanes[k].tid == p->threads[i].tid)
-                r = tdb_read_lane_events(db, lanes[k].id, INT64_MIN / 2, INT64_MAX / 2, append_event, &vec, err, n);
+                r = tdb_read_lane_events(db, lanes[k].id, win.from_ns, win.to_ns, append_event, &vec, err, n);
         if (vec.n > 1)
             qsort(vec.v, vec.n, sizeof *vec.v, by_time);
         p->threads[i].events = vec.v;
         p->threads[i].count = vec.n;
+        if (r == 0 && !whole && vec.n == 0) { /* a thread of another image of this pid */
+            free(vec.v);
+            free(p->threads[i].name);
+            continue;
+        }
+        p->threads[kept++] = p->threads[i];
     }
+    p->thread_count = kept;
     free(lanes);
     return r;
 }
@@ -434,17 +476,17 @@ static int has_column(sqlite3 *db, const char *table, const char *column)
     return query_int(db, sql, 0, &ok) == 1;
 }
 
-/* Modules, stacks and frames of `pid` (traces written with stacks on; none
- * in traces from before stacks existed). */
-static int read_stacks(sqlite3 *db, int32_t pid, struct trace_process *p)
+/* Modules, stacks and frames of `pid`, whether image `id` recorded stacks
+ * (traces written with stacks on; none in traces from before stacks existed). */
+static int read_stacks(sqlite3 *db, int64_t id, int32_t pid, struct trace_process *p)
 {
     if (!has_column(db, "process", "lost_stacks"))
         return 0;
     char sql[256];
     int ok;
-    snprintf(sql, sizeof sql, "SELECT stacks FROM process WHERE pid = %d ORDER BY id LIMIT 1", pid);
+    snprintf(sql, sizeof sql, "SELECT stacks FROM process WHERE id = %lld", (long long)id);
     p->stacks_recorded = query_int(db, sql, 0, &ok) != 0;
-    snprintf(sql, sizeof sql, "SELECT lost_stacks FROM process WHERE pid = %d ORDER BY id LIMIT 1", pid);
+    snprintf(sql, sizeof sql, "SELECT lost_stacks FROM process WHERE id = %lld", (long long)id);
     p->lost_stacks = (uint64_t)query_int(db, sql, 0, &ok);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM stack_module WHERE pid = %d", pid);
     int64_t nmod = query_int(db, sql, 0, &ok);
@@ -532,25 +574,27 @@ static int read_stacks(sqlite3 *db, int32_t pid, struct trace_process *p)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int tdb_read_process(sqlite3 *db, int32_t pid, struct trace_process *out, char *err, size_t n)
+int tdb_read_image(sqlite3 *db, int64_t id, struct trace_process *out, char *err, size_t n)
 {
     memset(out, 0, sizeof *out);
     if (n)
         err[0] = '\0';
-    if (read_process_row(db, pid, out) || read_gils(db, pid, out)) {
-        if (out->pid != pid)
-            snprintf(err, n, "the trace has no process %d", pid);
+    int found = read_process_row(db, id, out);
+    int32_t pid = out->pid;
+    if (found || read_gils(db, pid, out)) {
+        if (found)
+            snprintf(err, n, "the trace has no process row %lld", (long long)id);
         else
             snprintf(err, n, "cannot read process %d: %s", pid, sqlite3_errmsg(db));
         trace_process_free(out);
         return -1;
     }
-    if (read_stacks(db, pid, out)) {
+    if (read_stacks(db, id, pid, out)) {
         snprintf(err, n, "cannot read the stacks of process %d: %s", pid, sqlite3_errmsg(db));
         trace_process_free(out);
         return -1;
     }
-    if (read_threads(db, pid, out, err, n)) {
+    if (read_threads(db, image_window(db, id, out->start_ns), out, err, n)) {
         if (!*err)
             snprintf(err, n, "cannot read the threads of process %d: %s", pid, sqlite3_errmsg(db));
         trace_process_free(out);
@@ -562,4 +606,24 @@ int tdb_read_process(sqlite3 *db, int32_t pid, struct trace_process *out, char *
         return -1;
     }
     return 0;
+}
+
+int tdb_read_process(sqlite3 *db, int32_t pid, struct trace_process *out, char *err, size_t n)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, "SELECT id FROM process WHERE pid = ? ORDER BY start_ns, id LIMIT 1", -1, &st,
+                                NULL);
+    int64_t id = 0;
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int(st, 1, pid);
+        rc = sqlite3_step(st);
+        id = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    if (rc != SQLITE_ROW) {
+        memset(out, 0, sizeof *out);
+        snprintf(err, n, rc == SQLITE_DONE ? "the trace has no process %d" : "cannot read process %d", pid);
+        return -1;
+    }
+    return tdb_read_image(db, id, out, err, n);
 }

@@ -57,12 +57,18 @@ typedef int (*tdb_event_fn)(void *ctx, const struct trace_event *e);
 int tdb_read_lane_events(sqlite3 *db, int64_t lane, int64_t from_ns, int64_t to_ns, tdb_event_fn fn, void *ctx,
                          char *err, size_t err_len);
 
-/* The pids of every process in the trace, in the order they started
- * (a reused pid once); `*pids` is malloc'd. Returns 0, or -1 with `err`. */
-int tdb_read_pids(sqlite3 *db, int32_t **pids, size_t *count, char *err, size_t err_len);
+/* The process rows of the trace, in the order they started: one per
+ * process, and one per image of a process that exec'd (its pid repeats).
+ * `*ids` is malloc'd. Returns 0, or -1 with `err`. */
+int tdb_read_images(sqlite3 *db, int64_t **ids, size_t *count, char *err, size_t err_len);
 
-/* Everything stored about process `pid` (its first row, if the pid was
- * reused), as written: identity, GILs, threads and their events. */
+/* Everything stored about process row `id`, as written: identity, GILs,
+ * threads and their events. Of a pid with several images (exec), each row
+ * gets the events from its start to the next image's start, and only the
+ * threads with events there. */
+int tdb_read_image(sqlite3 *db, int64_t id, struct trace_process *out, char *err, size_t err_len);
+
+/* tdb_read_image() of the first image of `pid`. */
 int tdb_read_process(sqlite3 *db, int32_t pid, struct trace_process *out, char *err, size_t err_len);
 
 #endif

@@ -38,6 +38,9 @@ struct tdb_writer {
     uint64_t adjusted_timestamps;
     tdb_progress_fn progress;
     void *progress_ctx;
+    /* Module and stack ids taken by earlier images of the pid being added
+     * (a process that exec'd): its own are numbered after them. */
+    int64_t module_base, stack_base;
 };
 
 static int sql_fail(struct tdb_writer *w, char *err, size_t n, const char *what)
@@ -311,7 +314,7 @@ static int insert_stacks(struct tdb_writer *w, const struct trace_process *p, ch
     for (size_t i = 0; i < p->module_count && rc == SQLITE_DONE; i++) {
         const struct trace_module *m = &p->modules[i];
         sqlite3_bind_int(mod, 1, p->pid);
-        sqlite3_bind_int64(mod, 2, (int64_t)i);
+        sqlite3_bind_int64(mod, 2, w->module_base + (int64_t)i);
         bind_text_or_null(mod, 3, m->path);
         sqlite3_bind_int64(mod, 4, (int64_t)m->bias);
         sqlite3_bind_int64(mod, 5, (int64_t)m->lo);
@@ -323,7 +326,7 @@ static int insert_stacks(struct tdb_writer *w, const struct trace_process *p, ch
     for (size_t i = 0; i < p->stack_count && rc == SQLITE_DONE; i++) {
         const struct trace_stack *s = &p->stacks[i];
         sqlite3_bind_int(stk, 1, p->pid);
-        sqlite3_bind_int64(stk, 2, (int64_t)i + 1);
+        sqlite3_bind_int64(stk, 2, w->stack_base + (int64_t)i + 1);
         sqlite3_bind_int(stk, 3, (int)s->depth);
         sqlite3_bind_int(stk, 4, s->truncated);
         rc = sqlite3_step(stk);
@@ -331,11 +334,11 @@ static int insert_stacks(struct tdb_writer *w, const struct trace_process *p, ch
         for (uint32_t k = 0; k < s->depth && rc == SQLITE_DONE; k++) {
             const struct trace_frame *f = &s->frames[k];
             sqlite3_bind_int(frm, 1, p->pid);
-            sqlite3_bind_int64(frm, 2, (int64_t)i + 1);
+            sqlite3_bind_int64(frm, 2, w->stack_base + (int64_t)i + 1);
             sqlite3_bind_int(frm, 3, (int)k);
             sqlite3_bind_int64(frm, 4, (int64_t)f->address);
             if (f->module >= 0)
-                sqlite3_bind_int(frm, 5, f->module);
+                sqlite3_bind_int64(frm, 5, w->module_base + f->module);
             else
                 sqlite3_bind_null(frm, 5);
             bind_text_or_null(frm, 6, f->symbol);
@@ -530,7 +533,8 @@ static int insert_lane_events(struct tdb_writer *w, const struct trace_process *
         if (e->ts_ns <= prev) /* only where without_clashes() could not move it: the key would clash */
             r = -1;
         prev = e->ts_ns;
-        long long kc = tdb_pack_kc(e->kind, e->cpu, e->cpu != RING_CPU_UNKNOWN, e->stack);
+        long long kc = tdb_pack_kc(e->kind, e->cpu, e->cpu != RING_CPU_UNKNOWN,
+                                   e->stack ? (unsigned)(w->stack_base + e->stack) : 0);
         if (fill == CHUNK) {
             r = insert_rows(w, lane, rows, fill);
             fill = 0;
@@ -582,6 +586,11 @@ int tdb_writer_add_process(struct tdb_writer *w, const struct trace_process *p, 
         if (set_meta_int(w, "base_ns", w->base_ns, err, n))
             return -1;
     }
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT max(module) + 1 FROM stack_module WHERE pid = %d", p->pid);
+    w->module_base = query_int(w->db, sql, 0);
+    snprintf(sql, sizeof sql, "SELECT max(stack) FROM stack WHERE pid = %d", p->pid);
+    w->stack_base = query_int(w->db, sql, 0);
     if (insert_process_row(w, p, err, n) || insert_gils(w, p, err, n) || insert_stacks(w, p, err, n) ||
         tdb_pystacks_insert(w->db, w->base_ns, p, err, n))
         return -1;

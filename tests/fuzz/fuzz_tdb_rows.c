@@ -59,12 +59,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sqlite3_exec(db, "BEGIN; INSERT OR REPLACE INTO meta VALUES ('base_ns', 1000000000)", NULL, NULL, NULL);
     const char *inserts[] = {
         "INSERT OR IGNORE INTO process(pid, ppid, gil_kind, switch_interval_us, start_ns, end_ns, lost_events,"
-        " dropped_records, exited) VALUES (?,?,?,?,?,?,?,?,?)",
+        " overwritten_events, dropped_records, exited) VALUES (?,?,?,?,?,?,?,?,?,?)",
         "INSERT OR IGNORE INTO lane(id, pid, tid, gil) VALUES (?,?,?,?)",
         "INSERT OR IGNORE INTO thread(pid, tid, name, first_ns, last_ns) VALUES (?,?,NULL,?,?)",
         "INSERT OR IGNORE INTO event VALUES (?,?,?)",
     };
-    int columns[] = {9, 4, 4, 3};
+    int columns[] = {10, 4, 4, 3};
     while (in.left > 2) {
         int table = (int)(take(&in, 1) & 3);
         sqlite3_stmt *st;

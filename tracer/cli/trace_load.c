@@ -15,28 +15,28 @@ int trace_load(const char *path, struct trace_process **procs, size_t *n, char *
     sqlite3 *db = tdb_open_read(path, err, err_len);
     if (!db)
         return -1;
-    int32_t *pids;
+    int64_t *ids; /* one per process image (a pid that exec'd has several) */
     size_t count;
-    if (tdb_read_pids(db, &pids, &count, err, err_len)) {
+    if (tdb_read_images(db, &ids, &count, err, err_len)) {
         sqlite3_close(db);
         return -1;
     }
     struct trace_process *v = calloc(count ? count : 1, sizeof *v);
     if (!v) {
         snprintf(err, err_len, "out of memory reading %s", path);
-        free(pids);
+        free(ids);
         sqlite3_close(db);
         return -1;
     }
     for (size_t i = 0; i < count; i++) {
-        if (tdb_read_process(db, pids[i], &v[i], err, err_len)) {
+        if (tdb_read_image(db, ids[i], &v[i], err, err_len)) {
             trace_load_free(v, i);
-            free(pids);
+            free(ids);
             sqlite3_close(db);
             return -1;
         }
     }
-    free(pids);
+    free(ids);
     sqlite3_close(db);
     *procs = v;
     *n = count;

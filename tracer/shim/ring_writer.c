@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/statvfs.h>
@@ -593,6 +594,25 @@ bool ring_writer_finish(void)
     h->end = rec_clock_calibrate();
     __atomic_store_n(&h->state, RING_STATE_EXITED, __ATOMIC_RELEASE);
     return true;
+}
+
+bool ring_writer_exec_begin(const char *new_path)
+{
+    struct ring_header *h = w.hdr;
+    if (!h)
+        return false; /* a fork child that recorded nothing leaves no ring */
+    if (new_path && rename(w.path, new_path) == 0)
+        text_copy(w.path, sizeof w.path, new_path);
+    h->end = rec_clock_calibrate();
+    __atomic_store_n(&h->state, RING_STATE_EXITED, __ATOMIC_RELEASE);
+    return true;
+}
+
+void ring_writer_exec_failed(void)
+{
+    struct ring_header *h = w.hdr;
+    if (h)
+        __atomic_store_n(&h->state, RING_STATE_RUNNING, __ATOMIC_RELEASE);
 }
 
 void ring_writer_forget_parent(void)

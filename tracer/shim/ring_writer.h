@@ -132,6 +132,15 @@ bool ring_writer_finish(void);
  * afterwards until ring_writer_open(). */
 void ring_writer_release(void);
 
+/* The process is about to exec: store the end calibration and state as
+ * ring_writer_finish() does, and when `new_path` is given, move the ring file
+ * there (where the next image of this pid looks for it). Returns false, doing
+ * nothing, when there is no ring file (a fork child that recorded nothing). */
+bool ring_writer_exec_begin(const char *new_path);
+
+/* The exec failed: the ring is running again (under its new name). */
+void ring_writer_exec_failed(void);
+
 /* In a fork child: drop the parent's mapping (never write into it) and arrange
  * for a ring of the child's own to be created at its first event or at its
  * exit, whichever comes first (a child that execs leaves no file). */

@@ -11,6 +11,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "recorder.h"
 #include "ring_writer.h"
 #include "shim_config.h"
+#include "shim_exec.h"
 #include "shim_real.h"
 #include "shim_thread.h"
 #include "stack_modules.h"
@@ -151,9 +153,41 @@ static void start_tracing(void)
         gil_note_free_threaded();
 }
 
+static void dump_env_output(const char *ring_path);
+
+/* Where an image of this pid that exec'd leaves its ring in env-only mode. */
+static bool exec_ring_path(const struct shim_config *c, char *out, size_t cap)
+{
+    struct text_buf b = text_buf_init(out, cap);
+    text_buf_str(&b, c->ring_dir);
+    text_buf_str(&b, "/");
+    text_buf_u64(&b, (uint64_t)getpid());
+    text_buf_str(&b, ".exec.ring");
+    return !b.overflow;
+}
+
+/* Env-only mode: the image of this pid before an exec left its ring; write
+ * it to this process's output now, whatever this image is. Silent unless
+ * there is one and it cannot be written. */
+static void take_over_exec_ring(void)
+{
+    const char *output = getenv("GILTRACE_OUTPUT");
+    const char *run_dir = getenv("GILTRACE_RUN_DIR");
+    if (!output || !*output || (run_dir && *run_dir))
+        return;
+    int saved_errno = errno;
+    char why[1024], path[4200];
+    struct stat st;
+    if (shim_config_read(&config, why, sizeof why) && config.mode == SHIM_MODE_ENV &&
+        exec_ring_path(&config, path, sizeof path) && lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+        dump_env_output(path);
+    errno = saved_errno;
+}
+
 __attribute__((constructor(101))) static void shim_start(void)
 {
     shim_real_resolve();
+    take_over_exec_ring();
     if (!python_probe(&py)) {
         __atomic_store_n(&python_state, PYTHON_AWAITED, __ATOMIC_RELEASE);
         return;
@@ -246,6 +280,48 @@ static void dump_env_output(const char *ring_path)
         return;
     }
     unlink(ring_path);
+}
+
+/* Whether `envp` has a NAME= entry. */
+static bool env_has(char *const envp[], const char *name)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; envp && envp[i]; i++)
+        if (strncmp(envp[i], name, len) == 0 && envp[i][len] == '=')
+            return true;
+    return false;
+}
+
+bool shim_exec_begin(char *const envp[])
+{
+    if (!ring_writer_owned_here())
+        return false; /* a vfork child: the ring and this state are its parent's */
+    if (__atomic_load_n(&finished, __ATOMIC_ACQUIRE) || !ring_writer_tracing())
+        return false;
+    int saved_errno = errno;
+    char path[4200];
+    bool env = config.mode == SHIM_MODE_ENV && exec_ring_path(&config, path, sizeof path);
+    if (rec_stacks_on)
+        stack_modules_refresh(); /* objects loaded since, for naming frames */
+    bool begun = ring_writer_exec_begin(env ? path : NULL);
+    if (begun && env && !(env_has(envp, "LD_PRELOAD") && env_has(envp, "GILTRACE_OUTPUT"))) {
+        char line[4400]; /* nothing will write the ring: giltrace recover can */
+        struct text_buf t = text_buf_init(line, sizeof line);
+        text_buf_str(&t, "an exec without LD_PRELOAD and GILTRACE_OUTPUT in its environment: this image's trace is"
+                         " kept in ");
+        text_buf_str(&t, ring_writer_path());
+        text_buf_str(&t, " (giltrace recover can convert it)");
+        say(line, "");
+    }
+    errno = saved_errno;
+    return begun;
+}
+
+void shim_exec_failed(void)
+{
+    int saved_errno = errno;
+    ring_writer_exec_failed();
+    errno = saved_errno;
 }
 
 static void shim_finish(void)
