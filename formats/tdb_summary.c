@@ -653,9 +653,11 @@ int tdb_summary_decode_events(const uint8_t *blob, size_t len, int64_t pack_star
     int64_t cur = pack_start_t;
     while (pos < len) {
         uint64_t d, k;
-        if (n >= max || get_varint(blob, len, &pos, &d) || get_varint(blob, len, &pos, &k) || d > INT64_MAX / 2)
+        /* a damaged trace may span nearly all of int64: any delta that
+         * keeps the time representable is one the builder could write */
+        if (n >= max || get_varint(blob, len, &pos, &d) || get_varint(blob, len, &pos, &k) || d > INT64_MAX ||
+            __builtin_add_overflow(cur, (int64_t)d, &cur))
             return -1;
-        cur += (int64_t)d;
         t[n] = cur;
         kc[n] = (uint32_t)k;
         n++;
