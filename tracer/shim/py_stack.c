@@ -82,7 +82,9 @@ static const struct debug_words debug_words[] = {
 #define DEBUG_FRAME_MAX 512u /* sane sizes of _PyInterpreterFrame and PyCodeObject */
 #define DEBUG_CODE_MAX 1024u
 
-#define FRAME_OWNED_BY_CSTACK 3 /* 3.12+: an entry frame of the C stack, no Python code */
+/* An entry frame of the eval loop, no Python code: FRAME_OWNED_BY_CSTACK in
+ * 3.12-3.13, FRAME_OWNED_BY_INTERPRETER (the same value) in 3.14-3.15. */
+#define FRAME_OWNED_BY_CSTACK 3
 #define MAX_WALK 4096u          /* frames looked at per walk, to stop on a cycle */
 #define MAX_PROBES 32u
 
