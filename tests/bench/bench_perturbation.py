@@ -12,7 +12,7 @@ N and T go 1, 2, 4, 8, ... up to the machine's cores.
 It runs from a build tree (meson passes GILTRACE, GILTRACE_SHIM) or from a
 folder carried to another machine with no compiler (pass the paths):
   bench_perturbation.py [--quick] [--runs N] [--levels 4,8,16] [--only convoy,storm]
-                        [--stacks] [--giltrace PATH] [--shim PATH] [--python PATH] [--json FILE]
+                        [--stacks | --py-stacks] [--giltrace PATH] [--shim PATH] [--python PATH] [--json FILE]
 """
 import argparse
 import json
@@ -72,10 +72,10 @@ def run_once(args, mode, work, opts):
     out_dir = tempfile.mkdtemp(prefix="pert-", dir=work)
     if mode == "run":
         cmd = [opts.giltrace, "run", "-q", "-f", "-o", os.path.join(out_dir, "t.db")] + \
-              (["--stacks"] if opts.stacks else []) + ["--"] + cmd
+              (["--stacks"] if opts.stacks else []) + (["--py-stacks"] if opts.py_stacks else []) + ["--"] + cmd
     elif mode == "env":
         env.update(LD_PRELOAD=opts.shim, GILTRACE_OUTPUT=os.path.join(out_dir, "gil-%p.db"),
-                   GILTRACE_STACKS="1" if opts.stacks else "0")
+                   GILTRACE_STACKS="1" if opts.stacks else "0", GILTRACE_PYSTACKS="1" if opts.py_stacks else "0")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     shutil.rmtree(out_dir, ignore_errors=True)
     m = re.search(r"^result (.*)$", proc.stdout, re.M)
@@ -105,7 +105,11 @@ def main():
     ap.add_argument("--runs", type=int, help="runs per mode and workload (default 7; --quick: 2)")
     ap.add_argument("--levels", help="N and T values, comma-separated (default 1, 2, 4, ... cores)")
     ap.add_argument("--only", default="convoy,storm,cpu2,latency", help="workloads to run")
-    ap.add_argument("--stacks", action="store_true", help="traced runs record stacks (--stacks / GILTRACE_STACKS=1)")
+    stacks = ap.add_mutually_exclusive_group()
+    stacks.add_argument("--stacks", action="store_true",
+                        help="traced runs record native and Python stacks (--stacks / GILTRACE_STACKS=1)")
+    stacks.add_argument("--py-stacks", action="store_true",
+                        help="traced runs record Python stacks only (--py-stacks / GILTRACE_PYSTACKS=1)")
     ap.add_argument("--giltrace", default=os.environ.get("GILTRACE"))
     ap.add_argument("--shim", default=os.environ.get("GILTRACE_SHIM"))
     ap.add_argument("--python", default=None)
@@ -122,7 +126,8 @@ def main():
     version = subprocess.run([opts.python, "-c", "import sys; print(sys.version.split()[0])"],
                              capture_output=True, text=True, check=True).stdout.strip()
     print("perturbation: %d cores, Python %s (%s), %d runs per mode, modes alternating%s"
-          % (cores, version, opts.python, runs, ", stacks on" if opts.stacks else ""))
+          % (cores, version, opts.python, runs,
+             ", stacks on" if opts.stacks else ", Python stacks on" if opts.py_stacks else ""))
     print("ratio = median traced / median untraced of the program's own figure, [bootstrap 95% interval];"
           " goal 0.97-1.03")
     print("%-26s %-10s %14s   %-24s %-24s" % ("workload", "figure", "untraced", "giltrace run", "env-only"))
@@ -154,7 +159,7 @@ def main():
     print("perturbation: done in %.0f s" % (time.time() - started))
     if opts.json:
         with open(opts.json, "w") as f:
-            json.dump({"cores": cores, "python": version, "runs": runs, "stacks": opts.stacks,
+            json.dump({"cores": cores, "python": version, "runs": runs, "stacks": opts.stacks, "py_stacks": opts.py_stacks,
                        "results": results}, f, indent=1)
 
 

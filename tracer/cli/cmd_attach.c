@@ -64,7 +64,7 @@ static const char usage[] =
     "      --ring-dir DIR    where the private ring directory is made\n"
     "                        (default: /dev/shm, else $TMPDIR, else /tmp)\n"
     "      --py-stacks       record the Python stack of every GIL release and of\n"
-    "                        every wait's start (Python 3.7-3.13; giltrace report\n"
+    "                        every wait's start (Python 3.7-3.15; giltrace report\n"
     "                        lists the sites)\n"
     "  -q, --quiet           print no summary (warnings are still printed)\n"
     "  -h, --help            show this help\n"

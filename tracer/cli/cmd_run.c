@@ -62,7 +62,7 @@ static const char usage[] =
     "                        (default: /dev/shm, else $TMPDIR, else /tmp)\n"
     "      --stacks          record the native and the Python stack of every GIL\n"
     "                        release and of every wait's start (giltrace report\n"
-    "                        lists the sites; Python 3.6-3.13)\n"
+    "                        lists the sites; Python 3.6-3.15)\n"
     "      --py-stacks       record the Python stacks only (cheaper: no native\n"
     "                        unwinding)\n"
     "      --stacks-mb N     stack table per process in MiB, 1..1024 (default: 16);\n"

@@ -26,7 +26,7 @@ enum instr_kind {
 /* Offsets in bytes, x86-64 and aarch64 (LP64) release builds. */
 struct py_layout {
     uint32_t minor;
-    uint32_t tstate_frame;    /* tstate -> frame (3.8-3.10), cframe (3.11-3.12), current_frame (3.13) */
+    uint32_t tstate_frame;    /* tstate -> frame (3.6-3.10), cframe (3.11-3.12), current_frame (3.13+) */
     int32_t cframe_current;   /* _PyCFrame -> current_frame; -1: no cframe */
     uint32_t frame_back;      /* f_back / previous */
     uint32_t frame_code;      /* f_code / executable */
@@ -37,41 +37,54 @@ struct py_layout {
     uint32_t code_firstlineno, code_filename, code_name, code_linetable;
     int32_t code_qualname;    /* -1: none (before 3.11) */
     uint32_t ascii_size, compact_size; /* sizeof(PyASCIIObject), sizeof(PyCompactUnicodeObject) */
+    uint32_t bytes_sval;      /* PyBytesObject.ob_sval */
+    uintptr_t code_mask;      /* clears the tag bits of f_executable (3.14+: a _PyStackRef) */
 };
 
 /* From each version's headers (offsetof, checked on pyenv's builds of
- * 3.6.15, 3.7.16, 3.8.18, 3.9.18, 3.10.13, 3.11.7 and 3.12.1). 3.13 comes from its debug
- * offsets instead (layout_313). */
+ * 3.6.15, 3.7.16, 3.8.18, 3.9.18, 3.10.13, 3.11.7 and 3.12.1). 3.13+ come
+ * from their debug offsets instead (layout_debug). */
 static const struct py_layout layouts[] = {
-    {6, 24, -1, 24, 32, 120, -1, INSTR_LASTI_BYTES, 0, 36, 96, 104, 112, -1, 48, 72},
-    {7, 24, -1, 24, 32, 104, -1, INSTR_LASTI_BYTES, 0, 36, 96, 104, 112, -1, 48, 72},
-    {8, 24, -1, 24, 32, 104, -1, INSTR_LASTI_BYTES, 0, 40, 104, 112, 120, -1, 48, 72},
-    {9, 24, -1, 24, 32, 104, -1, INSTR_LASTI_BYTES, 0, 40, 104, 112, 120, -1, 48, 72},
-    {10, 24, -1, 24, 32, 96, -1, INSTR_LASTI_UNITS, 0, 40, 104, 112, 120, -1, 48, 72},
-    {11, 56, 8, 48, 32, 56, 69, INSTR_POINTER, 184, 72, 112, 120, 136, 128, 48, 72},
-    {12, 56, 0, 8, 0, 56, 70, INSTR_POINTER, 192, 68, 112, 120, 136, 128, 40, 56},
+    {6, 24, -1, 24, 32, 120, -1, INSTR_LASTI_BYTES, 0, 36, 96, 104, 112, -1, 48, 72, 32, ~(uintptr_t)0},
+    {7, 24, -1, 24, 32, 104, -1, INSTR_LASTI_BYTES, 0, 36, 96, 104, 112, -1, 48, 72, 32, ~(uintptr_t)0},
+    {8, 24, -1, 24, 32, 104, -1, INSTR_LASTI_BYTES, 0, 40, 104, 112, 120, -1, 48, 72, 32, ~(uintptr_t)0},
+    {9, 24, -1, 24, 32, 104, -1, INSTR_LASTI_BYTES, 0, 40, 104, 112, 120, -1, 48, 72, 32, ~(uintptr_t)0},
+    {10, 24, -1, 24, 32, 96, -1, INSTR_LASTI_UNITS, 0, 40, 104, 112, 120, -1, 48, 72, 32, ~(uintptr_t)0},
+    {11, 56, 8, 48, 32, 56, 69, INSTR_POINTER, 184, 72, 112, 120, 136, 128, 48, 72, 32, ~(uintptr_t)0},
+    {12, 56, 0, 8, 0, 56, 70, INSTR_POINTER, 192, 68, 112, 120, 136, 128, 40, 56, 32, ~(uintptr_t)0},
 };
 
-/* The start of 3.13's _Py_DebugOffsets, up to the code object's offsets
- * (Include/internal/pycore_runtime.h at v3.13.0). */
-struct debug_offsets_313 {
-    char cookie[8];
-    uint64_t version, free_threaded;
-    uint64_t runtime_state[3];
-    uint64_t interpreter_state[13];
-    struct {
-        uint64_t size, prev, next, interp, current_frame, thread_id, native_thread_id, datastack_chunk, status;
-    } thread_state;
-    struct {
-        uint64_t size, previous, executable, instr_ptr, localsplus, owner;
-    } interpreter_frame;
-    struct {
-        uint64_t size, filename, name, qualname, linetable, firstlineno, argcount, localsplusnames,
-            localspluskinds, co_code_adaptive;
-    } code_object;
+/* 3.13+: where, in _PyRuntime's _Py_DebugOffsets (a row of uint64 words
+ * after the 8-byte cookie, as in gil_locate.c), each version keeps what is
+ * read here, as word indexes: thread_state.current_frame, the first word
+ * (size) of the interpreter_frame and code_object sections, and
+ * bytes_object.ob_sval and unicode_object.asciiobject_size. The sections
+ * themselves keep their order (frame: size, previous, executable,
+ * instr_ptr, localsplus, owner; code: size, filename, name, qualname,
+ * linetable, firstlineno, argcount, localsplusnames, localspluskinds,
+ * co_code_adaptive); the sections before them grew (3.14: interpreter_state
+ * 16 words, frame 8, code 11; 3.15: thread_state 16 words and
+ * err_stackitem, and a section before tuple_object). From CPython's
+ * Include/internal/pycore_debug_offsets.h, checked against Debian's 3.13.5,
+ * 3.14.10, 3.14.10-dbg and 3.15.2. The offsets are the running build's,
+ * read from the struct, and used only if they are sane (layout_debug). */
+struct debug_words {
+    uint8_t minor, current_frame, frame, code, bytes_sval, ascii_size;
 };
 
-#define FRAME_OWNED_BY_CSTACK 3 /* 3.12+: an entry frame of the C stack, no Python code */
+static const struct debug_words debug_words[] = {
+    {13, 23, 28, 34, 66, 70},
+    {14, 26, 31, 39, 76, 80},
+    {15, 26, 39, 47, 88, 92},
+};
+
+#define DEBUG_WORDS_READ 93u /* up to the last index above */
+#define DEBUG_FRAME_MAX 512u /* sane sizes of _PyInterpreterFrame and PyCodeObject */
+#define DEBUG_CODE_MAX 1024u
+
+/* An entry frame of the eval loop, no Python code: FRAME_OWNED_BY_CSTACK in
+ * 3.12-3.13, FRAME_OWNED_BY_INTERPRETER (the same value) in 3.14-3.15. */
+#define FRAME_OWNED_BY_CSTACK 3
 #define MAX_WALK 4096u          /* frames looked at per walk, to stop on a cycle */
 #define MAX_PROBES 32u
 
@@ -81,6 +94,10 @@ bool py_stacks_on;
 static struct py_layout layout;
 static int layout_state; /* enum layout_state, atomic */
 static uintptr_t code_type, unicode_type, bytes_type;
+/* _Py_InitCleanup (exported from 3.14): the code object of the shim frame
+ * CPython pushes under a class's __init__ to check what it returned; no
+ * line of anyone's source, never in a traceback, so not in a stack here. */
+static uintptr_t init_cleanup;
 static void *(*this_thread_state)(void);
 static int (*is_initialized)(void);
 
@@ -224,7 +241,7 @@ static void code_fill(struct walk *w, struct ring_py_code *c, const struct code_
     text[nn + nq + 2 + nf] = '\0';
     size_t ntext = nn + nq + nf + 3;
     int64_t nlt = 0;
-    uintptr_t lt_data = r->linetable + 32; /* PyBytesObject.ob_sval */
+    uintptr_t lt_data = r->linetable + layout.bytes_sval;
     if (type_of(w, r->linetable) != bytes_type || !rd(w, &nlt, r->linetable + 16, sizeof nlt) || nlt < 0 ||
         nlt > (int64_t)RING_PY_LINETABLE_MAX)
         nlt = 0;
@@ -316,13 +333,14 @@ static unsigned walk_frames(struct walk *w, uintptr_t ts, uint64_t *words, bool 
         if (layout.frame_owner >= 0 && !rd(w, &owner, frame + (uint32_t)layout.frame_owner, 1))
             break;
         if (owner != FRAME_OWNED_BY_CSTACK || layout.minor < 12) {
-            uintptr_t code = rd_ptr(w, frame + layout.frame_code);
+            uintptr_t code = rd_ptr(w, frame + layout.frame_code) & layout.code_mask;
             uint32_t offset;
             if (type_of(w, code) != code_type || !frame_offset(w, frame, code, &offset)) {
                 w->bad = true;
                 break;
             }
-            words[n++] = ring_py_frame_word(code_id(w, code), offset);
+            if (code != init_cleanup)
+                words[n++] = ring_py_frame_word(code_id(w, code), offset);
         }
         frame = rd_ptr(w, frame + layout.frame_back);
     }
@@ -387,30 +405,50 @@ void py_stack_record_id(struct shim_entered self, uint32_t id)
     }
 }
 
-/* 3.13: the layout from _PyRuntime's debug offsets. */
-static bool layout_313(const struct python_info *py)
+/* 3.13+: the layout from _PyRuntime's debug offsets, if this version's
+ * words are known and what they say is sane. */
+static bool layout_debug(const struct python_info *py, uint32_t minor)
 {
-    const struct debug_offsets_313 *d = (const void *)py->runtime_lo;
-    if (!py->runtime_lo || py->runtime_hi - py->runtime_lo < sizeof *d || memcmp(d->cookie, "xdebugpy", 8) != 0 ||
-        d->version >> 16 != 0x030d || d->free_threaded)
+    const struct debug_words *dw = NULL;
+    for (size_t i = 0; i < sizeof debug_words / sizeof debug_words[0]; i++)
+        if (debug_words[i].minor == minor)
+            dw = &debug_words[i];
+    uint64_t w[DEBUG_WORDS_READ];
+    if (!dw || !py->runtime_lo || py->runtime_hi - py->runtime_lo < sizeof w)
+        return false;
+    memcpy(w, (const void *)py->runtime_lo, sizeof w);
+    if (memcmp(w, "xdebugpy", 8) != 0 || w[1] >> 16 != (0x0300u | minor) || w[2] /* free-threaded */)
+        return false;
+    const uint64_t *f = &w[dw->frame], *c = &w[dw->code];
+    /* frame: previous, executable, instr_ptr, owner inside it; code: filename .. co_code_adaptive */
+    bool sane = f[0] && f[0] <= DEBUG_FRAME_MAX && f[1] < f[0] && f[2] < f[0] && f[3] < f[0] && f[5] < f[0] &&
+                c[0] && c[0] <= DEBUG_CODE_MAX && w[dw->current_frame] < 4096 && w[dw->ascii_size] >= 32 &&
+                w[dw->ascii_size] <= 64 && w[dw->bytes_sval] >= 24 && w[dw->bytes_sval] <= 64;
+    for (unsigned k = 1; sane && k <= 9; k++)
+        sane = c[k] < c[0];
+    if (!sane)
         return false;
     layout = (struct py_layout){
-        .minor = 13,
-        .tstate_frame = (uint32_t)d->thread_state.current_frame,
+        .minor = minor,
+        .tstate_frame = (uint32_t)w[dw->current_frame],
         .cframe_current = -1,
-        .frame_back = (uint32_t)d->interpreter_frame.previous,
-        .frame_code = (uint32_t)d->interpreter_frame.executable,
-        .frame_instr = (uint32_t)d->interpreter_frame.instr_ptr,
-        .frame_owner = (int32_t)d->interpreter_frame.owner,
+        .frame_back = (uint32_t)f[1],
+        .frame_code = (uint32_t)f[2],
+        .frame_instr = (uint32_t)f[3],
+        .frame_owner = (int32_t)f[5],
         .instr = INSTR_POINTER,
-        .code_bytecode = (uint32_t)d->code_object.co_code_adaptive,
-        .code_firstlineno = (uint32_t)d->code_object.firstlineno,
-        .code_filename = (uint32_t)d->code_object.filename,
-        .code_name = (uint32_t)d->code_object.name,
-        .code_linetable = (uint32_t)d->code_object.linetable,
-        .code_qualname = (int32_t)d->code_object.qualname,
-        .ascii_size = 40,
-        .compact_size = 56,
+        .code_bytecode = (uint32_t)c[9],
+        .code_firstlineno = (uint32_t)c[5],
+        .code_filename = (uint32_t)c[1],
+        .code_name = (uint32_t)c[2],
+        .code_linetable = (uint32_t)c[4],
+        .code_qualname = (int32_t)c[3],
+        .ascii_size = (uint32_t)w[dw->ascii_size],
+        .compact_size = (uint32_t)w[dw->ascii_size] + 16, /* + utf8_length, utf8 */
+        .bytes_sval = (uint32_t)w[dw->bytes_sval],
+        /* 3.14+: f_executable is a _PyStackRef, its low two bits a tag
+         * (Include/internal/pycore_stackref.h) */
+        .code_mask = minor >= 14 ? ~(uintptr_t)3 : ~(uintptr_t)0,
     };
     return true;
 }
@@ -418,24 +456,26 @@ static bool layout_313(const struct python_info *py)
 bool py_stack_init(const struct python_info *py)
 {
     uint32_t major = py->hexversion >> 24, minor = (py->hexversion >> 16) & 0xff;
-    bool known = false;
+    bool known = false, debug = major == 3 && minor >= 13;
     if (major == 3 && !py->free_threaded) {
         for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++)
             if (layouts[i].minor == minor) {
                 layout = layouts[i];
                 known = true;
             }
-        if (minor == 13)
-            known = layout_313(py);
+        if (minor >= 13)
+            known = layout_debug(py, minor);
     }
     code_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyCode_Type");
     unicode_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyUnicode_Type");
     bytes_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyBytes_Type");
+    init_cleanup = (uintptr_t)dlsym(RTLD_DEFAULT, "_Py_InitCleanup");
     this_thread_state = (void *(*)(void))dlsym(RTLD_DEFAULT, "PyGILState_GetThisThreadState");
     is_initialized = (int (*)(void))dlsym(RTLD_DEFAULT, "Py_IsInitialized");
     if (!known) {
         say_off(py->free_threaded ? "free-threaded builds are not supported yet"
-                                  : "no frame layout is known for this Python version");
+                : debug ? "this version's _Py_DebugOffsets (in _PyRuntime) are not laid out as expected"
+                        : "no frame layout is known for this Python version");
         return false;
     }
     if (!code_type || !unicode_type || !bytes_type || !this_thread_state || !is_initialized) {

@@ -15,9 +15,12 @@
  *   3.11-3.12      tstate->cframe->current_frame, the _PyInterpreterFrame
  *                  chain (previous, f_code, prev_instr, owner), offsets from
  *                  each version's Include/internal/pycore_frame.h
- *   3.13           _PyRuntime's _Py_DebugOffsets (cookie "xdebugpy"):
- *                  current_frame, previous, executable, instr_ptr, owner and
- *                  the code object's fields
+ *   3.13-3.15      _PyRuntime's _Py_DebugOffsets (cookie "xdebugpy"):
+ *                  current_frame, previous, executable, instr_ptr, owner,
+ *                  the code object's fields, str and bytes headers; where
+ *                  each version keeps them in that struct is known per
+ *                  version, the offsets are read from the process (3.14+:
+ *                  the frame's executable is a tagged _PyStackRef)
  * A frame is (code object, instruction offset in bytes); each code object
  * is stored once (qualified name where the version has one, name, file,
  * first line, a copy of its line table); lines are resolved at dump time

@@ -8,7 +8,9 @@ next line.
 
 The main thread spins in `beta` while the others run, so the others wait
 for the GIL after each sleep (BUSY) and `beta` is asked to drop it (forced
-releases at its loop line)."""
+releases at its loop line). The threads start their work only when the main
+thread is about to spin: on a loaded machine, starting them can take longer
+than their sleeps, which would then find the GIL free (no wait)."""
 import _thread
 import asyncio
 import json
@@ -87,10 +89,12 @@ def native_id():
 
 def main():
     tids = [native_id()]
+    go = threading.Event()
 
     def run(fn):
         def body():
             tids.append(native_id())
+            go.wait()
             fn()
         t = threading.Thread(target=body, name=fn.__name__)
         t.start()
@@ -105,6 +109,7 @@ def main():
         time.sleep(0.2)  # lets the thread started from C end while beta spins
         stop[0] = True
     run(stopper)
+    go.set()
     beta()
     print(json.dumps({"python_tids": tids}))
     sys.stdout.flush()
