@@ -92,9 +92,8 @@ struct tdb_sum_builder {
     tdb_sum_chunk_fn fn;
     void *ctx;
     bool failed, finished;
-    /* the wait in progress (base level) */
-    int64_t wait_start;
-    uint32_t wait_retries, wait_timeouts;
+    /* the lane's holds and waits (base level), in lane-relative times */
+    struct trace_walker walk;
     /* events of one ns, applied in kc order */
     int64_t pend_t, prev_t;
     bool have_pend;
@@ -394,13 +393,14 @@ static void heap_sift_down(struct tdb_wait_span *h, size_t n, size_t i)
     }
 }
 
-static void keep_wait(struct tdb_sum_builder *b, int64_t x)
+/* The walker's sink: each wait as it ends. */
+static void keep_wait(void *ctx, const struct trace_wait *tw)
 {
-    struct tdb_wait_span w = {b->lane, b->origin + b->wait_start, b->origin + x, b->wait_retries,
-                              b->wait_timeouts};
+    struct tdb_sum_builder *b = ctx;
+    struct tdb_wait_span w = {b->lane, b->origin + tw->start_ns, b->origin + tw->end_ns, tw->retries, tw->timeouts};
     struct tdb_bucket *acc = &b->lv[0].acc;
-    if (x - b->wait_start > acc->max_wait_ns)
-        acc->max_wait_ns = x - b->wait_start;
+    if (tw->end_ns - tw->start_ns > acc->max_wait_ns)
+        acc->max_wait_ns = tw->end_ns - tw->start_ns;
     if (b->nheap < TDB_SUMMARY_TOP_WAITS) {
         size_t i = b->nheap++;
         b->heap[i] = w;
@@ -475,18 +475,10 @@ static void apply_event(struct tdb_sum_builder *b, int64_t x, int64_t kc)
     if (c >= 0)
         lv->acc.n[c]++;
     lv->dirty = true;
-    bool waiting = lv->state & TDB_STATE_WAIT;
-    if (waiting && (kind == RING_EV_ACQUIRE || kind == RING_EV_BUSY))
-        keep_wait(b, x);
-    if (kind == RING_EV_BUSY) {
-        b->wait_start = x;
-        b->wait_retries = b->wait_timeouts = 0;
-    } else if (kind == RING_EV_RETRY) {
-        b->wait_retries += waiting;
-    } else if (kind == RING_EV_TIMEOUT) {
-        b->wait_timeouts += waiting;
-    }
-    lv->state = (uint8_t)tdb_state_next(lv->state, kind);
+    assert(lv->state == b->walk.state); /* level 0 follows the walker */
+    const struct trace_interval_sink waits = {NULL, keep_wait, b};
+    trace_walker_event(&b->walk, &waits, x, kind, 0);
+    lv->state = (uint8_t)b->walk.state;
 }
 
 static int flush_pending(struct tdb_sum_builder *b)
@@ -569,8 +561,8 @@ int tdb_sum_builder_finish(struct tdb_sum_builder *b, struct tdb_lane_summary *o
     if (level_advance(b, 0, end_x))
         return -1;
     if (lv->state) {
-        if (lv->state & TDB_STATE_WAIT)
-            keep_wait(b, end_x);
+        const struct trace_interval_sink waits = {NULL, keep_wait, b};
+        trace_walker_end(&b->walk, &waits, end_x);
         lv->state = 0;
         mark_event(lv, b->base, end_x);
     }

@@ -1053,7 +1053,7 @@ static int columns_raw(struct tdb_view *v, size_t li, double t0, double w, int n
                 px++;
         }
         int i = inside ? px : -1;
-        if ((st & TDB_STATE_WAIT) && (kind == RING_EV_ACQUIRE || kind == RING_EV_BUSY)) {
+        if (trace_ends_wait(st, kind)) {
             if (i >= 0 && wait_start != INT64_MIN && t - wait_start > out[i].max_wait_ns)
                 out[i].max_wait_ns = t - wait_start;
         }
@@ -1065,7 +1065,7 @@ static int columns_raw(struct tdb_view *v, size_t li, double t0, double w, int n
             if (c >= 0)
                 out[i].n[c]++;
         }
-        st = tdb_state_next(st, kind);
+        st = trace_state_next(st, kind);
     }
     double end = (double)ln->sum.end_t;
     if (end >= t0) {
@@ -1155,7 +1155,7 @@ int tdb_view_probe(struct tdb_view *v, size_t lane, double t, double w, struct t
     if (state_at(v, lane, ti, &st, &from) || read_events(v, lane, from, ti + 1))
         return -1;
     for (size_t k = 0; k < v->nev; k++)
-        st = tdb_state_next(st, (unsigned)(v->ev[k].kc & 15));
+        st = trace_state_next(st, (unsigned)(v->ev[k].kc & 15));
     if (ti >= ln->sum.end_t)
         st = 0;
     out->state = st;
