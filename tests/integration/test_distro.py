@@ -25,8 +25,8 @@ import distros  # noqa: E402
 from gilcheck import SKIP, Skip  # noqa: E402
 
 CHECKS = {
-    "run": ("test_interpreter.py", "check_cpu_pair,check_interval_follows,check_sleeper,check_subinterpreter,"
-            "check_names,check_stack_sleep,check_forced_site"),
+    "run": ("test_interpreter.py", "check_cpu_pair,check_forced_holds,check_fidelity,check_interval_follows,"
+            "check_sleeper,check_subinterpreter,check_names,check_stack_sleep,check_forced_site"),
     "attach": ("test_attach.py", "check_cpu_pair,check_subinterpreter"),
     "exec": (None, None),
 }
