@@ -14,6 +14,7 @@
  * subtrees are skipped. What each tile is goes in a manifest (tiles.h).
  */
 #include "tiles.h"
+#include "ring_clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,13 +31,6 @@
 
 #define DEDUP_SLOTS 4096
 #define BATCH 16
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 void tiles_geometry(const struct tdb_view *v, const struct render_layout *l, int max_zoom, struct tiles_geometry *g)
 {
@@ -311,7 +305,7 @@ out:
 static void draw_progress(struct job *j, double started, bool final)
 {
     long long done = atomic_load(&j->done), tiles = atomic_load(&j->written) + atomic_load(&j->linked);
-    double el = now_s() - started;
+    double el = ring_clock_monotonic_s() - started;
     int pct = j->units ? (int)(100.0 * (double)done / (double)j->units) : 100;
     char bar[31];
     for (int i = 0; i < 30; i++)
@@ -382,7 +376,7 @@ int tiles_export(struct tdb_view *v, const struct tiles_options *o, struct tiles
         snprintf(err, n, "out of memory");
         goto out;
     }
-    double started = now_s();
+    double started = ring_clock_monotonic_s();
     int started_threads = 0;
     for (int i = 0; i < jobs; i++) {
         if (pthread_create(&threads[i], NULL, worker, j) != 0)
@@ -398,17 +392,17 @@ int tiles_export(struct tdb_view *v, const struct tiles_options *o, struct tiles
         while (atomic_load(&j->done) < j->units && !atomic_load(&j->failed)) {
             struct timespec ts = {0, 50 * 1000 * 1000};
             nanosleep(&ts, NULL);
-            if (now_s() - started > 0.3 && now_s() - last > 0.1) {
+            if (ring_clock_monotonic_s() - started > 0.3 && ring_clock_monotonic_s() - last > 0.1) {
                 draw_progress(j, started, false);
-                last = now_s();
+                last = ring_clock_monotonic_s();
             }
         }
     }
     for (int i = 0; i < started_threads; i++)
         pthread_join(threads[i], NULL);
-    if (o->progress && now_s() - started > 0.3)
+    if (o->progress && ring_clock_monotonic_s() - started > 0.3)
         draw_progress(j, started, true);
-    res->seconds = now_s() - started;
+    res->seconds = ring_clock_monotonic_s() - started;
     if (atomic_load(&j->failed)) {
         snprintf(err, n, "%s", j->err);
         goto out;

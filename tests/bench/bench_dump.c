@@ -17,6 +17,7 @@
 #include "../../formats/ring_read.h"
 #include "../../formats/tdb_write.h"
 #include "bench_util.h"
+#include "../../formats/ring_clock.h"
 
 #define THREADS 4
 #define RUNS 3
@@ -90,19 +91,19 @@ int main(int argc, char **argv)
         close(fd);
         char err[256];
         struct trace_process p;
-        uint64_t t0 = bench_now_ns();
+        uint64_t t0 = ring_clock_monotonic_ns();
         if (ring_read_file(ring, &p, err, sizeof err)) {
             fprintf(stderr, "bench_dump: %s\n", err);
             return 1;
         }
-        uint64_t t1 = bench_now_ns();
+        uint64_t t1 = ring_clock_monotonic_ns();
         struct tdb_writer *w;
         if (tdb_writer_open(db, TDB_CREATE, &w, err, sizeof err) || tdb_writer_add_process(w, &p, err, sizeof err) ||
             tdb_writer_close(w, err, sizeof err)) {
             fprintf(stderr, "bench_dump: %s\n", err);
             return 1;
         }
-        uint64_t t2 = bench_now_ns();
+        uint64_t t2 = ring_clock_monotonic_ns();
         uint64_t n = trace_process_event_count(&p);
         read_rate[r] = (double)n / ((double)(t1 - t0) / 1e9) / 1e6;
         write_rate[r] = (double)n / ((double)(t2 - t1) / 1e9) / 1e6;

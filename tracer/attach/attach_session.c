@@ -15,6 +15,7 @@
 #include "attach_call.h"
 #include "attach_safepoint.h"
 #include "attach_threads.h"
+#include "../../formats/ring_clock.h"
 
 #define STOP_TIMEOUT_MS 1000u /* for every thread to stop */
 #define SAFE_POINT_MS 2000u   /* for a thread at a safe point to show up */
@@ -39,7 +40,7 @@ static struct attach_thread *stop_at_safe_point(struct attach_target *t, enum at
                                                 struct attach_threads *set, struct attach_stats *st, char *err,
                                                 size_t n)
 {
-    int64_t give_up = attach_now_ns() + (int64_t)SAFE_POINT_MS * 1000000;
+    int64_t give_up = (int64_t)ring_clock_monotonic_ns() + (int64_t)SAFE_POINT_MS * 1000000;
     unsigned wait_ms = 1;
     char why[1024];
     for (st->rounds = 1;; st->rounds++) {
@@ -54,7 +55,7 @@ static struct attach_thread *stop_at_safe_point(struct attach_target *t, enum at
             return &set->t[i];
         attach_threads_release(set, 0);
         attach_threads_free(set);
-        if (attach_now_ns() > give_up) {
+        if ((int64_t)ring_clock_monotonic_ns() > give_up) {
             snprintf(err, n, "no thread of process %d was at a safe point within %u ms (%s); nothing was changed, "
                      "try again", (int)t->pid, SAFE_POINT_MS, why);
             return NULL;

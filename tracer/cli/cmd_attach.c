@@ -41,6 +41,7 @@
 #include "shim_locate.h"
 #include "output_file.h"
 #include "trace_output.h"
+#include "../../formats/ring_clock.h"
 
 static const char usage[] =
     "usage: giltrace attach PID [options]\n"
@@ -201,10 +202,10 @@ static bool wait_for_end(pid_t pid, const sigset_t *sigs, double duration_s)
     int sfd = signalfd(-1, sigs, SFD_CLOEXEC);
     int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
     struct pollfd fds[2] = {{sfd, POLLIN, 0}, {pfd, POLLIN, 0}};
-    int64_t end = attach_now_ns() + (int64_t)(duration_s * 1e9);
+    int64_t end = (int64_t)ring_clock_monotonic_ns() + (int64_t)(duration_s * 1e9);
     bool exited = pfd < 0 && errno == ESRCH;
     while (!exited) {
-        int64_t left = end - attach_now_ns();
+        int64_t left = end - (int64_t)ring_clock_monotonic_ns();
         if (duration_s > 0 && left <= 0)
             break;
         int r = poll(fds, 2, duration_s > 0 ? (int)((left + 999999) / 1000000) : -1);
@@ -251,11 +252,11 @@ static int trace_target(struct attach_target *t, const struct attach_options *o,
     }
     say_attached(o, &req, &st);
     attach_test_point("tracing");
-    int64_t began = attach_now_ns();
+    int64_t began = (int64_t)ring_clock_monotonic_ns();
     if (wait_for_end(t->pid, sigs, o->duration_s) || attach_process_gone(t->pid)) {
         if (!o->out.file.quiet)
             fprintf(stderr, "giltrace: process %d exited after %.1f s of tracing\n", (int)t->pid,
-                    (double)(attach_now_ns() - began) / 1e9);
+                    (double)((int64_t)ring_clock_monotonic_ns() - began) / 1e9);
         return 0;
     }
     init_request(&req, ring_dir, o->out.buffer_mb, o->py_stacks);
@@ -269,7 +270,7 @@ static int trace_target(struct attach_target *t, const struct attach_options *o,
         cli_warn("could not detach from process %d: %s", (int)t->pid, req.message);
     else if (!o->out.file.quiet)
         fprintf(stderr, "giltrace: detached from process %d after %.1f s, pausing it %.2f ms\n", (int)t->pid,
-                (double)(attach_now_ns() - began) / 1e9, (double)st.pause_ns / 1e6);
+                (double)((int64_t)ring_clock_monotonic_ns() - began) / 1e9, (double)st.pause_ns / 1e6);
     return 0;
 }
 

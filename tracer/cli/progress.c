@@ -2,6 +2,7 @@
  * progress.c — the progress bar. See progress.h.
  */
 #include "progress.h"
+#include "../../formats/ring_clock.h"
 
 #include <stdio.h>
 #include <time.h>
@@ -10,18 +11,11 @@
 #define SHOW_AFTER_NS 500000000ull
 #define REDRAW_NS 100000000ull
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void progress_start(struct progress *p, const char *label, uint64_t total)
 {
     p->label = label;
     p->total = total ? total : 1;
-    p->started_ns = now_ns();
+    p->started_ns = ring_clock_monotonic_ns();
     p->last_draw_ns = 0;
     p->tty = isatty(2);
     p->drawn = false;
@@ -31,7 +25,7 @@ void progress_update(struct progress *p, uint64_t done)
 {
     if (!p->tty)
         return;
-    uint64_t now = now_ns();
+    uint64_t now = ring_clock_monotonic_ns();
     if (now - p->started_ns < SHOW_AFTER_NS || now - p->last_draw_ns < REDRAW_NS)
         return;
     p->last_draw_ns = now;
