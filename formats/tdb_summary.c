@@ -242,6 +242,7 @@ static int store_bucket(struct tdb_sum_builder *b, int k, const struct tdb_bucke
         if (r->n[i])
             mask |= (unsigned)F_COUNT0 << i;
     uint8_t *p = lv->buf + lv->len;
+    assert(r->idx > lv->last_idx && r->idx >> TDB_SUMMARY_CHUNK_BITS == lv->chunk); /* buckets in order, in their chunk */
     size_t n = put_varint(p, (uint64_t)(r->idx - lv->last_idx - 1));
     n += put_varint(p + n, (uint64_t)r->end_state | (uint64_t)mask << 2);
     if (r->held_ns)
@@ -317,6 +318,7 @@ static int level_advance(struct tdb_sum_builder *b, int k, int64_t x)
     int level = b->base + k;
     if (!lv->open)
         open_bucket(lv, level, x);
+    assert(x >= lv->cur); /* time only moves forward: the builder's input is in lane order */
     for (;;) {
         int64_t end = bucket_end(lv->acc.idx, level);
         if (x < end || end == INT64_MAX) {
@@ -457,6 +459,7 @@ static int pack_event(struct tdb_sum_builder *b, int64_t x, int64_t kc)
         p->buf = q;
         p->cap = cap;
     }
+    assert(x >= p->prev && chunk == p->chunk); /* events in time order, in their pack */
     p->len += put_varint(p->buf + p->len, (uint64_t)(x - p->prev));
     p->len += put_varint(p->buf + p->len, (uint64_t)kc & 0xffffffffu);
     p->prev = x;

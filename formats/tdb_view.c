@@ -231,6 +231,7 @@ static struct chunk_entry *load_pack(struct tdb_view *v, struct chunk_entry *e, 
  * Valid until the next get_chunk. */
 static struct chunk_entry *get_chunk(struct tdb_view *v, size_t li, int level, int64_t chunk)
 {
+    assert(li < v->nlanes); /* lane bounds: checked by the public calls */
     size_t h = hash_key(li, level, chunk);
     for (struct chunk_entry *e = v->htab[h]; e; e = e->hnext)
         if (e->lane == li && e->level == level && e->chunk == chunk) {
@@ -299,6 +300,7 @@ static int lower_bound(const struct chunk_entry *e, int64_t bidx)
         else
             hi = mid;
     }
+    assert(lo == e->nb || e->b[lo].idx >= bidx);
     return lo;
 }
 
@@ -855,6 +857,7 @@ static int columns_summary(struct tdb_view *v, size_t li, int level, double t0, 
  * start reading events to replay up to `a`. */
 static int state_at(struct tdb_view *v, size_t li, int64_t a, unsigned *state, int64_t *from)
 {
+    assert(li < v->nlanes);
     const struct tdb_view_lane *ln = &v->lanes[li];
     *from = a;
     *state = 0;
@@ -879,6 +882,7 @@ static int state_at(struct tdb_view *v, size_t li, int64_t a, unsigned *state, i
  * its event packs. */
 static int read_events(struct tdb_view *v, size_t li, int64_t from, int64_t to)
 {
+    assert(li < v->nlanes);
     const struct tdb_view_lane *ln = &v->lanes[li];
     v->nev = 0;
     if (from < ln->sum.first_t)
@@ -919,6 +923,7 @@ static int read_events(struct tdb_view *v, size_t li, int64_t from, int64_t to)
             v->ev_cap = cap;
         }
         for (int k = lo; k < end; k++) {
+            assert(k == lo || e->ev_t[k] >= e->ev_t[k - 1]); /* a pack decodes in time order: the replay relies on it */
             v->ev[v->nev].t = e->ev_t[k];
             v->ev[v->nev].kc = e->ev_kc[k];
             v->nev++;
