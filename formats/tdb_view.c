@@ -25,6 +25,7 @@
 #include "tdb_pystacks.h"
 #include "tdb_read.h"
 #include "tdb_schema.h"
+#include "search.h"
 
 #define CACHE_DEFAULT_BYTES (64u << 20)
 #define HASH_SIZE 4096u
@@ -289,19 +290,36 @@ static struct chunk_entry *get_chunk(struct tdb_view *v, size_t li, int level, i
     return e;
 }
 
+/* search_first conditions on a chunk: bucket i at or past bucket index
+ * `key`; event i at or past time `key`; event i after time `key`. */
+struct chunk_key {
+    const struct chunk_entry *e;
+    int64_t key;
+};
+
+static bool bucket_from(const void *ctx, size_t i)
+{
+    const struct chunk_key *c = ctx;
+    return c->e->b[i].idx >= c->key;
+}
+
+static bool event_from(const void *ctx, size_t i)
+{
+    const struct chunk_key *c = ctx;
+    return c->e->ev_t[i] >= c->key;
+}
+
+static bool event_after(const void *ctx, size_t i)
+{
+    const struct chunk_key *c = ctx;
+    return c->e->ev_t[i] > c->key;
+}
+
 /* First bucket of `e` with idx >= bidx. */
 static int lower_bound(const struct chunk_entry *e, int64_t bidx)
 {
-    int lo = 0, hi = e->nb;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (e->b[mid].idx < bidx)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    assert(lo == e->nb || e->b[lo].idx >= bidx);
-    return lo;
+    assert(e->nb >= 0);
+    return (int)search_first((size_t)e->nb, bucket_from, &(struct chunk_key){e, bidx});
 }
 
 /* ------------------------------------------------------------------ open */
@@ -898,14 +916,8 @@ static int read_events(struct tdb_view *v, size_t li, int64_t from, int64_t to)
         struct chunk_entry *e = get_chunk(v, li, TDB_SUMMARY_EVENTS_LEVEL, c);
         if (!e)
             return -1;
-        int lo = 0, hi = e->nev;
-        while (lo < hi) { /* first event at or after `from` */
-            int mid = (lo + hi) / 2;
-            if (e->ev_t[mid] < from)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
+        assert(e->nev >= 0);
+        int lo = (int)search_first((size_t)e->nev, event_from, &(struct chunk_key){e, from});
         int end = lo;
         while (end < e->nev && e->ev_t[end] < to)
             end++;
@@ -958,14 +970,7 @@ static int64_t find_event(struct tdb_view *v, size_t li, int64_t t, bool after, 
         struct chunk_entry *e = get_chunk(v, li, TDB_SUMMARY_EVENTS_LEVEL, c);
         if (!e)
             return fallback;
-        int lo = 0, hi = e->nev; /* first event after t */
-        while (lo < hi) {
-            int mid = (lo + hi) / 2;
-            if (e->ev_t[mid] <= t)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
+        int lo = (int)search_first((size_t)e->nev, event_after, &(struct chunk_key){e, t});
         if (after) {
             for (int k = lo; k < e->nev; k++)
                 if ((e->ev_kc[k] & 15) == k1 || (e->ev_kc[k] & 15) == k2)
