@@ -2,11 +2,12 @@
  * clock_map.c — piecewise-linear raw -> ns conversion. See clock_map.h.
  */
 #include "clock_map.h"
-#include "search.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "search.h"
 
 #define MIN_PAIR_SPACING_NS 1000000u
 

@@ -2,7 +2,6 @@
  * stack_symbols.c — frame names from ELF files. See stack_symbols.h.
  */
 #include "stack_symbols.h"
-#include "search.h"
 
 #include <fcntl.h>
 #include <stdbool.h>
@@ -12,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "search.h"
 
 /* qsort, for arrays that may be empty (and NULL). */
 static void sort_n(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))

@@ -22,10 +22,10 @@
 #include <unistd.h>
 
 #include "ring.h"
+#include "search.h"
 #include "tdb_pystacks.h"
 #include "tdb_read.h"
 #include "tdb_schema.h"
-#include "search.h"
 
 #define CACHE_DEFAULT_BYTES (64u << 20)
 #define HASH_SIZE 4096u

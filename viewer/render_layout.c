@@ -4,12 +4,13 @@
  * their rows line up. See render.h.
  */
 #include "render.h"
-#include "search.h"
 
 #include <stdio.h>
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "search.h"
 
 int render_layout_init(struct render_layout *l, const struct tdb_view *v)
 {

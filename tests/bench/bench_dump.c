@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include "../../formats/ring.h"
+#include "../../formats/ring_clock.h"
 #include "../../formats/ring_read.h"
 #include "../../formats/tdb_write.h"
 #include "bench_util.h"
-#include "../../formats/ring_clock.h"
 
 #define THREADS 4
 #define RUNS 3

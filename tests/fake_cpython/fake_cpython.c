@@ -29,8 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fake_gil.h"
 #include "../../formats/ring_clock.h"
+#include "fake_gil.h"
 
 /* About a microsecond of "bytecode". */
 static void one_unit_of_work(void)

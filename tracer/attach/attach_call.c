@@ -3,7 +3,6 @@
  * process, returning through a signal frame. See attach_call.h.
  */
 #include "attach_call.h"
-#include "../../formats/ring_clock.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -18,6 +17,8 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+
+#include "../../formats/ring_clock.h"
 
 #define RED_ZONE 128u
 #define XSTATE_MAX 16384u

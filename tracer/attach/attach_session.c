@@ -12,10 +12,10 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include "../../formats/ring_clock.h"
 #include "attach_call.h"
 #include "attach_safepoint.h"
 #include "attach_threads.h"
-#include "../../formats/ring_clock.h"
 
 #define STOP_TIMEOUT_MS 1000u /* for every thread to stop */
 #define SAFE_POINT_MS 2000u   /* for a thread at a safe point to show up */

@@ -3,7 +3,6 @@
  * attach_threads.h.
  */
 #include "attach_threads.h"
-#include "../../formats/ring_clock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,6 +14,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "../../formats/ring_clock.h"
 
 #define CAP_SYS_PTRACE_BIT 19
 

@@ -34,14 +34,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../../formats/ring_clock.h"
 #include "../attach/attach_session.h"
 #include "../attach/attach_target.h"
 #include "../attach/attach_threads.h"
 #include "cli.h"
-#include "shim_locate.h"
 #include "output_file.h"
+#include "shim_locate.h"
 #include "trace_output.h"
-#include "../../formats/ring_clock.h"
 
 static const char usage[] =
     "usage: giltrace attach PID [options]\n"

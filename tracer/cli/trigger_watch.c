@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 #include "../../formats/ring.h"
+#include "../../formats/ring_clock.h"
 #include "cli.h"
 #include "output_file.h"
 #include "trace_set.h"
-#include "../../formats/ring_clock.h"
 
 #define HOLD_OFF_NS 1000000000ull
 

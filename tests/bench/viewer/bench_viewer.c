@@ -27,11 +27,11 @@
 
 #include "png_io.h"
 #include "render.h"
+#include "ring_clock.h"
 #include "tdb_summary.h"
 #include "tdb_view.h"
 #include "tiles.h"
 #include "trace_gen.h"
-#include "ring_clock.h"
 
 static double thread_cpu(void)
 {
