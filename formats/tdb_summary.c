@@ -242,7 +242,8 @@ static int store_bucket(struct tdb_sum_builder *b, int k, const struct tdb_bucke
         if (r->n[i])
             mask |= (unsigned)F_COUNT0 << i;
     uint8_t *p = lv->buf + lv->len;
-    assert(r->idx > lv->last_idx && r->idx >> TDB_SUMMARY_CHUNK_BITS == lv->chunk); /* buckets in order, in their chunk */
+    /* buckets come in order, each in its chunk */
+    assert(r->idx > lv->last_idx && r->idx >> TDB_SUMMARY_CHUNK_BITS == lv->chunk);
     size_t n = put_varint(p, (uint64_t)(r->idx - lv->last_idx - 1));
     n += put_varint(p + n, (uint64_t)r->end_state | (uint64_t)mask << 2);
     if (r->held_ns)

@@ -29,7 +29,8 @@
 struct lane_sum {
     int64_t held_ns, wait_ns;
     int64_t nholds, nwaits, nforced;
-    int64_t site_wait_ns, site_waits, site_forced; /* waits whose BUSY has a stack; forced holds a RELEASE with a stack ends */
+    /* waits whose BUSY has a stack; forced holds that a RELEASE with a stack ends */
+    int64_t site_wait_ns, site_waits, site_forced;
     const struct trace_thread *t;
 };
 

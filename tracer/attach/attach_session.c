@@ -4,6 +4,7 @@
  */
 #include "attach_session.h"
 
+#include <assert.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <stddef.h>
@@ -51,6 +52,7 @@ static struct attach_thread *stop_at_safe_point(struct attach_target *t, enum at
             return NULL;
         }
         int i = attach_safepoint_choose(set, t, need, why, sizeof why);
+        assert(i < (int)set->count && set->pid == t->pid); /* a thread of the stopped set, of this process */
         if (i >= 0)
             return &set->t[i];
         attach_threads_release(set, 0);
@@ -93,6 +95,8 @@ static int load_library(struct attach_target *t, struct attach_threads *set, str
 static int call_entry(struct attach_target *t, struct attach_threads *set, struct attach_thread *th, const char *name,
                       uintptr_t entry, struct attach_request *req, bool *released, char *err, size_t n)
 {
+    /* the library is loaded, and the call made in one of the stopped threads */
+    assert(t->lib_loaded && entry && th >= set->t && th < set->t + set->count);
     uintptr_t at = t->lib.base + t->request;
     req->status = ATTACH_PENDING;
     struct iovec local = {req, sizeof *req}, remote = {(void *)at, sizeof *req};
