@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "search.h"
+
 #define MIN_PAIR_SPACING_NS 1000000u
 
 static int by_raw(const void *a, const void *b)
@@ -53,6 +55,18 @@ int clock_map_build(struct clock_map *m, unsigned clock, const struct ring_calib
     return 0;
 }
 
+struct raw_key {
+    const struct clock_map *m;
+    uint64_t raw;
+};
+
+/* Is pair i past the raw value (search_first)? */
+static bool pair_after(const void *ctx, size_t i)
+{
+    const struct raw_key *c = ctx;
+    return c->m->pairs[i].raw > c->raw;
+}
+
 int64_t clock_map_ns(const struct clock_map *m, uint64_t raw, size_t *hint)
 {
     if (m->clock != RING_CLOCK_TSC)
@@ -61,14 +75,9 @@ int64_t clock_map_ns(const struct clock_map *m, uint64_t raw, size_t *hint)
     size_t last = m->count - 2;
     size_t i = hint && *hint <= last ? *hint : 0;
     if (!(raw >= m->pairs[i].raw && raw < m->pairs[i + 1].raw)) {
-        size_t lo = 0, hi = m->count - 1; /* find the last pair with raw <= value */
-        while (lo + 1 < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (m->pairs[mid].raw <= raw)
-                lo = mid;
-            else
-                hi = mid;
-        }
+        /* the last pair with raw <= value (pair 0 when none is) */
+        size_t after = search_first(m->count, pair_after, &(struct raw_key){m, raw});
+        size_t lo = after ? after - 1 : 0;
         i = lo > last ? last : lo;
     }
     if (hint)

@@ -1,7 +1,8 @@
 /*
  * ring_clock.h — the clocks a ring file's timestamps can be in, read the
  * same way by the shim's recording path and by readers taking their own
- * calibration pair (formats/ring.h, enum ring_clock).
+ * calibration pair (formats/ring.h, enum ring_clock); and the one
+ * CLOCK_MONOTONIC reader every tool and test times itself with.
  */
 #ifndef GILTRACE_RING_CLOCK_H
 #define GILTRACE_RING_CLOCK_H
@@ -22,6 +23,12 @@ static inline uint64_t ring_clock_monotonic_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The same clock in seconds: what tools time their own work with. */
+static inline double ring_clock_monotonic_s(void)
+{
+    return (double)ring_clock_monotonic_ns() * 1e-9;
 }
 
 /* Now, in `clock` (enum ring_clock), and the CPU it was read on

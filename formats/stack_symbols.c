@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "search.h"
+
 /* qsort, for arrays that may be empty (and NULL). */
 static void sort_n(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
 {
@@ -106,16 +108,40 @@ static int read_bytes(const struct reader *r, uint64_t addr, void *out, uint64_t
 
 /* The pointer stored at `addr` once the object is loaded: from a relocation
  * there, or the bytes themselves (non-PIE). 0 if unknown. */
+/* search_first conditions on arrays sorted by address: element i at or
+ * past `key` (relocations by where or by target), or past it (starts). */
+struct addr_key {
+    const void *v;
+    uint64_t key;
+};
+
+static bool reloc_where_from(const void *ctx, size_t i)
+{
+    const struct addr_key *c = ctx;
+    return ((const struct reloc *)c->v)[i].where >= c->key;
+}
+
+static bool reloc_target_from(const void *ctx, size_t i)
+{
+    const struct addr_key *c = ctx;
+    return ((const struct reloc *)c->v)[i].target >= c->key;
+}
+
+static bool start_after(const void *ctx, size_t i)
+{
+    const struct addr_key *c = ctx;
+    return ((const uint64_t *)c->v)[i] > c->key;
+}
+
+static bool sym_after(const void *ctx, size_t i)
+{
+    const struct addr_key *c = ctx;
+    return ((const struct sym *)c->v)[i].start > c->key;
+}
+
 static uint64_t read_ptr(const struct reader *r, uint64_t addr)
 {
-    size_t lo = 0, hi = r->nrelocs;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (r->relocs[mid].where < addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = search_first(r->nrelocs, reloc_where_from, &(struct addr_key){r->relocs, addr});
     if (lo < r->nrelocs && r->relocs[lo].where == addr)
         return r->relocs[lo].target;
     if (r->pie)
@@ -245,14 +271,7 @@ static int method_tables(struct elf_file *f, size_t *cap, const struct reader *r
             first -= 32;
         /* who points at the table */
         const char *owner = NULL;
-        size_t lo = 0, hi = r->nrelocs;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (targets[mid].target < first)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
+        size_t lo = search_first(r->nrelocs, reloc_target_from, &(struct addr_key){targets, first});
         for (; lo < r->nrelocs && targets[lo].target == first && !owner; lo++) {
             uint64_t w = targets[lo].where;
             const char *m = read_name(r, read_ptr(r, w - 24));       /* PyModuleDef.m_name */
@@ -443,14 +462,7 @@ static struct elf_file *file_for(struct stack_symbols *s, const char *path)
 /* The start of the function holding vaddr, from .eh_frame_hdr (0: unknown). */
 static uint64_t function_start(const struct elf_file *f, uint64_t vaddr)
 {
-    size_t lo = 0, hi = f->nstarts;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (f->starts[mid] <= vaddr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = search_first(f->nstarts, start_after, &(struct addr_key){f->starts, vaddr});
     return lo ? f->starts[lo - 1] : 0;
 }
 
@@ -458,14 +470,7 @@ static uint64_t function_start(const struct elf_file *f, uint64_t vaddr)
 static uint64_t name_of(const struct elf_file *f, uint64_t vaddr, char *buf, size_t cap)
 {
     /* the names given to the last start at or before vaddr */
-    size_t lo = 0, hi = f->nsyms;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (f->syms[mid].start <= vaddr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = search_first(f->nsyms, sym_after, &(struct addr_key){f->syms, vaddr});
     if (lo == 0)
         return 0;
     uint64_t start = f->syms[lo - 1].start;

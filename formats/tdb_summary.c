@@ -93,9 +93,8 @@ struct tdb_sum_builder {
     tdb_sum_chunk_fn fn;
     void *ctx;
     bool failed, finished;
-    /* the wait in progress (base level) */
-    int64_t wait_start;
-    uint32_t wait_retries, wait_timeouts;
+    /* the lane's holds and waits (base level), in lane-relative times */
+    struct trace_walker walk;
     /* events of one ns, applied in kc order */
     int64_t pend_t, prev_t;
     bool have_pend;
@@ -244,6 +243,8 @@ static int store_bucket(struct tdb_sum_builder *b, int k, const struct tdb_bucke
         if (r->n[i])
             mask |= (unsigned)F_COUNT0 << i;
     uint8_t *p = lv->buf + lv->len;
+    /* buckets come in order, each in its chunk */
+    assert(r->idx > lv->last_idx && r->idx >> TDB_SUMMARY_CHUNK_BITS == lv->chunk);
     size_t n = put_varint(p, (uint64_t)(r->idx - lv->last_idx - 1));
     n += put_varint(p + n, (uint64_t)r->end_state | (uint64_t)mask << 2);
     if (r->held_ns)
@@ -319,6 +320,7 @@ static int level_advance(struct tdb_sum_builder *b, int k, int64_t x)
     int level = b->base + k;
     if (!lv->open)
         open_bucket(lv, level, x);
+    assert(x >= lv->cur); /* time only moves forward: the builder's input is in lane order */
     for (;;) {
         int64_t end = bucket_end(lv->acc.idx, level);
         if (x < end || end == INT64_MAX) {
@@ -395,13 +397,14 @@ static void heap_sift_down(struct tdb_wait_span *h, size_t n, size_t i)
     }
 }
 
-static void keep_wait(struct tdb_sum_builder *b, int64_t x)
+/* The walker's sink: each wait as it ends. */
+static void keep_wait(void *ctx, const struct trace_wait *tw)
 {
-    struct tdb_wait_span w = {b->lane, b->origin + b->wait_start, b->origin + x, b->wait_retries,
-                              b->wait_timeouts};
+    struct tdb_sum_builder *b = ctx;
+    struct tdb_wait_span w = {b->lane, b->origin + tw->start_ns, b->origin + tw->end_ns, tw->retries, tw->timeouts};
     struct tdb_bucket *acc = &b->lv[0].acc;
-    if (x - b->wait_start > acc->max_wait_ns)
-        acc->max_wait_ns = x - b->wait_start;
+    if (tw->end_ns - tw->start_ns > acc->max_wait_ns)
+        acc->max_wait_ns = tw->end_ns - tw->start_ns;
     if (b->nheap < TDB_SUMMARY_TOP_WAITS) {
         size_t i = b->nheap++;
         b->heap[i] = w;
@@ -458,6 +461,7 @@ static int pack_event(struct tdb_sum_builder *b, int64_t x, int64_t kc)
         p->buf = q;
         p->cap = cap;
     }
+    assert(x >= p->prev && chunk == p->chunk); /* events in time order, in their pack */
     p->len += put_varint(p->buf + p->len, (uint64_t)(x - p->prev));
     p->len += put_varint(p->buf + p->len, (uint64_t)kc & 0xffffffffu);
     p->prev = x;
@@ -476,18 +480,10 @@ static void apply_event(struct tdb_sum_builder *b, int64_t x, int64_t kc)
     if (c >= 0)
         lv->acc.n[c]++;
     lv->dirty = true;
-    bool waiting = lv->state & TDB_STATE_WAIT;
-    if (waiting && (kind == RING_EV_ACQUIRE || kind == RING_EV_BUSY))
-        keep_wait(b, x);
-    if (kind == RING_EV_BUSY) {
-        b->wait_start = x;
-        b->wait_retries = b->wait_timeouts = 0;
-    } else if (kind == RING_EV_RETRY) {
-        b->wait_retries += waiting;
-    } else if (kind == RING_EV_TIMEOUT) {
-        b->wait_timeouts += waiting;
-    }
-    lv->state = (uint8_t)tdb_state_next(lv->state, kind);
+    assert(lv->state == b->walk.state); /* level 0 follows the walker */
+    const struct trace_interval_sink waits = {NULL, keep_wait, b};
+    trace_walker_event(&b->walk, &waits, x, kind, 0);
+    lv->state = (uint8_t)b->walk.state;
 }
 
 static int flush_pending(struct tdb_sum_builder *b)
@@ -570,8 +566,8 @@ int tdb_sum_builder_finish(struct tdb_sum_builder *b, struct tdb_lane_summary *o
     if (level_advance(b, 0, end_x))
         return -1;
     if (lv->state) {
-        if (lv->state & TDB_STATE_WAIT)
-            keep_wait(b, end_x);
+        const struct trace_interval_sink waits = {NULL, keep_wait, b};
+        trace_walker_end(&b->walk, &waits, end_x);
         lv->state = 0;
         mark_event(lv, b->base, end_x);
     }

@@ -33,6 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "trace_intervals.h"
+
 #define TDB_SUMMARY_VERSION 2
 #define TDB_SUMMARY_CHUNK_BITS 10
 #define TDB_SUMMARY_CHUNK_SLOTS (1 << TDB_SUMMARY_CHUNK_BITS)
@@ -43,8 +45,9 @@
 #define TDB_SUMMARY_TOP_WAITS 256 /* longest waits kept per lane */
 
 /* A lane's state: bit set = holding / waiting (both can be set when a
- * thread asks again while holding; the views allow it, so do we). */
-enum { TDB_STATE_HELD = 1, TDB_STATE_WAIT = 2 };
+ * thread asks again while holding): the walker's states (trace_intervals.h,
+ * the one rule of what a hold and a wait are). */
+enum { TDB_STATE_HELD = TRACE_STATE_HELD, TDB_STATE_WAIT = TRACE_STATE_WAIT };
 
 /* Event counters of a bucket. */
 enum tdb_count {
@@ -90,22 +93,6 @@ struct tdb_wait_span {
     int64_t start_t, end_t;
     uint32_t retries, timeouts;
 };
-
-/* The state after an event of `kind` (enum ring_event_kind) in `state`:
- * the rule every reader of summaries and raw events shares. */
-static inline unsigned tdb_state_next(unsigned state, unsigned kind)
-{
-    switch (kind) {
-    case 1: /* ACQUIRE: a new hold; ends any wait */
-        return TDB_STATE_HELD;
-    case 2: /* RELEASE */
-        return state & ~(unsigned)TDB_STATE_HELD;
-    case 3: /* BUSY: a new wait */
-        return state | TDB_STATE_WAIT;
-    default:
-        return state;
-    }
-}
 
 /* Raw events are also kept in packs on the base level's chunk grid: pack c
  * of a lane holds its events in base-level buckets [c*1024, (c+1)*1024),

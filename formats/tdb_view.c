@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ring.h"
+#include "search.h"
 #include "tdb_pystacks.h"
 #include "tdb_read.h"
 #include "tdb_schema.h"
@@ -231,6 +232,7 @@ static struct chunk_entry *load_pack(struct tdb_view *v, struct chunk_entry *e, 
  * Valid until the next get_chunk. */
 static struct chunk_entry *get_chunk(struct tdb_view *v, size_t li, int level, int64_t chunk)
 {
+    assert(li < v->nlanes); /* lane bounds: checked by the public calls */
     size_t h = hash_key(li, level, chunk);
     for (struct chunk_entry *e = v->htab[h]; e; e = e->hnext)
         if (e->lane == li && e->level == level && e->chunk == chunk) {
@@ -288,18 +290,36 @@ static struct chunk_entry *get_chunk(struct tdb_view *v, size_t li, int level, i
     return e;
 }
 
+/* search_first conditions on a chunk: bucket i at or past bucket index
+ * `key`; event i at or past time `key`; event i after time `key`. */
+struct chunk_key {
+    const struct chunk_entry *e;
+    int64_t key;
+};
+
+static bool bucket_from(const void *ctx, size_t i)
+{
+    const struct chunk_key *c = ctx;
+    return c->e->b[i].idx >= c->key;
+}
+
+static bool event_from(const void *ctx, size_t i)
+{
+    const struct chunk_key *c = ctx;
+    return c->e->ev_t[i] >= c->key;
+}
+
+static bool event_after(const void *ctx, size_t i)
+{
+    const struct chunk_key *c = ctx;
+    return c->e->ev_t[i] > c->key;
+}
+
 /* First bucket of `e` with idx >= bidx. */
 static int lower_bound(const struct chunk_entry *e, int64_t bidx)
 {
-    int lo = 0, hi = e->nb;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (e->b[mid].idx < bidx)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    assert(e->nb >= 0);
+    return (int)search_first((size_t)e->nb, bucket_from, &(struct chunk_key){e, bidx});
 }
 
 /* ------------------------------------------------------------------ open */
@@ -855,6 +875,7 @@ static int columns_summary(struct tdb_view *v, size_t li, int level, double t0, 
  * start reading events to replay up to `a`. */
 static int state_at(struct tdb_view *v, size_t li, int64_t a, unsigned *state, int64_t *from)
 {
+    assert(li < v->nlanes);
     const struct tdb_view_lane *ln = &v->lanes[li];
     *from = a;
     *state = 0;
@@ -879,6 +900,7 @@ static int state_at(struct tdb_view *v, size_t li, int64_t a, unsigned *state, i
  * its event packs. */
 static int read_events(struct tdb_view *v, size_t li, int64_t from, int64_t to)
 {
+    assert(li < v->nlanes);
     const struct tdb_view_lane *ln = &v->lanes[li];
     v->nev = 0;
     if (from < ln->sum.first_t)
@@ -894,14 +916,8 @@ static int read_events(struct tdb_view *v, size_t li, int64_t from, int64_t to)
         struct chunk_entry *e = get_chunk(v, li, TDB_SUMMARY_EVENTS_LEVEL, c);
         if (!e)
             return -1;
-        int lo = 0, hi = e->nev;
-        while (lo < hi) { /* first event at or after `from` */
-            int mid = (lo + hi) / 2;
-            if (e->ev_t[mid] < from)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
+        assert(e->nev >= 0);
+        int lo = (int)search_first((size_t)e->nev, event_from, &(struct chunk_key){e, from});
         int end = lo;
         while (end < e->nev && e->ev_t[end] < to)
             end++;
@@ -919,6 +935,7 @@ static int read_events(struct tdb_view *v, size_t li, int64_t from, int64_t to)
             v->ev_cap = cap;
         }
         for (int k = lo; k < end; k++) {
+            assert(k == lo || e->ev_t[k] >= e->ev_t[k - 1]); /* a pack decodes in time order: the replay relies on it */
             v->ev[v->nev].t = e->ev_t[k];
             v->ev[v->nev].kc = e->ev_kc[k];
             v->nev++;
@@ -953,14 +970,7 @@ static int64_t find_event(struct tdb_view *v, size_t li, int64_t t, bool after, 
         struct chunk_entry *e = get_chunk(v, li, TDB_SUMMARY_EVENTS_LEVEL, c);
         if (!e)
             return fallback;
-        int lo = 0, hi = e->nev; /* first event after t */
-        while (lo < hi) {
-            int mid = (lo + hi) / 2;
-            if (e->ev_t[mid] <= t)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
+        int lo = (int)search_first((size_t)e->nev, event_after, &(struct chunk_key){e, t});
         if (after) {
             for (int k = lo; k < e->nev; k++)
                 if ((e->ev_kc[k] & 15) == k1 || (e->ev_kc[k] & 15) == k2)
@@ -1053,7 +1063,7 @@ static int columns_raw(struct tdb_view *v, size_t li, double t0, double w, int n
                 px++;
         }
         int i = inside ? px : -1;
-        if ((st & TDB_STATE_WAIT) && (kind == RING_EV_ACQUIRE || kind == RING_EV_BUSY)) {
+        if (trace_ends_wait(st, kind)) {
             if (i >= 0 && wait_start != INT64_MIN && t - wait_start > out[i].max_wait_ns)
                 out[i].max_wait_ns = t - wait_start;
         }
@@ -1065,7 +1075,7 @@ static int columns_raw(struct tdb_view *v, size_t li, double t0, double w, int n
             if (c >= 0)
                 out[i].n[c]++;
         }
-        st = tdb_state_next(st, kind);
+        st = trace_state_next(st, kind);
     }
     double end = (double)ln->sum.end_t;
     if (end >= t0) {
@@ -1155,7 +1165,7 @@ int tdb_view_probe(struct tdb_view *v, size_t lane, double t, double w, struct t
     if (state_at(v, lane, ti, &st, &from) || read_events(v, lane, from, ti + 1))
         return -1;
     for (size_t k = 0; k < v->nev; k++)
-        st = tdb_state_next(st, (unsigned)(v->ev[k].kc & 15));
+        st = trace_state_next(st, (unsigned)(v->ev[k].kc & 15));
     if (ti >= ln->sum.end_t)
         st = 0;
     out->state = st;

@@ -6,7 +6,6 @@
 
 #include <stdlib.h>
 
-#include "ring.h"
 
 static int by_value(const void *a, const void *b)
 {
@@ -47,59 +46,67 @@ static bool requested_during(const int64_t *drops, size_t n, size_t *cursor, int
     return *cursor < n && drops[*cursor] <= end;
 }
 
+void trace_walker_init(struct trace_walker *w, const int64_t *drops, size_t ndrops)
+{
+    *w = (struct trace_walker){.drops = drops, .ndrops = ndrops};
+}
+
+static void end_hold(struct trace_walker *w, const struct trace_interval_sink *sink, int64_t end_ns, size_t index)
+{
+    w->hold.end_ns = end_ns;
+    w->hold.end_event = index;
+    w->hold.open = index == TRACE_NO_EVENT;
+    w->hold.forced = requested_during(w->drops, w->ndrops, &w->cursor, w->hold.start_ns, end_ns);
+    if (sink->hold)
+        sink->hold(sink->ctx, &w->hold);
+}
+
+static void end_wait(struct trace_walker *w, const struct trace_interval_sink *sink, int64_t end_ns, size_t index)
+{
+    w->wait.end_ns = end_ns;
+    w->wait.end_event = index;
+    w->wait.open = index == TRACE_NO_EVENT;
+    if (sink->wait)
+        sink->wait(sink->ctx, &w->wait);
+}
+
+void trace_walker_event(struct trace_walker *w, const struct trace_interval_sink *sink, int64_t ts_ns, unsigned kind,
+                        size_t index)
+{
+    w->last_ns = ts_ns;
+    w->events++;
+    if (trace_ends_hold(w->state, kind))
+        end_hold(w, sink, ts_ns, index);
+    if (trace_ends_wait(w->state, kind))
+        end_wait(w, sink, ts_ns, index);
+    if (kind == RING_EV_ACQUIRE)
+        w->hold = (struct trace_hold){.start_ns = ts_ns, .start_event = index};
+    else if (kind == RING_EV_BUSY)
+        w->wait = (struct trace_wait){.start_ns = ts_ns, .start_event = index};
+    else if (kind == RING_EV_RETRY)
+        w->wait.retries += (w->state & TRACE_STATE_WAIT) != 0;
+    else if (kind == RING_EV_TIMEOUT)
+        w->wait.timeouts += (w->state & TRACE_STATE_WAIT) != 0;
+    w->state = trace_state_next(w->state, kind);
+}
+
+void trace_walker_end(struct trace_walker *w, const struct trace_interval_sink *sink, int64_t end_ns)
+{
+    if (w->state & TRACE_STATE_HELD)
+        end_hold(w, sink, end_ns, TRACE_NO_EVENT);
+    if (w->state & TRACE_STATE_WAIT)
+        end_wait(w, sink, end_ns, TRACE_NO_EVENT);
+    w->state = 0;
+}
+
 void trace_intervals(const struct trace_process *p, const struct trace_thread *t, unsigned gil, const int64_t *drops,
                      size_t ndrops, const struct trace_interval_sink *sink)
 {
-    int64_t last_ns = 0;
-    bool holding = false, waiting = false;
-    size_t cursor = 0;
-    struct trace_hold hold = {0};
-    struct trace_wait wait = {0};
-    for (size_t i = 0; i < t->count; i++) {
-        const struct trace_event *e = &t->events[i];
-        if (e->gil != gil)
-            continue;
-        last_ns = e->ts_ns;
-        if (holding && (e->kind == RING_EV_RELEASE || e->kind == RING_EV_ACQUIRE)) {
-            holding = false;
-            hold.end_ns = e->ts_ns;
-            hold.forced = requested_during(drops, ndrops, &cursor, hold.start_ns, hold.end_ns);
-            sink->hold(sink->ctx, &hold);
-        }
-        if (waiting && (e->kind == RING_EV_ACQUIRE || e->kind == RING_EV_BUSY)) {
-            waiting = false;
-            wait.end_ns = e->ts_ns;
-            sink->wait(sink->ctx, &wait);
-        }
-        switch (e->kind) {
-        case RING_EV_ACQUIRE:
-            holding = true;
-            hold.start_ns = e->ts_ns;
-            break;
-        case RING_EV_BUSY:
-            waiting = true;
-            wait = (struct trace_wait){.start_ns = e->ts_ns};
-            break;
-        case RING_EV_RETRY:
-            wait.retries += waiting;
-            break;
-        case RING_EV_TIMEOUT:
-            wait.timeouts += waiting;
-            break;
-        default:
-            break;
-        }
-    }
-    int64_t end_ns = trace_open_end(p, last_ns);
-    if (holding) {
-        hold.end_ns = end_ns;
-        hold.open = true;
-        hold.forced = requested_during(drops, ndrops, &cursor, hold.start_ns, hold.end_ns);
-        sink->hold(sink->ctx, &hold);
-    }
-    if (waiting) {
-        wait.end_ns = end_ns;
-        wait.open = true;
-        sink->wait(sink->ctx, &wait);
-    }
+    struct trace_walker w;
+    trace_walker_init(&w, drops, ndrops);
+    for (size_t i = 0; i < t->count; i++)
+        if (t->events[i].gil == gil)
+            trace_walker_event(&w, sink, t->events[i].ts_ns, t->events[i].kind, i);
+    if (w.events)
+        trace_walker_end(&w, sink, trace_open_end(p, w.last_ns));
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "png_io.h"
+#include "progress_bar.h"
 #include "timefmt.h"
 
 #define DEFAULT_WIDTH 1400
@@ -42,40 +43,19 @@ int gv_usage_error(const char *cmd, const char *fmt, ...)
     return 2;
 }
 
-struct build_progress {
-    bool tty, drawn;
-    struct timespec start;
-};
-
 static void on_build_progress(void *ctx, uint64_t done, uint64_t total)
 {
-    struct build_progress *p = ctx;
-    if (!p->tty || total == 0)
-        return;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    double el = (double)(now.tv_sec - p->start.tv_sec) + (double)(now.tv_nsec - p->start.tv_nsec) * 1e-9;
-    if (el < 0.3 && !p->drawn)
-        return;
-    int pct = (int)(100.0 * (double)done / (double)total);
-    char bar[31];
-    for (int i = 0; i < 30; i++)
-        bar[i] = i < pct * 30 / 100 ? '#' : '.';
-    bar[30] = '\0';
-    fprintf(stderr, "\rgilview: summarising %llu events [%s] %3d%%", (unsigned long long)total, bar, pct);
-    fflush(stderr);
-    p->drawn = true;
+    progress_bar_update(ctx, done, total, "events summarised");
 }
 
 struct tdb_view *gv_open_view(const char *path)
 {
-    struct build_progress bp = {.tty = isatty(2)};
-    clock_gettime(CLOCK_MONOTONIC, &bp.start);
-    struct tdb_view_options opt = {.progress = on_build_progress, .progress_ctx = &bp};
+    struct progress_bar bar;
+    progress_bar_start(&bar, "gilview: summarising", 0);
+    struct tdb_view_options opt = {.progress = on_build_progress, .progress_ctx = &bar};
     char err[512];
     struct tdb_view *v = tdb_view_open(path, &opt, err, sizeof err);
-    if (bp.drawn)
-        fprintf(stderr, "\r%*s\r", 78, "");
+    progress_bar_done(&bar);
     if (!v)
         gv_warn("%s", err);
     return v;

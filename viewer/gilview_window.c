@@ -19,6 +19,7 @@
 #include "event_kind.h"
 #include "gilview.h"
 #include "png_io.h"
+#include "ring_clock.h"
 #include "timefmt.h"
 #include "trace_figures.h"
 
@@ -321,8 +322,7 @@ static void live_refresh(struct win *w)
     int64_t s0, s1;
     tdb_view_span(w->v, &s0, &s1);
     bool following = w->view.t0 + w->view.ns_per_px * (lw + 1) >= (double)s1; /* within a pixel */
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
+    uint64_t a = ring_clock_monotonic_ns();
     char err[512];
     if (gv_live_refresh(w->opt->live, err, sizeof err)) {
         snprintf(w->status, sizeof w->status, "pid %d: %s; showing what it had recorded",
@@ -332,8 +332,7 @@ static void live_refresh(struct win *w)
         w->redraw = true;
         return;
     }
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    double cost_ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+    double cost_ms = (double)(ring_clock_monotonic_ns() - a) / 1e6;
     w->refresh_ms = cost_ms * 3 > 500 ? (uint32_t)(cost_ms * 3) : 500;
     w->v = gv_live_view(w->opt->live);
     render_layout_free(&w->layout);

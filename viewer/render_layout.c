@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "search.h"
+
 int render_layout_init(struct render_layout *l, const struct tdb_view *v)
 {
     memset(l, 0, sizeof *l);
@@ -46,17 +48,22 @@ void render_layout_free(struct render_layout *l)
     memset(l, 0, sizeof *l);
 }
 
+struct below_ctx {
+    const struct render_layout *l;
+    int y;
+};
+
+/* Does lane i end below y? */
+static bool lane_ends_below(const void *ctx, size_t i)
+{
+    const struct below_ctx *c = ctx;
+    return c->l->lane_y[i] + RENDER_LANE_H > c->y;
+}
+
 long render_layout_lane_at(const struct render_layout *l, int y)
 {
-    /* lanes are in increasing y: binary search */
-    size_t lo = 0, hi = l->nlanes;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (l->lane_y[mid] + RENDER_LANE_H <= y)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    /* lanes are in increasing y */
+    size_t lo = search_first(l->nlanes, lane_ends_below, &(struct below_ctx){l, y});
     if (lo < l->nlanes && y >= l->lane_y[lo] && y < l->lane_y[lo] + RENDER_LANE_H)
         return (long)lo;
     return -1;

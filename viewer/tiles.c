@@ -28,15 +28,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "progress_bar.h"
+#include "ring_clock.h"
+
 #define DEDUP_SLOTS 4096
 #define BATCH 16
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 void tiles_geometry(const struct tdb_view *v, const struct render_layout *l, int max_zoom, struct tiles_geometry *g)
 {
@@ -308,20 +304,13 @@ out:
     return NULL;
 }
 
-static void draw_progress(struct job *j, double started, bool final)
+static void show_progress(struct job *j, struct progress_bar *bar, double started)
 {
-    long long done = atomic_load(&j->done), tiles = atomic_load(&j->written) + atomic_load(&j->linked);
-    double el = now_s() - started;
-    int pct = j->units ? (int)(100.0 * (double)done / (double)j->units) : 100;
-    char bar[31];
-    for (int i = 0; i < 30; i++)
-        bar[i] = i < pct * 30 / 100 ? '#' : '.';
-    bar[30] = '\0';
-    fprintf(stderr, "\rgilview tiles: [%s] %3d%%  %lld tiles  %.0f tiles/s ", bar, pct, tiles,
-            el > 0 ? (double)tiles / el : 0.0);
-    if (final)
-        fprintf(stderr, "\r%*s\r", 79, "");
-    fflush(stderr);
+    long long tiles = atomic_load(&j->written) + atomic_load(&j->linked);
+    double el = ring_clock_monotonic_s() - started;
+    char note[64];
+    snprintf(note, sizeof note, "%lld tiles  %.0f tiles/s", tiles, el > 0 ? (double)tiles / el : 0.0);
+    progress_bar_update(bar, (uint64_t)atomic_load(&j->done), 0, note);
 }
 
 int tiles_export(struct tdb_view *v, const struct tiles_options *o, struct tiles_result *res, char *err, size_t n)
@@ -382,7 +371,7 @@ int tiles_export(struct tdb_view *v, const struct tiles_options *o, struct tiles
         snprintf(err, n, "out of memory");
         goto out;
     }
-    double started = now_s();
+    double started = ring_clock_monotonic_s();
     int started_threads = 0;
     for (int i = 0; i < jobs; i++) {
         if (pthread_create(&threads[i], NULL, worker, j) != 0)
@@ -394,21 +383,18 @@ int tiles_export(struct tdb_view *v, const struct tiles_options *o, struct tiles
         goto out;
     }
     if (o->progress) {
-        double last = 0;
+        struct progress_bar bar;
+        progress_bar_start(&bar, "gilview tiles:", (uint64_t)j->units);
         while (atomic_load(&j->done) < j->units && !atomic_load(&j->failed)) {
             struct timespec ts = {0, 50 * 1000 * 1000};
             nanosleep(&ts, NULL);
-            if (now_s() - started > 0.3 && now_s() - last > 0.1) {
-                draw_progress(j, started, false);
-                last = now_s();
-            }
+            show_progress(j, &bar, started);
         }
+        progress_bar_done(&bar);
     }
     for (int i = 0; i < started_threads; i++)
         pthread_join(threads[i], NULL);
-    if (o->progress && now_s() - started > 0.3)
-        draw_progress(j, started, true);
-    res->seconds = now_s() - started;
+    res->seconds = ring_clock_monotonic_s() - started;
     if (atomic_load(&j->failed)) {
         snprintf(err, n, "%s", j->err);
         goto out;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../../formats/ring.h"
+#include "../../formats/ring_clock.h"
 #include "../../formats/ring_follow.h"
 #include "../../formats/ring_read.h"
 #include "../../formats/tdb_write.h"
@@ -86,20 +87,20 @@ static uint64_t follow_costs(const char *ring, double *full_ms, double *first_ms
 {
     char err[256];
     struct trace_process p;
-    uint64_t t0 = bench_now_ns();
+    uint64_t t0 = ring_clock_monotonic_ns();
     if (ring_read_file(ring, &p, err, sizeof err))
         exit(1);
-    uint64_t t1 = bench_now_ns();
+    uint64_t t1 = ring_clock_monotonic_ns();
     trace_process_free(&p);
     struct ring_follow *f;
     uint64_t n = 0;
     struct ring_follow_sink sink = {.events = count_events, .ctx = &n};
     if (ring_follow_open(ring, &f, err, sizeof err) || ring_follow_poll(f, &sink, err, sizeof err))
         exit(1);
-    uint64_t t2 = bench_now_ns();
+    uint64_t t2 = ring_clock_monotonic_ns();
     if (ring_follow_poll(f, &sink, err, sizeof err))
         exit(1);
-    uint64_t t3 = bench_now_ns();
+    uint64_t t3 = ring_clock_monotonic_ns();
     ring_follow_close(f);
     *full_ms = (double)(t1 - t0) / 1e6;
     *first_ms = (double)(t2 - t1) / 1e6;
@@ -127,19 +128,19 @@ int main(int argc, char **argv)
         close(fd);
         char err[256];
         struct trace_process p;
-        uint64_t t0 = bench_now_ns();
+        uint64_t t0 = ring_clock_monotonic_ns();
         if (ring_read_file(ring, &p, err, sizeof err)) {
             fprintf(stderr, "bench_dump: %s\n", err);
             return 1;
         }
-        uint64_t t1 = bench_now_ns();
+        uint64_t t1 = ring_clock_monotonic_ns();
         struct tdb_writer *w;
         if (tdb_writer_open(db, TDB_CREATE, &w, err, sizeof err) || tdb_writer_add_process(w, &p, err, sizeof err) ||
             tdb_writer_close(w, err, sizeof err)) {
             fprintf(stderr, "bench_dump: %s\n", err);
             return 1;
         }
-        uint64_t t2 = bench_now_ns();
+        uint64_t t2 = ring_clock_monotonic_ns();
         uint64_t n = trace_process_event_count(&p);
         read_rate[r] = (double)n / ((double)(t1 - t0) / 1e9) / 1e6;
         write_rate[r] = (double)n / ((double)(t2 - t1) / 1e9) / 1e6;

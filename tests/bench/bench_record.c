@@ -38,7 +38,7 @@ __attribute__((noinline)) static void handoff_with_stacks(long rounds, bool stac
     struct shim_thread *t = self.t;
     struct ring_record *chunk_start = t->pos;
     uint32_t check_start = t->next_check;
-    uint64_t t0 = bench_now_ns();
+    uint64_t t0 = ring_clock_monotonic_ns();
     for (long i = 0; i < rounds; i++) {
         if (t->end - t->pos < 16) {
             t->pos = chunk_start;
@@ -58,7 +58,7 @@ __attribute__((noinline)) static void handoff_with_stacks(long rounds, bool stac
         rec_event(self, RING_EV_FORCED_SWITCH, 0);
         rec_event(self, RING_EV_ACQUIRE, 0);
     }
-    stack_result = (double)(bench_now_ns() - t0) / (double)(rounds * 7);
+    stack_result = (double)(ring_clock_monotonic_ns() - t0) / (double)(rounds * 7);
 }
 
 /* Call the handoff 12 frames down, for stacks of a realistic depth. */
@@ -137,7 +137,7 @@ int main(int argc, char **argv)
     uint32_t check_start = t->next_check - 1;
 #define WARM_LOOP(result, body)                                                                        \
     for (int r = 0; r < RUNS; r++) {                                                                   \
-        uint64_t t0 = bench_now_ns();                                                                  \
+        uint64_t t0 = ring_clock_monotonic_ns();                                                                  \
         for (long i = 0; i < per_run; i += 7) {                                                        \
             if (t->end - t->pos < 8) {                                                                 \
                 t->pos = chunk_start;                                                                  \
@@ -145,7 +145,7 @@ int main(int argc, char **argv)
             }                                                                                          \
             body;                                                                                      \
         }                                                                                              \
-        result[r] = (double)(bench_now_ns() - t0) / (double)per_run;                                   \
+        result[r] = (double)(ring_clock_monotonic_ns() - t0) / (double)per_run;                                   \
     }
     double ordered[RUNS], unordered[RUNS], handoff[RUNS], cold[RUNS];
     WARM_LOOP(ordered, for (int k = 0; k < 7; k++) rec_event(self, RING_EV_ACQUIRE, 0))
@@ -164,13 +164,13 @@ int main(int argc, char **argv)
     long cold_per_run = quick ? 20000 : (long)RING_RECORDS_PER_CHUNK * 24;
     t->pos = t->end; /* next event moves on to a new chunk */
     for (int r = 0; r < RUNS; r++) {
-        uint64_t t0 = bench_now_ns();
+        uint64_t t0 = ring_clock_monotonic_ns();
         for (long i = 0; i < cold_per_run; i += 2) {
             rec_prepare(self);
             rec_event(self, RING_EV_RELEASE, 0);
             rec_event(self, RING_EV_ACQUIRE, 0);
         }
-        cold[r] = (double)(bench_now_ns() - t0) / (double)cold_per_run;
+        cold[r] = (double)(ring_clock_monotonic_ns() - t0) / (double)cold_per_run;
     }
     bench_report("recording, event after a lock (ordered timestamp)", bench_median(ordered, RUNS), "ns", "-");
     bench_report("recording, other events", bench_median(unordered, RUNS), "ns", "-");

@@ -8,8 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-uint64_t bench_now_ns(void);
-
 /* Median of `n` values (sorts them in place). */
 double bench_median(double *v, size_t n);
 

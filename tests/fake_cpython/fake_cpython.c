@@ -29,14 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../formats/ring_clock.h"
 #include "fake_gil.h"
-
-static uint64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
 
 /* About a microsecond of "bytecode". */
 static void one_unit_of_work(void)
@@ -111,12 +105,12 @@ static int run_threads(int nthreads, long amount, void *(*body)(void *))
 static int run_uncontended(long rounds)
 {
     fake_gil_take(1);
-    uint64_t t0 = now_ns();
+    uint64_t t0 = ring_clock_monotonic_ns();
     for (long i = 0; i < rounds; i++) {
         fake_gil_drop(1);
         fake_gil_take(1);
     }
-    uint64_t t1 = now_ns();
+    uint64_t t1 = ring_clock_monotonic_ns();
     fake_gil_drop(1);
     printf("ns_per_round=%.2f\n", (double)(t1 - t0) / (double)rounds);
     return 0;
@@ -141,12 +135,12 @@ static int run_mutex(long pairs)
 {
     static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
     fake_gil_take(1);
-    uint64_t t0 = now_ns();
+    uint64_t t0 = ring_clock_monotonic_ns();
     for (long i = 0; i < pairs; i++) {
         pthread_mutex_lock(&m);
         pthread_mutex_unlock(&m);
     }
-    uint64_t t1 = now_ns();
+    uint64_t t1 = ring_clock_monotonic_ns();
     fake_gil_drop(1);
     printf("ns_per_pair=%.3f\n", (double)(t1 - t0) / (double)pairs);
     return 0;

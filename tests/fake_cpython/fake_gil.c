@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "../../formats/ring_clock.h"
+
 __attribute__((visibility("default"))) struct fake_runtime _PyRuntime;
 struct fake_gil_counts fake_gil_counts;
 
@@ -17,11 +19,7 @@ void (*fake_gil_inside)(enum fake_gil_point where);
 
 static uint64_t critical_clock(void)
 {
-    if (!fake_gil_time_critical)
-        return 0;
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+    return fake_gil_time_critical ? ring_clock_monotonic_ns() : 0;
 }
 
 /* Lock M, noting when; unlock M, adding the time it was held. */

@@ -2,6 +2,8 @@
 attach to it running, then query the trace's contract views with Python's
 sqlite3 module. Checks raise CheckFailed with a message naming what was
 expected."""
+import fcntl
+import hashlib
 import json
 import os
 import queue
@@ -123,6 +125,48 @@ def trace(python, args, workdir, name, extra_run_args=(), timeout=300, env=None)
     return Trace(out, stdout, stderr, code)
 
 
+SHARED = {}  # shared_trace() without a cache directory
+
+
+def shared_trace(python, args, workdir, name, extra_run_args=(), timeout=300):
+    """trace(), made once for every check of one interpreter that asks for
+    the same `name`: kept under $GILTRACE_TRACE_CACHE (the build tree's,
+    set by meson) and made under a lock, so checks run as separate tests
+    (forced-holds-3.12, fidelity-3.12...) share one run of the program. The
+    cached trace is used only while giltrace, its shim and writer
+    ($GILTRACE_CACHE_DEPENDS), the interpreter and the program are the
+    files (path, size, mtime) that made it. Without the variable (in a
+    chroot), made once per process."""
+    cache = os.environ.get("GILTRACE_TRACE_CACHE")
+    if not cache:
+        memo = (python, tuple(args), name, tuple(extra_run_args))
+        if memo not in SHARED:
+            SHARED[memo] = trace(python, args, workdir, name, extra_run_args, timeout)
+        return SHARED[memo]
+    files = [GILTRACE, python] + [a for a in args if os.path.isfile(a)]
+    files += [f for f in os.environ.get("GILTRACE_CACHE_DEPENDS", "").split(os.pathsep) if f]
+    stamps = []
+    for f in files:
+        st = os.stat(f)
+        stamps.append([os.path.realpath(f), st.st_size, st.st_mtime_ns])
+    key = {"python": python, "args": list(args), "run": list(extra_run_args), "files": stamps}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    os.makedirs(cache, exist_ok=True)
+    base = os.path.join(cache, "%s-%s" % (name, digest))
+    with open(base + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(base + ".json"):
+            t = trace(python, args, workdir, name, extra_run_args, timeout)
+            shutil.copyfile(t.path, base + ".db")
+            with open(base + ".json.tmp", "w") as f:
+                json.dump({"stdout": t.stdout, "stderr": t.stderr}, f)
+            os.rename(base + ".json.tmp", base + ".json")
+    with open(base + ".json") as f:
+        out = json.load(f)
+    print("trace %s: shared (%s.db)" % (name, base), flush=True)
+    return Trace(base + ".db", out["stdout"], out["stderr"], 0)
+
+
 def report(trace_path):
     """giltrace report --json of a trace, parsed."""
     code, out, err = run_watched([GILTRACE, "report", "--json", trace_path], 300)
@@ -232,22 +276,41 @@ def version_tuple(version):
     return tuple(int(x) for x in version.split(".")[:2])
 
 
-def run_checks(spec, checks):
+def check_slug(fn):
+    """A check's name as a test: check_forced_holds -> forced-holds."""
+    return fn.__name__[len("check_"):].replace("_", "-")
+
+
+def run_checks(spec, checks, only=None):
     """Run `checks`, [(name, fn(python, version tuple, workdir), since,
     until)] with `until` None or the first version a check is not for, on
-    the interpreter of `spec` (pythons.py), one line each; if
-    GILTRACE_TEST_CHECKS is set, only the checks whose functions it names
-    (comma-separated). Returns the exit
-    status: 77 (SKIP, said why) without the interpreter or when a check
-    raised Skip, 1 if any failed (its traces are kept), else 0."""
+    the interpreter of `spec` (pythons.py), one line each: all of them, or
+    the ones named in `only` (check_slug() names; meson runs each as a test
+    of its own), or if GILTRACE_TEST_CHECKS is set, the checks whose
+    functions it names (comma-separated). Returns the exit status: 77
+    (SKIP, said why) without the interpreter, when a check raised Skip or
+    when no check chosen is for this version, 1 if any failed (its traces
+    are kept), else 0."""
+    if only:
+        unknown = set(only) - set(check_slug(c[1]) for c in checks)
+        if unknown:
+            print("no such check: %s (there are: %s)" % (", ".join(sorted(unknown)),
+                                                         ", ".join(check_slug(c[1]) for c in checks)))
+            return 2
+        checks = [c for c in checks if check_slug(c[1]) in only]
     py, version = pythons.find(spec)
     if py is None:
         print("SKIP: %s" % version)
         return SKIP
     v = version_tuple(version)
-    only = os.environ.get("GILTRACE_TEST_CHECKS")
-    if only:
-        checks = [c for c in checks if c[1].__name__ in only.split(",")]
+    env_only = os.environ.get("GILTRACE_TEST_CHECKS")
+    if env_only:
+        checks = [c for c in checks if c[1].__name__ in env_only.split(",")]
+    if only and checks and all(v < since or (until and v >= until) for _, _, since, until in checks):
+        name, _, since, until = checks[0]
+        print("SKIP: %s is not a check for %s (%s)" % (name, version, "needs %d.%d+" % since if v < since
+                                                         else "before %d.%d" % until))
+        return SKIP
     print("interpreter: %s (%s)" % (py, version))
     wd = workdir()
     failures = 0

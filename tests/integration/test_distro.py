@@ -30,8 +30,8 @@ from gilcheck import SKIP, Skip  # noqa: E402
 
 # mode -> (check script, GILTRACE_TEST_CHECKS, its arguments)
 CHECKS = {
-    "run": ("test_interpreter.py", "check_cpu_pair,check_interval_follows,check_sleeper,check_subinterpreter,"
-            "check_names,check_stack_sleep,check_forced_site", ["any"]),
+    "run": ("test_interpreter.py", "check_cpu_pair,check_forced_holds,check_fidelity,check_interval_follows,"
+            "check_sleeper,check_subinterpreter,check_names,check_stack_sleep,check_forced_site", ["any"]),
     "attach": ("test_attach.py", "check_cpu_pair,check_subinterpreter", ["any"]),
     "py-stacks": ("test_py_stacks.py", "", ["any"]),
     "py-stacks-wrong-layout": ("test_py_stacks.py", "", ["--wrong-layout", "any"]),

@@ -2,18 +2,24 @@
 """Integration test on one interpreter: trace real programs with
 `giltrace run` and check the traces against what must be true.
 
-usage: test_interpreter.py SPEC      (SPEC: 2.7, 3.6 ... 3.13, debian-3.11)
+usage: test_interpreter.py SPEC [CHECK...]   (SPEC: 2.7, 3.6 ... 3.13, debian-3.11, ft)
+       test_interpreter.py --list SPEC       (the checks' names, one a line)
 
-Exits 77 (SKIP) with the reason when the interpreter is not on this machine.
+CHECK is a check's name (forced-holds, fidelity...; meson runs each as a
+test of its own, e.g. forced-holds-3.12); none: all of them. Checks that
+look at the same program's run share one trace (gilcheck.shared_trace).
+Exits 77 (SKIP) with the reason when the interpreter is not on this machine
+or the check is not for its version.
 """
 import os
 import re
 import statistics
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gilcheck import (check, check_chrome, check_report_invariants, export_chrome, program, report,  # noqa: E402
-                      run_checks, trace)
+from gilcheck import (Skip, check, check_chrome, check_report_invariants, check_slug,  # noqa: E402
+                      export_chrome, program, report, run_checks, shared_trace, trace)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -23,8 +29,13 @@ def worker_tids(t):
     return [r[0] for r in t.q("SELECT DISTINCT tid FROM holds WHERE tid <> ?", main)]
 
 
+def cpu_pair(py, wd):
+    """The run of two CPU-bound threads that several checks look at."""
+    return shared_trace(py, [program("cpu_threads.py"), "1.0"], wd, "cpu")
+
+
 def check_cpu_pair(py, v, wd):
-    t = trace(py, [program("cpu_threads.py"), "1.0"], wd, "cpu")
+    t = cpu_pair(py, wd)
     check(t.one("SELECT count(*) FROM processes") == 1, "one process expected")
     gil = t.one("SELECT gil FROM processes")
     check(gil == ("semaphore" if v < (3, 0) else "condvar"), "GIL kind %r" % gil)
@@ -39,13 +50,32 @@ def check_cpu_pair(py, v, wd):
     wanted = ["BUSY"] if v < (3, 0) else ["BUSY", "TIMEOUT", "DROP_REQUEST", "RETRY"]
     for k in wanted:
         check(kinds.get(k, 0) > 0, "no %s events: %s" % (k, kinds))
-    FORCED_SWITCHES[py] = kinds.get("FORCED_SWITCH", 0)
-    note = "kinds %s" % kinds
-    if v >= (3, 0):
-        note += "; " + check_forced_holds(t, 5000)
-    if v >= (3, 7):
-        note += "; " + check_fidelity(t)
-    return note
+    return "kinds %s" % kinds
+
+
+def check_forced_holds(py, v, wd):
+    """Forced holds of the CPU pair last the switch interval (5 ms)."""
+    return forced_holds_note(cpu_pair(py, wd), 5000)
+
+
+def check_fidelity(py, v, wd):
+    """The CPU pair's handoffs == the interpreter's own switch_number."""
+    return fidelity_note(cpu_pair(py, wd))
+
+
+def check_walker_agreement(py, v, wd):
+    """On the CPU pair's trace: the stored holds and waits, the summaries,
+    the viewer's replay and the report all say what the one hold/wait
+    walker says (tests/unit/test_walker_agreement.c)."""
+    build = os.path.dirname(os.path.dirname(os.path.abspath(os.environ.get("GILTRACE", "giltrace"))))
+    exe = os.environ.get("GILTRACE_WALKER_AGREEMENT") or os.path.join(build, "tests", "unit", "test_walker_agreement")
+    if not os.access(exe, os.X_OK):
+        raise Skip("no %s (the unit test's program; meson sets GILTRACE_WALKER_AGREEMENT)" % exe)
+    t = cpu_pair(py, wd)
+    r = subprocess.run([exe, t.path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                       timeout=300)
+    check(r.returncode == 0, "disagreement on %s:\n%s" % (t.path, r.stdout))
+    return r.stdout.strip()
 
 
 def forced_hold_parts_us(t):
@@ -76,7 +106,7 @@ def forced_hold_parts_us(t):
     return holds, waits, delays
 
 
-def check_forced_holds(t, interval_us):
+def forced_holds_note(t, interval_us):
     iv = t.one("SELECT switch_interval_us FROM processes")
     check(iv is not None and abs(iv - interval_us) <= 10, "switch_interval_us %s, expected %d" % (iv, interval_us))
     forced = [r[0] for r in t.q("SELECT end_ns - start_ns FROM holds WHERE forced = 1")]
@@ -102,7 +132,7 @@ def check_forced_holds(t, interval_us):
     return note
 
 
-def check_fidelity(t):
+def fidelity_note(t):
     m = re.search(r"fidelity t0_ns=(\d+) t1_ns=(\d+) sn0=(\d+) sn1=(\d+) interval_addr=0x([0-9a-f]+)", t.stdout)
     check(m is not None, "the program could not read switch_number: %s" % t.stdout.strip())
     t0, t1, sn0, sn1 = (int(m.group(i)) for i in range(1, 5))
@@ -120,13 +150,10 @@ def check_fidelity(t):
     return "fidelity: %d handoffs == switch_number delta" % changes
 
 
-FORCED_SWITCHES = {}
-
-
 def check_interval_follows(py, v, wd):
     t = trace(py, [program("cpu_threads.py"), "0.6", "0.001"], wd, "cpu1ms")
-    note = check_forced_holds(t, 1000)
-    forced = FORCED_SWITCHES.get(py, 0) + t.kinds().get("FORCED_SWITCH", 0)
+    note = forced_holds_note(t, 1000)
+    forced = cpu_pair(py, wd).kinds().get("FORCED_SWITCH", 0) + t.kinds().get("FORCED_SWITCH", 0)
     runs = 2
     while forced == 0 and runs < 5:  # the race is lost on every drop of a run now and then
         runs += 1
@@ -354,6 +381,9 @@ def check_export(py, v, wd):
 
 CHECKS = [
     ("two CPU-bound threads", check_cpu_pair, (2, 0), None),
+    ("forced holds last the switch interval", check_forced_holds, (3, 0), None),
+    ("handoffs == the interpreter's switch_number", check_fidelity, (3, 7), None),
+    ("one hold/wait rule: tables, summaries, replay, report agree", check_walker_agreement, (2, 0), None),
     ("setswitchinterval(0.001) is followed", check_interval_follows, (3, 2), None),
     ("one thread sleeping in a loop", check_sleeper, (2, 0), None),
     ("threading.Lock is not the GIL", check_locks, (2, 0), None),
@@ -369,5 +399,14 @@ CHECKS = [
 ]
 
 
+def checks_of(spec):
+    return FREE_THREADED_CHECKS if spec == "ft" else CHECKS
+
+
 if __name__ == "__main__":
-    sys.exit(run_checks(sys.argv[1], FREE_THREADED_CHECKS if sys.argv[1] == "ft" else CHECKS))
+    if len(sys.argv) == 3 and sys.argv[1] == "--list":
+        print("\n".join(check_slug(c[1]) for c in checks_of(sys.argv[2])))
+        sys.exit(0)
+    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
+        sys.exit(__doc__)
+    sys.exit(run_checks(sys.argv[1], checks_of(sys.argv[1]), sys.argv[2:]))

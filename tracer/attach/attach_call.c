@@ -18,6 +18,8 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 
+#include "../../formats/ring_clock.h"
+
 #define RED_ZONE 128u
 #define XSTATE_MAX 16384u
 #define FXSAVE_SIZE 512u
@@ -187,7 +189,7 @@ static int run_call(struct attach_threads *set, struct attach_thread *th, const 
                     uintptr_t frame, const struct attach_call_limits *lim, bool *released, char *err, size_t n)
 {
     uintptr_t flag = call->flag;
-    int64_t start = attach_now_ns();
+    int64_t start = (int64_t)ring_clock_monotonic_ns();
     int64_t valve = start + (int64_t)lim->valve_ms * 1000000, limit = start + (int64_t)lim->limit_ms * 1000000;
     bool returning = false;
     int sig = 0;
@@ -200,7 +202,7 @@ static int run_call(struct attach_threads *set, struct attach_thread *th, const 
         sig = 0;
         int st, r;
         for (;;) {
-            int64_t now = attach_now_ns();
+            int64_t now = (int64_t)ring_clock_monotonic_ns();
             if (flag && flag_changed(set->pid, flag, call->flag_pending)) {
                 if (!interrupt(th, now + 1000000000))
                     return fail(err, n, ESRCH, "process %d exited during the attach", (int)set->pid);

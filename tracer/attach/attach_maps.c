@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../formats/search.h"
+
 /* The whole file: /proc files report no size, so read until EOF. */
 static char *slurp(const char *path)
 {
@@ -93,19 +95,22 @@ void attach_maps_free(struct attach_maps *m)
     memset(m, 0, sizeof *m);
 }
 
+struct addr_key {
+    const struct attach_maps *m;
+    uintptr_t addr;
+};
+
+/* Does mapping i end above addr (search_first; mappings are sorted and disjoint)? */
+static bool mapping_ends_after(const void *ctx, size_t i)
+{
+    const struct addr_key *c = ctx;
+    return c->m->m[i].hi > c->addr;
+}
+
 const struct attach_mapping *attach_maps_find(const struct attach_maps *m, uintptr_t addr)
 {
-    size_t lo = 0, hi = m->count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (addr < m->m[mid].lo)
-            hi = mid;
-        else if (addr >= m->m[mid].hi)
-            lo = mid + 1;
-        else
-            return &m->m[mid];
-    }
-    return NULL;
+    size_t i = search_first(m->count, mapping_ends_after, &(struct addr_key){m, addr});
+    return i < m->count && addr >= m->m[i].lo ? &m->m[i] : NULL;
 }
 
 /* All mappings of `path`; out->path points into `m`. */

@@ -4,6 +4,7 @@
  */
 #include "attach_session.h"
 
+#include <assert.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include "../../formats/ring_clock.h"
 #include "attach_call.h"
 #include "attach_safepoint.h"
 #include "attach_threads.h"
@@ -39,7 +41,7 @@ static struct attach_thread *stop_at_safe_point(struct attach_target *t, enum at
                                                 struct attach_threads *set, struct attach_stats *st, char *err,
                                                 size_t n)
 {
-    int64_t give_up = attach_now_ns() + (int64_t)SAFE_POINT_MS * 1000000;
+    int64_t give_up = (int64_t)ring_clock_monotonic_ns() + (int64_t)SAFE_POINT_MS * 1000000;
     unsigned wait_ms = 1;
     char why[1024];
     for (st->rounds = 1;; st->rounds++) {
@@ -50,11 +52,12 @@ static struct attach_thread *stop_at_safe_point(struct attach_target *t, enum at
             return NULL;
         }
         int i = attach_safepoint_choose(set, t, need, why, sizeof why);
+        assert(i < (int)set->count && set->pid == t->pid); /* a thread of the stopped set, of this process */
         if (i >= 0)
             return &set->t[i];
         attach_threads_release(set, 0);
         attach_threads_free(set);
-        if (attach_now_ns() > give_up) {
+        if ((int64_t)ring_clock_monotonic_ns() > give_up) {
             snprintf(err, n, "no thread of process %d was at a safe point within %u ms (%s); nothing was changed, "
                      "try again", (int)t->pid, SAFE_POINT_MS, why);
             return NULL;
@@ -92,6 +95,8 @@ static int load_library(struct attach_target *t, struct attach_threads *set, str
 static int call_entry(struct attach_target *t, struct attach_threads *set, struct attach_thread *th, const char *name,
                       uintptr_t entry, struct attach_request *req, bool *released, char *err, size_t n)
 {
+    /* the library is loaded, and the call made in one of the stopped threads */
+    assert(t->lib_loaded && entry && th >= set->t && th < set->t + set->count);
     uintptr_t at = t->lib.base + t->request;
     req->status = ATTACH_PENDING;
     struct iovec local = {req, sizeof *req}, remote = {(void *)at, sizeof *req};

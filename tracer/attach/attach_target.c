@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../formats/search.h"
 #include "../shim/attach_abi.h"
 #include "attach_threads.h"
 
@@ -141,16 +142,22 @@ static int by_address(const void *a, const void *b)
     return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
+struct addr_key {
+    const struct attach_target *t;
+    uintptr_t addr;
+};
+
+/* Does denied range i start above addr (search_first)? */
+static bool range_after(const void *ctx, size_t i)
+{
+    const struct addr_key *c = ctx;
+    return c->t->deny[i].lo > c->addr;
+}
+
 const struct attach_range *attach_target_denied(const struct attach_target *t, uintptr_t addr)
 {
-    size_t lo = 0, hi = t->deny_count;
-    while (lo < hi) { /* last range starting at or below addr */
-        size_t mid = lo + (hi - lo) / 2;
-        if (t->deny[mid].lo <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    /* just past the last range starting at or below addr */
+    size_t lo = search_first(t->deny_count, range_after, &(struct addr_key){t, addr});
     for (size_t i = lo; i-- > 0 && t->deny[i].lo + 65536 > addr;) /* aliases may nest: look back a little */
         if (addr < t->deny[i].hi)
             return &t->deny[i];

@@ -15,14 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CAP_SYS_PTRACE_BIT 19
+#include "../../formats/ring_clock.h"
 
-int64_t attach_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+#define CAP_SYS_PTRACE_BIT 19
 
 int attach_wait(pid_t tid, int *status, int64_t deadline_ns)
 {
@@ -35,7 +30,7 @@ int attach_wait(pid_t tid, int *status, int64_t deadline_ns)
             return 0;
         if (r < 0 && errno != EINTR)
             return -1;
-        int64_t left = deadline_ns - attach_now_ns();
+        int64_t left = deadline_ns - (int64_t)ring_clock_monotonic_ns();
         if (left <= 0)
             return 1;
         struct timespec ts = {(time_t)(left / 1000000000), (long)(left % 1000000000)};
@@ -93,7 +88,7 @@ static int seize_new(struct attach_threads *set)
             return -1;
         }
         if (!set->stopped_ns)
-            set->stopped_ns = attach_now_ns();
+            set->stopped_ns = (int64_t)ring_clock_monotonic_ns();
         ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
         set->t[set->count++] = (struct attach_thread){.tid = tid};
         added++;
@@ -127,7 +122,7 @@ int attach_threads_stop(pid_t pid, unsigned timeout_ms, struct attach_threads *s
 {
     memset(set, 0, sizeof *set);
     set->pid = pid;
-    int64_t deadline = attach_now_ns() + (int64_t)timeout_ms * 1000000;
+    int64_t deadline = (int64_t)ring_clock_monotonic_ns() + (int64_t)timeout_ms * 1000000;
     for (;;) {
         int added = seize_new(set);
         if (added < 0) {
@@ -182,7 +177,7 @@ void attach_threads_release(struct attach_threads *set, pid_t keep)
         t->stopped = t->interrupted = false;
     }
     if (!set->released_ns)
-        set->released_ns = attach_now_ns();
+        set->released_ns = (int64_t)ring_clock_monotonic_ns();
 }
 
 int64_t attach_threads_pause(const struct attach_threads *set)

@@ -38,8 +38,6 @@ struct attach_threads {
     int64_t released_ns; /* when threads were first let go again */
 };
 
-int64_t attach_now_ns(void);
-
 /* Wait for a ptrace event of `tid` until `deadline_ns` (CLOCK_MONOTONIC).
  * Returns 0 with `*status` set, 1 on timeout, -1 with errno (ECHILD: the
  * thread is gone and reaped). */

@@ -36,12 +36,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../../formats/ring_clock.h"
 #include "../attach/attach_session.h"
 #include "../attach/attach_target.h"
 #include "../attach/attach_threads.h"
 #include "attach_live.h"
 #include "cli.h"
 #include "output_file.h"
+#include "shim_locate.h"
 #include "trace_output.h"
 
 static const char usage[] =
@@ -184,10 +186,10 @@ static bool wait_for_end(pid_t pid, const sigset_t *sigs, double duration_s)
     int sfd = signalfd(-1, sigs, SFD_CLOEXEC);
     int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
     struct pollfd fds[2] = {{sfd, POLLIN, 0}, {pfd, POLLIN, 0}};
-    int64_t end = attach_now_ns() + (int64_t)(duration_s * 1e9);
+    int64_t end = (int64_t)ring_clock_monotonic_ns() + (int64_t)(duration_s * 1e9);
     bool exited = pfd < 0 && errno == ESRCH;
     while (!exited) {
-        int64_t left = end - attach_now_ns();
+        int64_t left = end - (int64_t)ring_clock_monotonic_ns();
         if (duration_s > 0 && left <= 0)
             break;
         int r = poll(fds, 2, duration_s > 0 ? (int)((left + 999999) / 1000000) : -1);
@@ -209,17 +211,17 @@ static void trace_target(struct attach_live *a, const struct attach_options *o, 
 {
     say_attached(o, &a->req, &a->st);
     attach_test_point("tracing");
-    int64_t began = attach_now_ns();
+    int64_t began = (int64_t)ring_clock_monotonic_ns();
     pid_t pid = a->target.pid;
     if (wait_for_end(pid, sigs, o->duration_s) || attach_process_gone(pid)) {
         if (!o->out.file.quiet)
             fprintf(stderr, "giltrace: process %d exited after %.1f s of tracing\n", (int)pid,
-                    (double)(attach_now_ns() - began) / 1e9);
+                    (double)((int64_t)ring_clock_monotonic_ns() - began) / 1e9);
         return;
     }
     if (attach_live_detach(a) == 0 && !o->out.file.quiet)
         fprintf(stderr, "giltrace: detached from process %d after %.1f s, pausing it %.2f ms\n", (int)pid,
-                (double)(attach_now_ns() - began) / 1e9, (double)a->st.pause_ns / 1e6);
+                (double)((int64_t)ring_clock_monotonic_ns() - began) / 1e9, (double)a->st.pause_ns / 1e6);
 }
 
 int cmd_attach(int argc, char **argv)

@@ -12,11 +12,11 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "../../formats/progress_bar.h"
 #include "../../formats/tdb_read.h"
 #include "cli.h"
 #include "export_chrome.h"
 #include "output_file.h"
-#include "progress.h"
 #include "trace_load.h"
 
 static const char usage[] =
@@ -76,9 +76,7 @@ static bool ends_with(const char *s, const char *tail)
 
 static void on_progress(void *ctx, uint64_t done, uint64_t total)
 {
-    struct progress *p = ctx;
-    (void)total;
-    progress_update(p, done);
+    progress_bar_update(ctx, done, total, NULL);
 }
 
 /* meta.unix_minus_monotonic_ns of the trace, if it has one. */
@@ -133,12 +131,12 @@ int cmd_export(int argc, char **argv)
     uint64_t events = 0, total = 0;
     for (size_t i = 0; i < n; i++)
         total += trace_process_event_count(&procs[i]);
-    struct progress bar;
-    progress_start(&bar, "giltrace: exporting", total);
+    struct progress_bar bar;
+    progress_bar_start(&bar, "giltrace: exporting", total);
     struct export_chrome_options eo = {.progress = o.quiet ? NULL : on_progress, .progress_ctx = &bar};
     read_clock_offset(path, &eo);
     int r = export_chrome(out, procs, n, path, &eo, &events);
-    progress_done(&bar);
+    progress_bar_done(&bar);
     trace_load_free(procs, n);
     if (to_stdout) {
         if (r || fflush(stdout) != 0) {

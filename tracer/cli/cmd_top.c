@@ -23,6 +23,7 @@
 
 #include "../../formats/proc_ring.h"
 #include "../../formats/ring.h"
+#include "../../formats/ring_clock.h"
 #include "attach_live.h"
 #include "cli.h"
 #include "top_figures.h"
@@ -76,13 +77,6 @@ static void catch_stop_signals(void)
     sigaction(SIGHUP, &sa, NULL);
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Read what is new and bring the figures to now. */
 static int top_refresh(struct ring_follow *f, struct top_figures *t)
 {
@@ -93,7 +87,7 @@ static int top_refresh(struct ring_follow *f, struct top_figures *t)
         return -1;
     }
     const struct trace_process *p = ring_follow_process(f);
-    if (top_figures_update(t, f, p->exited ? p->end_ns : now_ns())) {
+    if (top_figures_update(t, f, p->exited ? p->end_ns : (int64_t)ring_clock_monotonic_ns())) {
         cli_warn("out of memory");
         return -1;
     }
@@ -145,11 +139,11 @@ static int live(struct ring_follow *f, struct top_figures *t, enum top_sort sort
     noecho();
     curs_set(0);
     keypad(stdscr, TRUE);
-    int64_t next = now_ns() + 1000000000;
+    int64_t next = (int64_t)ring_clock_monotonic_ns() + 1000000000;
     draw(f, t, sort);
     int rc = 0;
     for (;;) {
-        int64_t left = next - now_ns();
+        int64_t left = next - (int64_t)ring_clock_monotonic_ns();
         timeout(left > 0 ? (int)(left / 1000000) + 1 : 0);
         int ch = getch();
         if (ch == 'q' || ch == 'Q' || ch == 27 || stop_signal)
@@ -158,7 +152,7 @@ static int live(struct ring_follow *f, struct top_figures *t, enum top_sort sort
             draw(f, t, sort);
             continue;
         }
-        if (now_ns() < next)
+        if ((int64_t)ring_clock_monotonic_ns() < next)
             continue;
         next += 1000000000;
         if (top_refresh(f, t)) {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../../formats/ring.h"
+#include "../../formats/search.h"
 #include "../../formats/trace_intervals.h"
 #include "report.h"
 #include "report_stacks.h"
@@ -131,32 +132,34 @@ static int i64_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* search_first conditions: value i, or hold i's start, at or past `x`. */
+struct time_key {
+    const void *v;
+    int64_t x;
+};
+
+static bool value_from(const void *ctx, size_t i)
+{
+    const struct time_key *c = ctx;
+    return ((const int64_t *)c->v)[i] >= c->x;
+}
+
+static bool hold_from(const void *ctx, size_t i)
+{
+    const struct time_key *c = ctx;
+    return ((const struct hold_ref *)c->v)[i].start >= c->x;
+}
+
 /* Index of the first value in sorted v[0..n) that is >= x. */
 static size_t lower_bound(const int64_t *v, size_t n, int64_t x)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return search_first(n, value_from, &(struct time_key){v, x});
 }
 
 /* Index of the first hold (sorted by start) starting at or after x. */
 static size_t first_hold_from(const struct hold_ref *h, size_t n, int64_t x)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (h[mid].start < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return search_first(n, hold_from, &(struct time_key){h, x});
 }
 
 /* Blame being summed: open addressing on (waiter, holder). */
@@ -220,17 +223,22 @@ static void blame_finish(struct report_process *r, struct blame_map *m)
     m->v = NULL;
 }
 
+struct pair_key {
+    const struct report_process *r;
+    size_t waiter, holder;
+};
+
+/* Is blame row i at or past (waiter, holder) (search_first)? */
+static bool blame_from(const void *ctx, size_t i)
+{
+    const struct pair_key *c = ctx;
+    const struct report_blame *b = &c->r->blame[i];
+    return b->waiter > c->waiter || (b->waiter == c->waiter && b->holder >= c->holder);
+}
+
 int64_t report_blame_ns(const struct report_process *r, size_t waiter, size_t holder)
 {
-    size_t lo = 0, hi = r->nblame;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const struct report_blame *b = &r->blame[mid];
-        if (b->waiter < waiter || (b->waiter == waiter && b->holder < holder))
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = search_first(r->nblame, blame_from, &(struct pair_key){r, waiter, holder});
     return lo < r->nblame && r->blame[lo].waiter == waiter && r->blame[lo].holder == holder ? r->blame[lo].ns : 0;
 }
 

@@ -9,20 +9,26 @@
 #include <string.h>
 
 #include "../../formats/ring.h"
+#include "../../formats/search.h"
 #include "../../formats/trace_intervals.h"
 #include "cli.h"
 
 /* The stack of the event of `t` at `ts` of kind `kind`, 0 when it has none. */
+struct mark_key {
+    const struct trace_thread *t;
+    int64_t ts;
+};
+
+/* Is Python mark i's event at or after ts (search_first)? */
+static bool mark_from(const void *ctx, size_t i)
+{
+    const struct mark_key *c = ctx;
+    return c->t->events[c->t->py_marks[i].event].ts_ns >= c->ts;
+}
+
 static uint32_t stack_at(const struct trace_thread *t, int64_t ts, unsigned kind)
 {
-    size_t lo = 0, hi = t->py_mark_count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (t->events[t->py_marks[mid].event].ts_ns < ts)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = search_first(t->py_mark_count, mark_from, &(struct mark_key){t, ts});
     for (; lo < t->py_mark_count && t->events[t->py_marks[lo].event].ts_ns == ts; lo++)
         if (t->events[t->py_marks[lo].event].kind == kind)
             return t->py_marks[lo].stack;
@@ -188,20 +194,25 @@ static int by_start(const void *a, const void *b)
 }
 
 /* Charge each wait's overlap with other threads' holds to the holds' sites. */
+struct span_key {
+    const struct spans *s;
+    int64_t t;
+};
+
+/* Does span i end after t (search_first)? */
+static bool hold_ends_after(const void *ctx, size_t i)
+{
+    const struct span_key *c = ctx;
+    return c->s->v[i].end > c->t;
+}
+
 static void blame(struct spans *holds, const struct spans *waits, struct sites *out)
 {
     if (holds->n > 1)
         qsort(holds->v, holds->n, sizeof *holds->v, by_start);
     for (size_t i = 0; i < waits->n; i++) {
         const struct span *w = &waits->v[i];
-        size_t lo = 0, hi = holds->n; /* first hold that ends after the wait starts */
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (holds->v[mid].end <= w->start)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
+        size_t lo = search_first(holds->n, hold_ends_after, &(struct span_key){holds, w->start});
         for (size_t k = lo; k < holds->n && holds->v[k].start < w->end; k++) {
             const struct span *h = &holds->v[k];
             int64_t from = h->start > w->start ? h->start : w->start, to = h->end < w->end ? h->end : w->end;

@@ -138,18 +138,67 @@ static void keep(struct site_acc *a, size_t max, struct report_site **out, size_
     }
 }
 
-/* Was there a drop request in (start, end]? */
-static int forced_between(const int64_t *drops, size_t n, int64_t start, int64_t end)
+/* What the walker's sink needs while one thread's lane is walked. */
+struct walk_ctx {
+    const struct trace_process *p;
+    const struct trace_thread *t;
+    struct site_acc *rel, *wait;
+    int rc;
+};
+
+/* The stack of event `k` of the thread walked, or 0 when it has none. */
+static uint32_t stack_of(const struct walk_ctx *c, size_t k)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (drops[mid] <= start)
-            lo = mid + 1;
-        else
-            hi = mid;
+    uint32_t s = c->t->events[k].stack;
+    return s && s <= c->p->stack_count ? s : 0;
+}
+
+/* A hold that a RELEASE with a stack ended: its site's forced releases. */
+static void on_hold(void *ctx, const struct trace_hold *h)
+{
+    struct walk_ctx *c = ctx;
+    if (c->rc || h->open || c->t->events[h->end_event].kind != RING_EV_RELEASE || !stack_of(c, h->end_event))
+        return;
+    struct report_site *s = site_for(c->rel, c->p, stack_of(c, h->end_event));
+    if (!s)
+        c->rc = -1;
+    else
+        s->forced += h->forced;
+}
+
+/* A wait whose BUSY has a stack: its site's waits. */
+static void on_wait(void *ctx, const struct trace_wait *w)
+{
+    struct walk_ctx *c = ctx;
+    uint32_t stack = stack_of(c, w->start_event);
+    if (c->rc || !stack)
+        return;
+    struct report_site *s = site_for(c->wait, c->p, stack);
+    if (!s) {
+        c->rc = -1;
+        return;
     }
-    return lo < n && drops[lo] <= end;
+    int64_t d = w->end_ns - w->start_ns;
+    s->count++;
+    s->wait_ns += d;
+    if (d > s->wait_max_ns)
+        s->wait_max_ns = d;
+}
+
+/* Every RELEASE of GIL `gil` with a stack counts at its site, whether or
+ * not the trace saw the hold it ends begin. */
+static int count_releases(struct walk_ctx *c, unsigned gil)
+{
+    for (size_t k = 0; k < c->t->count; k++) {
+        const struct trace_event *e = &c->t->events[k];
+        if (e->gil != gil || e->kind != RING_EV_RELEASE || !stack_of(c, k))
+            continue;
+        struct report_site *s = site_for(c->rel, c->p, e->stack);
+        if (!s)
+            return -1;
+        s->count++;
+    }
+    return 0;
 }
 
 int report_stack_sites(struct report_process *r, size_t max_sites)
@@ -174,70 +223,10 @@ int report_stack_sites(struct report_process *r, size_t max_sites)
             break;
         }
         for (size_t i = 0; i < p->thread_count && rc == 0; i++) {
-            const struct trace_thread *t = &p->threads[i];
-            int64_t hold_start = 0, busy_at = 0;
-            bool holding = false;
-            uint32_t busy_stack = 0;
-            for (size_t k = 0; k < t->count && rc == 0; k++) {
-                const struct trace_event *e = &t->events[k];
-                if (e->gil != g)
-                    continue;
-                bool valid = e->stack && e->stack <= p->stack_count;
-                if (e->kind == RING_EV_ACQUIRE || e->kind == RING_EV_BUSY) {
-                    if (busy_stack) {
-                        struct report_site *s = site_for(&wait, p, busy_stack);
-                        if (!s) {
-                            rc = -1;
-                            break;
-                        }
-                        int64_t d = e->ts_ns - busy_at;
-                        s->count++;
-                        s->wait_ns += d;
-                        if (d > s->wait_max_ns)
-                            s->wait_max_ns = d;
-                        busy_stack = 0;
-                    }
-                }
-                switch (e->kind) {
-                case RING_EV_ACQUIRE:
-                    holding = true;
-                    hold_start = e->ts_ns;
-                    break;
-                case RING_EV_BUSY:
-                    if (valid) {
-                        busy_stack = e->stack;
-                        busy_at = e->ts_ns;
-                    }
-                    break;
-                case RING_EV_RELEASE:
-                    if (valid) {
-                        struct report_site *s = site_for(&rel, p, e->stack);
-                        if (!s) {
-                            rc = -1;
-                            break;
-                        }
-                        s->count++;
-                        s->forced += holding && forced_between(drops, (size_t)nd, hold_start, e->ts_ns);
-                    }
-                    holding = false;
-                    break;
-                default:
-                    break;
-                }
-            }
-            if (busy_stack && rc == 0) {
-                /* still waiting when the trace ended */
-                struct report_site *s = site_for(&wait, p, busy_stack);
-                if (!s)
-                    rc = -1;
-                else {
-                    int64_t d = p->end_ns - busy_at;
-                    s->count++;
-                    s->wait_ns += d;
-                    if (d > s->wait_max_ns)
-                        s->wait_max_ns = d;
-                }
-            }
+            struct walk_ctx c = {.p = p, .t = &p->threads[i], .rel = &rel, .wait = &wait};
+            const struct trace_interval_sink sink = {on_hold, on_wait, &c};
+            trace_intervals(p, c.t, g, drops, (size_t)nd, &sink);
+            rc = c.rc ? c.rc : count_releases(&c, g);
         }
         free(drops);
     }

@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../formats/progress_bar.h"
 #include "../../formats/ring_read.h"
 #include "../../formats/stack_symbols.h"
 #include "../../formats/tdb_write.h"
 #include "cli.h"
-#include "progress.h"
 
 static int by_start(const void *a, const void *b)
 {
@@ -105,7 +105,7 @@ uint64_t trace_set_event_count(const struct trace_set *s)
 
 static void show_progress(void *ctx, uint64_t done)
 {
-    progress_update(ctx, done);
+    progress_bar_update(ctx, done, 0, NULL);
 }
 
 int trace_set_write(const struct trace_set *s, const char *db_path, const char *command, char *err, size_t n)
@@ -113,8 +113,8 @@ int trace_set_write(const struct trace_set *s, const char *db_path, const char *
     struct tdb_writer *w;
     if (tdb_writer_open(db_path, TDB_CREATE, &w, err, n))
         return -1;
-    struct progress bar;
-    progress_start(&bar, "giltrace: writing trace", trace_set_event_count(s));
+    struct progress_bar bar;
+    progress_bar_start(&bar, "giltrace: writing trace", trace_set_event_count(s));
     tdb_writer_set_progress(w, show_progress, &bar);
     if (command && tdb_writer_set_meta(w, "command", command, err, n))
         goto fail;
@@ -123,10 +123,10 @@ int trace_set_write(const struct trace_set *s, const char *db_path, const char *
     for (size_t i = 0; i < s->count; i++)
         if (tdb_writer_add_process(w, &s->procs[i], err, n))
             goto fail;
-    progress_done(&bar);
+    progress_bar_done(&bar);
     return tdb_writer_close(w, err, n);
 fail:
-    progress_done(&bar);
+    progress_bar_done(&bar);
     tdb_writer_abort(w);
     return -1;
 }

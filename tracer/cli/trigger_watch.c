@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../../formats/ring.h"
+#include "../../formats/ring_clock.h"
 #include "cli.h"
 #include "output_file.h"
 #include "trace_set.h"
@@ -35,13 +36,6 @@ struct trigger_watch {
     size_t count, cap;
     unsigned snapshots;
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
 
 struct trigger_watch *trigger_watch_start(const char *run_dir, const char *output)
 {
@@ -125,13 +119,13 @@ static void write_snapshot(struct trigger_watch *tw, struct watched_ring *r, uin
     cli_warn("pid %d: thread %u waited %.1f ms for the GIL (over %u ms); snapshot written to %s",
              r->header->pid, tid, (double)wait_ns / 1e6, r->header->trigger_wait_ms, final);
     r->seen = count;
-    r->last_snapshot_ns = now_ns();
+    r->last_snapshot_ns = ring_clock_monotonic_ns();
 }
 
 void trigger_watch_poll(struct trigger_watch *tw)
 {
     find_new_rings(tw);
-    uint64_t now = now_ns();
+    uint64_t now = ring_clock_monotonic_ns();
     for (size_t i = 0; i < tw->count; i++) {
         struct watched_ring *r = &tw->rings[i];
         uint64_t count = __atomic_load_n(&r->header->trigger_count, __ATOMIC_ACQUIRE);

@@ -10,6 +10,8 @@
 
 #include <string.h>
 
+#include "../../formats/search.h"
+
 const uint8_t cfi_saved_reg[CFI_SAVED] = {3, 6, 12, 13, 14, 15};
 
 /* DW_EH_PE_* pointer encodings */
@@ -117,6 +119,20 @@ static uintptr_t rd_ptr(struct rd *r, uint8_t enc, uintptr_t datarel)
 }
 
 /* The FDE covering pc, found in .eh_frame_hdr's table. */
+struct table_key {
+    const unsigned char *table; /* .eh_frame_hdr's (start, fde) int32 pairs */
+    int64_t want;
+};
+
+/* Does entry i start after `want` (search_first)? */
+static bool entry_after(const void *ctx, size_t i)
+{
+    const struct table_key *c = ctx;
+    int32_t start;
+    memcpy(&start, c->table + i * 8, 4);
+    return start > c->want;
+}
+
 static bool find_fde(const struct cfi_object *o, uintptr_t pc, uintptr_t *fde)
 {
     struct rd r = {.p = o->eh_frame_hdr, .end = o->hi, .lo = o->lo, .hi = o->hi};
@@ -132,16 +148,9 @@ static bool find_fde(const struct cfi_object *o, uintptr_t pc, uintptr_t *fde)
         return false;
     const unsigned char *table = (const unsigned char *)r.p;
     int64_t want = (int64_t)(pc - o->eh_frame_hdr);
-    uint64_t lo = 0, hi = count; /* the last entry with start <= pc */
-    while (hi - lo > 1) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        int32_t start;
-        memcpy(&start, table + mid * 8, 4);
-        if (start <= want)
-            lo = mid;
-        else
-            hi = mid;
-    }
+    /* the last entry with start <= pc (entry 0 when none is) */
+    size_t after = search_first((size_t)count, entry_after, &(struct table_key){table, want});
+    uint64_t lo = after ? after - 1 : 0;
     int32_t start, off;
     memcpy(&start, table + lo * 8, 4);
     memcpy(&off, table + lo * 8 + 4, 4);

@@ -27,17 +27,11 @@
 
 #include "png_io.h"
 #include "render.h"
+#include "ring_clock.h"
 #include "tdb_summary.h"
 #include "tdb_view.h"
 #include "tiles.h"
 #include "trace_gen.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static double thread_cpu(void)
 {
@@ -107,12 +101,12 @@ static void ensure_trace(const char *path, uint64_t events, int given)
            (unsigned long long)events);
     fflush(stdout);
     struct trace_gen_options o = gen_options(events);
-    double t = now();
+    double t = ring_clock_monotonic_s();
     uint64_t n;
     if (trace_gen_write(path, &o, &n, err, sizeof err))
         die("generate", err);
     printf("trace: %llu events written in %.1f s (writer and dump-time summaries together)\n",
-           (unsigned long long)n, now() - t);
+           (unsigned long long)n, ring_clock_monotonic_s() - t);
 }
 
 /* ---- summary build rates ---- */
@@ -134,7 +128,7 @@ static void bench_build_memory(uint64_t events, double *rate, double *bytes_per_
     if (trace_gen_process(&o, 0, &p))
         die("generate", "out of memory");
     uint64_t n = 0, bytes = 0;
-    double t = now();
+    double t = ring_clock_monotonic_s();
     for (size_t i = 0; i < p.thread_count; i++) {
         const struct trace_thread *th = &p.threads[i];
         if (!th->count)
@@ -150,7 +144,7 @@ static void bench_build_memory(uint64_t events, double *rate, double *bytes_per_
         tdb_sum_builder_free(b);
         n += th->count;
     }
-    double el = now() - t;
+    double el = ring_clock_monotonic_s() - t;
     trace_process_free(&p);
     *rate = (double)n / el;
     *bytes_per_event = (double)bytes / (double)n;
@@ -173,10 +167,10 @@ static double bench_build_db(const char *path, uint64_t *events)
     sqlite3_exec(db, sql, NULL, NULL, NULL);
     sqlite3_free(sql);
     char err[512];
-    double t = now();
+    double t = ring_clock_monotonic_s();
     if (tdb_summary_build(db, "sum", NULL, NULL, err, sizeof err))
         die("build", err);
-    double el = now() - t;
+    double el = ring_clock_monotonic_s() - t;
     sqlite3_stmt *st;
     sqlite3_prepare_v2(db, "SELECT sum(events) FROM sum.summary_lane", -1, &st, NULL);
     sqlite3_step(st);
@@ -218,15 +212,15 @@ static void frame_times(struct render *r, struct tdb_view *v, const struct rende
     render_lane_rect(img->w, img->h, &lx, &ly, &lw, &lh);
     double *t = malloc((size_t)reps * sizeof *t);
     struct render_window win = {z->t0, z->w, 0};
-    double a = now();
+    double a = ring_clock_monotonic_s();
     render_frame(r, v, l, &win, NULL, NULL, img);
-    *cold = now() - a;
+    *cold = ring_clock_monotonic_s() - a;
     for (int i = 0; i < reps; i++) {
         win.t0 = z->t0 + (double)(i + 1) * 3 * z->w; /* panning 3 px a frame: new columns every frame */
-        a = now();
+        a = ring_clock_monotonic_s();
         if (render_frame(r, v, l, &win, NULL, NULL, img))
             die("render", tdb_view_error(v));
-        t[i] = now() - a;
+        t[i] = ring_clock_monotonic_s() - a;
     }
     *med = median(t, reps);
     free(t);
@@ -391,13 +385,13 @@ int main(int argc, char **argv)
     double opens[7];
     int nopen = quick ? 3 : 7;
     for (int i = 0; i < nopen; i++) {
-        double t = now();
+        double t = ring_clock_monotonic_s();
         struct tdb_view *v = tdb_view_open(path, NULL, err, sizeof err);
         if (!v)
             die("open", err);
         struct render_layout l;
         render_layout_init(&l, v);
-        opens[i] = now() - t;
+        opens[i] = ring_clock_monotonic_s() - t;
         render_layout_free(&l);
         tdb_view_close(v);
     }
