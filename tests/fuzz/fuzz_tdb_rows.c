@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../formats/tdb_read.h"
-#include "../../formats/tdb_write.h"
+#include "../../formats/tdb/tdb_read.h"
+#include "../../formats/tdb/tdb_write.h"
 #include "fuzz_db.h"
 
 struct input {

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../formats/ring.h"
+#include "ring.h"
 
 struct ring_fixture {
     unsigned char *mem;

@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../formats/out_file.h"
+#include "out_file.h"
 #include "check.h"
 
 static char dir[] = "/tmp/giltrace-outfile-XXXXXX";

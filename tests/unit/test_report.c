@@ -12,16 +12,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/tdb_write.h"
-#include "../../tracer/cli/export_chrome.h"
-#include "../../tracer/cli/histogram.h"
-#include "../../tracer/cli/report.h"
-#include "../../tracer/cli/report_json.h"
-#include "../../tracer/cli/report_png.h"
-#include "../../viewer/png_io.h"
-#include "../../viewer/render.h"
-#include "../../tracer/cli/trace_load.h"
+#include "ring.h"
+#include "tdb_write.h"
+#include "export_chrome.h"
+#include "histogram.h"
+#include "report.h"
+#include "report_json.h"
+#include "report_png.h"
+#include "png_io.h"
+#include "render.h"
+#include "trace_load.h"
 #include "check.h"
 
 #define US 1000LL

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../formats/trace_gen.h"
-#include "../../tracer/cli/report.h"
-#include "../../tracer/cli/report_png.h"
-#include "../../viewer/png_io.h"
+#include "trace_gen.h"
+#include "report.h"
+#include "report_png.h"
+#include "png_io.h"
 #include "check.h"
 
 #define INTERVAL_BLUE 0xff1f77b4u

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/trace_gen.h"
-#include "../../tracer/cli/report_py.h"
+#include "ring.h"
+#include "trace_gen.h"
+#include "report_py.h"
 #include "check.h"
 
 static void code(struct trace_process *p, const char *qual, const char *file, int32_t first)

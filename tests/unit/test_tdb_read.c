@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/tdb_read.h"
+#include "ring.h"
+#include "tdb_read.h"
 #include "check.h"
 #include "db_round_trip.h"
 

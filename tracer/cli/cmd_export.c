@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "../../formats/tdb_read.h"
+#include "tdb_read.h"
 #include "cli.h"
 #include "export_chrome.h"
 #include "output_file.h"

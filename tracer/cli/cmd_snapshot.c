@@ -14,7 +14,7 @@
 
 #include "cli.h"
 #include "output_file.h"
-#include "../../formats/proc_ring.h"
+#include "proc_ring.h"
 #include "run_summary.h"
 #include "trace_set.h"
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/trace_figures.h"
+#include "ring.h"
+#include "trace_figures.h"
 #include "cli.h"
 #include "report.h"
 

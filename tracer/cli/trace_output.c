@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../formats/ring.h"
+#include "ring.h"
 #include "cli.h"
 #include "output_file.h"
 #include "run_summary.h"

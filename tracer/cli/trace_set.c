@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../formats/ring_read.h"
-#include "../../formats/stack_symbols.h"
-#include "../../formats/tdb_write.h"
+#include "ring_read.h"
+#include "stack_symbols.h"
+#include "tdb_write.h"
 #include "cli.h"
 #include "progress.h"
 

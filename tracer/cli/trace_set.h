@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../formats/trace_model.h"
+#include "trace_model.h"
 
 struct trace_set {
     size_t count;

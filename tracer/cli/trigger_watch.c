@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../formats/ring.h"
+#include "ring.h"
 #include "cli.h"
 #include "output_file.h"
 #include "trace_set.h"

@@ -23,7 +23,7 @@
 
 #include <stdbool.h>
 
-#include "../../formats/ring_clock.h"
+#include "ring_clock.h"
 
 enum rec_clock_mode {
     REC_CLOCK_MONOTONIC,   /* clock_gettime; the CPU from rseq, or unknown */

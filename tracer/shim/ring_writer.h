@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../formats/ring.h"
+#include "ring.h"
 
 /* What the process is, copied into every ring file it (or a fork child)
  * creates. */

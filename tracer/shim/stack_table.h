@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../../formats/ring.h"
+#include "ring.h"
 
 /* The id (>= 1) of the stack `ips[0..n)`, storing it if it is new; 0 when
  * the table or its frame pool is full. Never waits: when another thread is

@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../../formats/trace_model.h"
+#include "trace_model.h"
 
 struct report_py_site {
     uint32_t code;      /* p->py_codes[code - 1]; 0 for "no Python frame" */

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/trace_intervals.h"
-#include "cli.h"
+#include "ring.h"
+#include "trace_intervals.h"
+#include "../cli/cli.h"
 
 /* The stack of the event of `t` at `ts` of kind `kind`, 0 when it has none. */
 static uint32_t stack_at(const struct trace_thread *t, int64_t ts, unsigned kind)

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/trace_figures.h"
-#include "cli.h"
+#include "ring.h"
+#include "trace_figures.h"
+#include "../cli/cli.h"
 #include "report.h"
 #include "report_py.h"
 #include "report_stacks.h"

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../formats/tdb_read.h"
+#include "tdb_read.h"
 
 int trace_load(const char *path, struct trace_process **procs, size_t *n, char *err, size_t err_len)
 {

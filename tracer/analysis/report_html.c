@@ -15,11 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../formats/out_file.h"
-#include "../../formats/tdb_view.h"
-#include "../../viewer/png_io.h"
-#include "../../viewer/render.h"
-#include "cli.h"
+#include "out_file.h"
+#include "tdb_view.h"
+#include "png_io.h"
+#include "render.h"
+#include "../cli/cli.h"
 #include "report_json.h"
 #include "report_png.h"
 

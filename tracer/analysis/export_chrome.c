@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../formats/event_kind.h"
-#include "../../formats/ring.h"
-#include "../../formats/trace_intervals.h"
+#include "event_kind.h"
+#include "ring.h"
+#include "trace_intervals.h"
 #include "report.h"
 #include "report_py.h"
 #include "report_stacks.h"

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../formats/event_kind.h"
-#include "../../formats/ring.h"
-#include "../../formats/trace_figures.h"
+#include "event_kind.h"
+#include "ring.h"
+#include "trace_figures.h"
 #include "report.h"
 #include "report_json.h"
 #include "report_py.h"

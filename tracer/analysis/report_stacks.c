@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/trace_intervals.h"
+#include "ring.h"
+#include "trace_intervals.h"
 
 /* qsort, for arrays that may be empty (and NULL). */
 static void sort_n(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))

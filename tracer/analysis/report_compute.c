@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/trace_intervals.h"
+#include "ring.h"
+#include "trace_intervals.h"
 #include "report.h"
 #include "report_stacks.h"
 

@@ -28,7 +28,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../../formats/trace_model.h"
+#include "trace_model.h"
 
 /* Synthetic tid of a thread's lane on GIL `gil` (its own tid for GIL 0). */
 static inline int64_t export_chrome_track(uint32_t tid, unsigned gil)

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../viewer/png_io.h"
-#include "../../viewer/render.h"
-#include "../../viewer/timefmt.h"
+#include "png_io.h"
+#include "render.h"
+#include "timefmt.h"
 #include "report.h"
 #include "report_png.h"
 

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../../formats/trace_model.h"
+#include "trace_model.h"
 #include "histogram.h"
 
 /* A thread is flagged as caught in a convoy when at least this many of its

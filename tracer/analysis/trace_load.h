@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "../../formats/trace_model.h"
+#include "trace_model.h"
 
 /* Read every process of the trace at `path`, in the order they started.
  * Returns 0, or -1 with a one-line reason in `err`. */
