@@ -1,7 +1,6 @@
 /*
  * gilview.c — the gilview program: the interactive timeline window, a
- * headless screenshot of the same picture, and the subcommands (tiles,
- * and the hidden gen).
+ * headless screenshot of the same picture, and the tiles subcommand.
  */
 #include "gilview.h"
 
@@ -200,8 +199,6 @@ int main(int argc, char **argv)
     sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
     if (argc > 1 && strcmp(argv[1], "tiles") == 0)
         return gv_cmd_tiles(argc - 1, argv + 1);
-    if (argc > 1 && strcmp(argv[1], "gen") == 0)
-        return gv_cmd_gen(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "help") == 0) {
         usage(stdout);
         return 0;

@@ -320,7 +320,7 @@ int trace_gen_write(const char *path, const struct trace_gen_options *o, uint64_
     uint64_t total = 0;
     if (gen_open(&g, path, err, n))
         return -1;
-    if (tdb_writer_set_meta(g.w, "command", "gilview gen (synthetic trace)", err, n))
+    if (tdb_writer_set_meta(g.w, "command", "trace_gen (synthetic trace)", err, n))
         goto fail;
     unsigned nproc = o->processes ? o->processes : 1;
     for (unsigned i = 0; i < nproc; i++) {
