@@ -19,7 +19,7 @@
 #include "tdb_view.h"
 #include "png_io.h"
 #include "render.h"
-#include "../cli/cli.h"
+#include "human.h"
 #include "report_json.h"
 #include "report_png.h"
 
@@ -87,14 +87,14 @@ static const char *str(const json_t *o, const char *key)
 static void td_ns(FILE *f, int64_t ns)
 {
     char b[32];
-    cli_format_ns(b, sizeof b, ns);
+    human_ns(b, sizeof b, ns);
     fprintf(f, "<td class=n>%s</td>", b);
 }
 
 static void td_count(FILE *f, int64_t n)
 {
     char b[32];
-    cli_format_count(b, sizeof b, n > 0 ? (uint64_t)n : 0);
+    human_count(b, sizeof b, n > 0 ? (uint64_t)n : 0);
     fprintf(f, "<td class=n>%s</td>", b);
 }
 
@@ -252,13 +252,13 @@ static void process_section(struct page *p, const json_t *proc)
     for (size_t i = 0; args && i < argc; i++)
         args[i] = json_string_value(json_array_get(argv, i)) ? json_string_value(json_array_get(argv, i)) : "";
     char command[256];
-    cli_format_command(command, sizeof command, str(proc, "exe"), args, args ? argc : 0, 120);
+    human_command(command, sizeof command, str(proc, "exe"), args, args ? argc : 0, 120);
     free(args);
     fprintf(p->f, "<h2>pid %" PRId64 " &nbsp;", num(proc, "pid"));
     esc(p->f, command);
     char ran[32], events[32];
-    cli_format_ns(ran, sizeof ran, num(proc, "duration_ns"));
-    cli_format_count(events, sizeof events, (uint64_t)num(proc, "events"));
+    human_ns(ran, sizeof ran, num(proc, "duration_ns"));
+    human_count(events, sizeof events, (uint64_t)num(proc, "events"));
     fputs("</h2>\n<p>Python ", p->f);
     esc(p->f, str(proc, "python_version"));
     fprintf(p->f, " · GIL: %s", str(proc, "gil"));

@@ -10,7 +10,7 @@
 
 #include "ring.h"
 #include "trace_intervals.h"
-#include "../cli/cli.h"
+#include "human.h"
 
 /* The stack of the event of `t` at `ts` of kind `kind`, 0 when it has none. */
 static uint32_t stack_at(const struct trace_thread *t, int64_t ts, unsigned kind)
@@ -325,8 +325,8 @@ void report_py_text(FILE *out, const struct trace_process *p, size_t max_sites)
         fprintf(out, "    %10s %10s %10s  %s\n", "waits", "total", "longest", "site");
     for (size_t i = 0; i < r.nwait; i++) {
         site_text(p, r.wait[i].code, r.wait[i].line, false, site, sizeof site);
-        cli_format_ns(a, sizeof a, r.wait[i].ns);
-        cli_format_ns(b, sizeof b, r.wait[i].max_ns);
+        human_ns(a, sizeof a, r.wait[i].ns);
+        human_ns(b, sizeof b, r.wait[i].max_ns);
         fprintf(out, "    %10" PRIu64 " %10s %10s  %s\n", r.wait[i].count, a, b, site);
     }
     fprintf(out, "\n  blame by Python line (others' waits, charged to the line at the RELEASE that ended each\n"
@@ -337,7 +337,7 @@ void report_py_text(FILE *out, const struct trace_process *p, size_t max_sites)
         fprintf(out, "    %10s %10s  %s\n", "others", "holds", "site");
     for (size_t i = 0; i < r.nblame; i++) {
         site_text(p, r.blame[i].code, r.blame[i].line, false, site, sizeof site);
-        cli_format_ns(a, sizeof a, r.blame[i].ns);
+        human_ns(a, sizeof a, r.blame[i].ns);
         fprintf(out, "    %10s %10" PRIu64 "  %s\n", a, r.blame[i].count, site);
     }
     report_py_free(&r);

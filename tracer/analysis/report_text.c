@@ -7,7 +7,7 @@
 
 #include "ring.h"
 #include "trace_figures.h"
-#include "../cli/cli.h"
+#include "human.h"
 #include "report.h"
 #include "report_py.h"
 #include "report_stacks.h"
@@ -27,7 +27,7 @@ static void thread_label(const struct report_thread *t, char *buf, size_t cap, i
 
 static void ns(char *buf, size_t cap, int64_t v)
 {
-    cli_format_ns(buf, cap, v);
+    human_ns(buf, cap, v);
 }
 
 static void print_header(FILE *out, const struct report_process *r)
@@ -39,7 +39,7 @@ static void print_header(FILE *out, const struct report_process *r)
     if (p->ppid)
         fprintf(out, " (parent %d)", p->ppid);
     char command[256];
-    cli_format_command(command, sizeof command, p->exe, (const char *const *)p->argv, p->argc, 100);
+    human_command(command, sizeof command, p->exe, (const char *const *)p->argv, p->argc, 100);
     fprintf(out, "  %s", command);
     fprintf(out, "\n  Python %.*s  GIL: %s", (int)strcspn(version, " "), version,
             kinds[p->gil_kind < 4 ? p->gil_kind : 0]);
@@ -47,19 +47,19 @@ static void print_header(FILE *out, const struct report_process *r)
         fprintf(out, "  switch interval: %" PRId64 " us", p->switch_interval_us);
     char d[32], ev[32];
     ns(d, sizeof d, r->duration_ns);
-    cli_format_count(ev, sizeof ev, trace_process_event_count(p));
+    human_count(ev, sizeof ev, trace_process_event_count(p));
     fprintf(out, "  ran %s  %s events\n", d, ev);
     if (p->lost_events) {
-        cli_format_count(ev, sizeof ev, p->lost_events);
+        human_count(ev, sizeof ev, p->lost_events);
         fprintf(out, "  warning: %s events were lost (ring full); figures undercount\n", ev);
     }
     if (p->overwritten_events) {
-        cli_format_count(ev, sizeof ev, p->overwritten_events);
+        human_count(ev, sizeof ev, p->overwritten_events);
         fprintf(out, "  note: %s older events were overwritten (flight recorder): the figures cover the last ones\n",
                 ev);
     }
     if (p->lost_stacks) {
-        cli_format_count(ev, sizeof ev, p->lost_stacks);
+        human_count(ev, sizeof ev, p->lost_stacks);
         fprintf(out, "  warning: %s stacks were not kept (stack table full or not unwindable)\n", ev);
     }
 }

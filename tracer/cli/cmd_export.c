@@ -14,6 +14,7 @@
 
 #include "tdb_read.h"
 #include "cli.h"
+#include "human.h"
 #include "export_chrome.h"
 #include "output_file.h"
 #include "progress.h"
@@ -160,8 +161,8 @@ int cmd_export(int argc, char **argv)
     }
     if (!o.quiet) {
         char count[32], in[32];
-        cli_format_count(count, sizeof count, events);
-        cli_format_count(in, sizeof in, total);
+        human_count(count, sizeof count, events);
+        human_count(in, sizeof in, total);
         fprintf(stderr, "giltrace: export: %s trace events from %s GIL events written to %s%s\n", count, in,
                 to_stdout ? "standard output" : output, gzip ? " (gzip)" : "");
     }
