@@ -1,6 +1,6 @@
 /*
  * tdb_summary.c — building level-of-detail summaries. See tdb_summary.h
- * for the model and formats/SUMMARY.md for the tables.
+ * for the model and formats/tdb/SUMMARY.md for the tables.
  *
  * The builder keeps one open bucket per level. Events land in the base
  * level; when time moves past a bucket that saw an event, the bucket is
@@ -13,53 +13,13 @@
 #include "tdb_summary.h"
 
 #include <assert.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fmt_error.h"
 #include "ring.h"
-
-/* ---------------------------------------------------------------- varints */
-
-static size_t put_varint(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
-static inline int get_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *out)
-{
-    if (*pos < len && p[*pos] < 0x80) { /* most values fit one byte */
-        *out = p[(*pos)++];
-        return 0;
-    }
-    uint64_t v = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-        if (*pos >= len)
-            return -1;
-        uint8_t byte = p[(*pos)++];
-        v |= (uint64_t)(byte & 0x7f) << shift;
-        if (!(byte & 0x80)) {
-            *out = v;
-            return 0;
-        }
-    }
-    return -1;
-}
+#include "tdb_summary_impl.h"
 
 /* ---------------------------------------------------------------- builder */
-
-/* Field presence bits of an encoded bucket; the header varint is
- * end_state | mask << 2. */
-enum { F_HELD = 1, F_WAIT = 2, F_MAXWAIT = 4, F_LO = 8, F_SPAN = 16, F_COUNT0 = 32 };
-#define MAX_RECORD_BYTES (2 * 10 + 10 + 5 * 10 + TDB_N_COUNTS * 5)
 
 struct sum_level {
     struct tdb_bucket acc; /* the open bucket */
@@ -193,12 +153,6 @@ static int flush_chunk(struct tdb_sum_builder *b, int k)
     return 0;
 }
 
-/* Times in a bucket of `level` are stored in units of 2^unit_shift ns. */
-static int unit_shift(int level)
-{
-    return level > TDB_SUMMARY_FRACTION_BITS ? level - TDB_SUMMARY_FRACTION_BITS : 0;
-}
-
 static uint64_t quantise(int64_t v, int shift)
 {
     return shift ? ((uint64_t)v + (UINT64_C(1) << (shift - 1))) >> shift : (uint64_t)v;
@@ -208,7 +162,7 @@ static uint64_t quantise(int64_t v, int shift)
 static int store_bucket(struct tdb_sum_builder *b, int k, const struct tdb_bucket *exact)
 {
     /* stored values: quantised, so that coarse levels stay small */
-    int shift = unit_shift(b->base + k);
+    int shift = tdb_summary_unit_shift(b->base + k);
     struct tdb_bucket q = *exact, *r = &q;
     q.held_ns = (int64_t)quantise(exact->held_ns, shift);
     q.wait_ns = (int64_t)quantise(exact->wait_ns, shift);
@@ -243,21 +197,21 @@ static int store_bucket(struct tdb_sum_builder *b, int k, const struct tdb_bucke
         if (r->n[i])
             mask |= (unsigned)F_COUNT0 << i;
     uint8_t *p = lv->buf + lv->len;
-    size_t n = put_varint(p, (uint64_t)(r->idx - lv->last_idx - 1));
-    n += put_varint(p + n, (uint64_t)r->end_state | (uint64_t)mask << 2);
+    size_t n = tdb_summary_put_varint(p, (uint64_t)(r->idx - lv->last_idx - 1));
+    n += tdb_summary_put_varint(p + n, (uint64_t)r->end_state | (uint64_t)mask << 2);
     if (r->held_ns)
-        n += put_varint(p + n, (uint64_t)r->held_ns);
+        n += tdb_summary_put_varint(p + n, (uint64_t)r->held_ns);
     if (r->wait_ns)
-        n += put_varint(p + n, (uint64_t)r->wait_ns);
+        n += tdb_summary_put_varint(p + n, (uint64_t)r->wait_ns);
     if (r->max_wait_ns)
-        n += put_varint(p + n, (uint64_t)r->max_wait_ns);
+        n += tdb_summary_put_varint(p + n, (uint64_t)r->max_wait_ns);
     if (r->lo)
-        n += put_varint(p + n, (uint64_t)r->lo);
+        n += tdb_summary_put_varint(p + n, (uint64_t)r->lo);
     if (r->hi != r->lo)
-        n += put_varint(p + n, (uint64_t)(r->hi - r->lo));
+        n += tdb_summary_put_varint(p + n, (uint64_t)(r->hi - r->lo));
     for (int i = 0; i < TDB_N_COUNTS; i++)
         if (r->n[i])
-            n += put_varint(p + n, r->n[i]);
+            n += tdb_summary_put_varint(p + n, r->n[i]);
     lv->len += n;
     lv->last_idx = r->idx;
     lv->nrec++;
@@ -457,8 +411,8 @@ static int pack_event(struct tdb_sum_builder *b, int64_t x, int64_t kc)
         p->buf = q;
         p->cap = cap;
     }
-    p->len += put_varint(p->buf + p->len, (uint64_t)(x - p->prev));
-    p->len += put_varint(p->buf + p->len, (uint64_t)kc & 0xffffffffu);
+    p->len += tdb_summary_put_varint(p->buf + p->len, (uint64_t)(x - p->prev));
+    p->len += tdb_summary_put_varint(p->buf + p->len, (uint64_t)kc & 0xffffffffu);
     p->prev = x;
     p->n++;
     return 0;
@@ -595,590 +549,4 @@ int tdb_sum_builder_finish(struct tdb_sum_builder *b, struct tdb_lane_summary *o
     *waits = b->heap;
     *nwaits = b->nheap;
     return 0;
-}
-
-int tdb_summary_decode(const uint8_t *blob, size_t len, int level, int64_t chunk, int start_state,
-                       struct tdb_bucket *out, int max)
-{
-    int shift = unit_shift(level);
-    size_t pos = 0;
-    int n = 0;
-    int64_t idx = chunk * TDB_SUMMARY_CHUNK_SLOTS - 1, limit = (chunk + 1) * TDB_SUMMARY_CHUNK_SLOTS;
-    uint8_t state = (uint8_t)start_state;
-    while (pos < len) {
-        uint64_t delta, hdr, v;
-        if (n >= max || n >= TDB_SUMMARY_CHUNK_SLOTS || get_varint(blob, len, &pos, &delta) ||
-            get_varint(blob, len, &pos, &hdr))
-            return -1;
-        if (delta >= (uint64_t)(limit - idx - 1))
-            return -1;
-        struct tdb_bucket *r = &out[n++];
-        *r = (struct tdb_bucket){0};
-        idx += (int64_t)delta + 1;
-        r->idx = idx;
-        r->start_state = state;
-        r->end_state = state = (uint8_t)(hdr & 3);
-        unsigned mask = (unsigned)(hdr >> 2);
-        if ((mask & F_HELD) && !get_varint(blob, len, &pos, &v))
-            r->held_ns = (int64_t)v;
-        if ((mask & F_WAIT) && !get_varint(blob, len, &pos, &v))
-            r->wait_ns = (int64_t)v;
-        if ((mask & F_MAXWAIT) && !get_varint(blob, len, &pos, &v))
-            r->max_wait_ns = (int64_t)v;
-        if ((mask & F_LO) && !get_varint(blob, len, &pos, &v))
-            r->lo = (int64_t)v;
-        r->hi = r->lo;
-        if ((mask & F_SPAN) && !get_varint(blob, len, &pos, &v))
-            r->hi = r->lo + (int64_t)v;
-        r->held_ns <<= shift;
-        r->wait_ns <<= shift;
-        r->max_wait_ns <<= shift;
-        r->lo <<= shift;
-        r->hi <<= shift;
-        for (unsigned m = mask / F_COUNT0, i = 0; m; m >>= 1, i++)
-            if ((m & 1) && !get_varint(blob, len, &pos, &v))
-                r->n[i] = (uint32_t)v;
-        if (pos > len)
-            return -1;
-    }
-    return n;
-}
-
-int tdb_summary_decode_events(const uint8_t *blob, size_t len, int64_t pack_start_t, int64_t *t, uint32_t *kc,
-                              int max)
-{
-    size_t pos = 0;
-    int n = 0;
-    int64_t cur = pack_start_t;
-    while (pos < len) {
-        uint64_t d, k;
-        if (n >= max || get_varint(blob, len, &pos, &d) || get_varint(blob, len, &pos, &k) || d > INT64_MAX / 2)
-            return -1;
-        cur += (int64_t)d;
-        t[n] = cur;
-        kc[n] = (uint32_t)k;
-        n++;
-    }
-    return n;
-}
-
-/* ---------------------------------------------------------------- tables */
-
-static int exec_fmt(sqlite3 *db, char *err, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *sql = sqlite3_vmprintf(fmt, ap);
-    va_end(ap);
-    if (!sql)
-        return fmt_error(err, n, "out of memory");
-    char *msg = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-    sqlite3_free(sql);
-    if (rc == SQLITE_OK)
-        return 0;
-    fmt_error(err, n, "trace summaries: %s", msg ? msg : sqlite3_errmsg(db));
-    sqlite3_free(msg);
-    return -1;
-}
-
-static sqlite3_stmt *prepare_fmt(sqlite3 *db, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *sql = sqlite3_vmprintf(fmt, ap);
-    va_end(ap);
-    sqlite3_stmt *st = NULL;
-    if (sql && sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
-        st = NULL;
-    sqlite3_free(sql);
-    return st;
-}
-
-/* One integer from `sql` (formatted with %w / %Q for the schema), or `fallback`. */
-static int64_t query_int(sqlite3 *db, int64_t fallback, const char *fmt, const char *schema)
-{
-    sqlite3_stmt *st = prepare_fmt(db, fmt, schema, schema, schema);
-    if (!st)
-        return fallback;
-    int64_t v = fallback;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-int tdb_summary_create_tables(sqlite3 *db, const char *s, char *err, size_t n)
-{
-    return exec_fmt(db, err, n,
-                    "CREATE TABLE IF NOT EXISTS \"%w\".summary_meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
-                    "INSERT OR IGNORE INTO \"%w\".summary_meta VALUES ('version', %d);"
-                    "CREATE TABLE IF NOT EXISTS \"%w\".summary_lane(lane INTEGER PRIMARY KEY,"
-                    " origin INTEGER NOT NULL, base_level INTEGER NOT NULL, top_level INTEGER NOT NULL,"
-                    " first_t INTEGER NOT NULL,"
-                    " last_t INTEGER NOT NULL, end_t INTEGER NOT NULL, events INTEGER NOT NULL,"
-                    " held_ns INTEGER NOT NULL, wait_ns INTEGER NOT NULL, acquires INTEGER NOT NULL,"
-                    " retries INTEGER NOT NULL, timeouts INTEGER NOT NULL, drop_requests INTEGER NOT NULL,"
-                    " forced_switches INTEGER NOT NULL, toggles INTEGER NOT NULL,"
-                    " longest_wait_ns INTEGER NOT NULL);"
-                    "CREATE TABLE IF NOT EXISTS \"%w\".summary_chunk(lane INTEGER NOT NULL,"
-                    " level INTEGER NOT NULL, chunk INTEGER NOT NULL, start_state INTEGER NOT NULL,"
-                    " end_state INTEGER NOT NULL, buckets INTEGER NOT NULL, data BLOB NOT NULL,"
-                    " PRIMARY KEY(lane, level, chunk));"
-                    "CREATE TABLE IF NOT EXISTS \"%w\".summary_wait(lane INTEGER NOT NULL,"
-                    " start_t INTEGER NOT NULL, end_t INTEGER NOT NULL, retries INTEGER NOT NULL,"
-                    " timeouts INTEGER NOT NULL);"
-                    "CREATE TABLE IF NOT EXISTS \"%w\".summary_events(lane INTEGER NOT NULL,"
-                    " chunk INTEGER NOT NULL, events INTEGER NOT NULL, data BLOB NOT NULL,"
-                    " PRIMARY KEY(lane, chunk));",
-                    s, s, TDB_SUMMARY_VERSION, s, s, s, s);
-}
-
-static bool has_tables(sqlite3 *db, const char *s)
-{
-    return query_int(db, 0,
-                     "SELECT count(*) FROM \"%w\".sqlite_schema WHERE type = 'table' AND name IN"
-                     " ('summary_meta', 'summary_lane', 'summary_chunk', 'summary_wait', 'summary_events')",
-                     s) == 5;
-}
-
-int tdb_summary_is_complete(sqlite3 *db, const char *s, char *err, size_t n)
-{
-    if (!has_tables(db, s))
-        return 0;
-    if (query_int(db, -1, "SELECT value FROM \"%w\".summary_meta WHERE key = 'version'", s) != TDB_SUMMARY_VERSION)
-        return 0;
-    int64_t missing = query_int(db, -1,
-                                "SELECT count(*) FROM main.lane WHERE id NOT IN"
-                                " (SELECT lane FROM \"%w\".summary_lane)",
-                                s);
-    if (missing < 0)
-        return fmt_error(err, n, "cannot read the trace's lanes: %s", sqlite3_errmsg(db));
-    return missing == 0;
-}
-
-/* Rows going into the summary tables of one schema. */
-struct sum_store {
-    sqlite3 *db;
-    sqlite3_stmt *chunk, *lane, *wait, *events;
-};
-
-static int store_prepare(struct sum_store *st, sqlite3 *db, const char *s)
-{
-    st->db = db;
-    st->chunk = prepare_fmt(db, "INSERT INTO \"%w\".summary_chunk VALUES (?,?,?,?,?,?,?)", s);
-    st->lane = prepare_fmt(db, "INSERT INTO \"%w\".summary_lane VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", s);
-    st->wait = prepare_fmt(db, "INSERT INTO \"%w\".summary_wait VALUES (?,?,?,?,?)", s);
-    st->events = prepare_fmt(db, "INSERT INTO \"%w\".summary_events VALUES (?,?,?,?)", s);
-    return st->chunk && st->lane && st->wait && st->events ? 0 : -1;
-}
-
-static void store_finalize(struct sum_store *st)
-{
-    sqlite3_finalize(st->chunk);
-    sqlite3_finalize(st->lane);
-    sqlite3_finalize(st->wait);
-    sqlite3_finalize(st->events);
-}
-
-struct chunk_ctx {
-    struct sum_store *store;
-    int64_t lane;
-};
-
-static int store_chunk(void *ctx, int level, int64_t chunk, int start_state, int end_state, uint32_t nrec,
-                       const uint8_t *blob, size_t len)
-{
-    struct chunk_ctx *c = ctx;
-    if (level == TDB_SUMMARY_EVENTS_LEVEL) {
-        sqlite3_stmt *ev = c->store->events;
-        sqlite3_bind_int64(ev, 1, c->lane);
-        sqlite3_bind_int64(ev, 2, chunk);
-        sqlite3_bind_int64(ev, 3, nrec);
-        sqlite3_bind_blob(ev, 4, blob, (int)len, SQLITE_STATIC);
-        int rc = sqlite3_step(ev);
-        sqlite3_reset(ev);
-        return rc == SQLITE_DONE ? 0 : -1;
-    }
-    sqlite3_stmt *st = c->store->chunk;
-    sqlite3_bind_int64(st, 1, c->lane);
-    sqlite3_bind_int(st, 2, level);
-    sqlite3_bind_int64(st, 3, chunk);
-    sqlite3_bind_int(st, 4, start_state);
-    sqlite3_bind_int(st, 5, end_state);
-    sqlite3_bind_int64(st, 6, nrec);
-    sqlite3_bind_blob(st, 7, blob, (int)len, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
-static int store_lane(struct sum_store *s, const struct tdb_lane_summary *ls, const struct tdb_wait_span *w,
-                      size_t nw)
-{
-    sqlite3_stmt *st = s->lane;
-    const struct tdb_bucket *t = &ls->total;
-    sqlite3_bind_int64(st, 1, ls->lane);
-    sqlite3_bind_int64(st, 2, ls->origin);
-    sqlite3_bind_int(st, 3, ls->base_level);
-    sqlite3_bind_int(st, 4, ls->top_level);
-    sqlite3_bind_int64(st, 5, ls->first_t);
-    sqlite3_bind_int64(st, 6, ls->last_t);
-    sqlite3_bind_int64(st, 7, ls->end_t);
-    sqlite3_bind_int64(st, 8, t->n[TDB_N_EVENTS]);
-    sqlite3_bind_int64(st, 9, t->held_ns);
-    sqlite3_bind_int64(st, 10, t->wait_ns);
-    sqlite3_bind_int64(st, 11, t->n[TDB_N_ACQUIRE]);
-    sqlite3_bind_int64(st, 12, t->n[TDB_N_RETRY]);
-    sqlite3_bind_int64(st, 13, t->n[TDB_N_TIMEOUT]);
-    sqlite3_bind_int64(st, 14, t->n[TDB_N_DROP]);
-    sqlite3_bind_int64(st, 15, t->n[TDB_N_FORCED]);
-    sqlite3_bind_int64(st, 16, t->n[TDB_N_TOGGLE]);
-    sqlite3_bind_int64(st, 17, t->max_wait_ns);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    for (size_t i = 0; i < nw && rc == SQLITE_DONE; i++) {
-        sqlite3_bind_int64(s->wait, 1, w[i].lane);
-        sqlite3_bind_int64(s->wait, 2, w[i].start_t);
-        sqlite3_bind_int64(s->wait, 3, w[i].end_t);
-        sqlite3_bind_int64(s->wait, 4, w[i].retries);
-        sqlite3_bind_int64(s->wait, 5, w[i].timeouts);
-        rc = sqlite3_step(s->wait);
-        sqlite3_reset(s->wait);
-    }
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* ------------------------------------------------- building while writing */
-
-struct tdb_summary_lane {
-    struct sum_store store;
-    struct chunk_ctx cctx;
-    struct tdb_sum_builder *b;
-};
-
-int tdb_summary_lane_begin(sqlite3 *db, int64_t lane, uint64_t events, int64_t first_t, int64_t last_t,
-                           int64_t end_t, struct tdb_summary_lane **out, char *err, size_t n)
-{
-    *out = NULL;
-    if (tdb_summary_create_tables(db, "main", err, n))
-        return -1;
-    if (query_int(db, -1, "SELECT value FROM \"%w\".summary_meta WHERE key = 'version'", "main") !=
-        TDB_SUMMARY_VERSION)
-        return 0; /* summaries of another version: the next open rebuilds them all */
-    sqlite3_stmt *st = prepare_fmt(db, "SELECT 1 FROM summary_lane WHERE lane = ?");
-    if (!st)
-        return fmt_error(err, n, "trace summaries: %s", sqlite3_errmsg(db));
-    sqlite3_bind_int64(st, 1, lane);
-    bool exists = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    if (exists) {
-        char sql[256];
-        snprintf(sql, sizeof sql,
-                 "DELETE FROM summary_lane WHERE lane = %lld; DELETE FROM summary_chunk WHERE lane = %lld;"
-                 "DELETE FROM summary_wait WHERE lane = %lld; DELETE FROM summary_events WHERE lane = %lld;",
-                 (long long)lane, (long long)lane, (long long)lane, (long long)lane);
-        return exec_fmt(db, err, n, "%s", sql);
-    }
-    struct tdb_summary_lane *s = calloc(1, sizeof *s);
-    if (!s)
-        return fmt_error(err, n, "out of memory");
-    if (store_prepare(&s->store, db, "main")) {
-        fmt_error(err, n, "trace summaries: %s", sqlite3_errmsg(db));
-        goto fail_prepare;
-    }
-    s->cctx = (struct chunk_ctx){&s->store, lane};
-    s->b = tdb_sum_builder_new(lane, events, first_t, last_t, end_t, store_chunk, &s->cctx);
-    if (!s->b) {
-        fmt_error(err, n, "out of memory");
-        goto fail_prepare;
-    }
-    *out = s;
-    return 0;
-
-fail_prepare:
-    store_finalize(&s->store);
-    free(s);
-    return -1;
-}
-
-int tdb_summary_lane_event(struct tdb_summary_lane *s, int64_t t, int64_t kc)
-{
-    return s ? tdb_sum_builder_event(s->b, t, kc) : 0;
-}
-
-void tdb_summary_lane_abort(struct tdb_summary_lane *s)
-{
-    if (!s)
-        return;
-    tdb_sum_builder_free(s->b);
-    store_finalize(&s->store);
-    free(s);
-}
-
-int tdb_summary_lane_end(struct tdb_summary_lane *s, char *err, size_t n)
-{
-    if (!s)
-        return 0;
-    struct tdb_lane_summary ls;
-    const struct tdb_wait_span *w;
-    size_t nw;
-    int r = 0;
-    if (tdb_sum_builder_finish(s->b, &ls, &w, &nw) || store_lane(&s->store, &ls, w, nw))
-        r = fmt_error(err, n, "cannot store trace summaries: %s", sqlite3_errmsg(s->store.db));
-    tdb_summary_lane_abort(s);
-    return r;
-}
-
-/* ------------------------------------------- building from the event table */
-
-/* How the event table stores events: one a row, event(lane, t, kc), or up
- * to four a row, event(lane, t, k0, o1, k1, o2, k2, o3, k3) with t the
- * first event's time and o1..o3 the others' offsets from it (the layout of
- * giltrace after the "four to a row" change). Storage under the contract
- * views may change; this is the one place summaries read it. */
-enum event_layout { LAYOUT_UNKNOWN, LAYOUT_ONE, LAYOUT_FOUR };
-
-static enum event_layout event_layout(sqlite3 *db)
-{
-    sqlite3_stmt *st;
-    enum event_layout l = LAYOUT_UNKNOWN;
-    if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info('event', 'main')", -1, &st, NULL) != SQLITE_OK)
-        return l;
-    bool kc = false, k0 = false, o3 = false;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *c = (const char *)sqlite3_column_text(st, 0);
-        kc = kc || (c && strcmp(c, "kc") == 0);
-        k0 = k0 || (c && strcmp(c, "k0") == 0);
-        o3 = o3 || (c && strcmp(c, "o3") == 0);
-    }
-    sqlite3_finalize(st);
-    return kc ? LAYOUT_ONE : k0 && o3 ? LAYOUT_FOUR : LAYOUT_UNKNOWN;
-}
-
-struct lane_todo {
-    int64_t lane, end_t, events, first_t, last_t;
-};
-
-static int list_lanes(sqlite3 *db, const char *s, enum event_layout layout, struct lane_todo **out, size_t *count,
-                      uint64_t *total)
-{
-    sqlite3_stmt *st = prepare_fmt(db,
-                                   /* a lane of a process that lost events ends at its last
-                                    * event (NULL here): trace_open_end's rule */
-                                   "SELECT l.id, (SELECT CASE WHEN max(lost_events) > 0 THEN NULL ELSE max(end_ns) END"
-                                   " FROM main.process p WHERE p.pid = l.pid)"
-                                   " - coalesce((SELECT value FROM main.meta WHERE key = 'base_ns'), 0)"
-                                   " FROM main.lane l WHERE l.id NOT IN (SELECT lane FROM \"%w\".summary_lane)"
-                                   " ORDER BY l.id",
-                                   s);
-    /* counts alone are a fast scan; first and last as index look-ups */
-    sqlite3_stmt *cnt = prepare_fmt(
-        db, layout == LAYOUT_ONE
-                ? "SELECT count(*), (SELECT t FROM main.event WHERE lane = ?1 ORDER BY t LIMIT 1),"
-                  " (SELECT t FROM main.event WHERE lane = ?1 ORDER BY t DESC LIMIT 1)"
-                  " FROM main.event WHERE lane = ?1"
-                : "SELECT count(*) + count(k1) + count(k2) + count(k3),"
-                  " (SELECT t FROM main.event WHERE lane = ?1 ORDER BY t LIMIT 1),"
-                  " (SELECT t + coalesce(o3, o2, o1, 0) FROM main.event WHERE lane = ?1 ORDER BY t DESC LIMIT 1)"
-                  " FROM main.event WHERE lane = ?1");
-    size_t n = 0, cap = 0;
-    struct lane_todo *v = NULL;
-    int rc = st && cnt ? SQLITE_ROW : SQLITE_ERROR;
-    *total = 0;
-    while (rc == SQLITE_ROW && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            struct lane_todo *p = realloc(v, cap * sizeof *p);
-            if (!p) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            v = p;
-        }
-        struct lane_todo *l = &v[n];
-        l->lane = sqlite3_column_int64(st, 0);
-        l->end_t = sqlite3_column_type(st, 1) == SQLITE_NULL ? INT64_MIN : sqlite3_column_int64(st, 1);
-        sqlite3_bind_int64(cnt, 1, l->lane);
-        if (sqlite3_step(cnt) != SQLITE_ROW) {
-            rc = SQLITE_ERROR;
-            break;
-        }
-        l->events = sqlite3_column_int64(cnt, 0);
-        l->first_t = sqlite3_column_int64(cnt, 1);
-        l->last_t = sqlite3_column_int64(cnt, 2);
-        sqlite3_reset(cnt);
-        if (l->events > 0) {
-            *total += (uint64_t)l->events;
-            n++;
-        }
-    }
-    sqlite3_finalize(st);
-    sqlite3_finalize(cnt);
-    if (rc != SQLITE_DONE) {
-        free(v);
-        return -1;
-    }
-    *out = v;
-    *count = n;
-    return 0;
-}
-
-/* The aggregate that feeds one lane's events, in (t, kc) order, to a builder. */
-struct feed_ctx {
-    struct tdb_sum_builder *b;
-    int64_t prev;
-    uint64_t k, done, total;
-    tdb_summary_progress_fn progress;
-    void *pctx;
-    int failed; /* 1: the builder failed, 2: rows out of order */
-};
-
-static int feed_one(sqlite3_context *ctx, struct feed_ctx *f, int64_t t, int64_t kc)
-{
-    if (t < f->prev) {
-        f->failed = 2;
-        sqlite3_result_error(ctx, "events out of order", -1);
-        return -1;
-    }
-    f->prev = t;
-    if (tdb_sum_builder_event(f->b, t, kc)) {
-        f->failed = 1;
-        sqlite3_result_error(ctx, "cannot store summaries", -1);
-        return -1;
-    }
-    if ((++f->k & 0xfffff) == 0 && f->progress)
-        f->progress(f->pctx, f->done + f->k, f->total);
-    return 0;
-}
-
-/* Arguments: (t, kc) for one event a row, or (t, k0, o1, k1, o2, k2, o3, k3). */
-static void feed_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    struct feed_ctx *f = sqlite3_user_data(ctx);
-    if (f->failed)
-        return;
-    int64_t t = sqlite3_value_int64(argv[0]);
-    if (feed_one(ctx, f, t, sqlite3_value_int64(argv[1])))
-        return;
-    for (int k = 2; k + 1 < argc; k += 2)
-        if (sqlite3_value_type(argv[k + 1]) != SQLITE_NULL &&
-            feed_one(ctx, f, t + sqlite3_value_int64(argv[k]), sqlite3_value_int64(argv[k + 1])))
-            return;
-}
-
-static void feed_final(sqlite3_context *ctx)
-{
-    sqlite3_result_null(ctx);
-}
-
-int tdb_summary_build(sqlite3 *db, const char *s, tdb_summary_progress_fn progress, void *pctx, char *err,
-                      size_t n)
-{
-    if (exec_fmt(db, err, n, "BEGIN IMMEDIATE"))
-        return -1;
-    struct lane_todo *todo = NULL;
-    size_t ntodo = 0;
-    uint64_t total = 0, done = 0;
-    struct sum_store store = {0};
-    sqlite3_stmt *scan = NULL;
-    struct tdb_sum_builder *b = NULL;
-
-    /* summaries of another version (or a partial set of tables): start afresh */
-    if ((!has_tables(db, s) ||
-         query_int(db, -1, "SELECT value FROM \"%w\".summary_meta WHERE key = 'version'", s) != TDB_SUMMARY_VERSION) &&
-        exec_fmt(db, err, n,
-                 "DROP TABLE IF EXISTS \"%w\".summary_meta; DROP TABLE IF EXISTS \"%w\".summary_lane;"
-                 " DROP TABLE IF EXISTS \"%w\".summary_chunk; DROP TABLE IF EXISTS \"%w\".summary_wait;"
-                 " DROP TABLE IF EXISTS \"%w\".summary_events;",
-                 s, s, s, s, s))
-        goto fail;
-    if (tdb_summary_create_tables(db, s, err, n))
-        goto fail;
-    /* chunks or waits of a lane without its lane row are left-overs of an
-     * interrupted build: drop them */
-    if (exec_fmt(db, err, n,
-                 "DELETE FROM \"%w\".summary_chunk WHERE lane NOT IN (SELECT lane FROM \"%w\".summary_lane);"
-                 "DELETE FROM \"%w\".summary_wait WHERE lane NOT IN (SELECT lane FROM \"%w\".summary_lane);"
-                 "DELETE FROM \"%w\".summary_events WHERE lane NOT IN (SELECT lane FROM \"%w\".summary_lane);",
-                 s, s, s, s, s, s))
-        goto fail;
-    enum event_layout layout = event_layout(db);
-    if (layout == LAYOUT_UNKNOWN) {
-        fmt_error(err, n, "cannot summarise the trace: its event table has a layout this giltrace does not know");
-        goto fail;
-    }
-    if (list_lanes(db, s, layout, &todo, &ntodo, &total)) {
-        fmt_error(err, n, "cannot read the trace's lanes: %s", sqlite3_errmsg(db));
-        goto fail;
-    }
-    if (store_prepare(&store, db, s)) {
-        fmt_error(err, n, "trace summaries: %s", sqlite3_errmsg(db));
-        goto fail;
-    }
-    /* the events go to the builder from inside SQLite's scan (an aggregate),
-     * which costs about half of stepping through them row by row */
-    struct feed_ctx feed = {0};
-    if (sqlite3_create_function_v2(db, "giltrace_summary_feed", -1, SQLITE_UTF8 | SQLITE_DIRECTONLY, &feed, NULL,
-                                   feed_step, feed_final, NULL) != SQLITE_OK) {
-        fmt_error(err, n, "cannot summarise the trace: %s", sqlite3_errmsg(db));
-        goto fail;
-    }
-    /* the primary key gives each lane's rows in (t, kc) order; the feed
-     * checks it and fails rather than build from rows out of order */
-    scan = prepare_fmt(db, layout == LAYOUT_ONE
-                               ? "SELECT giltrace_summary_feed(t, kc) FROM main.event WHERE lane = ?"
-                               : "SELECT giltrace_summary_feed(t, k0, o1, k1, o2, k2, o3, k3) FROM main.event"
-                                 " WHERE lane = ?");
-    if (!scan) {
-        fmt_error(err, n, "cannot read the trace's events: %s", sqlite3_errmsg(db));
-        goto fail;
-    }
-    for (size_t i = 0; i < ntodo; i++) {
-        struct lane_todo *l = &todo[i];
-        struct chunk_ctx cctx = {&store, l->lane};
-        b = tdb_sum_builder_new(l->lane, (uint64_t)l->events, l->first_t, l->last_t, l->end_t, store_chunk, &cctx);
-        if (!b) {
-            fmt_error(err, n, "out of memory");
-            goto fail;
-        }
-        sqlite3_bind_int64(scan, 1, l->lane);
-        feed = (struct feed_ctx){.b = b, .prev = INT64_MIN, .progress = progress, .pctx = pctx, .done = done,
-                                 .total = total};
-        int rc = sqlite3_step(scan);
-        if (rc == SQLITE_ROW)
-            rc = sqlite3_step(scan);
-        sqlite3_reset(scan);
-        if (rc != SQLITE_DONE || feed.failed) {
-            fmt_error(err, n, "cannot summarise the trace: %s",
-                 feed.failed == 2 ? "events out of order" : sqlite3_errmsg(db));
-            goto fail;
-        }
-        struct tdb_lane_summary ls;
-        const struct tdb_wait_span *w;
-        size_t nw;
-        if (tdb_sum_builder_finish(b, &ls, &w, &nw) || store_lane(&store, &ls, w, nw)) {
-            fmt_error(err, n, "cannot store trace summaries: %s", sqlite3_errmsg(db));
-            goto fail;
-        }
-        tdb_sum_builder_free(b);
-        b = NULL;
-        done += (uint64_t)l->events;
-        if (progress)
-            progress(pctx, done, total);
-    }
-    sqlite3_finalize(scan);
-    sqlite3_create_function_v2(db, "giltrace_summary_feed", -1, SQLITE_UTF8, NULL, NULL, NULL, NULL, NULL);
-    store_finalize(&store);
-    free(todo);
-    return exec_fmt(db, err, n, "COMMIT");
-
-fail:
-    tdb_sum_builder_free(b);
-    sqlite3_finalize(scan);
-    sqlite3_create_function_v2(db, "giltrace_summary_feed", -1, SQLITE_UTF8, NULL, NULL, NULL, NULL, NULL);
-    store_finalize(&store);
-    free(todo);
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-    return -1;
 }
