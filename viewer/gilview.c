@@ -180,7 +180,7 @@ static int screenshot(struct tdb_view *v, struct render *r, const char *out, boo
         status = 1;
     }
     char err[512];
-    if (status == 0 && png_write_rgb(out, force, &img, err, sizeof err)) {
+    if (status == 0 && png_io_write_rgb(out, force, &img, err, sizeof err)) {
         gv_warn("%s", err);
         status = 1;
     }

@@ -358,7 +358,7 @@ void gv_window_save_screenshot(struct win *w)
         snprintf(path, sizeof path, "%s/gilview-%03d.png", w->opt->save_dir, ++w->shots);
     while (lstat(path, &st) == 0 && w->shots < 100000);
     char err[512];
-    if (png_write_rgb(path, false, &w->img, err, sizeof err)) {
+    if (png_io_write_rgb(path, false, &w->img, err, sizeof err)) {
         snprintf(w->status, sizeof w->status, "cannot save: %s", err);
     } else {
         int lx, ly, lw, lh, x, y;

@@ -56,7 +56,7 @@ int main(void)
     }
     uint32_t *px;
     int w, h;
-    CHECK(png_read_argb(png, &px, &w, &h, err, sizeof err) == 0);
+    CHECK(png_io_read_argb(png, &px, &w, &h, err, sizeof err) == 0);
     /* every mark is 4 px wide and 5 px tall, one above and one below each
      * histogram: 4 columns x 2 runs of exactly 5 blue pixels per histogram */
     long runs5 = 0;

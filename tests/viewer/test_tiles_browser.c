@@ -85,7 +85,7 @@ int main(int argc, char **argv)
     uint32_t *px;
     int w, h;
     char e[256];
-    CHECK(png_read_argb(png, &px, &w, &h, e, sizeof e) == 0);
+    CHECK(png_io_read_argb(png, &px, &w, &h, e, sizeof e) == 0);
     CHECK(w == 1200 && h == 400);
     const uint32_t *pal = render_palette();
     uint32_t green = pal[render_blend_index(1, 0)], red = pal[render_blend_index(0, 1)];
@@ -135,7 +135,7 @@ int main(int argc, char **argv)
     CHECK_EQ_INT(run_cmd(cr2, &out, &err), 0);
     free(out);
     free(err);
-    CHECK(png_read_argb(png, &px, &w, &h, e, sizeof e) == 0);
+    CHECK(png_io_read_argb(png, &px, &w, &h, e, sizeof e) == 0);
     greens = reds = 0;
     for (int y = 32; y < h; y++)
         for (int x = 230; x < w; x++) {

@@ -3,29 +3,29 @@
  */
 #include "histogram.h"
 
-size_t hist_bucket_of(int64_t v)
+size_t histogram_bucket_of(int64_t v)
 {
-    if (v < HIST_SUB)
+    if (v < HISTOGRAM_SUB)
         return v < 0 ? 0 : (size_t)v;
     unsigned e = 63u - (unsigned)__builtin_clzll((unsigned long long)v); /* 2^e <= v, e >= 4 */
-    unsigned shift = e - HIST_SUB_BITS;
-    size_t sub = (size_t)(((unsigned long long)v >> shift) & (HIST_SUB - 1));
-    return HIST_SUB + (size_t)shift * HIST_SUB + sub;
+    unsigned shift = e - HISTOGRAM_SUB_BITS;
+    size_t sub = (size_t)(((unsigned long long)v >> shift) & (HISTOGRAM_SUB - 1));
+    return HISTOGRAM_SUB + (size_t)shift * HISTOGRAM_SUB + sub;
 }
 
-void hist_bucket_range(size_t i, int64_t *lo, int64_t *hi)
+void histogram_bucket_range(size_t i, int64_t *lo, int64_t *hi)
 {
-    if (i < HIST_SUB) {
+    if (i < HISTOGRAM_SUB) {
         *lo = *hi = (int64_t)i;
         return;
     }
-    size_t shift = (i - HIST_SUB) / HIST_SUB, sub = (i - HIST_SUB) % HIST_SUB;
-    unsigned long long base = (unsigned long long)(HIST_SUB + sub) << shift;
+    size_t shift = (i - HISTOGRAM_SUB) / HISTOGRAM_SUB, sub = (i - HISTOGRAM_SUB) % HISTOGRAM_SUB;
+    unsigned long long base = (unsigned long long)(HISTOGRAM_SUB + sub) << shift;
     *lo = (int64_t)base;
     *hi = (int64_t)(base + (1ull << shift) - 1);
 }
 
-void hist_add(struct hist *h, int64_t v)
+void histogram_add(struct histogram *h, int64_t v)
 {
     if (v < 0)
         v = 0;
@@ -35,10 +35,10 @@ void hist_add(struct hist *h, int64_t v)
         h->max = v;
     h->count++;
     h->sum += (double)v;
-    h->bucket[hist_bucket_of(v)]++;
+    h->bucket[histogram_bucket_of(v)]++;
 }
 
-int64_t hist_quantile(const struct hist *h, double q)
+int64_t histogram_quantile(const struct histogram *h, double q)
 {
     if (h->count == 0)
         return 0;
@@ -52,11 +52,11 @@ int64_t hist_quantile(const struct hist *h, double q)
     if (rank == 1)
         return h->min;
     uint64_t seen = 0;
-    for (size_t i = 0; i < HIST_BUCKETS; i++) {
+    for (size_t i = 0; i < HISTOGRAM_BUCKETS; i++) {
         seen += h->bucket[i];
         if (seen >= rank) {
             int64_t lo, hi;
-            hist_bucket_range(i, &lo, &hi);
+            histogram_bucket_range(i, &lo, &hi);
             if (hi > h->max)
                 hi = h->max;
             if (hi < h->min)

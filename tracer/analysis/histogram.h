@@ -13,29 +13,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HIST_SUB_BITS 5
-#define HIST_SUB (1 << HIST_SUB_BITS)
+#define HISTOGRAM_SUB_BITS 5
+#define HISTOGRAM_SUB (1 << HISTOGRAM_SUB_BITS)
 /* 32 exact buckets, then 32 per power of two from 2^5 to 2^62. */
-#define HIST_BUCKETS (HIST_SUB + (63 - HIST_SUB_BITS) * HIST_SUB)
+#define HISTOGRAM_BUCKETS (HISTOGRAM_SUB + (63 - HISTOGRAM_SUB_BITS) * HISTOGRAM_SUB)
 
-struct hist {
+struct histogram {
     uint64_t count;
     int64_t min, max; /* exact; 0 when empty */
     double sum;       /* of all values, for the mean */
-    uint64_t bucket[HIST_BUCKETS];
+    uint64_t bucket[HISTOGRAM_BUCKETS];
 };
 
 /* Add one value (negative values count as 0). */
-void hist_add(struct hist *h, int64_t v);
+void histogram_add(struct histogram *h, int64_t v);
 
 /* The value at quantile q (0 < q <= 1; 0.5 is the median), per the rule
  * above; 0 when empty. */
-int64_t hist_quantile(const struct hist *h, double q);
+int64_t histogram_quantile(const struct histogram *h, double q);
 
 /* Bucket i's range of values, [*lo, *hi]. */
-void hist_bucket_range(size_t i, int64_t *lo, int64_t *hi);
+void histogram_bucket_range(size_t i, int64_t *lo, int64_t *hi);
 
 /* The bucket a value falls in. */
-size_t hist_bucket_of(int64_t v);
+size_t histogram_bucket_of(int64_t v);
 
 #endif

@@ -40,7 +40,7 @@ struct report_thread {
     uint64_t acquires;
     uint64_t releases_voluntary, releases_forced;
     uint64_t events[16];      /* by enum ring_event_kind */
-    struct hist wait;         /* every wait's length */
+    struct histogram wait;         /* every wait's length */
     /* Convoys: a voluntary release (not a yield), then the thread's next
      * wait lasting at least the switch interval. */
     uint64_t waits_after_voluntary; /* waits that followed a voluntary release */
@@ -57,7 +57,7 @@ struct report_gil {
     uint64_t handoffs;         /* ACQUIREs by a different thread than the last holder */
     uint64_t forced_releases;  /* holds that ended in a forced release (not FORCED_SWITCH events) */
     bool forced_observable;    /* false on 2.7 (no drop requests there) */
-    struct hist handoff;       /* RELEASE with a waiter -> next ACQUIRE */
+    struct histogram handoff;       /* RELEASE with a waiter -> next ACQUIRE */
     size_t bins;               /* utilisation over time: `bins` bins of bin_ns */
     int64_t bin_ns;
     double *utilisation;       /* share of each bin the GIL was held, 0..1 */

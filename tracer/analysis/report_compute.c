@@ -96,7 +96,7 @@ static void on_wait(void *ctx, const struct trace_wait *wt)
     struct report_thread *t = w->t;
     int64_t d = wt->end_ns - wt->start_ns;
     t->waited_ns += d;
-    hist_add(&t->wait, d);
+    histogram_add(&t->wait, d);
     if (wt->end_ns > t->end_ns)
         t->end_ns = wt->end_ns;
     if (w->after_voluntary && wt->start_ns - w->released_at >= REPORT_YIELD_NS) {
@@ -296,7 +296,7 @@ static int gil_figures(struct report_process *r, struct report_gil *g, const str
             size_t began = lower_bound(starts, l->nwaits, h->end);
             size_t ended = lower_bound(ends, l->nwaits, h->end);
             if (began > ended)
-                hist_add(&g->handoff, l->holds[i + 1].start - h->end);
+                histogram_add(&g->handoff, l->holds[i + 1].start - h->end);
         }
         /* spread the hold over the bins it covers */
         int64_t a = h->start - p->start_ns, b = h->end - p->start_ns;

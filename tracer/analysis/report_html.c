@@ -333,7 +333,7 @@ static int draw_timeline(const char *db_path, const char *out, char *err, size_t
     if (render_frame(r, v, &l, &win, NULL, NULL, &img))
         snprintf(err, n, "%s", tdb_view_error(v));
     else
-        rc = png_write_rgb(out, true, &img, err, n); /* over the empty temporary file */
+        rc = png_io_write_rgb(out, true, &img, err, n); /* over the empty temporary file */
     free(img.px);
 fail_image:
     render_layout_free(&l);

@@ -40,19 +40,19 @@ static json_t *forced(const struct report_process *r, const struct report_gil *g
     return per_s ? rate(gl->forced_releases, r->duration_ns) : json_integer((json_int_t)gl->forced_releases);
 }
 
-static json_t *latency(const struct hist *h)
+static json_t *latency(const struct histogram *h)
 {
     json_t *buckets = json_array();
-    for (size_t i = 0; i < HIST_BUCKETS; i++) {
+    for (size_t i = 0; i < HISTOGRAM_BUCKETS; i++) {
         if (!h->bucket[i])
             continue;
         int64_t lo, hi;
-        hist_bucket_range(i, &lo, &hi);
+        histogram_bucket_range(i, &lo, &hi);
         json_array_append_new(buckets, json_pack("[I,I,I]", (json_int_t)lo, (json_int_t)hi, (json_int_t)h->bucket[i]));
     }
     return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:o}", "count", (json_int_t)h->count, "min", (json_int_t)h->min,
-                     "p50", (json_int_t)hist_quantile(h, 0.5), "p90", (json_int_t)hist_quantile(h, 0.9), "p99",
-                     (json_int_t)hist_quantile(h, 0.99), "max", (json_int_t)h->max, "mean",
+                     "p50", (json_int_t)histogram_quantile(h, 0.5), "p90", (json_int_t)histogram_quantile(h, 0.9), "p99",
+                     (json_int_t)histogram_quantile(h, 0.99), "max", (json_int_t)h->max, "mean",
                      h->count ? h->sum / (double)h->count : 0.0, "histogram", buckets);
 }
 

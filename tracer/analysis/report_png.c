@@ -156,8 +156,8 @@ static void histogram(struct canvas *c, const struct report_process *r, const st
                       int y)
 {
     char label[256], p50[32], p99[32], max[32];
-    timefmt_duration(p50, sizeof p50, (double)hist_quantile(&t->wait, 0.5));
-    timefmt_duration(p99, sizeof p99, (double)hist_quantile(&t->wait, 0.99));
+    timefmt_duration(p50, sizeof p50, (double)histogram_quantile(&t->wait, 0.5));
+    timefmt_duration(p99, sizeof p99, (double)histogram_quantile(&t->wait, 0.99));
     timefmt_duration(max, sizeof max, (double)t->wait.max);
     snprintf(label, sizeof label, "%u %s: %llu waits, p50 %s, p99 %s, max %s", t->tid, t->name ? t->name : "",
              (unsigned long long)t->wait.count, p50, p99, max);
@@ -167,11 +167,11 @@ static void histogram(struct canvas *c, const struct report_process *r, const st
     int px = x + HIST_AXIS_W, pw = HIST_W - HIST_AXIS_W;
     frame(c, px, y, pw, HIST_H);
     uint64_t bins[HIST_BINS] = {0}, tallest = 0;
-    for (size_t i = 0; i < HIST_BUCKETS; i++) {
+    for (size_t i = 0; i < HISTOGRAM_BUCKETS; i++) {
         if (!t->wait.bucket[i])
             continue;
         int64_t lo, hi;
-        hist_bucket_range(i, &lo, &hi);
+        histogram_bucket_range(i, &lo, &hi);
         double mid = ((double)lo + (double)hi) / 2;
         double v = mid > 0 ? log10(mid) : HIST_LO;
         int b = (int)((v - HIST_LO) / (HIST_HI - HIST_LO) * HIST_BINS);
@@ -288,7 +288,7 @@ int report_png(const char *path, bool force, const struct report_process *procs,
     if (rc)
         snprintf(err, err_len, "out of memory drawing %s", path);
     else
-        rc = png_write_rgb(path, force, &c.img, err, err_len);
+        rc = png_io_write_rgb(path, force, &c.img, err, err_len);
     free(c.img.px);
     render_free(c.r);
     return rc;

@@ -13,7 +13,7 @@
 #include "report.h"
 
 /* Draw the charts of `n` processes into the PNG file `path` (replacing an
- * existing file only with `force`: png_write_rgb). Returns 0, or -1 with a
+ * existing file only with `force`: png_io_write_rgb). Returns 0, or -1 with a
  * one-line reason in `err`. */
 int report_png(const char *path, bool force, const struct report_process *procs, size_t n, const char *db_path,
                char *err,

@@ -79,9 +79,9 @@ static void print_gils(FILE *out, const struct report_process *r)
         fputc('\n', out);
         if (gl->handoff.count) {
             char a[32], b[32], c[32], d[32];
-            ns(a, sizeof a, hist_quantile(&gl->handoff, 0.5));
-            ns(b, sizeof b, hist_quantile(&gl->handoff, 0.9));
-            ns(c, sizeof c, hist_quantile(&gl->handoff, 0.99));
+            ns(a, sizeof a, histogram_quantile(&gl->handoff, 0.5));
+            ns(b, sizeof b, histogram_quantile(&gl->handoff, 0.9));
+            ns(c, sizeof c, histogram_quantile(&gl->handoff, 0.99));
             ns(d, sizeof d, gl->handoff.max);
             fprintf(out, "    handoff latency (release with a thread waiting -> next acquire): p50 %s  p90 %s  p99 %s"
                          "  max %s\n",
@@ -128,9 +128,9 @@ static void print_threads(FILE *out, const struct report_process *r)
             continue;
         char label[64], a[32], b[32], c[32], d[32], e[32];
         thread_label(t, label, sizeof label, 28);
-        ns(a, sizeof a, hist_quantile(&t->wait, 0.5));
-        ns(b, sizeof b, hist_quantile(&t->wait, 0.9));
-        ns(c, sizeof c, hist_quantile(&t->wait, 0.99));
+        ns(a, sizeof a, histogram_quantile(&t->wait, 0.5));
+        ns(b, sizeof b, histogram_quantile(&t->wait, 0.9));
+        ns(c, sizeof c, histogram_quantile(&t->wait, 0.99));
         ns(d, sizeof d, t->wait.max);
         ns(e, sizeof e, t->waited_ns);
         fprintf(out, "  %-28s %8" PRIu64 " %10s %10s %10s %10s %10s\n", label, t->wait.count, a, b, c, d, e);

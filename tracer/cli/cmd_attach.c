@@ -40,7 +40,7 @@
 #include "cli.h"
 #include "shim_locate.h"
 #include "output_file.h"
-#include "trace_output.h"
+#include "cli_trace_output.h"
 
 static const char usage[] =
     "usage: giltrace attach PID [options]\n"
@@ -74,7 +74,7 @@ static const char usage[] =
 enum { OPT_PY_STACKS = TRACE_OPT_END };
 
 struct attach_options {
-    struct trace_output_options out;
+    struct cli_trace_output_options out;
     pid_t pid;
     double duration_s;
     bool py_stacks;
@@ -104,7 +104,7 @@ static int parse_options(int argc, char **argv, struct attach_options *o)
     static const struct option longopts[] = {
         {"duration", required_argument, NULL, 'd'}, {"py-stacks", no_argument, NULL, OPT_PY_STACKS},
         TRACE_OUTPUT_LONGOPTS, {NULL, 0, NULL, 0}};
-    trace_output_defaults(&o->out);
+    cli_trace_output_defaults(&o->out);
     o->duration_s = 10;
     opterr = 0;
     optind = 1;
@@ -120,7 +120,7 @@ static int parse_options(int argc, char **argv, struct attach_options *o)
             o->py_stacks = true;
             continue;
         }
-        int r = trace_output_option("attach", usage, c, argv, &o->out);
+        int r = cli_trace_output_option("attach", usage, c, argv, &o->out);
         if (r >= 0)
             return r;
     }
@@ -313,14 +313,14 @@ int cmd_attach(int argc, char **argv)
         attach_target_free(&t);
         return 2;
     }
-    if (trace_output_ring_dir(o.out.ring_base, "attach", ring_dir, sizeof ring_dir)) {
+    if (cli_trace_output_ring_dir(o.out.ring_base, "attach", ring_dir, sizeof ring_dir)) {
         unlink(tmp_output);
         attach_target_free(&t);
         return 2;
     }
     if (geteuid() != t.uid && chown(ring_dir, t.uid, t.gid) != 0) {
         cli_warn("cannot give the ring directory to process %d's user: %s", (int)o.pid, strerror(errno));
-        trace_output_remove_ring_dir(ring_dir);
+        cli_trace_output_remove_ring_dir(ring_dir);
         unlink(tmp_output);
         attach_target_free(&t);
         return 2;
@@ -329,12 +329,12 @@ int cmd_attach(int argc, char **argv)
     attach_target_free(&t);
     if (r) {
         unlink(tmp_output);
-        trace_output_remove_ring_dir(ring_dir);
+        cli_trace_output_remove_ring_dir(ring_dir);
         return 1;
     }
     char command[64];
     snprintf(command, sizeof command, "giltrace attach %d", (int)o.pid);
-    return trace_output_finish(ring_dir, tmp_output, o.out.file.output, o.out.file.force, command,
+    return cli_trace_output_finish(ring_dir, tmp_output, o.out.file.output, o.out.file.force, command,
                                o.out.file.quiet)
                ? 1
                : 0;

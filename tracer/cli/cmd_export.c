@@ -18,7 +18,7 @@
 #include "export_chrome.h"
 #include "output_file.h"
 #include "progress.h"
-#include "trace_load.h"
+#include "analysis_trace_load.h"
 
 static const char usage[] =
     "usage: giltrace export [options] TRACE.db -o FILE\n"
@@ -117,7 +117,7 @@ int cmd_export(int argc, char **argv)
     char err[1024];
     struct trace_process *procs;
     size_t n;
-    if (trace_load(path, &procs, &n, err, sizeof err)) {
+    if (analysis_trace_load(path, &procs, &n, err, sizeof err)) {
         cli_warn("%s", err);
         if (!to_stdout)
             unlink(tmp);
@@ -128,7 +128,7 @@ int cmd_export(int argc, char **argv)
     if (!out) {
         cli_warn("cannot write %s: %s", output, strerror(errno));
         unlink(tmp);
-        trace_load_free(procs, n);
+        analysis_trace_load_free(procs, n);
         return 1;
     }
     uint64_t events = 0, total = 0;
@@ -140,7 +140,7 @@ int cmd_export(int argc, char **argv)
     read_clock_offset(path, &eo);
     int r = export_chrome(out, procs, n, path, &eo, &events);
     progress_done(&bar);
-    trace_load_free(procs, n);
+    analysis_trace_load_free(procs, n);
     if (to_stdout) {
         if (r || fflush(stdout) != 0) {
             cli_warn("cannot write the export to standard output");

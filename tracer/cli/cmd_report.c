@@ -13,7 +13,7 @@
 #include "report_html.h"
 #include "report_png.h"
 #include "report_py.h"
-#include "trace_load.h"
+#include "analysis_trace_load.h"
 
 static const char usage[] =
     "usage: giltrace report [options] TRACE.db\n"
@@ -69,7 +69,7 @@ static int report_folded(struct trace_process *procs, size_t n, bool waits, cons
         cli_warn("%s has no Python stacks: record it with giltrace run --stacks", path);
         status = 1;
     }
-    trace_load_free(procs, n);
+    analysis_trace_load_free(procs, n);
     return status;
 }
 
@@ -135,7 +135,7 @@ int cmd_report(int argc, char **argv)
     char err[1024];
     struct trace_process *procs;
     size_t n;
-    if (trace_load(path, &procs, &n, err, sizeof err)) {
+    if (analysis_trace_load(path, &procs, &n, err, sizeof err)) {
         cli_warn("%s", err);
         return 1;
     }
@@ -144,7 +144,7 @@ int cmd_report(int argc, char **argv)
     struct report_process *reports = calloc(n ? n : 1, sizeof *reports);
     if (!reports) {
         cli_warn("out of memory");
-        trace_load_free(procs, n);
+        analysis_trace_load_free(procs, n);
         return 1;
     }
     int status = 0;
@@ -180,6 +180,6 @@ int cmd_report(int argc, char **argv)
     for (size_t i = 0; i < done; i++)
         report_free(&reports[i]);
     free(reports);
-    trace_load_free(procs, n);
+    analysis_trace_load_free(procs, n);
     return status;
 }

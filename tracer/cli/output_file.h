@@ -30,7 +30,7 @@ struct output_options {
  * `usage`): one of those options, --help, or else a missing value or an
  * unknown option. Returns -1 to go on, else the exit status to end with (0
  * after --help, 2 after a usage error). Commands with options of their own
- * (run, attach: trace_output.h) pass on what they do not know. */
+ * (run, attach: cli_trace_output.h) pass on what they do not know. */
 int output_option(const char *cmd, const char *usage, int c, char **argv, struct output_options *o);
 
 /* Parse those options for subcommand `cmd` (whose help text is `usage`),

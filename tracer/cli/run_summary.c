@@ -19,7 +19,7 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path ? path : "?";
 }
 
-void run_summary_warnings(const struct trace_set *s)
+void run_summary_warnings(const struct cli_trace_set *s)
 {
     for (size_t i = 0; i < s->count; i++) {
         const struct trace_process *p = &s->procs[i];
@@ -48,9 +48,9 @@ void run_summary_warnings(const struct trace_set *s)
     }
 }
 
-void run_summary_print(FILE *out, const struct trace_set *s, const char *db_path, uint64_t db_bytes)
+void run_summary_print(FILE *out, const struct cli_trace_set *s, const char *db_path, uint64_t db_bytes)
 {
-    uint64_t events = trace_set_event_count(s);
+    uint64_t events = cli_trace_set_event_count(s);
     size_t threads = 0;
     for (size_t i = 0; i < s->count; i++)
         threads += s->procs[i].thread_count;

@@ -1,8 +1,8 @@
 /*
- * trace_output.c — the options, ring directory and final database that
- * giltrace run and giltrace attach share. See trace_output.h.
+ * cli_trace_output.c — the options, ring directory and final database that
+ * giltrace run and giltrace attach share. See cli_trace_output.h.
  */
-#include "trace_output.h"
+#include "cli_trace_output.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -18,14 +18,14 @@
 #include "cli.h"
 #include "output_file.h"
 #include "run_summary.h"
-#include "trace_set.h"
+#include "cli_trace_set.h"
 
-void trace_output_defaults(struct trace_output_options *o)
+void cli_trace_output_defaults(struct cli_trace_output_options *o)
 {
-    *o = (struct trace_output_options){.file.output = "trace.db", .buffer_mb = RING_DEFAULT_MB};
+    *o = (struct cli_trace_output_options){.file.output = "trace.db", .buffer_mb = RING_DEFAULT_MB};
 }
 
-int trace_output_option(const char *cmd, const char *usage, int c, char **argv, struct trace_output_options *o)
+int cli_trace_output_option(const char *cmd, const char *usage, int c, char **argv, struct cli_trace_output_options *o)
 {
     uint64_t v;
     switch (c) {
@@ -53,7 +53,7 @@ static const char *default_ring_base(void)
     return "/tmp";
 }
 
-int trace_output_ring_dir(const char *base, const char *kind, char *dir, size_t cap)
+int cli_trace_output_ring_dir(const char *base, const char *kind, char *dir, size_t cap)
 {
     if (!base)
         base = default_ring_base();
@@ -65,7 +65,7 @@ int trace_output_ring_dir(const char *base, const char *kind, char *dir, size_t 
     return 0;
 }
 
-void trace_output_remove_ring_dir(const char *dir)
+void cli_trace_output_remove_ring_dir(const char *dir)
 {
     char path[PATH_MAX];
     DIR *d = opendir(dir);
@@ -81,24 +81,24 @@ void trace_output_remove_ring_dir(const char *dir)
     rmdir(dir);
 }
 
-int trace_output_finish(const char *ring_dir, const char *tmp, const char *output, bool force, const char *command,
+int cli_trace_output_finish(const char *ring_dir, const char *tmp, const char *output, bool force, const char *command,
                         bool quiet)
 {
     char final[PATH_MAX];
-    struct trace_set set;
+    struct cli_trace_set set;
     char err[1024];
-    if (trace_set_read_dir(ring_dir, &set, err, sizeof err) || trace_set_write(&set, tmp, command, err, sizeof err)) {
+    if (cli_trace_set_read_dir(ring_dir, &set, err, sizeof err) || cli_trace_set_write(&set, tmp, command, err, sizeof err)) {
         cli_warn("%s; the rings are kept in %s", err, ring_dir);
         unlink(tmp);
         return -1;
     }
     if (output_file_commit(tmp, output, force, final, sizeof final, err, sizeof err)) {
         cli_warn("%s; the rings are kept in %s", err, ring_dir);
-        trace_set_free(&set);
+        cli_trace_set_free(&set);
         return -1;
     }
     if (set.unreadable == 0)
-        trace_output_remove_ring_dir(ring_dir);
+        cli_trace_output_remove_ring_dir(ring_dir);
     else
         cli_warn("unreadable rings are kept in %s", ring_dir);
 
@@ -107,6 +107,6 @@ int trace_output_finish(const char *ring_dir, const char *tmp, const char *outpu
     run_summary_warnings(&set);
     if (!quiet)
         run_summary_print(stderr, &set, final, bytes);
-    trace_set_free(&set);
+    cli_trace_set_free(&set);
     return 0;
 }

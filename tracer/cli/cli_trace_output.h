@@ -1,11 +1,11 @@
 /*
- * trace_output.h — what the tracing commands (giltrace run, giltrace attach)
+ * cli_trace_output.h — what the tracing commands (giltrace run, giltrace attach)
  * share around their trace: their common options, the private ring
  * directory, and at the end the database written from the rings, moved into
  * place (output_file.h claims the path first), and summarised.
  */
-#ifndef GILTRACE_TRACE_OUTPUT_H
-#define GILTRACE_TRACE_OUTPUT_H
+#ifndef GILTRACE_CLI_TRACE_OUTPUT_H
+#define GILTRACE_CLI_TRACE_OUTPUT_H
 
 #include <getopt.h>
 #include <stdbool.h>
@@ -15,7 +15,7 @@
 #include "output_file.h"
 
 /* The options every tracing command has (giltrace run, giltrace attach). */
-struct trace_output_options {
+struct cli_trace_output_options {
     struct output_options file; /* -o (default trace.db), -f, -q */
     uint32_t buffer_mb;         /* --buffer-mb */
     const char *ring_base;      /* --ring-dir (NULL: the default) */
@@ -32,28 +32,28 @@ enum { TRACE_OPT_BUFFER_MB = 256, TRACE_OPT_RING_DIR, TRACE_OPT_END };
         {"help", no_argument, NULL, 'h'}
 #define TRACE_OUTPUT_SHORTOPTS "o:fqh"
 
-void trace_output_defaults(struct trace_output_options *o);
+void cli_trace_output_defaults(struct cli_trace_output_options *o);
 
 /* Take getopt_long's result `c` for command `cmd` (whose help text is
  * `usage`): one of the shared options, or else an unknown option or a
  * missing value. Returns -1 to go on, or the exit status the command must
  * return now: 0 after printing --help, 2 after saying what was wrong. */
-int trace_output_option(const char *cmd, const char *usage, int c, char **argv, struct trace_output_options *o);
+int cli_trace_output_option(const char *cmd, const char *usage, int c, char **argv, struct cli_trace_output_options *o);
 
 /* Make a private (0700) ring directory "<base>/giltrace-<kind>-XXXXXX";
  * `base` NULL means /dev/shm, else $TMPDIR, else /tmp. Returns 0, or -1
  * after saying why (and what --ring-dir is for). */
-int trace_output_ring_dir(const char *base, const char *kind, char *dir, size_t cap);
+int cli_trace_output_ring_dir(const char *base, const char *kind, char *dir, size_t cap);
 
 /* Remove a ring directory and the files in it. */
-void trace_output_remove_ring_dir(const char *dir);
+void cli_trace_output_remove_ring_dir(const char *dir);
 
 /* Turn the rings in `ring_dir` into the database `output` (written as
  * `tmp`, the file output_file_begin claimed, then renamed by
  * output_file_commit with `force`), remove the rings, say what must be said (lost
  * events...) and, unless `quiet`, print the summary. `command` goes into
  * meta. Returns 0, or -1 after saying why (the rings are then kept). */
-int trace_output_finish(const char *ring_dir, const char *tmp, const char *output, bool force, const char *command,
+int cli_trace_output_finish(const char *ring_dir, const char *tmp, const char *output, bool force, const char *command,
                         bool quiet);
 
 #endif

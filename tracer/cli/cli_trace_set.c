@@ -1,7 +1,7 @@
 /*
- * trace_set.c — rings of a run -> processes -> one database. See trace_set.h.
+ * cli_trace_set.c — rings of a run -> processes -> one database. See cli_trace_set.h.
  */
-#include "trace_set.h"
+#include "cli_trace_set.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -31,7 +31,7 @@ static int ends_with(const char *s, const char *suffix)
 
 /* Name the native stack frames of every process (traces recorded with
  * --stacks), from the ELF files, now that the processes are gone. */
-static void name_frames(struct trace_set *s)
+static void name_frames(struct cli_trace_set *s)
 {
     struct stack_symbols *symbols = stack_symbols_new();
     for (size_t i = 0; i < s->count; i++)
@@ -40,7 +40,7 @@ static void name_frames(struct trace_set *s)
     stack_symbols_free(symbols);
 }
 
-int trace_set_read_dir(const char *dir, struct trace_set *out, char *err, size_t n)
+int cli_trace_set_read_dir(const char *dir, struct cli_trace_set *out, char *err, size_t n)
 {
     memset(out, 0, sizeof *out);
     DIR *d = opendir(dir);
@@ -77,7 +77,7 @@ int trace_set_read_dir(const char *dir, struct trace_set *out, char *err, size_t
     return 0;
 }
 
-int trace_set_read_file(const char *path, struct trace_set *out, char *err, size_t n)
+int cli_trace_set_read_file(const char *path, struct cli_trace_set *out, char *err, size_t n)
 {
     memset(out, 0, sizeof *out);
     out->procs = calloc(1, sizeof *out->procs);
@@ -95,7 +95,7 @@ int trace_set_read_file(const char *path, struct trace_set *out, char *err, size
     return 0;
 }
 
-uint64_t trace_set_event_count(const struct trace_set *s)
+uint64_t cli_trace_set_event_count(const struct cli_trace_set *s)
 {
     uint64_t n = 0;
     for (size_t i = 0; i < s->count; i++)
@@ -108,13 +108,13 @@ static void show_progress(void *ctx, uint64_t done)
     progress_update(ctx, done);
 }
 
-int trace_set_write(const struct trace_set *s, const char *db_path, const char *command, char *err, size_t n)
+int cli_trace_set_write(const struct cli_trace_set *s, const char *db_path, const char *command, char *err, size_t n)
 {
     struct tdb_writer *w;
     if (tdb_writer_open(db_path, TDB_CREATE, &w, err, n))
         return -1;
     struct progress bar;
-    progress_start(&bar, "giltrace: writing trace", trace_set_event_count(s));
+    progress_start(&bar, "giltrace: writing trace", cli_trace_set_event_count(s));
     tdb_writer_set_progress(w, show_progress, &bar);
     if (command && tdb_writer_set_meta(w, "command", command, err, n))
         goto fail;
@@ -129,7 +129,7 @@ fail:
     return -1;
 }
 
-void trace_set_free(struct trace_set *s)
+void cli_trace_set_free(struct cli_trace_set *s)
 {
     for (size_t i = 0; i < s->count; i++)
         trace_process_free(&s->procs[i]);

@@ -1,14 +1,14 @@
 /*
- * trace_load.c — reading a whole trace. See trace_load.h.
+ * analysis_trace_load.c — reading a whole trace. See analysis_trace_load.h.
  */
-#include "trace_load.h"
+#include "analysis_trace_load.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "tdb_read.h"
 
-int trace_load(const char *path, struct trace_process **procs, size_t *n, char *err, size_t err_len)
+int analysis_trace_load(const char *path, struct trace_process **procs, size_t *n, char *err, size_t err_len)
 {
     *procs = NULL;
     *n = 0;
@@ -30,7 +30,7 @@ int trace_load(const char *path, struct trace_process **procs, size_t *n, char *
     }
     for (size_t i = 0; i < count; i++) {
         if (tdb_read_process(db, pids[i], &v[i], err, err_len)) {
-            trace_load_free(v, i);
+            analysis_trace_load_free(v, i);
             free(pids);
             sqlite3_close(db);
             return -1;
@@ -43,7 +43,7 @@ int trace_load(const char *path, struct trace_process **procs, size_t *n, char *
     return 0;
 }
 
-void trace_load_free(struct trace_process *procs, size_t n)
+void analysis_trace_load_free(struct trace_process *procs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         trace_process_free(&procs[i]);
