@@ -15,7 +15,7 @@
 struct render_image;
 
 /* Write `img` as an 8-bit RGB PNG at `path`, by the output rules of
- * formats/out_file.h (mode 0600; an existing file or symlink is replaced
+ * formats/ring/out_file.h (mode 0600; an existing file or symlink is replaced
  * only with `force`, the link itself, never its target). Returns 0 or -1
  * with `err`. */
 int png_io_write_rgb(const char *path, bool force, const struct render_image *img, char *err, size_t err_len);

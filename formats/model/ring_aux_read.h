@@ -1,5 +1,5 @@
 /*
- * ring_aux_read.h — the aux area of a ring file (formats/ring.h): thread
+ * ring_aux_read.h — the aux area of a ring file (formats/ring/ring.h): thread
  * names, modules, deduplicated native and Python stacks, decoded into a trace_process.
  * Internal to ring_read.c.
  */

@@ -1,5 +1,5 @@
 /*
- * ring_read.h — decoding a ring file (formats/ring.h) into a trace_process.
+ * ring_read.h — decoding a ring file (formats/ring/ring.h) into a trace_process.
  *
  * Works on the ring of a process that exited, that died mid-write, or that is
  * still running (a snapshot of what it committed so far). Every record must

@@ -1,9 +1,9 @@
 /*
  * trace_figures.h — the one definition of the figures giltrace shows about a
  * trace: `giltrace run`'s summary, `giltrace report` (text, JSON, charts),
- * gilview's selection panel and the queries of formats/SCHEMA.md all compute
+ * gilview's selection panel and the queries of formats/tdb/SCHEMA.md all compute
  * their shares and rates with these, over the denominators named here.
- * formats/REPORT.md ("Which denominator") says the same for people.
+ * tracer/analysis/REPORT.md ("Which denominator") says the same for people.
  *
  *   - A thread's **life** runs from its first event to its last, or to the
  *     end of an interval still open when the trace ended (its process's end).

@@ -74,7 +74,7 @@ struct trace_stack {
     struct trace_frame *frames;
 };
 
-/* A Python code object (formats/ring.h struct ring_py_code). */
+/* A Python code object (formats/ring/ring.h struct ring_py_code). */
 struct trace_py_code {
     char *qualname;     /* the qualified name (3.11+), else the name; never NULL */
     char *name;

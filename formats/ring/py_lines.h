@@ -1,6 +1,6 @@
 /*
  * py_lines.h — the source line of an instruction of a Python code object,
- * from a copy of the object's line table (formats/ring.h struct
+ * from a copy of the object's line table (formats/ring/ring.h struct
  * ring_py_code), decoded the way the interpreter that wrote it does:
  *   3.6-3.9   co_lnotab: pairs (address increment, signed line increment)
  *   3.10      co_linetable: pairs (address delta, signed line delta or

@@ -245,7 +245,7 @@ static inline uint64_t ring_py_frame_word(uint32_t code_id, uint32_t offset)
  * (data_len bytes in all), and `data` is stored last (release): 0 means
  * not (yet) complete, RING_STACK_DEAD that the data area was full. The
  * line table is the interpreter's own (co_lnotab on 3.8-3.9, co_linetable
- * after), decoded at dump time with python_hexversion (formats/py_lines.h). */
+ * after), decoded at dump time with python_hexversion (formats/ring/py_lines.h). */
 struct ring_py_code {
     uint64_t key;
     uint32_t data;            /* offset in the Python data area, in bytes (>= 1) */

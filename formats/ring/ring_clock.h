@@ -1,7 +1,7 @@
 /*
  * ring_clock.h — the clocks a ring file's timestamps can be in, read the
  * same way by the shim's recording path and by readers taking their own
- * calibration pair (formats/ring.h, enum ring_clock).
+ * calibration pair (formats/ring/ring.h, enum ring_clock).
  */
 #ifndef GILTRACE_RING_CLOCK_H
 #define GILTRACE_RING_CLOCK_H

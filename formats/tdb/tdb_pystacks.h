@@ -1,7 +1,7 @@
 /*
  * tdb_pystacks.h — Python stacks in the trace database: the code objects,
  * the deduplicated stacks with their resolved lines, which RELEASE/BUSY
- * had which stack, and the views over them (formats/SCHEMA.md, "Python
+ * had which stack, and the views over them (formats/tdb/SCHEMA.md, "Python
  * stacks").
  */
 #ifndef GILTRACE_TDB_PYSTACKS_H

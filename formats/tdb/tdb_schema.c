@@ -62,7 +62,7 @@ const char tdb_schema_sql[] =
     "  FROM process p JOIN gil_kind k ON k.id = p.gil_kind;\n"
     "CREATE VIEW threads AS SELECT pid, tid, name, first_ns, last_ns FROM thread;\n"
     /* each thread's totals, summed by the writer from its holds and waits:
-     * the figures of formats/trace_figures.h without a scan */
+     * the figures of formats/model/trace_figures.h without a scan */
     "CREATE VIEW thread_totals AS\n"
     "  SELECT pid, tid, name, first_ns, max(last_ns, coalesce(end_ns, last_ns)) AS end_ns,\n"
     "         max(last_ns, coalesce(end_ns, last_ns)) - first_ns AS life_ns, held_ns, waited_ns FROM thread;\n"

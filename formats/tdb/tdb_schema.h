@@ -1,7 +1,7 @@
 /*
  * tdb_schema.h — the trace database's schema: storage tables and the
  * contract views (meta, processes, threads, events, holds, waits) that
- * users query with the stock sqlite3 shell. Documented in formats/SCHEMA.md.
+ * users query with the stock sqlite3 shell. Documented in formats/tdb/SCHEMA.md.
  *
  * Bump TDB_SCHEMA_VERSION when a view changes; readers refuse databases
  * with a newer version than theirs.

@@ -1,7 +1,7 @@
 /*
  * tdb_summary.h — level-of-detail summaries of a trace database, so that a
  * viewer draws any time window in O(pixels x lanes) whatever the trace size.
- * Tables and encoding are documented in formats/SUMMARY.md.
+ * Tables and encoding are documented in formats/tdb/SUMMARY.md.
  *
  * A lane's time, counted from the trace's base (`origin`: t = 0, so that
  * buckets line up with the pixels of tiles and of windows starting at 0),

@@ -15,7 +15,7 @@
  * pixel (a tile and a screenshot) draw it identically; exactly so when
  * ns_per_px is a power of two and t0 a multiple of it.
  *
- * A view reads only the summary tables (formats/SUMMARY.md), never the
+ * A view reads only the summary tables (formats/tdb/SUMMARY.md), never the
  * event table, so it does not depend on how events are stored. It is used
  * by one thread at a time; tdb_view_reopen() gives another thread its own.
  */
@@ -114,7 +114,7 @@ struct tdb_range_stats {
 };
 int tdb_view_stats(struct tdb_view *v, size_t lane, double t0, double t1, struct tdb_range_stats *out);
 
-/* How much of [t0, t1] lies in lane `lane`'s life (formats/trace_figures.h):
+/* How much of [t0, t1] lies in lane `lane`'s life (formats/model/trace_figures.h):
  * from its first event to its last, or to its end (its process's) when an
  * interval is still open then. The denominator of a selection's shares. */
 double tdb_view_life_within(struct tdb_view *v, size_t lane, double t0, double t1);

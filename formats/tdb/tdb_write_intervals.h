@@ -2,7 +2,7 @@
  * tdb_write_intervals.h — the writer's second half: a process's holds and
  * waits, derived in C by trace_intervals() (the rules the report uses), stored
  * as the indexed tables `hold` and `wait` under the contract views `holds`
- * and `waits` (formats/SCHEMA.md), so that queries by thread or by time
+ * and `waits` (formats/tdb/SCHEMA.md), so that queries by thread or by time
  * window answer through an index instead of replaying every event.
  */
 #ifndef GILTRACE_TDB_WRITE_INTERVALS_H

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""How fast the trace database answers SQL: every query formats/SCHEMA.md
+"""How fast the trace database answers SQL: every query formats/tdb/SCHEMA.md
 documents (its ```sql blocks, run whole), plus windows of 10 ms on holds,
 waits and events at the start, the middle and the end of the trace, timed
 through SQLite (Python's sqlite3 module: the same library as the sqlite3
@@ -34,7 +34,7 @@ TRACE_GEN = os.environ["TRACE_GEN"]
 
 
 def blocks():
-    text = open(os.path.join(ROOT, "formats", "SCHEMA.md")).read()
+    text = open(os.path.join(ROOT, "formats", "tdb", "SCHEMA.md")).read()
     return re.findall(r"```sql\n(.*?)```", text, re.S)
 
 

@@ -1,5 +1,5 @@
 /*
- * test_report_py.c — the report's Python sections (tracer/cli/report_py.h)
+ * test_report_py.c — the report's Python sections (tracer/analysis/report_py.h)
  * on a hand-built trace whose answers are known in advance:
  *   T1 holds [100, 200], asked to drop at 150 (forced), RELEASE at A;
  *   T2 waits [110, 200] from BUSY at B, holds [200, 260], RELEASE at C;

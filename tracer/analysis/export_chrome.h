@@ -19,7 +19,7 @@
  *     the earliest process; otherData.base_ns is that start in
  *     CLOCK_MONOTONIC ns, otherData.base_unix_ns the same instant in Unix
  *     time (when the trace records the clocks' offset).
- * Details in formats/REPORT.md.
+ * Details in tracer/analysis/REPORT.md.
  */
 #ifndef GILTRACE_EXPORT_CHROME_H
 #define GILTRACE_EXPORT_CHROME_H

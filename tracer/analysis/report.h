@@ -2,7 +2,7 @@
  * report.h — what `giltrace report` computes from a trace: per thread, per
  * GIL and per process, in C over the events of tdb_read_process() and the
  * intervals of trace_intervals() (the same rules as the holds and waits
- * views, without their window functions). formats/REPORT.md documents every
+ * views, without their window functions). tracer/analysis/REPORT.md documents every
  * figure and the JSON shape.
  *
  *   struct report_process r;

@@ -1,6 +1,6 @@
 /*
  * report_compute.c — the figures of `giltrace report`. See report.h and
- * formats/REPORT.md for what each one means.
+ * tracer/analysis/REPORT.md for what each one means.
  *
  * One pass over each thread's events per GIL (trace_intervals) collects the
  * holds and waits of every GIL with the thread they belong to; the per-GIL

@@ -1,7 +1,7 @@
 /*
  * report_html.c — the report as one self-contained HTML page. See
  * report_html.h. The figures come from the report's JSON document (its
- * documented shape, formats/REPORT.md), read back with jansson, so the page
+ * documented shape, tracer/analysis/REPORT.md), read back with jansson, so the page
  * says what `report --json` says; the pictures are PNGs drawn by
  * report_png and the renderer into a temporary file, inlined as base64.
  */
@@ -422,7 +422,7 @@ int report_html(const char *path, bool force, const struct report_process *procs
         fputs("<h1>GIL report: ", p.f);
         esc(p.f, slash ? slash + 1 : db_path);
         fprintf(p.f, "</h1>\n<p class=dim>giltrace %s · %zu process%s · figures as <code>giltrace report</code> "
-                     "defines them (formats/REPORT.md)</p>\n",
+                     "defines them (tracer/analysis/REPORT.md)</p>\n",
                 GILTRACE_VERSION, n, n == 1 ? "" : "es");
         size_t i;
         const json_t *proc;
@@ -437,7 +437,7 @@ int report_html(const char *path, bool force, const struct report_process *procs
     }
     if (rc && !*err)
         snprintf(err, err_len, "out of memory writing the report");
-    /* The output rules of every file giltrace writes (formats/out_file.h). */
+    /* The output rules of every file giltrace writes (formats/ring/out_file.h). */
     char tmp[4200];
     int fd = rc ? -1 : out_file_claim(path, force, tmp, sizeof tmp, err, err_len);
     FILE *f = fd < 0 ? NULL : fdopen(fd, "w");

@@ -18,7 +18,7 @@
  * trace (the viewer's renderer), and the text report. The page checks
  * itself when opened: <html data-check="OK"> once every table has rows and
  * every picture has decoded, else "FAIL: why". The file follows the output
- * rules (formats/out_file.h): an existing `path` is replaced only with
+ * rules (formats/ring/out_file.h): an existing `path` is replaced only with
  * `force`. Returns 0, or -1 with one line in `err`. */
 int report_html(const char *path, bool force, const struct report_process *procs, size_t n, const char *db_path,
                 char *err, size_t err_len);

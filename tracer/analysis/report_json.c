@@ -1,6 +1,6 @@
 /*
  * report_json.c — `giltrace report --json`, built with jansson. The shape is
- * documented in formats/REPORT.md; "report_version" changes when it does.
+ * documented in tracer/analysis/REPORT.md; "report_version" changes when it does.
  */
 #include <jansson.h>
 #include <stdbool.h>

@@ -1,5 +1,5 @@
 /*
- * report_json.h — the report as JSON (shape: formats/REPORT.md).
+ * report_json.h — the report as JSON (shape: tracer/analysis/REPORT.md).
  */
 #ifndef GILTRACE_REPORT_JSON_H
 #define GILTRACE_REPORT_JSON_H

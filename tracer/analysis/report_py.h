@@ -1,6 +1,6 @@
 /*
  * report_py.h — the report's Python sections, for traces recorded with
- * Python stacks (giltrace run --stacks; formats/REPORT.md "Python sites"):
+ * Python stacks (giltrace run --stacks; tracer/analysis/REPORT.md "Python sites"):
  *   - release sites: the innermost Python frame (function, file, line) at
  *     each RELEASE, with how many of those releases ended a forced hold;
  *   - wait sites: the innermost Python frame at each BUSY, with the time
@@ -48,7 +48,7 @@ void report_py_free(struct report_py *r);
 /* The text sections of `p` (nothing when the trace has no Python stacks). */
 void report_py_text(FILE *out, const struct trace_process *p, size_t max_sites);
 
-/* The JSON "python_sites" object of `p` (formats/REPORT.md), or NULL when
+/* The JSON "python_sites" object of `p` (tracer/analysis/REPORT.md), or NULL when
  * the trace has no Python stacks or memory ran out. */
 json_t *report_py_json(const struct trace_process *p, size_t max_sites);
 

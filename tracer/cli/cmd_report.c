@@ -29,7 +29,7 @@ static const char usage[] =
     "Python line, forced and voluntary, and which lines kept the others waiting.\n"
     "\n"
     "options:\n"
-    "  --json          print the report as JSON (shape: formats/REPORT.md)\n"
+    "  --json          print the report as JSON (shape: tracer/analysis/REPORT.md)\n"
     "  --png FILE      also draw charts into FILE: wait-latency histograms per\n"
     "                  thread and GIL utilisation over time\n"
     "                  (mode 0600; an existing FILE only with --force)\n"

@@ -70,7 +70,7 @@ static const char usage[] =
     "  -h, --help            show this help\n"
     "\n"
     "The trace's views (processes, threads, events, holds, waits) are described\n"
-    "in formats/SCHEMA.md; query them with sqlite3.\n";
+    "in formats/tdb/SCHEMA.md; query them with sqlite3.\n";
 
 struct run_options {
     struct cli_trace_output_options out;

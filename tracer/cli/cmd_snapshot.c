@@ -1,7 +1,7 @@
 /*
  * cmd_snapshot.c — `giltrace snapshot PID -o snap.db`: what a running traced
  * process has recorded so far, as a trace database, without stopping or
- * pausing it. Its ring is read as it is being written (see formats/ring.h:
+ * pausing it. Its ring is read as it is being written (see formats/ring/ring.h:
  * every record is committed on its own, and a chunk overwritten during the
  * read is left out), so the snapshot is consistent.
  */

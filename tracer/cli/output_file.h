@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Claim `output` by the rules of formats/out_file.h (no directory, device,
+/* Claim `output` by the rules of formats/ring/out_file.h (no directory, device,
  * FIFO or socket; an existing file or symlink only with `force`; "-" is
  * refused: the commands that take it handle it first), leaving an empty
  * 0600 temporary file beside it whose path goes into `tmp`. Returns 0, or -1

@@ -1,5 +1,5 @@
 /*
- * stack_table.h — the deduplicated stacks of a ring (formats/ring.h,
+ * stack_table.h — the deduplicated stacks of a ring (formats/ring/ring.h,
  * struct ring_stack_slot): lock-free and allocation-free, for the
  * recording path.
  */
