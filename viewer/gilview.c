@@ -1,7 +1,6 @@
 /*
  * gilview.c — the gilview program: the interactive timeline window, a
- * headless screenshot of the same picture, and the subcommands (tiles,
- * and the hidden gen).
+ * headless screenshot of the same picture, and the tiles subcommand.
  */
 #include "gilview.h"
 
@@ -161,7 +160,7 @@ static int screenshot(struct tdb_view *v, struct render *r, const char *out, boo
         status = 1;
     }
     char err[512];
-    if (status == 0 && png_write_rgb(out, force, &img, err, sizeof err)) {
+    if (status == 0 && png_io_write_rgb(out, force, &img, err, sizeof err)) {
         gv_warn("%s", err);
         status = 1;
     }
@@ -180,8 +179,6 @@ int main(int argc, char **argv)
     sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
     if (argc > 1 && strcmp(argv[1], "tiles") == 0)
         return gv_cmd_tiles(argc - 1, argv + 1);
-    if (argc > 1 && strcmp(argv[1], "gen") == 0)
-        return gv_cmd_gen(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "help") == 0) {
         usage(stdout);
         return 0;

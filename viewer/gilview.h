@@ -32,9 +32,8 @@ bool gv_parse_size(const char *s, int *w, int *h);
  * ("cannot parse ...", "... A before B") in a static string. */
 const char *gv_parse_range(const char *s, double s0, double s1, double *a, double *b);
 
-/* Subcommands: argv[0] is the subcommand's name. Return the exit status. */
+/* A subcommand: argv[0] is its name. Returns the exit status. */
 int gv_cmd_tiles(int argc, char **argv);
-int gv_cmd_gen(int argc, char **argv);
 
 /* Following a running traced process (gilview_live.c). */
 struct gv_live;

@@ -1,8 +1,8 @@
 /*
  * gilview_live.c — `gilview --live PID`: follow a running traced process.
  *
- * Its ring (found with formats/proc_ring.h) is read while it is being
- * written — formats/ring_read.h gives a consistent snapshot — and written
+ * Its ring (found with formats/ring/proc_ring.h) is read while it is being
+ * written — formats/model/ring_read.h gives a consistent snapshot — and written
  * into a private temporary trace database, summaries included, which is
  * opened for drawing. Each refresh makes a new database and drops the last
  * one; the traced process is never stopped or slowed beyond the page-cache

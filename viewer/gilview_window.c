@@ -2,65 +2,23 @@
  * gilview_window.c — the interactive timeline: an SDL2 window showing the
  * renderer's frames, with zoom at the cursor, pan, zoom to fit, range
  * statistics, hover details, the longest waits one after another, a help
- * overlay, and F12 screenshots. Frames are drawn only when something
- * changed; every frame comes from the summaries, so its cost does not grow
- * with the trace.
+ * overlay, and F12 screenshots (the keys and mouse: gilview_window_input.c).
+ * Frames are drawn only when something changed; every frame comes from the
+ * summaries, so its cost does not grow with the trace.
  */
-#include <SDL.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
-#include <time.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
+#include <time.h>
 
 #include "event_kind.h"
-#include "gilview.h"
 #include "png_io.h"
 #include "ring_clock.h"
 #include "timefmt.h"
 #include "trace_figures.h"
-
-#define MIN_NS_PER_PX (1.0 / 64) /* 64 pixels per nanosecond */
-#define ZOOM_STEP 1.25
-#define MAX_PANEL 64
-
-struct win {
-    SDL_Window *sdl;
-    struct tdb_view *v;
-    struct render *r;
-    struct render_layout layout;
-    const struct gv_window_options *opt;
-    struct render_image img;
-    struct render_window view;
-    int w, h;
-    bool redraw, quit;
-    /* mouse */
-    int mx, my;
-    bool mouse_in;
-    bool dragging;
-    int drag_x, drag_y, drag_scroll;
-    double drag_t0;
-    bool selecting, has_sel;
-    double sel_a, sel_b;
-    /* panels */
-    bool help;
-    char *panel_text[MAX_PANEL];
-    const char *panel[MAX_PANEL];
-    size_t panel_lines;
-    bool stats_shown;
-    /* longest waits */
-    size_t wait_next;
-    bool highlight;
-    struct tdb_wait_span hl;
-    char status[600];
-    bool status_sticky; /* keep the status line until the mouse moves over lanes */
-    int shots;
-    /* --live */
-    uint32_t refresh_ms; /* time until the next refresh */
-};
+#include "gilview_window_impl.h"
 
 static const char *const help_lines[] = {
     "gilview — keys and mouse",
@@ -81,7 +39,7 @@ static const char *const help_lines[] = {
     "green = holds the GIL  ·  red = waits for it  ·  white = not asking",
 };
 
-static void clear_panel(struct win *w)
+void gv_window_clear_panel(struct win *w)
 {
     for (size_t i = 0; i < w->panel_lines; i++)
         free(w->panel_text[i]);
@@ -106,15 +64,15 @@ static void panel_add(struct win *w, const char *fmt, ...)
     w->panel[w->panel_lines++] = s;
 }
 
-static void lane_rect(const struct win *w, int *lx, int *ly, int *lw, int *lh)
+void gv_window_lane_rect(const struct win *w, int *lx, int *ly, int *lw, int *lh)
 {
     render_lane_rect(w->w, w->h, lx, ly, lw, lh);
 }
 
-static void clamp_view(struct win *w)
+void gv_window_clamp_view(struct win *w)
 {
     int lx, ly, lw, lh;
-    lane_rect(w, &lx, &ly, &lw, &lh);
+    gv_window_lane_rect(w, &lx, &ly, &lw, &lh);
     struct render_window fit = render_fit(w->v, lw > 0 ? lw : 1);
     double max_w = fit.ns_per_px * 4;
     if (w->view.ns_per_px < MIN_NS_PER_PX)
@@ -135,35 +93,35 @@ static void clamp_view(struct win *w)
         w->view.y_scroll = 0;
 }
 
-static void zoom_at(struct win *w, int px, double factor)
+void gv_window_zoom_at(struct win *w, int px, double factor)
 {
     int lx, ly, lw, lh;
-    lane_rect(w, &lx, &ly, &lw, &lh);
+    gv_window_lane_rect(w, &lx, &ly, &lw, &lh);
     if (px < 0 || px >= lw)
         px = lw / 2;
     double t = w->view.t0 + px * w->view.ns_per_px;
     w->view.ns_per_px *= factor;
-    clamp_view(w);
+    gv_window_clamp_view(w);
     w->view.t0 = t - px * w->view.ns_per_px;
-    clamp_view(w);
+    gv_window_clamp_view(w);
     w->redraw = true;
 }
 
-static void fit(struct win *w)
+void gv_window_fit(struct win *w)
 {
     int lx, ly, lw, lh;
-    lane_rect(w, &lx, &ly, &lw, &lh);
+    gv_window_lane_rect(w, &lx, &ly, &lw, &lh);
     int y = w->view.y_scroll;
     w->view = render_fit(w->v, lw > 0 ? lw : 1);
     w->view.y_scroll = y;
-    clamp_view(w);
+    gv_window_clamp_view(w);
     w->redraw = true;
 }
 
 /* Range statistics of the selection, one line per lane. */
-static void show_stats(struct win *w)
+void gv_window_show_stats(struct win *w)
 {
-    clear_panel(w);
+    gv_window_clear_panel(w);
     double a = fmin(w->sel_a, w->sel_b), b = fmax(w->sel_a, w->sel_b);
     char ta[32], tb[32], d[32];
     timefmt_duration(ta, sizeof ta, a);
@@ -193,10 +151,10 @@ static void show_stats(struct win *w)
     w->stats_shown = true;
 }
 
-static void hover(struct win *w)
+void gv_window_hover(struct win *w)
 {
     int lx, ly, lw, lh;
-    lane_rect(w, &lx, &ly, &lw, &lh);
+    gv_window_lane_rect(w, &lx, &ly, &lw, &lh);
     int x = w->mx - lx, y = w->my - ly;
     if (x < 0 || x >= lw || y < 0 || y >= lh) {
         if (!w->status_sticky)
@@ -257,7 +215,7 @@ static void hover(struct win *w)
     }
 }
 
-static void jump_to_wait(struct win *w, int dir)
+void gv_window_jump_to_wait(struct win *w, int dir)
 {
     size_t n;
     const struct tdb_wait_span *ws = tdb_view_longest_waits(w->v, &n);
@@ -277,14 +235,14 @@ static void jump_to_wait(struct win *w, int dir)
     w->hl = *s;
     w->highlight = true;
     int lx, ly, lw, lh;
-    lane_rect(w, &lx, &ly, &lw, &lh);
+    gv_window_lane_rect(w, &lx, &ly, &lw, &lh);
     double len = (double)(s->end_t - s->start_t), width = fmax(len * 3, 2000);
     w->view.ns_per_px = width / (lw > 0 ? lw : 1);
     w->view.t0 = (double)s->start_t + len / 2 - width / 2;
     int y = w->layout.lane_y[s->lane];
     if (y < w->view.y_scroll || y + RENDER_LANE_H > w->view.y_scroll + lh)
         w->view.y_scroll = y - lh / 2;
-    clamp_view(w);
+    gv_window_clamp_view(w);
     char label[200], d[32], at[32];
     render_lane_label(tdb_view_lane(w->v, (size_t)s->lane), label, sizeof label);
     timefmt_duration(d, sizeof d, len);
@@ -296,7 +254,7 @@ static void jump_to_wait(struct win *w, int dir)
     w->redraw = true;
 }
 
-static int resize(struct win *w)
+int gv_window_resize(struct win *w)
 {
     SDL_GetWindowSize(w->sdl, &w->w, &w->h);
     if (w->w < 1)
@@ -307,7 +265,7 @@ static int resize(struct win *w)
     if (!px)
         return -1;
     w->img = (struct render_image){px, w->w, w->h, w->w};
-    clamp_view(w);
+    gv_window_clamp_view(w);
     w->redraw = true;
     return 0;
 }
@@ -318,7 +276,7 @@ static int resize(struct win *w)
 static void live_refresh(struct win *w)
 {
     int lx, ly, lw, lh;
-    lane_rect(w, &lx, &ly, &lw, &lh);
+    gv_window_lane_rect(w, &lx, &ly, &lw, &lh);
     int64_t s0, s1;
     tdb_view_span(w->v, &s0, &s1);
     bool following = w->view.t0 + w->view.ns_per_px * (lw + 1) >= (double)s1; /* within a pixel */
@@ -346,15 +304,15 @@ static void live_refresh(struct win *w)
         tdb_view_span(w->v, &s0, &s1);
         w->view.t0 = (double)s1 - w->view.ns_per_px * lw;
     }
-    clamp_view(w);
+    gv_window_clamp_view(w);
     w->redraw = true;
 }
 
-static void draw(struct win *w)
+void gv_window_draw(struct win *w)
 {
     struct render_overlay ov = {.cursor_x = -1};
     int lx, ly, lw, lh;
-    lane_rect(w, &lx, &ly, &lw, &lh);
+    gv_window_lane_rect(w, &lx, &ly, &lw, &lh);
     if (w->has_sel || w->selecting) {
         ov.selection = true;
         ov.sel_t0 = w->sel_a;
@@ -391,7 +349,7 @@ static void draw(struct win *w)
     w->redraw = false;
 }
 
-static void save_screenshot(struct win *w)
+void gv_window_save_screenshot(struct win *w)
 {
     char path[4200];
     struct stat st;
@@ -399,11 +357,11 @@ static void save_screenshot(struct win *w)
         snprintf(path, sizeof path, "%s/gilview-%03d.png", w->opt->save_dir, ++w->shots);
     while (lstat(path, &st) == 0 && w->shots < 100000);
     char err[512];
-    if (png_write_rgb(path, false, &w->img, err, sizeof err)) {
+    if (png_io_write_rgb(path, false, &w->img, err, sizeof err)) {
         snprintf(w->status, sizeof w->status, "cannot save: %s", err);
     } else {
         int lx, ly, lw, lh, x, y;
-        lane_rect(w, &lx, &ly, &lw, &lh);
+        gv_window_lane_rect(w, &lx, &ly, &lw, &lh);
         SDL_GetWindowPosition(w->sdl, &x, &y);
         /* one line per screenshot on stdout: scripts (and the tests) read it */
         printf("saved %s range %.3f:%.3f size %dx%d lanes-at %d,%d\n", path, w->view.t0,
@@ -413,172 +371,6 @@ static void save_screenshot(struct win *w)
     }
     w->status_sticky = true;
     w->redraw = true;
-}
-
-static void on_key(struct win *w, const SDL_KeyboardEvent *k)
-{
-    int lx, ly, lw, lh;
-    lane_rect(w, &lx, &ly, &lw, &lh);
-    int cursor = w->mouse_in ? w->mx - lx : -1;
-    bool shift = k->keysym.mod & KMOD_SHIFT;
-    switch (k->keysym.sym) {
-    case SDLK_q:
-        w->quit = true;
-        break;
-    case SDLK_ESCAPE:
-        if (w->help || w->panel_lines || w->has_sel || w->highlight) {
-            w->help = false;
-            clear_panel(w);
-            w->has_sel = false;
-            w->highlight = false;
-            w->redraw = true;
-        } else {
-            w->quit = true;
-        }
-        break;
-    case SDLK_PLUS:
-    case SDLK_EQUALS:
-    case SDLK_KP_PLUS:
-        zoom_at(w, cursor, 1 / ZOOM_STEP / ZOOM_STEP);
-        break;
-    case SDLK_MINUS:
-    case SDLK_KP_MINUS:
-        zoom_at(w, cursor, ZOOM_STEP * ZOOM_STEP);
-        break;
-    case SDLK_LEFT:
-        w->view.t0 -= lw / 8.0 * w->view.ns_per_px;
-        clamp_view(w);
-        w->redraw = true;
-        break;
-    case SDLK_RIGHT:
-        w->view.t0 += lw / 8.0 * w->view.ns_per_px;
-        clamp_view(w);
-        w->redraw = true;
-        break;
-    case SDLK_UP:
-    case SDLK_DOWN:
-    case SDLK_PAGEUP:
-    case SDLK_PAGEDOWN: {
-        int d = k->keysym.sym == SDLK_UP || k->keysym.sym == SDLK_DOWN ? RENDER_LANE_H : lh - RENDER_LANE_H;
-        w->view.y_scroll += k->keysym.sym == SDLK_UP || k->keysym.sym == SDLK_PAGEUP ? -d : d;
-        clamp_view(w);
-        w->redraw = true;
-        break;
-    }
-    case SDLK_f:
-    case SDLK_HOME:
-    case SDLK_0:
-        fit(w);
-        break;
-    case SDLK_w:
-        jump_to_wait(w, shift ? -1 : 1);
-        break;
-    case SDLK_h:
-    case SDLK_SLASH:
-    case SDLK_QUESTION:
-    case SDLK_F1:
-        w->help = !w->help;
-        w->redraw = true;
-        break;
-    case SDLK_F12:
-    case SDLK_s:
-        draw(w);
-        save_screenshot(w);
-        break;
-    default:
-        break;
-    }
-}
-
-static void on_event(struct win *w, const SDL_Event *e)
-{
-    int lx, ly, lw, lh;
-    lane_rect(w, &lx, &ly, &lw, &lh);
-    switch (e->type) {
-    case SDL_QUIT:
-        w->quit = true;
-        break;
-    case SDL_WINDOWEVENT:
-        if (e->window.event == SDL_WINDOWEVENT_SIZE_CHANGED || e->window.event == SDL_WINDOWEVENT_RESIZED) {
-            if (resize(w))
-                w->quit = true;
-        } else if (e->window.event == SDL_WINDOWEVENT_LEAVE) {
-            w->mouse_in = false;
-            w->redraw = true;
-        } else if (e->window.event == SDL_WINDOWEVENT_EXPOSED) {
-            w->redraw = true;
-        }
-        break;
-    case SDL_KEYDOWN:
-        on_key(w, &e->key);
-        break;
-    case SDL_MOUSEWHEEL: {
-        SDL_Keymod mod = SDL_GetModState();
-        if (mod & KMOD_SHIFT) {
-            w->view.y_scroll -= e->wheel.y * RENDER_LANE_H;
-            clamp_view(w);
-            w->redraw = true;
-        } else if (e->wheel.y) {
-            zoom_at(w, w->mx - lx, pow(ZOOM_STEP, -e->wheel.y));
-        }
-        if (e->wheel.x) {
-            w->view.t0 += e->wheel.x * lw / 16.0 * w->view.ns_per_px;
-            clamp_view(w);
-            w->redraw = true;
-        }
-        break;
-    }
-    case SDL_MOUSEBUTTONDOWN: {
-        w->mx = e->button.x;
-        w->my = e->button.y;
-        bool in_lanes = w->mx >= lx && w->mx < lx + lw && w->my >= ly && w->my < ly + lh;
-        if (!in_lanes)
-            break;
-        double t = w->view.t0 + (w->mx - lx) * w->view.ns_per_px;
-        if (e->button.button == SDL_BUTTON_RIGHT || (SDL_GetModState() & KMOD_SHIFT)) {
-            w->selecting = true;
-            w->has_sel = false;
-            w->sel_a = w->sel_b = t;
-        } else if (e->button.button == SDL_BUTTON_LEFT) {
-            w->dragging = true;
-            w->drag_x = w->mx;
-            w->drag_y = w->my;
-            w->drag_t0 = w->view.t0;
-            w->drag_scroll = w->view.y_scroll;
-        }
-        w->redraw = true;
-        break;
-    }
-    case SDL_MOUSEBUTTONUP:
-        if (w->selecting) {
-            w->selecting = false;
-            w->has_sel = fabs(w->sel_b - w->sel_a) >= 2 * w->view.ns_per_px;
-            if (w->has_sel)
-                show_stats(w);
-            else
-                clear_panel(w);
-        }
-        w->dragging = false;
-        w->redraw = true;
-        break;
-    case SDL_MOUSEMOTION:
-        w->mx = e->motion.x;
-        w->my = e->motion.y;
-        w->mouse_in = true;
-        if (w->dragging) {
-            w->view.t0 = w->drag_t0 - (w->mx - w->drag_x) * w->view.ns_per_px;
-            w->view.y_scroll = w->drag_scroll - (w->my - w->drag_y);
-            clamp_view(w);
-        } else if (w->selecting) {
-            w->sel_b = w->view.t0 + (w->mx - lx) * w->view.ns_per_px;
-        } else {
-            hover(w);
-        }
-        w->redraw = true;
-        break;
-    default:
-        break;
-    }
 }
 
 /* Is there a display to open a window on? SDL would otherwise fall back
@@ -660,17 +452,17 @@ int gv_window_run(struct tdb_view *v, struct render *r, const struct gv_window_o
         goto fail_window;
     }
     SDL_SetWindowMinimumSize(w.sdl, RENDER_LABEL_W + 100, RENDER_RULER_H + RENDER_LEGEND_H + RENDER_STATUS_H + 40);
-    if (resize(&w)) {
+    if (gv_window_resize(&w)) {
         gv_warn("out of memory");
         goto fail_image;
     }
-    fit(&w);
+    gv_window_fit(&w);
     if (o->has_range) {
         int lx, ly, lw, lh;
-        lane_rect(&w, &lx, &ly, &lw, &lh);
+        gv_window_lane_rect(&w, &lx, &ly, &lw, &lh);
         w.view.t0 = o->range_a;
         w.view.ns_per_px = (o->range_b - o->range_a) / (lw > 0 ? lw : 1);
-        clamp_view(&w);
+        gv_window_clamp_view(&w);
     }
     w.refresh_ms = 500;
     uint32_t next_refresh = SDL_GetTicks() + w.refresh_ms;
@@ -680,7 +472,7 @@ int gv_window_run(struct tdb_view *v, struct render *r, const struct gv_window_o
             next_refresh = SDL_GetTicks() + w.refresh_ms;
         }
         if (w.redraw)
-            draw(&w);
+            gv_window_draw(&w);
         SDL_Event e;
         if (o->live) {
             int32_t wait = (int32_t)(next_refresh - SDL_GetTicks());
@@ -689,16 +481,16 @@ int gv_window_run(struct tdb_view *v, struct render *r, const struct gv_window_o
         } else if (!SDL_WaitEvent(&e)) {
             break;
         }
-        on_event(&w, &e);
+        gv_window_on_event(&w, &e);
         while (!w.quit && SDL_PollEvent(&e))
-            on_event(&w, &e);
+            gv_window_on_event(&w, &e);
     }
     status = 0;
 fail_image:
     free(w.img.px);
     SDL_DestroyWindow(w.sdl);
 fail_window:
-    clear_panel(&w);
+    gv_window_clear_panel(&w);
     render_layout_free(&w.layout);
 fail_layout:
     alarm(0);

@@ -41,7 +41,7 @@ static void on_warning(png_structp png, png_const_charp msg)
     (void)msg;
 }
 
-int png_write_rgb(const char *path, bool force, const struct render_image *img, char *err, size_t n)
+int png_io_write_rgb(const char *path, bool force, const struct render_image *img, char *err, size_t n)
 {
     char tmp[PATH_MAX];
     int fd = out_file_claim(path, force, tmp, sizeof tmp, err, n);
@@ -142,7 +142,7 @@ static void pack_row(uint8_t *row, const uint8_t *src, int w, int depth, const u
     }
 }
 
-int png_write_indexed(FILE *f, const uint8_t *idx, int w, int h, size_t stride, const uint32_t *palette,
+int png_io_write_indexed(FILE *f, const uint8_t *idx, int w, int h, size_t stride, const uint32_t *palette,
                       const uint8_t *seen_in, const struct png_tile_options *opt, char *err, size_t n)
 {
     /* the colours used, renumbered in palette order */
@@ -209,7 +209,7 @@ int png_write_indexed(FILE *f, const uint8_t *idx, int w, int h, size_t stride, 
     return 0;
 }
 
-int png_read_argb(const char *path, uint32_t **px, int *w, int *h, char *err, size_t n)
+int png_io_read_argb(const char *path, uint32_t **px, int *w, int *h, char *err, size_t n)
 {
     png_image im;
     memset(&im, 0, sizeof im);

@@ -15,10 +15,10 @@
 struct render_image;
 
 /* Write `img` as an 8-bit RGB PNG at `path`, by the output rules of
- * formats/out_file.h (mode 0600; an existing file or symlink is replaced
+ * formats/ring/out_file.h (mode 0600; an existing file or symlink is replaced
  * only with `force`, the link itself, never its target). Returns 0 or -1
  * with `err`. */
-int png_write_rgb(const char *path, bool force, const struct render_image *img, char *err, size_t err_len);
+int png_io_write_rgb(const char *path, bool force, const struct render_image *img, char *err, size_t err_len);
 
 struct png_tile_options {
     int level;       /* zlib level 0-9 */
@@ -34,10 +34,10 @@ extern const struct png_tile_options png_tile_default;
 /* Write a w x h image of palette indices (row stride `stride` bytes) to
  * `f`, keeping only the colours it uses (from `palette`, 0xAARRGGBB).
  * `used` (256 flags, or NULL to find them) says which indices occur. */
-int png_write_indexed(FILE *f, const uint8_t *idx, int w, int h, size_t stride, const uint32_t *palette,
+int png_io_write_indexed(FILE *f, const uint8_t *idx, int w, int h, size_t stride, const uint32_t *palette,
                       const uint8_t *used, const struct png_tile_options *opt, char *err, size_t err_len);
 
 /* Read any PNG as 0xAARRGGBB pixels (malloc'd; free()). Returns 0 or -1. */
-int png_read_argb(const char *path, uint32_t **px, int *w, int *h, char *err, size_t err_len);
+int png_io_read_argb(const char *path, uint32_t **px, int *w, int *h, char *err, size_t err_len);
 
 #endif

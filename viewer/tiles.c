@@ -221,7 +221,7 @@ static int write_tile(struct job *j, const uint8_t *px, size_t stride, int z, in
         return -1;
     }
     char err[256];
-    int rc = png_write_indexed(f, px, TILE_SIZE, TILE_SIZE, stride, render_palette(), used, &j->opt->png, err,
+    int rc = png_io_write_indexed(f, px, TILE_SIZE, TILE_SIZE, stride, render_palette(), used, &j->opt->png, err,
                                sizeof err);
     long size = ftell(f);
     if (fclose(f) != 0 || rc != 0) {

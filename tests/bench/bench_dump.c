@@ -15,11 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/ring_clock.h"
-#include "../../formats/ring_follow.h"
-#include "../../formats/ring_read.h"
-#include "../../formats/tdb_write.h"
+#include "ring.h"
+#include "ring_clock.h"
+#include "ring_follow.h"
+#include "ring_read.h"
+#include "tdb_write.h"
 #include "bench_util.h"
 
 #define THREADS 4

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../formats/ring_clock.h"
+#include "ring_clock.h"
 #include "../../tracer/shim/recorder.h"
 #include "../../tracer/shim/ring_writer.h"
 #include "../../tracer/shim/stack_unwind.h"

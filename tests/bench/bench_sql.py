@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""How fast the trace database answers SQL: every query formats/SCHEMA.md
+"""How fast the trace database answers SQL: every query formats/tdb/SCHEMA.md
 documents (its ```sql blocks, run whole), plus windows of 10 ms on holds,
 waits and events at the start, the middle and the end of the trace, timed
 through SQLite (Python's sqlite3 module: the same library as the sqlite3
 shell), on two traces:
-  - a generated one (gilview gen: 4 CPU-bound threads taking turns,
+  - a generated one (tests/tools/trace_gen: 4 CPU-bound threads taking turns,
     10^8 events; --quick: 10^5), with how long writing it took;
   - a real traced program's (tests/bench/programs/echo_cpu.py: round trips
     to an echo server beside a CPU-bound thread, the highest GIL event rate
@@ -13,7 +13,7 @@ and each file's bytes per event. Goals (issue 15, at 10^8 events): a window
 <= 20 ms, per-thread totals (SCHEMA.md's first two queries: thread_totals,
 and the same from holds and waits) <= 2 s, <= 32 B/event.
 
-usage: bench_sql.py [--quick] [--events N]   (env: GILTRACE, GILVIEW; GILTRACE_BENCH_PYTHON)
+usage: bench_sql.py [--quick] [--events N]   (env: GILTRACE, TRACE_GEN; GILTRACE_BENCH_PYTHON)
 """
 import os
 import re
@@ -30,11 +30,11 @@ EVENTS = int(float(sys.argv[sys.argv.index("--events") + 1])) if "--events" in s
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 GILTRACE = os.environ["GILTRACE"]
-GILVIEW = os.environ["GILVIEW"]
+TRACE_GEN = os.environ["TRACE_GEN"]
 
 
 def blocks():
-    text = open(os.path.join(ROOT, "formats", "SCHEMA.md")).read()
+    text = open(os.path.join(ROOT, "formats", "tdb", "SCHEMA.md")).read()
     return re.findall(r"```sql\n(.*?)```", text, re.S)
 
 
@@ -74,7 +74,7 @@ def main():
     with tempfile.TemporaryDirectory(dir=os.environ.get("GILTRACE_BENCH_DIR")) as wd:
         gen = os.path.join(wd, "gen.db")
         t = time.perf_counter()
-        subprocess.run([GILVIEW, "gen", "-o", gen, "--events", str(EVENTS), "--threads", "4"], check=True,
+        subprocess.run([TRACE_GEN, "-o", gen, "--events", str(EVENTS), "--threads", "4"], check=True,
                        stdout=subprocess.DEVNULL)
         took = time.perf_counter() - t
         report("generated trace: writing %s events" % format(EVENTS, ","), took, "s", "-")

@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../formats/ring_clock.h"
+#include "ring_clock.h"
 #include "fake_gil.h"
 
 /* About a microsecond of "bytecode". */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "../../formats/ring_clock.h"
+#include "ring_clock.h"
 
 __attribute__((visibility("default"))) struct fake_runtime _PyRuntime;
 struct fake_gil_counts fake_gil_counts;

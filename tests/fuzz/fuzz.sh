@@ -20,10 +20,13 @@ build() {
   command -v clang >/dev/null || { echo "fuzz: clang is not installed (script/bootstrap installs it)" >&2; return 77; }
   mkdir -p "$out"
   local flags=(-g -O1 -std=c17 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
-  local formats=("$root"/formats/{clock_map,event_kind,fmt_error,py_lines,ring_aux_read,ring_clock,ring_read,trace_intervals,trace_model,tdb_pystacks,tdb_read,tdb_schema,tdb_summary,tdb_write,tdb_write_intervals}.c)
+  local f=$root/formats
+  local formats=("$f"/ring/{clock_map,event_kind,fmt_error,py_lines,ring_clock}.c
+    "$f"/model/{ring_aux_read,ring_read,trace_intervals,trace_model}.c
+    "$f"/tdb/{tdb_pystacks,tdb_read,tdb_schema,tdb_summary,tdb_write,tdb_write_intervals}.c)
   for t in "${targets[@]}"; do
-    clang "${flags[@]}" -o "$out/fuzz_$t" "$root/tests/fuzz/fuzz_$t.c" "$root/tests/fuzz/fuzz_db.c" \
-      "${formats[@]}" -lsqlite3
+    clang "${flags[@]}" -I"$f/ring" -I"$f/model" -I"$f/tdb" -o "$out/fuzz_$t" "$root/tests/fuzz/fuzz_$t.c" \
+      "$root/tests/fuzz/fuzz_db.c" "${formats[@]}" -lsqlite3
   done
 }
 

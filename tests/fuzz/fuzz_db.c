@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../../formats/tdb_read.h"
+#include "tdb_read.h"
 
 static int count_event(void *ctx, const struct trace_event *e)
 {

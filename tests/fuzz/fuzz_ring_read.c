@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/ring_read.h"
+#include "ring.h"
+#include "ring_read.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

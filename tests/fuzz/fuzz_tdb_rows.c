@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../formats/tdb_read.h"
-#include "../../formats/tdb_write.h"
+#include "tdb_read.h"
+#include "tdb_write.h"
 #include "fuzz_db.h"
 
 struct input {

@@ -36,7 +36,7 @@ SHELL = shutil.which("sqlite3")
 
 
 def schema_block(starts):
-    text = open(os.path.join(ROOT, "formats", "SCHEMA.md")).read()
+    text = open(os.path.join(ROOT, "formats", "tdb", "SCHEMA.md")).read()
     for block in re.findall(r"```sql\n(.*?)```", text, re.S):
         if block.lstrip().startswith(starts):
             return block
@@ -51,7 +51,7 @@ def shell(db, sql):
 
 
 def bucket_hi(v):
-    """Upper bound of v's bucket in the report's histogram (tracer/cli/histogram.c)."""
+    """Upper bound of v's bucket in the report's histogram (tracer/analysis/histogram.c)."""
     if v < 32:
         return max(v, 0)
     shift = v.bit_length() - 1 - 5

@@ -293,7 +293,7 @@ def check_forced_site(py, v, wd):
     switches is the eval loop (_PyEval_EvalFrameDefault), also on stripped
     builds whose eval loop has no symbol (Debian's 3.14+, where the exported
     _PyEval_EvalFrameDefault is a small wrapper: the caller of
-    _Py_HandlePending is named so by formats/stack_symbols.c)."""
+    _Py_HandlePending is named so by formats/tdb/stack_symbols.c)."""
     t = trace(py, [program("cpu_threads.py"), "0.6", "0.001"], wd, "forced-stacks", ["--stacks"])
     forced = sorted((s for s in sites(report(t.path), "release_sites") if s.get("forced")),
                     key=lambda s: -s["forced"])

@@ -161,7 +161,7 @@ def main():
         with open(ring, "rb") as f:
             data = f.read()
         cut = W("cut.ring")
-        with open(cut, "wb") as f:  # the header and the first chunk (formats/ring.h: 16 KiB, 64 KiB)
+        with open(cut, "wb") as f:  # the header and the first chunk (formats/ring/ring.h: 16 KiB, 64 KiB)
             f.write(data[:16384 + 65536])
         p = run([giltrace, "recover", "-o", W("cut.db"), cut])
         warn = [line for line in p.stderr.splitlines() if "cut short" in line]

@@ -169,7 +169,7 @@ def check_report(t, v):
     blame = [(s["function"], s["line"]) for s in py["blame"] if (s["filename"] or "").endswith("py_sites.py")]
     check(blame and blame[0] == ("beta", line["beta-loop"]),
           "the spinner's loop should be blamed first for others' waits: %s" % blame[:5])
-    # the SQL rule of formats/SCHEMA.md gives the report's figure exactly
+    # the SQL rule of formats/tdb/SCHEMA.md gives the report's figure exactly
     sql = t.one("""
         WITH h AS MATERIALIZED (
           SELECT h.pid, h.gil, h.tid, h.start_ns, h.end_ns, s.function, s.line

@@ -9,7 +9,7 @@ table has rows and every picture (the timeline and the charts) decoded;
 the tables of both processes are there; and a screenshot is taken
 (GILTRACE_KEEP_SHOTS=DIR keeps it to look at).
 
-usage: test_report_html.py GILTRACE GILVIEW
+usage: test_report_html.py GILTRACE TRACE_GEN
 """
 import os
 import re
@@ -20,11 +20,11 @@ import tempfile
 
 
 def main():
-    giltrace, gilview = sys.argv[1:3]
+    giltrace, trace_gen = sys.argv[1:3]
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     with tempfile.TemporaryDirectory(prefix="giltrace-html-") as tmp:
         trace, page = os.path.join(tmp, "t.db"), os.path.join(tmp, "report.html")
-        subprocess.run([gilview, "gen", "-o", trace, "--events", "4000", "--pattern", "convoy", "--processes", "2",
+        subprocess.run([trace_gen, "-o", trace, "--events", "4000", "--pattern", "convoy", "--processes", "2",
                         "--threads", "3"], check=True, timeout=60, stdout=subprocess.DEVNULL)
         r = subprocess.run([giltrace, "report", "--html", page, trace], capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, f"report --html exited {r.returncode}: {r.stderr}"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Every query formats/SCHEMA.md documents runs in the stock `sqlite3` shell
+"""Every query formats/tdb/SCHEMA.md documents runs in the stock `sqlite3` shell
 (Debian's sqlite3 package, no extension loaded) against a fresh trace of a
 real program, and answers: each block prints rows, and the window queries,
 which SQLite answers through the indexes of the hold, wait and event
@@ -28,7 +28,7 @@ def skip(why):
 
 
 def sql_blocks():
-    text = open(os.path.join(ROOT, "formats", "SCHEMA.md")).read()
+    text = open(os.path.join(ROOT, "formats", "tdb", "SCHEMA.md")).read()
     return re.findall(r"```sql\n(.*?)```", text, re.S)
 
 

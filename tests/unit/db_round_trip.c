@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../formats/tdb_read.h"
-#include "../../formats/tdb_write.h"
+#include "tdb_read.h"
+#include "tdb_write.h"
 #include "check.h"
 
 sqlite3 *db_round_trip(const struct trace_process *p, int32_t pid, struct trace_process *out, char *path)

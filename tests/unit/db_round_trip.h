@@ -8,7 +8,7 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
-#include "../../formats/trace_model.h"
+#include "trace_model.h"
 
 /* Write `p` into a new database at a temporary path (its name into `path`,
  * 32 bytes at least) and read process `pid` back into `out`. Any failure

@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../formats/ring_read.h"
+#include "ring_read.h"
 #include "check.h"
 
 static void remove_dir(const char *dir)

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "../../formats/trace_model.h"
+#include "trace_model.h"
 
 /* Run argv (argv[0] a path) traced; its stdout goes to `out` (NUL-terminated,
  * truncated to cap). Returns its exit status, or -1 if it could not be run. */

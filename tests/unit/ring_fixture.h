@@ -1,6 +1,6 @@
 /*
  * ring_fixture.h — test helper: build ring files in memory, record by
- * record, exactly as the shim lays them out (formats/ring.h).
+ * record, exactly as the shim lays them out (formats/ring/ring.h).
  */
 #ifndef GILTRACE_TEST_RING_FIXTURE_H
 #define GILTRACE_TEST_RING_FIXTURE_H
@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../formats/ring.h"
+#include "ring.h"
 
 struct ring_fixture {
     unsigned char *mem;

@@ -1,5 +1,5 @@
 /*
- * test_cli_command.c — cli_format_command, the command line in the report's
+ * test_cli_command.c — human_command, the command line in the report's
  * header: a `python -c` script of many lines shows as its first line and a
  * line count, long arguments and long command lines are cut with "...",
  * white space runs (newlines, tabs) show as one space, and a cut never
@@ -8,17 +8,17 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../tracer/cli/cli.h"
+#include "human.h"
 #include "check.h"
 
 static void expect(const char *exe, const char *const *argv, size_t argc, size_t width, const char *want)
 {
     char buf[256];
-    cli_format_command(buf, sizeof buf, exe, argv, argc, width);
+    human_command(buf, sizeof buf, exe, argv, argc, width);
     printf("%-60s <- %zu args, width %zu\n", buf, argc, width);
     if (strcmp(buf, want) != 0) {
         printf("  wanted: %s\n", want);
-        CHECK(!"cli_format_command");
+        CHECK(!"human_command");
     }
 }
 

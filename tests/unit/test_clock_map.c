@@ -3,7 +3,7 @@
  * linear between them, extended beyond them, monotonic, and refused when
  * there is nothing to measure a rate from.
  */
-#include "../../formats/clock_map.h"
+#include "clock_map.h"
 #include "check.h"
 
 int main(void)

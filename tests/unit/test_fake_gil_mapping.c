@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../formats/ring.h"
+#include "ring.h"
 #include "check.h"
 #include "ring_dir.h"
 

@@ -20,9 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/ring_read.h"
-#include "../../tests/fake_cpython/fake_gil.h"
+#include "ring.h"
+#include "ring_read.h"
+#include "../fake_cpython/fake_gil.h"
 #include "../../tracer/shim/gil.h"
 #include "../../tracer/shim/gil_midrun.h"
 #include "../../tracer/shim/rec_clock.h"

@@ -1,5 +1,5 @@
 /*
- * test_out_file.c — the output rules (formats/out_file.h): a device, FIFO or
+ * test_out_file.c — the output rules (formats/ring/out_file.h): a device, FIFO or
  * directory is never replaced, even with force; a symlink is replaced as a
  * link, its target untouched; a file that appears while the output is
  * written is not replaced (the output goes to "<path>.1"); outputs are 0600;
@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../formats/out_file.h"
+#include "out_file.h"
 #include "check.h"
 
 static char dir[] = "/tmp/giltrace-outfile-XXXXXX";

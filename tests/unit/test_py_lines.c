@@ -1,5 +1,5 @@
 /*
- * test_py_lines.c — formats/py_lines.h against line tables compiled by real
+ * test_py_lines.c — formats/ring/py_lines.h against line tables compiled by real
  * interpreters (3.6 to 3.13, py_lines_tables.h): every instruction offset
  * must map to the line the interpreter itself gives; and tables cut short,
  * empty or of an unknown version never read past their end and say -1

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../formats/ring_read.h"
+#include "ring_read.h"
 #include "../../tracer/shim/recorder.h"
 #include "../../tracer/shim/ring_writer.h"
 #include "check.h"

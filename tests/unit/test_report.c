@@ -3,7 +3,7 @@
  * known: a hand-made two-thread trace (every figure worked out by hand in the
  * comments), and random traces from a simulated GIL, where holds, waits,
  * blame, handoffs and percentiles are recomputed by brute force. Both go
- * through a real trace database (tdb_write, then trace_load), and the JSON
+ * through a real trace database (tdb_write, then analysis_trace_load), and the JSON
  * form is parsed back and compared.
  */
 #include <jansson.h>
@@ -12,16 +12,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/tdb_write.h"
-#include "../../tracer/cli/export_chrome.h"
-#include "../../tracer/cli/histogram.h"
-#include "../../tracer/cli/report.h"
-#include "../../tracer/cli/report_json.h"
-#include "../../tracer/cli/report_png.h"
-#include "../../viewer/png_io.h"
-#include "../../viewer/render.h"
-#include "../../tracer/cli/trace_load.h"
+#include "ring.h"
+#include "tdb_write.h"
+#include "export_chrome.h"
+#include "histogram.h"
+#include "report.h"
+#include "report_json.h"
+#include "report_png.h"
+#include "png_io.h"
+#include "render.h"
+#include "analysis_trace_load.h"
 #include "check.h"
 
 #define US 1000LL
@@ -58,7 +58,7 @@ static void at(struct evb *b, double ms, unsigned kind)
 
 static int64_t within(int64_t reported, int64_t exact)
 {
-    /* hist_quantile: never below the value, above it by less than 1/32 */
+    /* histogram_quantile: never below the value, above it by less than 1/32 */
     return reported >= exact && reported <= exact + exact / 32 + 1;
 }
 
@@ -146,7 +146,7 @@ static void check_png(const struct report_process *r, const char *db)
     }
     uint32_t *px;
     int w, h;
-    CHECK(png_read_argb(png, &px, &w, &h, err, sizeof err) == 0);
+    CHECK(png_io_read_argb(png, &px, &w, &h, err, sizeof err) == 0);
     CHECK_EQ_INT(w, 1000);
     const uint32_t *pal = render_palette();
     uint32_t held = pal[render_blend_index(1, 0)], waiting = pal[render_blend_index(0, 1)];
@@ -174,7 +174,7 @@ static void check_known(void)
     struct trace_process *procs;
     size_t n;
     char err[512];
-    CHECK(trace_load(path, &procs, &n, err, sizeof err) == 0);
+    CHECK(analysis_trace_load(path, &procs, &n, err, sizeof err) == 0);
     CHECK_EQ_INT(n, 1);
     struct report_process r;
     struct report_options o = {.bins = 10};
@@ -200,9 +200,9 @@ static void check_known(void)
     CHECK_EQ_INT(A->wait.count, 4);
     CHECK_EQ_INT(A->wait.max, 9 * MS);
     CHECK_EQ_INT(A->wait.min, 1 * MS);
-    CHECK(within(hist_quantile(&A->wait, 0.5), 8 * MS));
-    CHECK(within(hist_quantile(&A->wait, 0.25), 1 * MS));
-    CHECK_EQ_INT(hist_quantile(&A->wait, 0.99), 9 * MS);
+    CHECK(within(histogram_quantile(&A->wait, 0.5), 8 * MS));
+    CHECK(within(histogram_quantile(&A->wait, 0.25), 1 * MS));
+    CHECK_EQ_INT(histogram_quantile(&A->wait, 0.99), 9 * MS);
     /* convoys: waits after a voluntary release are [12,20) 8 ms, [23,24) 1 ms,
      * [31,40) 9 ms; two reach the 5 ms switch interval */
     CHECK_EQ_INT(r.convoy_threshold_ns, 5 * MS);
@@ -242,8 +242,8 @@ static void check_known(void)
     CHECK_EQ_INT(g->handoff.count, 7);
     CHECK_EQ_INT(g->handoff.min, 0);
     CHECK_EQ_INT(g->handoff.max, 500 * US);
-    CHECK_EQ_INT(hist_quantile(&g->handoff, 0.5), 500 * US);
-    CHECK_EQ_INT(hist_quantile(&g->handoff, 0.2), 0);
+    CHECK_EQ_INT(histogram_quantile(&g->handoff, 0.5), 500 * US);
+    CHECK_EQ_INT(histogram_quantile(&g->handoff, 0.2), 0);
     /* utilisation per 10 ms */
     static const double want[10] = {1, .95, .9, .95, 1, 1, 1, 1, 1, .45};
     CHECK_EQ_INT(g->bins, 10);
@@ -346,7 +346,7 @@ static void check_known(void)
 
     check_png(&r, path);
     report_free(&r);
-    trace_load_free(procs, n);
+    analysis_trace_load_free(procs, n);
     unlink(path);
 }
 
@@ -497,7 +497,7 @@ static void check_random(int round)
     struct trace_process *procs;
     size_t n;
     char err[512];
-    CHECK(trace_load(path, &procs, &n, err, sizeof err) == 0);
+    CHECK(analysis_trace_load(path, &procs, &n, err, sizeof err) == 0);
     const struct trace_process *q = &procs[0];
     struct report_process r;
     CHECK(report_compute(q, NULL, &r) == 0);
@@ -534,7 +534,7 @@ static void check_random(int round)
             static const double qs[] = {0.5, 0.9, 0.99};
             for (int k = 0; k < 3; k++) {
                 size_t rank = (size_t)ceil(qs[k] * (double)c);
-                CHECK(within(hist_quantile(&rt->wait, qs[k]), lens[rank ? rank - 1 : 0]));
+                CHECK(within(histogram_quantile(&rt->wait, qs[k]), lens[rank ? rank - 1 : 0]));
             }
             CHECK_EQ_INT(rt->wait.max, lens[c - 1]);
         }
@@ -594,7 +594,7 @@ static void check_random(int round)
         printf("random trace: %zu holds, %zu waits, %llu handoffs, %llu convoys\n", nh, nw,
                (unsigned long long)handoffs, (unsigned long long)r.convoys);
     report_free(&r);
-    trace_load_free(procs, n);
+    analysis_trace_load_free(procs, n);
     for (int i = 0; i < SIM_THREADS; i++)
         free(th[i].ev);
     unlink(path);
@@ -628,25 +628,25 @@ static void check_single_thread(void)
 
 static void check_histogram(void)
 {
-    struct hist h;
+    struct histogram h;
     memset(&h, 0, sizeof h);
     for (int64_t v = 0; v < 40; v++) {
-        size_t b = hist_bucket_of(v);
+        size_t b = histogram_bucket_of(v);
         int64_t lo, hi;
-        hist_bucket_range(b, &lo, &hi);
+        histogram_bucket_range(b, &lo, &hi);
         CHECK(lo <= v && v <= hi);
     }
     for (int64_t v = 1; v < (1ll << 62); v = v * 3 + 7) {
         int64_t lo, hi;
-        hist_bucket_range(hist_bucket_of(v), &lo, &hi);
+        histogram_bucket_range(histogram_bucket_of(v), &lo, &hi);
         CHECK(lo <= v && v <= hi && hi - lo <= lo / 32);
     }
     for (int i = 1; i <= 100; i++)
-        hist_add(&h, i * 1000);
-    CHECK(within(hist_quantile(&h, 0.5), 50000));
-    CHECK(within(hist_quantile(&h, 0.9), 90000));
-    CHECK_EQ_INT(hist_quantile(&h, 1.0), 100000);
-    CHECK_EQ_INT(hist_quantile(&h, 0.001), 1000);
+        histogram_add(&h, i * 1000);
+    CHECK(within(histogram_quantile(&h, 0.5), 50000));
+    CHECK(within(histogram_quantile(&h, 0.9), 90000));
+    CHECK_EQ_INT(histogram_quantile(&h, 1.0), 100000);
+    CHECK_EQ_INT(histogram_quantile(&h, 0.001), 1000);
 }
 
 int main(void)

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../formats/trace_gen.h"
-#include "../../tracer/cli/report.h"
-#include "../../tracer/cli/report_png.h"
-#include "../../viewer/png_io.h"
+#include "trace_gen.h"
+#include "report.h"
+#include "report_png.h"
+#include "png_io.h"
 #include "check.h"
 
 #define INTERVAL_BLUE 0xff1f77b4u
@@ -56,7 +56,7 @@ int main(void)
     }
     uint32_t *px;
     int w, h;
-    CHECK(png_read_argb(png, &px, &w, &h, err, sizeof err) == 0);
+    CHECK(png_io_read_argb(png, &px, &w, &h, err, sizeof err) == 0);
     /* every mark is 4 px wide and 5 px tall, one above and one below each
      * histogram: 4 columns x 2 runs of exactly 5 blue pixels per histogram */
     long runs5 = 0;

@@ -1,5 +1,5 @@
 /*
- * test_report_py.c — the report's Python sections (tracer/cli/report_py.h)
+ * test_report_py.c — the report's Python sections (tracer/analysis/report_py.h)
  * on a hand-built trace whose answers are known in advance:
  *   T1 holds [100, 200], asked to drop at 150 (forced), RELEASE at A;
  *   T2 waits [110, 200] from BUSY at B, holds [200, 260], RELEASE at C;
@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/trace_gen.h"
-#include "../../tracer/cli/report_py.h"
+#include "ring.h"
+#include "trace_gen.h"
+#include "report_py.h"
 #include "check.h"
 
 static void code(struct trace_process *p, const char *qual, const char *file, int32_t first)

@@ -15,9 +15,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/trace_gen.h"
-#include "../../tracer/cli/report_whatif.h"
+#include "ring.h"
+#include "trace_gen.h"
+#include "report_whatif.h"
 #include "../../tracer/shim/experiment_spec.h"
 #include "check.h"
 

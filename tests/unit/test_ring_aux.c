@@ -12,10 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/ring_read.h"
-#include "../../formats/stack_symbols.h"
-#include "../../formats/tdb_read.h"
+#include "ring.h"
+#include "ring_read.h"
+#include "stack_symbols.h"
+#include "tdb_read.h"
 #include "check.h"
 #include "db_round_trip.h"
 

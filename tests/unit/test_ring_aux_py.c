@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/ring_read.h"
-#include "../../formats/tdb_view.h"
+#include "ring.h"
+#include "ring_read.h"
+#include "tdb_view.h"
 #include "check.h"
 #include "db_round_trip.h"
 #include "ring_fixture.h"

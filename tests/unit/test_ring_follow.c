@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../formats/ring_follow.h"
-#include "../../formats/ring_read.h"
+#include "ring_follow.h"
+#include "ring_read.h"
 #include "check.h"
 #include "ring_fixture.h"
 

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../formats/ring_read.h"
+#include "ring_read.h"
 #include "check.h"
 #include "ring_fixture.h"
 

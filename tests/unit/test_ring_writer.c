@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/ring_read.h"
+#include "ring.h"
+#include "ring_read.h"
 #include "../../tracer/shim/rec_clock.h"
 #include "../../tracer/shim/ring_writer.h"
 #include "check.h"

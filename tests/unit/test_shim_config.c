@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../formats/ring.h"
+#include "ring.h"
 #include "../../tracer/shim/shim_config.h"
 #include "check.h"
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../formats/ring.h"
+#include "ring.h"
 #include "../../tracer/shim/stack_table.h"
 #include "../../tracer/shim/stack_unwind.h"
 #include "check.h"

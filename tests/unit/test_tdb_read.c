@@ -1,5 +1,5 @@
 /*
- * test_tdb_read.c — reading a trace back through formats/tdb_read.h: a
+ * test_tdb_read.c — reading a trace back through formats/tdb/tdb_read.h: a
  * process comes back exactly as written (identity, GILs, threads, every
  * event with its kind, GIL and CPU), and a lane's events can be asked for by
  * time window, including windows that start or end inside a stored row;
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/tdb_read.h"
+#include "ring.h"
+#include "tdb_read.h"
 #include "check.h"
 #include "db_round_trip.h"
 

@@ -10,12 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/tdb_read.h"
-#include "../../formats/tdb_schema.h"
-#include "../../formats/tdb_summary.h"
-#include "../../formats/tdb_write.h"
-#include "../../formats/trace_intervals.h"
+#include "ring.h"
+#include "tdb_read.h"
+#include "tdb_schema.h"
+#include "tdb_summary.h"
+#include "tdb_write.h"
+#include "trace_intervals.h"
 #include "check.h"
 
 #define MS 1000000LL

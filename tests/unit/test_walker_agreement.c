@@ -16,12 +16,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/tdb_read.h"
-#include "../../formats/tdb_view.h"
-#include "../../formats/trace_gen.h"
-#include "../../formats/trace_intervals.h"
-#include "../../tracer/cli/report.h"
+#include "ring.h"
+#include "tdb_read.h"
+#include "tdb_view.h"
+#include "trace_gen.h"
+#include "trace_intervals.h"
+#include "report.h"
 #include "check.h"
 #include "db_round_trip.h"
 

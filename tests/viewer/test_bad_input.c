@@ -100,7 +100,7 @@ static uint32_t *screenshot_ok(const char *path, int *w, int *h, char **err_out)
     CHECK_EQ_INT(rc, 0);
     uint32_t *px;
     char e[256];
-    CHECK(png_read_argb(in_dir("ok.png"), &px, w, h, e, sizeof e) == 0);
+    CHECK(png_io_read_argb(in_dir("ok.png"), &px, w, h, e, sizeof e) == 0);
     return px;
 }
 

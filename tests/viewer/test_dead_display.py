@@ -5,7 +5,7 @@ instead of falling back to a driver that draws nowhere and waiting for good.
 
 The bound is the harness's: gilview not done within 30 s fails the test.
 
-usage: test_dead_display.py GILVIEW
+usage: test_dead_display.py GILVIEW TRACE_GEN
 """
 import os
 import subprocess
@@ -32,7 +32,7 @@ def main():
         return 77
     with tempfile.TemporaryDirectory(prefix="gilview-dead-") as tmp:
         trace = os.path.join(tmp, "t.db")
-        subprocess.run([gilview, "gen", "-o", trace, "--events", "2000"], check=True, timeout=60,
+        subprocess.run([sys.argv[2], "-o", trace, "--events", "2000"], check=True, timeout=60,
                        stdout=subprocess.DEVNULL)
         env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
         env["DISPLAY"] = ":%d" % n

@@ -4,7 +4,7 @@
 that, a range outside the trace warns in one line (the picture is still
 written), --version and `gilview help` answer.
 
-usage: test_gilview_args.py GILVIEW
+usage: test_gilview_args.py GILVIEW TRACE_GEN
 """
 import os
 import subprocess
@@ -29,7 +29,7 @@ def main():
     gv = sys.argv[1]
     with tempfile.TemporaryDirectory(prefix="gilview-args-") as tmp:
         trace, png = os.path.join(tmp, "t.db"), os.path.join(tmp, "t.png")
-        subprocess.run([gv, "gen", "-o", trace, "--events", "2000", "--interval", "100000"], check=True,
+        subprocess.run([sys.argv[2], "-o", trace, "--events", "2000", "--interval", "100000"], check=True,
                        timeout=60, stdout=subprocess.DEVNULL)
         for bad, says in (("abc", "cannot parse --range"), ("abc:1ms", "A is not a time"),
                           ("1ms:xyz", "B is not a time"), ("5ms:1ms", "A before B")):

@@ -8,7 +8,7 @@
  * none adds detail, the page draws the ancestor's pixels stretched: the
  * hold and the wait fill their lanes. SKIP (77) without chromium.
  *
- * usage: test_tiles_browser GILVIEW
+ * usage: test_tiles_browser GILVIEW TRACE_GEN
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +48,7 @@ static int near(uint32_t a, uint32_t b)
 
 int main(int argc, char **argv)
 {
-    CHECK(argc == 2);
+    CHECK(argc == 3);
     char chromium[512], timeout[512];
     if (find_in_path("chromium", chromium, sizeof chromium) && find_in_path("chromium-browser", chromium, sizeof chromium)) {
         printf("SKIP: chromium is not installed (apt-get install chromium)\n");
@@ -64,7 +64,7 @@ int main(int argc, char **argv)
     snprintf(profile, sizeof profile, "--user-data-dir=%s/profile", dir);
     snprintf(url, sizeof url, "file://%s/index.html", tiles);
     /* switches every 20 ms: holds and waits several pixels wide when the page fits the trace */
-    char *gen[] = {argv[1], "gen", "-o", trace, "--events", "3000", "--threads", "3", "--interval", "20000000", NULL};
+    char *gen[] = {argv[2], "-o", trace, "--events", "3000", "--threads", "3", "--interval", "20000000", NULL};
     CHECK_EQ_INT(run_cmd(gen, NULL, NULL), 0);
     char *tl[] = {argv[1], "tiles", trace, "-o", tiles, "--max-zoom", "6", "-q", NULL};
     CHECK_EQ_INT(run_cmd(tl, NULL, NULL), 0);
@@ -85,7 +85,7 @@ int main(int argc, char **argv)
     uint32_t *px;
     int w, h;
     char e[256];
-    CHECK(png_read_argb(png, &px, &w, &h, e, sizeof e) == 0);
+    CHECK(png_io_read_argb(png, &px, &w, &h, e, sizeof e) == 0);
     CHECK(w == 1200 && h == 400);
     const uint32_t *pal = render_palette();
     uint32_t green = pal[render_blend_index(1, 0)], red = pal[render_blend_index(0, 1)];
@@ -107,7 +107,7 @@ int main(int argc, char **argv)
     free(px);
 
     /* a view in the hash, deep inside one long turn */
-    char *gen2[] = {argv[1], "gen", "-o", trace, "--events", "40", "--threads", "2", "--interval", "100000000", NULL};
+    char *gen2[] = {argv[2], "-o", trace, "--events", "40", "--threads", "2", "--interval", "100000000", NULL};
     CHECK_EQ_INT(run_cmd(gen2, NULL, NULL), 0);
     snprintf(tiles, sizeof tiles, "%s/tiles2", dir);
     char *tl2[] = {argv[1], "tiles", trace, "-o", tiles, "-q", NULL};
@@ -135,7 +135,7 @@ int main(int argc, char **argv)
     CHECK_EQ_INT(run_cmd(cr2, &out, &err), 0);
     free(out);
     free(err);
-    CHECK(png_read_argb(png, &px, &w, &h, e, sizeof e) == 0);
+    CHECK(png_io_read_argb(png, &px, &w, &h, e, sizeof e) == 0);
     greens = reds = 0;
     for (int y = 32; y < h; y++)
         for (int x = 230; x < w; x++) {

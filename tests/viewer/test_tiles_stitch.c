@@ -75,7 +75,7 @@ static uint32_t tile_pixel(int z, int64_t x, int y, int i, int j)
             free(px);
             int tw, th;
             char e[256];
-            CHECK(png_read_argb(tile, &px, &tw, &th, e, sizeof e) == 0);
+            CHECK(png_io_read_argb(tile, &px, &tw, &th, e, sizeof e) == 0);
             CHECK(tw == TILE_SIZE && th == TILE_SIZE);
             snprintf(loaded, sizeof loaded, "%s", tile);
         }
@@ -107,7 +107,7 @@ static void compare(struct tdb_view *v, const struct tiles_geometry *g, int z, i
     uint32_t *sp;
     int sw, sh;
     char e[256];
-    CHECK(png_read_argb(shot, &sp, &sw, &sh, e, sizeof e) == 0);
+    CHECK(png_io_read_argb(shot, &sp, &sw, &sh, e, sizeof e) == 0);
     CHECK_EQ_INT(sw, W);
     CHECK_EQ_INT(sh, H);
     uint32_t white = render_palette()[RENDER_PAL_BG];

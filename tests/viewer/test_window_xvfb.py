@@ -3,7 +3,7 @@
 input events through XTest (wheel zoom at the cursor, drag pan, keys) and
 its F12 screenshots change accordingly.
 
-usage: test_window_xvfb.py GILVIEW [TRACE.db]   (without a trace: a synthetic one)
+usage: test_window_xvfb.py GILVIEW TRACE_GEN [TRACE.db]   (without a trace: a synthetic one)
 Exits 77 (SKIP) when xvfb-run, Xvfb or libXtst are missing.
 """
 import ctypes
@@ -334,11 +334,11 @@ def main():
         skip("libXtst not installed (apt-get install libxtst6)")
     work = tempfile.mkdtemp(prefix="gilview-xvfb-")
     try:
-        if len(sys.argv) > 2:
-            trace = sys.argv[2]
+        if len(sys.argv) > 3:
+            trace = sys.argv[3]
         else:
             trace = os.path.join(work, "trace.db")
-            subprocess.run([gilview, "gen", "-o", trace, "--events", "30000", "--threads", "3",
+            subprocess.run([os.path.abspath(sys.argv[2]), "-o", trace, "--events", "30000", "--threads", "3",
                             "--interval", "100000"], check=True, stdout=subprocess.DEVNULL)
         env = dict(os.environ, SDL_VIDEODRIVER="x11")
         env.pop("WAYLAND_DISPLAY", None)

@@ -18,7 +18,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 
-#include "../../formats/ring_clock.h"
+#include "ring_clock.h"
 
 #define RED_ZONE 128u
 #define XSTATE_MAX 16384u

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../formats/search.h"
+#include "search.h"
 
 /* The whole file: /proc files report no size, so read until EOF. */
 static char *slurp(const char *path)

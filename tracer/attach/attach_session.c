@@ -13,7 +13,7 @@
 #include <sys/uio.h>
 #include <time.h>
 
-#include "../../formats/ring_clock.h"
+#include "ring_clock.h"
 #include "attach_call.h"
 #include "attach_safepoint.h"
 #include "attach_threads.h"

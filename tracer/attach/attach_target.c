@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../formats/search.h"
+#include "search.h"
 #include "../shim/attach_abi.h"
 #include "attach_threads.h"
 

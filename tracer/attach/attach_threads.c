@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../formats/ring_clock.h"
+#include "ring_clock.h"
 
 #define CAP_SYS_PTRACE_BIT 19
 

@@ -12,7 +12,7 @@
 #include "../attach/attach_threads.h"
 #include "cli.h"
 #include "shim_locate.h"
-#include "trace_output.h"
+#include "cli_trace_output.h"
 
 void attach_live_request(struct attach_request *req, const char *ring_dir, uint32_t buffer_mb, bool py_stacks)
 {
@@ -63,7 +63,7 @@ int attach_live_start(struct attach_live *a, pid_t pid, const char *ring_base, u
         attach_target_free(&a->target);
         return 1;
     }
-    if (trace_output_ring_dir(ring_base, "attach", a->ring_dir, sizeof a->ring_dir)) {
+    if (cli_trace_output_ring_dir(ring_base, "attach", a->ring_dir, sizeof a->ring_dir)) {
         attach_target_free(&a->target);
         return 2;
     }
@@ -111,6 +111,6 @@ int attach_live_detach(struct attach_live *a)
 void attach_live_free(struct attach_live *a, bool keep_ring_dir)
 {
     if (!keep_ring_dir)
-        trace_output_remove_ring_dir(a->ring_dir);
+        cli_trace_output_remove_ring_dir(a->ring_dir);
     attach_target_free(&a->target);
 }

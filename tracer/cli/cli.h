@@ -26,20 +26,6 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * and return the usage exit status (2). */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Human-readable figures into caller buffers: "1.25 ms", "12.3 MB", "1,234,567". */
-void cli_format_ns(char *buf, size_t cap, int64_t ns);
-void cli_format_bytes(char *buf, size_t cap, uint64_t bytes);
-void cli_format_count(char *buf, size_t cap, uint64_t n);
-
-/* A traced process's command line for a one-line header, into `buf`
- * (always terminated): `exe`'s base name, then the arguments (argv[1] on)
- * with every run of white space shown as one space; the script of
- * `python -c` shown as its first line, with "(N lines)" when it has more;
- * an argument longer than 40 bytes cut to its first 37 and "..."; the whole
- * cut at `width` bytes with "..." (never inside a UTF-8 character). */
-void cli_format_command(char *buf, size_t cap, const char *exe, const char *const *argv, size_t argc,
-                        size_t width);
-
 /* Parse a whole decimal number in [min, max]; false if anything else. */
 bool cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 

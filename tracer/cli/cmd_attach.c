@@ -36,7 +36,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "../../formats/ring_clock.h"
+#include "ring_clock.h"
 #include "../attach/attach_session.h"
 #include "../attach/attach_target.h"
 #include "../attach/attach_threads.h"
@@ -44,7 +44,8 @@
 #include "cli.h"
 #include "output_file.h"
 #include "shim_locate.h"
-#include "trace_output.h"
+#include "cli_trace_output.h"
+#include "cli_trace_output.h"
 
 static const char usage[] =
     "usage: giltrace attach PID [options]\n"
@@ -78,7 +79,7 @@ static const char usage[] =
 enum { OPT_PY_STACKS = TRACE_OPT_END, OPT_EXPERIMENT };
 
 struct attach_options {
-    struct trace_output_options out;
+    struct cli_trace_output_options out;
     pid_t pid;
     double duration_s;
     bool py_stacks;
@@ -108,7 +109,7 @@ static int parse_options(int argc, char **argv, struct attach_options *o)
     static const struct option longopts[] = {
         {"duration", required_argument, NULL, 'd'}, {"py-stacks", no_argument, NULL, OPT_PY_STACKS},
         {"experiment", required_argument, NULL, OPT_EXPERIMENT}, TRACE_OUTPUT_LONGOPTS, {NULL, 0, NULL, 0}};
-    trace_output_defaults(&o->out);
+    cli_trace_output_defaults(&o->out);
     o->duration_s = 10;
     opterr = 0;
     optind = 1;
@@ -127,7 +128,7 @@ static int parse_options(int argc, char **argv, struct attach_options *o)
         if (c == OPT_EXPERIMENT) /* known, to say why it is refused */
             return cli_usage_error("attach", "--experiment is giltrace run's alone: attach never changes the "
                                              "scheduling of a program that is already running");
-        int r = trace_output_option("attach", usage, c, argv, &o->out);
+        int r = cli_trace_output_option("attach", usage, c, argv, &o->out);
         if (r >= 0)
             return r;
     }
@@ -260,7 +261,7 @@ int cmd_attach(int argc, char **argv)
     attach_live_free(&a, true);
     char command[64];
     snprintf(command, sizeof command, "giltrace attach %d", (int)o.pid);
-    return trace_output_finish(ring_dir, tmp_output, o.out.file.output, o.out.file.force, command, NULL,
+    return cli_trace_output_finish(ring_dir, tmp_output, o.out.file.output, o.out.file.force, command, NULL,
                                o.out.file.quiet)
                ? 1
                : 0;

@@ -12,12 +12,14 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "../../formats/progress_bar.h"
-#include "../../formats/tdb_read.h"
+#include "progress_bar.h"
+#include "tdb_read.h"
 #include "cli.h"
+#include "human.h"
 #include "export_chrome.h"
 #include "output_file.h"
-#include "trace_load.h"
+#include "analysis_trace_load.h"
+#include "analysis_trace_load.h"
 
 static const char usage[] =
     "usage: giltrace export [options] TRACE.db -o FILE\n"
@@ -114,7 +116,7 @@ int cmd_export(int argc, char **argv)
     char err[1024];
     struct trace_process *procs;
     size_t n;
-    if (trace_load(path, &procs, &n, err, sizeof err)) {
+    if (analysis_trace_load(path, &procs, &n, err, sizeof err)) {
         cli_warn("%s", err);
         if (!to_stdout)
             unlink(tmp);
@@ -125,7 +127,7 @@ int cmd_export(int argc, char **argv)
     if (!out) {
         cli_warn("cannot write %s: %s", output, strerror(errno));
         unlink(tmp);
-        trace_load_free(procs, n);
+        analysis_trace_load_free(procs, n);
         return 1;
     }
     uint64_t events = 0, total = 0;
@@ -137,7 +139,7 @@ int cmd_export(int argc, char **argv)
     read_clock_offset(path, &eo);
     int r = export_chrome(out, procs, n, path, &eo, &events);
     progress_bar_done(&bar);
-    trace_load_free(procs, n);
+    analysis_trace_load_free(procs, n);
     if (to_stdout) {
         if (r || fflush(stdout) != 0) {
             cli_warn("cannot write the export to standard output");
@@ -158,8 +160,8 @@ int cmd_export(int argc, char **argv)
     }
     if (!o.quiet) {
         char count[32], in[32];
-        cli_format_count(count, sizeof count, events);
-        cli_format_count(in, sizeof in, total);
+        human_count(count, sizeof count, events);
+        human_count(in, sizeof in, total);
         fprintf(stderr, "giltrace: export: %s trace events from %s GIL events written to %s%s\n", count, in,
                 to_stdout ? "standard output" : output, gzip ? " (gzip)" : "");
     }

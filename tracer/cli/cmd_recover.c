@@ -16,7 +16,7 @@
 #include "cli.h"
 #include "output_file.h"
 #include "run_summary.h"
-#include "trace_set.h"
+#include "cli_trace_set.h"
 
 static const char usage[] =
     "usage: giltrace recover DIR|RINGFILE [-o trace.db] [-f]\n"
@@ -54,10 +54,10 @@ int cmd_recover(int argc, char **argv)
     char tmp[PATH_MAX], final[PATH_MAX];
     if (output_file_begin(output, force, tmp, sizeof tmp))
         return 2;
-    struct trace_set set;
+    struct cli_trace_set set;
     char err[1024];
-    int r = S_ISDIR(st.st_mode) ? trace_set_read_dir(source, &set, err, sizeof err)
-                                : trace_set_read_file(source, &set, err, sizeof err);
+    int r = S_ISDIR(st.st_mode) ? cli_trace_set_read_dir(source, &set, err, sizeof err)
+                                : cli_trace_set_read_file(source, &set, err, sizeof err);
     if (r == 0 && set.count == 0 && set.unreadable == 0) {
         snprintf(err, sizeof err, "%s holds no ring files", source);
         r = -1;
@@ -65,14 +65,14 @@ int cmd_recover(int argc, char **argv)
     char command[PATH_MAX + 32];
     snprintf(command, sizeof command, "giltrace recover %s", source);
     if (r == 0)
-        r = trace_set_write(&set, tmp, command, err, sizeof err);
+        r = cli_trace_set_write(&set, tmp, command, err, sizeof err);
     if (r == 0)
         r = output_file_commit(tmp, output, force, final, sizeof final, err, sizeof err);
     if (r != 0) {
         cli_warn("%s", err);
         unlink(tmp);
         if (set.procs)
-            trace_set_free(&set);
+            cli_trace_set_free(&set);
         return 1;
     }
     uint64_t bytes = stat(final, &st) == 0 ? (uint64_t)st.st_size : 0;
@@ -84,6 +84,6 @@ int cmd_recover(int argc, char **argv)
     for (size_t i = 0; i < set.count; i++)
         if (set.procs[i].chunks_missing)
             status = 1;
-    trace_set_free(&set);
+    cli_trace_set_free(&set);
     return status;
 }

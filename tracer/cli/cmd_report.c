@@ -15,7 +15,8 @@
 #include "report_png.h"
 #include "report_py.h"
 #include "report_whatif.h"
-#include "trace_load.h"
+#include "analysis_trace_load.h"
+#include "analysis_trace_load.h"
 
 static const char usage[] =
     "usage: giltrace report [options] TRACE.db\n"
@@ -31,7 +32,7 @@ static const char usage[] =
     "Python line, forced and voluntary, and which lines kept the others waiting.\n"
     "\n"
     "options:\n"
-    "  --json          print the report as JSON (shape: formats/REPORT.md)\n"
+    "  --json          print the report as JSON (shape: tracer/analysis/REPORT.md)\n"
     "  --png FILE      also draw charts into FILE: wait-latency histograms per\n"
     "                  thread and GIL utilisation over time\n"
     "                  (mode 0600; an existing FILE only with --force)\n"
@@ -80,7 +81,7 @@ static int report_folded(struct trace_process *procs, size_t n, bool waits, cons
         cli_warn("%s has no Python stacks: record it with giltrace run --stacks", path);
         status = 1;
     }
-    trace_load_free(procs, n);
+    analysis_trace_load_free(procs, n);
     return status;
 }
 
@@ -171,7 +172,7 @@ int cmd_report(int argc, char **argv)
 
     struct trace_process *procs;
     size_t n;
-    if (trace_load(path, &procs, &n, err, sizeof err)) {
+    if (analysis_trace_load(path, &procs, &n, err, sizeof err)) {
         cli_warn("%s", err);
         return 1;
     }
@@ -184,7 +185,7 @@ int cmd_report(int argc, char **argv)
     struct report_process *reports = calloc(n ? n : 1, sizeof *reports);
     if (!reports) {
         cli_warn("out of memory");
-        trace_load_free(procs, n);
+        analysis_trace_load_free(procs, n);
         return 1;
     }
     int status = 0;
@@ -222,6 +223,6 @@ int cmd_report(int argc, char **argv)
     for (size_t i = 0; i < done; i++)
         report_free(&reports[i]);
     free(reports);
-    trace_load_free(procs, n);
+    analysis_trace_load_free(procs, n);
     return status;
 }

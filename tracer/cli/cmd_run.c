@@ -31,7 +31,7 @@
 #include "output_file.h"
 #include "shim_locate.h"
 #include "shim_share.h"
-#include "trace_output.h"
+#include "cli_trace_output.h"
 #include "trigger_watch.h"
 
 static const char usage[] =
@@ -81,10 +81,10 @@ static const char usage[] =
     "  -h, --help            show this help\n"
     "\n"
     "The trace's views (processes, threads, events, holds, waits) are described\n"
-    "in formats/SCHEMA.md; query them with sqlite3.\n";
+    "in formats/tdb/SCHEMA.md; query them with sqlite3.\n";
 
 struct run_options {
-    struct trace_output_options out;
+    struct cli_trace_output_options out;
     const char *ring_mode;
     uint32_t trigger_wait_ms;
     bool stacks;
@@ -109,7 +109,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
         {NULL, 0, NULL, 0},
     };
     *o = (struct run_options){.ring_mode = "append", .stacks_mb = 16};
-    trace_output_defaults(&o->out);
+    cli_trace_output_defaults(&o->out);
     opterr = 0;
     optind = 1;
     int c;
@@ -150,7 +150,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
             o->stacks = true;
             break;
         default: {
-            int r = trace_output_option("run", usage, c, argv, &o->out);
+            int r = cli_trace_output_option("run", usage, c, argv, &o->out);
             if (r >= 0)
                 return r;
         }
@@ -363,7 +363,7 @@ int cmd_run(int argc, char **argv)
         return 2;
 
     char run_dir[PATH_MAX];
-    if (trace_output_ring_dir(o.out.ring_base, "run", run_dir, sizeof run_dir)) {
+    if (cli_trace_output_ring_dir(o.out.ring_base, "run", run_dir, sizeof run_dir)) {
         unlink(tmp_output);
         return 2;
     }
@@ -387,7 +387,7 @@ int cmd_run(int argc, char **argv)
     if (child_pid < 0) {
         trigger_watch_stop(watch);
         unlink(tmp_output);
-        trace_output_remove_ring_dir(run_dir);
+        cli_trace_output_remove_ring_dir(run_dir);
         shim_share_remove(shim_dir);
         return exec_status ? exec_status : 2;
     }
@@ -401,7 +401,7 @@ int cmd_run(int argc, char **argv)
     shim_share_remove(shim_dir);
 
     char *command = join_command(o.command);
-    r = trace_output_finish(run_dir, tmp_output, o.out.file.output, o.out.file.force, command, o.experiment,
+    r = cli_trace_output_finish(run_dir, tmp_output, o.out.file.output, o.out.file.force, command, o.experiment,
                             o.out.file.quiet);
     free(command);
     return r == 0 ? status : status ? status : 1;

@@ -1,7 +1,7 @@
 /*
  * cmd_snapshot.c — `giltrace snapshot PID -o snap.db`: what a running traced
  * process has recorded so far, as a trace database, without stopping or
- * pausing it. Its ring is read as it is being written (see formats/ring.h:
+ * pausing it. Its ring is read as it is being written (see formats/ring/ring.h:
  * every record is committed on its own, and a chunk overwritten during the
  * read is left out), so the snapshot is consistent.
  */
@@ -14,9 +14,9 @@
 
 #include "cli.h"
 #include "output_file.h"
-#include "../../formats/proc_ring.h"
+#include "proc_ring.h"
 #include "run_summary.h"
-#include "trace_set.h"
+#include "cli_trace_set.h"
 
 static const char usage[] =
     "usage: giltrace snapshot PID [-o snap.db] [-f]\n"
@@ -56,10 +56,10 @@ int cmd_snapshot(int argc, char **argv)
     char tmp[PATH_MAX], final[PATH_MAX];
     if (output_file_begin(output, force, tmp, sizeof tmp))
         return 2;
-    struct trace_set set;
+    struct cli_trace_set set;
     char command[PATH_MAX + 32];
     snprintf(command, sizeof command, "giltrace snapshot %llu", (unsigned long long)pid);
-    if (trace_set_read_file(ring, &set, err, sizeof err) || trace_set_write(&set, tmp, command, err, sizeof err) ||
+    if (cli_trace_set_read_file(ring, &set, err, sizeof err) || cli_trace_set_write(&set, tmp, command, err, sizeof err) ||
         output_file_commit(tmp, output, force, final, sizeof final, err, sizeof err)) {
         cli_warn("%s", err);
         unlink(tmp);
@@ -69,6 +69,6 @@ int cmd_snapshot(int argc, char **argv)
     uint64_t bytes = stat(final, &st) == 0 ? (uint64_t)st.st_size : 0;
     if (!quiet)
         run_summary_print(stderr, &set, final, bytes);
-    trace_set_free(&set);
+    cli_trace_set_free(&set);
     return 0;
 }

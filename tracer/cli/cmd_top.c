@@ -21,9 +21,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../formats/proc_ring.h"
-#include "../../formats/ring.h"
-#include "../../formats/ring_clock.h"
+#include "proc_ring.h"
+#include "ring.h"
+#include "ring_clock.h"
 #include "attach_live.h"
 #include "cli.h"
 #include "top_figures.h"

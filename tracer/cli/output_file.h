@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Claim `output` by the rules of formats/out_file.h (no directory, device,
+/* Claim `output` by the rules of formats/ring/out_file.h (no directory, device,
  * FIFO or socket; an existing file or symlink only with `force`; "-" is
  * refused: the commands that take it handle it first), leaving an empty
  * 0600 temporary file beside it whose path goes into `tmp`. Returns 0, or -1
@@ -30,7 +30,7 @@ struct output_options {
  * `usage`): one of those options, --help, or else a missing value or an
  * unknown option. Returns -1 to go on, else the exit status to end with (0
  * after --help, 2 after a usage error). Commands with options of their own
- * (run, attach: trace_output.h) pass on what they do not know. */
+ * (run, attach: cli_trace_output.h) pass on what they do not know. */
 int output_option(const char *cmd, const char *usage, int c, char **argv, struct output_options *o);
 
 /* Parse those options for subcommand `cmd` (whose help text is `usage`),

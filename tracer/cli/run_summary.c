@@ -7,10 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/trace_figures.h"
+#include "ring.h"
+#include "trace_figures.h"
 #include "cli.h"
 #include "experiment_label.h"
+#include "human.h"
 #include "report.h"
 
 static const char *base_name(const char *path)
@@ -19,7 +20,7 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path ? path : "?";
 }
 
-void run_summary_warnings(const struct trace_set *s)
+void run_summary_warnings(const struct cli_trace_set *s)
 {
     for (size_t i = 0; i < s->count; i++) {
         const struct trace_process *p = &s->procs[i];
@@ -30,33 +31,33 @@ void run_summary_warnings(const struct trace_set *s)
                      base_name(p->exe), (int)strcspn(v, " "), v);
         }
         if (p->lost_events) {
-            cli_format_count(n, sizeof n, p->lost_events);
+            human_count(n, sizeof n, p->lost_events);
             cli_warn("pid %d: %s events were lost because its ring was full; use a larger --buffer-mb",
                      p->pid, n);
         }
         if (p->chunks_missing) {
             char used[32];
-            cli_format_count(n, sizeof n, p->chunks_missing);
-            cli_format_count(used, sizeof used, p->chunks_used);
+            human_count(n, sizeof n, p->chunks_missing);
+            human_count(used, sizeof used, p->chunks_used);
             cli_warn("pid %d: its ring file was cut short: %s of its %s chunks are missing, and their events "
                      "with them", p->pid, n, used);
         }
         if (p->dropped_records) {
-            cli_format_count(n, sizeof n, p->dropped_records);
+            human_count(n, sizeof n, p->dropped_records);
             cli_warn("pid %d: %s torn or invalid records were dropped", p->pid, n);
         }
     }
 }
 
-void run_summary_print(FILE *out, const struct trace_set *s, const char *db_path, uint64_t db_bytes)
+void run_summary_print(FILE *out, const struct cli_trace_set *s, const char *db_path, uint64_t db_bytes)
 {
-    uint64_t events = trace_set_event_count(s);
+    uint64_t events = cli_trace_set_event_count(s);
     size_t threads = 0;
     for (size_t i = 0; i < s->count; i++)
         threads += s->procs[i].thread_count;
     char ev[32], size[32];
-    cli_format_count(ev, sizeof ev, events);
-    cli_format_bytes(size, sizeof size, db_bytes);
+    human_count(ev, sizeof ev, events);
+    human_bytes(size, sizeof size, db_bytes);
     fprintf(out, "giltrace: %s: %s GIL events from %zu process%s, %zu thread%s (%s", db_path, ev, s->count,
             s->count == 1 ? "" : "es", threads, threads == 1 ? "" : "s", size);
     if (events)
@@ -75,7 +76,7 @@ void run_summary_print(FILE *out, const struct trace_set *s, const char *db_path
             snprintf(interval, sizeof interval, "%" PRId64 " us", p->switch_interval_us);
         static const char *const kinds[] = {"unknown", "condvar", "semaphore", "none"};
         char lifetime[32];
-        cli_format_ns(lifetime, sizeof lifetime, life);
+        human_ns(lifetime, sizeof lifetime, life);
         const char *version = p->python_version ? p->python_version : "?";
         fprintf(out, "  pid %d  %s  Python %.*s  GIL: %s  switch interval: %s  ran %s\n", p->pid,
                 base_name(p->exe), (int)strcspn(version, " "), version,
@@ -94,7 +95,7 @@ void run_summary_print(FILE *out, const struct trace_set *s, const char *db_path
             const struct report_thread *t = &r.threads[k];
             int64_t thread_life = trace_life_ns(t->first_ns, t->end_ns);
             char longest[32];
-            cli_format_ns(longest, sizeof longest, t->wait.max);
+            human_ns(longest, sizeof longest, t->wait.max);
             fprintf(out, "    %-10u %-20.20s %7.1f%% %7.1f%% %10" PRIu64 " %8" PRIu64 " %14s\n", t->tid,
                     t->name ? t->name : "-", 100.0 * trace_share(t->held_ns, thread_life),
                     100.0 * trace_share(t->waited_ns, thread_life), t->acquires, t->releases_forced, longest);

@@ -10,13 +10,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "trace_set.h"
+#include "cli_trace_set.h"
 
 /* Lines that must be said even with --quiet: lost events, dropped records,
  * Python processes whose GIL was not identified. To stderr. */
-void run_summary_warnings(const struct trace_set *s);
+void run_summary_warnings(const struct cli_trace_set *s);
 
 /* The summary table, to `out`. `db_bytes` is the size of the written trace. */
-void run_summary_print(FILE *out, const struct trace_set *s, const char *db_path, uint64_t db_bytes);
+void run_summary_print(FILE *out, const struct cli_trace_set *s, const char *db_path, uint64_t db_bytes);
 
 #endif

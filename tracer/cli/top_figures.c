@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/trace_figures.h"
-#include "../../formats/trace_intervals.h"
+#include "ring.h"
+#include "trace_figures.h"
+#include "trace_intervals.h"
 #include "report.h"
 #include "top_sites.h"
 

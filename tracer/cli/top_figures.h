@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../formats/ring_follow.h"
+#include "ring_follow.h"
 
 #define TOP_WINDOW_NS INT64_C(1000000000)
 #define TOP_RECENT_S 10

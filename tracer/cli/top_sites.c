@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../formats/stack_symbols.h"
+#include "stack_symbols.h"
 #include "report_py.h"
 #include "report_stacks.h"
 

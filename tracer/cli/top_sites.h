@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../formats/ring_follow.h"
+#include "ring_follow.h"
 #include "top_figures.h"
 
 struct top_sites;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "human.h"
 
 struct sort_def {
     char key;
@@ -74,9 +75,9 @@ static void header(FILE *out, struct ring_follow *f, size_t nthreads)
 {
     const struct trace_process *p = ring_follow_process(f);
     char cmd[120], dur[32], lost[32];
-    cli_format_command(cmd, sizeof cmd, p->exe, (const char *const *)p->argv, p->argc, 60);
-    cli_format_ns(dur, sizeof dur, p->end_ns - p->start_ns);
-    cli_format_count(lost, sizeof lost, p->lost_events + p->overwritten_events);
+    human_command(cmd, sizeof cmd, p->exe, (const char *const *)p->argv, p->argc, 60);
+    human_ns(dur, sizeof dur, p->end_ns - p->start_ns);
+    human_count(lost, sizeof lost, p->lost_events + p->overwritten_events);
     char ver[16] = "?";
     if (p->python_version && p->python_version[0])
         snprintf(ver, sizeof ver, "%.*s", (int)strcspn(p->python_version, " "), p->python_version);
@@ -98,12 +99,12 @@ static void site_lines(FILE *out, struct ring_follow *f, struct top_figures *t, 
                                      : "  RELEASES  FORCED  release site");
     for (size_t i = 0; i < n; i++) {
         char a[32], b[32];
-        cli_format_count(a, sizeof a, s[i].count);
+        human_count(a, sizeof a, s[i].count);
         if (waits) {
-            cli_format_ns(b, sizeof b, s[i].ns);
+            human_ns(b, sizeof b, s[i].ns);
             fprintf(out, "  %5s  %-10s %s\n", a, b, s[i].label);
         } else {
-            cli_format_count(b, sizeof b, s[i].forced);
+            human_count(b, sizeof b, s[i].forced);
             fprintf(out, "  %8s  %6s  %s\n", a, b, s[i].label);
         }
     }
@@ -134,7 +135,7 @@ void top_view_frame(FILE *out, struct ring_follow *f, struct top_figures *t, enu
     for (size_t i = 0; i < n && (!max_threads || i < max_threads); i++) {
         const struct top_row *r = &sorted[i];
         char longest[32], convoy[32];
-        cli_format_ns(longest, sizeof longest, r->longest_wait_ns);
+        human_ns(longest, sizeof longest, r->longest_wait_ns);
         snprintf(convoy, sizeof convoy, "%s%" PRIu64, r->convoy ? "YES " : "", r->convoys);
         fprintf(out, "%8" PRIu32 " %-20.20s %6.1f%% %6.1f%% %6.1f%% %6.1f%% %8.1f %9.1f %9s  %s\n", r->tid,
                 r->name ? r->name : "-", 100 * r->held_share_1s, 100 * r->held_share, 100 * r->waited_share_1s,

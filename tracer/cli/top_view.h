@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "../../formats/ring_follow.h"
+#include "ring_follow.h"
 #include "top_figures.h"
 
 enum top_sort {

@@ -14,11 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../formats/ring.h"
-#include "../../formats/ring_clock.h"
+#include "ring.h"
+#include "ring_clock.h"
 #include "cli.h"
 #include "output_file.h"
-#include "trace_set.h"
+#include "cli_trace_set.h"
 
 #define HOLD_OFF_NS 1000000000ull
 
@@ -107,15 +107,15 @@ static void write_snapshot(struct trigger_watch *tw, struct watched_ring *r, uin
     while (access(output, F_OK) == 0);
     if (output_file_begin(output, false, tmp, sizeof tmp))
         return;
-    struct trace_set set;
+    struct cli_trace_set set;
     snprintf(command, sizeof command, "giltrace run --trigger-wait-ms %u", r->header->trigger_wait_ms);
-    if (trace_set_read_file(r->path, &set, err, sizeof err) || trace_set_write(&set, tmp, command, err, sizeof err) ||
+    if (cli_trace_set_read_file(r->path, &set, err, sizeof err) || cli_trace_set_write(&set, tmp, command, err, sizeof err) ||
         output_file_commit(tmp, output, false, final, sizeof final, err, sizeof err)) {
         cli_warn("could not write a snapshot: %s", err);
         unlink(tmp);
         return;
     }
-    trace_set_free(&set);
+    cli_trace_set_free(&set);
     cli_warn("pid %d: thread %u waited %.1f ms for the GIL (over %u ms); snapshot written to %s",
              r->header->pid, tid, (double)wait_ns / 1e6, r->header->trigger_wait_ms, final);
     r->seen = count;

@@ -21,7 +21,7 @@
 #include <semaphore.h>
 #include <signal.h>
 
-#include "../../formats/ring.h"
+#include "ring.h"
 #include "attach_abi.h"
 #include "gil.h"
 #include "gil_locate.h"

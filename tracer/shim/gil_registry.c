@@ -11,7 +11,7 @@
 #include <sched.h>
 #include <string.h>
 
-#include "../../formats/ring.h"
+#include "ring.h"
 #include "recorder.h"
 #include "ring_writer.h"
 #include "shim_thread.h"

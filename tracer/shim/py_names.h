@@ -20,7 +20,7 @@
  * dict (2.7-3.10) or a lookup that raises nothing (3.11+). Every C-API
  * function is found with dlsym; if any is missing, or the interpreter is a
  * free-threaded or Py_TRACE_REFS build, names are off and nothing else
- * changes. See formats/REPORT.md ("Thread names") for where this works.
+ * changes. See tracer/analysis/REPORT.md ("Thread names") for where this works.
  */
 #ifndef GILTRACE_PY_NAMES_H
 #define GILTRACE_PY_NAMES_H

@@ -1,7 +1,7 @@
 /*
  * py_stack.h — the calling thread's Python stack, read from the
  * interpreter's own structures and interned into the ring's aux area
- * (formats/ring.h: struct ring_py_code, Python stack slots), so that a
+ * (formats/ring/ring.h: struct ring_py_code, Python stack slots), so that a
  * RELEASE or BUSY can name the Python function and line it happened at.
  *
  * Where the frames come from (no symbols needed; layouts decided at run
@@ -24,7 +24,7 @@
  * A frame is (code object, instruction offset in bytes); each code object
  * is stored once (qualified name where the version has one, name, file,
  * first line, a copy of its line table); lines are resolved at dump time
- * (formats/py_lines.h).
+ * (formats/ring/py_lines.h).
  *
  * Safety: the first walks of a process read through gil_safe_read() (no
  * fault on a bad address) until one finds a frame whose code object's type

@@ -1,7 +1,7 @@
 /*
  * rec_clock.h — how the recording path reads the time.
  *
- * The ring's clock (formats/ring_clock.h) is the TSC where the kernel trusts
+ * The ring's clock (formats/ring/ring_clock.h) is the TSC where the kernel trusts
  * it. Reading it costs ~11 ns with rdtsc and ~23 ns with rdtscp or
  * lfence+rdtsc, so the recorder uses the fence only where order matters: an
  * event recorded just after taking a lock that another thread released
@@ -23,7 +23,7 @@
 
 #include <stdbool.h>
 
-#include "../../formats/ring_clock.h"
+#include "ring_clock.h"
 
 enum rec_clock_mode {
     REC_CLOCK_MONOTONIC,   /* clock_gettime; the CPU from rseq, or unknown */

@@ -21,24 +21,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "rec_clock.h"
+#include "ring_file.h"
 #include "text_util.h"
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-
-/* Fault in pages for writing now, so that a full file system shows up as an
- * error here instead of SIGBUS at a store. True if done (or not supported
- * by this kernel, where nothing better can be done). */
-static bool populate(void *p, size_t n)
-{
-    return madvise(p, n, MADV_POPULATE_WRITE) == 0 || errno == EINVAL;
-}
 
 enum { CHILD_RING_NONE, CHILD_RING_PENDING, CHILD_RING_CREATING };
 
@@ -193,50 +181,6 @@ static void take_pending_lost(struct ring_header *h)
         __atomic_fetch_add(&h->lost_events, n, __ATOMIC_RELAXED);
 }
 
-/* Size of a ring file of `chunks` chunks and an aux area of `aux_size`. */
-static uint64_t ring_file_size(uint64_t chunks, uint64_t aux_size)
-{
-    return ring_chunk_offset((uint32_t)chunks) + aux_size;
-}
-
-/* Size the file `fd` for `*chunks` chunks and the aux area: fewer chunks
- * when its file system has less room, at most half of its free space (the
- * program, and other rings, need the rest). Returns false with errno when
- * not even one chunk fits; *free_mb is the free space seen (MiB). */
-static bool size_ring(int fd, uint64_t *chunks, uint64_t aux_size, uint64_t *free_mb)
-{
-    struct statvfs sv;
-    *free_mb = UINT64_MAX;
-    if (fstatvfs(fd, &sv) == 0 && sv.f_frsize) {
-        uint64_t free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
-        uint64_t fixed = ring_file_size(0, aux_size);
-        uint64_t fit = free_bytes / 2 > fixed ? (free_bytes / 2 - fixed) / RING_CHUNK_SIZE : 0;
-        *free_mb = free_bytes >> 20;
-        if (fit < *chunks)
-            *chunks = fit;
-    }
-    if (*chunks < 1) {
-        errno = ENOSPC;
-        return false;
-    }
-    return ftruncate(fd, (off_t)ring_file_size(*chunks, aux_size)) == 0;
-}
-
-/* Make sure stores into the new mapping `map` of file `fd` (`size` bytes,
- * aux area at `aux_offset`) can never raise SIGBUS: populate the header and
- * the aux area now, and where the kernel cannot populate on demand, reserve
- * the whole file. Returns false with errno. */
-static bool back_ring(int fd, void *map, size_t size, size_t aux_offset)
-{
-    if (madvise(map, RING_HEADER_SIZE, MADV_POPULATE_WRITE) != 0) {
-        if (errno != EINVAL)
-            return false;
-        if (fallocate(fd, 0, 0, (off_t)size) != 0 && errno != EOPNOTSUPP)
-            return false; /* a file system that cannot reserve either: nothing better can be done */
-    }
-    return populate((char *)map + aux_offset, size - aux_offset);
-}
-
 /* The one line saying the ring is smaller than asked, and why. */
 static void note_shrunk(char *why, size_t why_len, uint64_t chunks, uint64_t free_mb)
 {
@@ -282,18 +226,18 @@ bool ring_writer_open(bool read_proc, char *why, size_t why_len)
     }
     uint64_t asked = chunks, free_mb;
     void *map = MAP_FAILED;
-    bool sized = size_ring(fd, &chunks, aux.size, &free_mb);
+    bool sized = ring_file_fit(fd, &chunks, aux.size, &free_mb);
     size_t aux_offset = (size_t)ring_chunk_offset((uint32_t)chunks);
     size_t size = aux_offset + (size_t)aux.size;
     if (sized)
         map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    bool backed = map != MAP_FAILED && back_ring(fd, map, size, aux_offset);
+    bool backed = map != MAP_FAILED && ring_file_back(fd, map, size, aux_offset);
     int e = errno;
     close(fd);
     if (!backed) {
         if (map != MAP_FAILED)
             munmap(map, size);
-        e = e == EFAULT || e == ENOMEM ? ENOSPC : e; /* what a full file system gives populate() */
+        e = e == EFAULT || e == ENOMEM ? ENOSPC : e; /* what a full file system gives ring_file_populate() */
         unlink(w.path);
         struct text_buf b = text_buf_init(why, why_len);
         text_buf_str(&b, "cannot make a ring file in ");
@@ -489,7 +433,7 @@ struct ring_chunk_header *ring_writer_claim_chunk(uint32_t tid, uint64_t *seq)
         uint64_t fresh = __atomic_fetch_add(&h->next_chunk, 1, __ATOMIC_RELAXED);
         if (fresh < h->chunk_count) {
             c = chunk_at(h, fresh);
-            if (!populate(c, RING_CHUNK_SIZE))
+            if (!ring_file_populate(c, RING_CHUNK_SIZE))
                 return NULL; /* out of space: count as lost rather than risk SIGBUS */
         }
     }

@@ -1,7 +1,7 @@
 /*
  * ring_writer.h — the traced process's side of its ring file: create and map
  * it, hand out chunks to threads, publish GILs, mark a clean exit, and start
- * over in a fork child. The layout is formats/ring.h.
+ * over in a fork child. The layout is formats/ring/ring.h.
  *
  * Nothing here is on the per-event path: ring_writer_claim_chunk() runs
  * once per RING_RECORDS_PER_CHUNK events of a thread, ahead of need and
@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../formats/ring.h"
+#include "ring.h"
 
 /* What the process is, copied into every ring file it (or a fork child)
  * creates. */

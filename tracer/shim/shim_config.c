@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../formats/ring.h"
+#include "ring.h"
 #include "text_util.h"
 
 static bool fail(char *why, size_t n, const char *a, const char *b, const char *c)

@@ -36,7 +36,7 @@
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
-/* The entry point of libgiltrace-writer.so (formats/ring_dump.h). */
+/* The entry point of libgiltrace-writer.so (formats/tdb/ring_dump.h). */
 typedef int (*dump_ring_fn)(const char *ring_path, const char *db_path, char *err, size_t err_len);
 
 static struct shim_config config;

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "../../formats/ring.h"
+#include "ring.h"
 
 struct gil;
 

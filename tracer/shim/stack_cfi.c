@@ -10,9 +10,9 @@
 
 #include <string.h>
 
-#include "../../formats/search.h"
+#include "search.h"
 
-const uint8_t cfi_saved_reg[CFI_SAVED] = {3, 6, 12, 13, 14, 15};
+const uint8_t stack_cfi_saved_reg[CFI_SAVED] = {3, 6, 12, 13, 14, 15};
 
 /* DW_EH_PE_* pointer encodings */
 enum {
@@ -133,7 +133,7 @@ static bool entry_after(const void *ctx, size_t i)
     return start > c->want;
 }
 
-static bool find_fde(const struct cfi_object *o, uintptr_t pc, uintptr_t *fde)
+static bool find_fde(const struct stack_cfi_object *o, uintptr_t pc, uintptr_t *fde)
 {
     struct rd r = {.p = o->eh_frame_hdr, .end = o->hi, .lo = o->lo, .hi = o->hi};
     uint8_t version = (uint8_t)rd_u(&r, 1);
@@ -173,7 +173,7 @@ struct row {
 static int saved_index(uint64_t reg)
 {
     for (int i = 0; i < CFI_SAVED; i++)
-        if (cfi_saved_reg[i] == reg)
+        if (stack_cfi_saved_reg[i] == reg)
             return i;
     return -1;
 }
@@ -200,7 +200,7 @@ struct cie {
     uintptr_t insns, insns_end;
 };
 
-static bool parse_cie(const struct cfi_object *o, uintptr_t at, struct cie *c)
+static bool parse_cie(const struct stack_cfi_object *o, uintptr_t at, struct cie *c)
 {
     struct rd r = {.p = at, .end = o->hi, .lo = o->lo, .hi = o->hi};
     uint64_t len = rd_u(&r, 4);
@@ -285,7 +285,7 @@ done:
 /* Run instructions [p, end) from location `loc`, stopping before the
  * first row that starts after `pc`. `init` is the CIE's row (for
  * DW_CFA_restore); NULL while running the CIE itself. */
-static bool run(const struct cfi_object *o, const struct cie *c, uintptr_t p, uintptr_t end, uintptr_t loc,
+static bool run(const struct stack_cfi_object *o, const struct cie *c, uintptr_t p, uintptr_t end, uintptr_t loc,
                 uintptr_t pc, struct row *row, const struct row *init)
 {
     struct rd r = {.p = p, .end = end, .lo = o->lo, .hi = o->hi};
@@ -436,7 +436,7 @@ static bool run(const struct cfi_object *o, const struct cie *c, uintptr_t p, ui
     return !r.bad;
 }
 
-bool cfi_rule_at(const struct cfi_object *o, uintptr_t pc, struct cfi_rule *out)
+bool stack_cfi_rule_at(const struct stack_cfi_object *o, uintptr_t pc, struct stack_cfi_rule *out)
 {
     uintptr_t fde;
     if (!find_fde(o, pc, &fde))

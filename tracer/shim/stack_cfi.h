@@ -30,7 +30,7 @@ enum {
 
 /* The callee-saved registers a rule tracks, in this order. */
 #define CFI_SAVED 6
-extern const uint8_t cfi_saved_reg[CFI_SAVED]; /* rbx, rbp, r12, r13, r14, r15 */
+extern const uint8_t stack_cfi_saved_reg[CFI_SAVED]; /* rbx, rbp, r12, r13, r14, r15 */
 
 #define CFI_SAME ((int16_t)0x7fff)      /* the register keeps its value */
 #define CFI_UNDEF ((int16_t)-0x8000)    /* not recoverable */
@@ -38,7 +38,7 @@ extern const uint8_t cfi_saved_reg[CFI_SAVED]; /* rbx, rbp, r12, r13, r14, r15 *
 #define CFI_VALID 1u
 #define CFI_OUTERMOST 2u /* the return address is undefined: the first frame of the thread */
 
-struct cfi_rule {
+struct stack_cfi_rule {
     uint8_t flags;
     uint8_t cfa_reg;              /* CFI_RSP, CFI_RBP or another tracked register */
     int16_t ra_off;               /* return address at CFA + ra_off */
@@ -48,12 +48,12 @@ struct cfi_rule {
 
 /* Where an object keeps its unwind data: the eh_frame_hdr, and the range
  * of memory (its segment) that all unwind data must lie in. */
-struct cfi_object {
+struct stack_cfi_object {
     uintptr_t eh_frame_hdr;
     uintptr_t lo, hi;
 };
 
 /* The rule at instruction `pc` of `obj`. Returns false when there is none. */
-bool cfi_rule_at(const struct cfi_object *obj, uintptr_t pc, struct cfi_rule *out);
+bool stack_cfi_rule_at(const struct stack_cfi_object *obj, uintptr_t pc, struct stack_cfi_rule *out);
 
 #endif

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../formats/ring.h"
+#include "ring.h"
 #include "ring_writer.h"
 #include "spin_lock.h"
 

@@ -1,5 +1,5 @@
 /*
- * stack_table.h — the deduplicated stacks of a ring (formats/ring.h,
+ * stack_table.h — the deduplicated stacks of a ring (formats/ring/ring.h,
  * struct ring_stack_slot): lock-free and allocation-free, for the
  * recording path.
  */
@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../../formats/ring.h"
+#include "ring.h"
 
 /* The id (>= 1) of the stack `ips[0..n)`, storing it if it is new; 0 when
  * the table or its frame pool is full. Never waits: when another thread is

@@ -23,7 +23,7 @@ struct object_slot {
     uintptr_t start; /* 0: empty; claimed with a compare-and-swap */
     uint32_t ready;  /* published last */
     uint32_t usable; /* the object has unwind data we can read */
-    struct cfi_object cfi;
+    struct stack_cfi_object cfi;
 };
 
 #define OBJECT_SLOTS 512
@@ -82,7 +82,7 @@ static const struct object_slot *object_for(uintptr_t pc, bool *busy)
             } else {
                 uintptr_t lo, hi;
                 if (segment_of(start, end, bias, eh, &lo, &hi)) {
-                    s->cfi = (struct cfi_object){.eh_frame_hdr = eh, .lo = lo, .hi = hi};
+                    s->cfi = (struct stack_cfi_object){.eh_frame_hdr = eh, .lo = lo, .hi = hi};
                     s->usable = 1;
                 }
                 __atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
@@ -106,7 +106,7 @@ struct rule_slot {
     uint32_t seq; /* odd while being written */
     uint32_t gen;
     uintptr_t pc;
-    struct cfi_rule rule; /* flags 0: no rule at pc */
+    struct stack_cfi_rule rule; /* flags 0: no rule at pc */
 };
 
 #define RULE_SLOTS 8192
@@ -118,7 +118,7 @@ static size_t rule_hash(uintptr_t pc)
     return (size_t)((pc * 0x9e3779b97f4a7c15ull) >> 51); /* 13 bits */
 }
 
-static bool rule_get(uintptr_t pc, struct cfi_rule *out)
+static bool rule_get(uintptr_t pc, struct stack_cfi_rule *out)
 {
     struct rule_slot *s = &rules[rule_hash(pc)];
     uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
@@ -126,7 +126,7 @@ static bool rule_get(uintptr_t pc, struct cfi_rule *out)
         return false;
     uintptr_t k = __atomic_load_n(&s->pc, __ATOMIC_RELAXED);
     uint32_t gen = __atomic_load_n(&s->gen, __ATOMIC_RELAXED);
-    struct cfi_rule r;
+    struct stack_cfi_rule r;
     memcpy(&r, &s->rule, sizeof r);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) != seq || k != pc ||
@@ -136,7 +136,7 @@ static bool rule_get(uintptr_t pc, struct cfi_rule *out)
     return true;
 }
 
-static void rule_put(uintptr_t pc, const struct cfi_rule *r)
+static void rule_put(uintptr_t pc, const struct stack_cfi_rule *r)
 {
     struct rule_slot *s = &rules[rule_hash(pc)];
     uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
@@ -155,13 +155,13 @@ void stack_unwind_flush(void)
     __atomic_fetch_add(&rules_gen, 1, __ATOMIC_RELEASE);
 }
 
-static bool rule_for(uintptr_t pc, struct cfi_rule *out)
+static bool rule_for(uintptr_t pc, struct stack_cfi_rule *out)
 {
     if (rule_get(pc, out))
         return out->flags & CFI_VALID;
     bool busy;
     const struct object_slot *o = object_for(pc, &busy);
-    if (!o || !cfi_rule_at(&o->cfi, pc, out))
+    if (!o || !stack_cfi_rule_at(&o->cfi, pc, out))
         memset(out, 0, sizeof *out);
     if (!busy)
         rule_put(pc, out);
@@ -239,7 +239,7 @@ __attribute__((noinline, no_sanitize("address"))) unsigned stack_unwind(uintptr_
             }
             ips[n++] = pc;
         }
-        struct cfi_rule r;
+        struct stack_cfi_rule r;
         if (!rule_for(first ? pc : pc - 1, &r)) {
             *truncated = true;
             break;
@@ -261,7 +261,7 @@ __attribute__((noinline, no_sanitize("address"))) unsigned stack_unwind(uintptr_
         }
         struct regs next = g;
         for (int i = 0; i < CFI_SAVED; i++) {
-            unsigned reg = cfi_saved_reg[i];
+            unsigned reg = stack_cfi_saved_reg[i];
             if (r.saved[i] == CFI_SAME)
                 continue;
             if (r.saved[i] == CFI_UNDEF) {

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../formats/ring.h"
+#include "ring.h"
 #include "gil_experiment.h"
 #include "py_names.h"
 #include "shim_real.h"

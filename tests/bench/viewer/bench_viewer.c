@@ -324,7 +324,7 @@ static void bench_png(struct tdb_view *v, int quick)
                 size_t len = 0;
                 FILE *f = open_memstream(&buf, &len);
                 char err[256];
-                png_write_indexed(f, tiles + strip * (size_t)i, TILE_SIZE, TILE_SIZE, TILE_SIZE, render_palette(),
+                png_io_write_indexed(f, tiles + strip * (size_t)i, TILE_SIZE, TILE_SIZE, TILE_SIZE, render_palette(),
                                   NULL, &trials[k].o, err, sizeof err);
                 fclose(f);
                 bytes += len;
