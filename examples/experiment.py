@@ -68,15 +68,18 @@ def pin(enabled):
 
 
 # The start of a client process (run_client): its arguments, its CPU and a
-# connection `s` to the experiment's listener.
+# TCP connection `s` to the experiment's port (None when run_client was told
+# not to connect: the body makes its own, a ZeroMQ socket say).
 CLIENT_START = r"""
 import os, socket, sys, time
 sys.path.insert(0, sys.argv[4])
 from experiment import set_cpu
 port, count, cpu = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 set_cpu(cpu)
-s = socket.create_connection(("127.0.0.1", port))
-s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s = None
+if sys.argv[5] == "connect":
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 """
 
 
@@ -102,12 +105,15 @@ sys.stdout.write("%.6f\n" % (time.time() - start))
 """
 
 
-def run_client(body, listening, count, cpu):
+def run_client(body, listening, count, cpu, connect=True):
     """Run `body` (Python source: CLIENT_START's names in scope) in another
-    process on CPU `cpu`, connected to `listening`; return what it prints."""
+    process on CPU `cpu`, connected to `listening` (a listening socket or a
+    port number; not connected when `connect` is false); return what it
+    prints."""
     here = os.path.dirname(os.path.abspath(__file__))
-    return subprocess.check_output([sys.executable, "-c", CLIENT_START + body, str(listening.getsockname()[1]),
-                                    str(count), cpu, here])
+    port = listening if isinstance(listening, int) else listening.getsockname()[1]
+    return subprocess.check_output([sys.executable, "-c", CLIENT_START + body, str(port), str(count), cpu, here,
+                                    "connect" if connect else "-"]).decode()
 
 
 def spin(stop):
