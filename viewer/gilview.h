@@ -42,6 +42,10 @@ struct gv_live;
  * one-line reason (no such process, not traced, unreadable ring). */
 struct gv_live *gv_live_open(pid_t pid, char *err, size_t err_len);
 
+/* The same for the ring file at `ring` (of process `pid`), read where it
+ * is instead of being looked up by pid: for benchmarks of the refresh. */
+struct gv_live *gv_live_open_ring(const char *ring, pid_t pid, char *err, size_t err_len);
+
 /* Replace the view with one of what the process has recorded by now.
  * Returns 0, or -1 with `err` (the process is gone...): the last view stays. */
 int gv_live_refresh(struct gv_live *l, char *err, size_t err_len);

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 
 struct gv_live {
     pid_t pid;
+    bool fixed;         /* `ring` was given (gv_live_open_ring), not looked up by pid */
     char ring[PATH_MAX];
     char db[PATH_MAX];
     struct tdb_view *view;
@@ -64,7 +66,9 @@ static int make_temp(char *path, size_t cap)
 int gv_live_refresh(struct gv_live *l, char *err, size_t n)
 {
     char ring[PATH_MAX], path[PATH_MAX];
-    if (proc_ring_path(l->pid, ring, sizeof ring, err, n))
+    if (l->fixed)
+        snprintf(ring, sizeof ring, "%s", l->ring);
+    else if (proc_ring_path(l->pid, ring, sizeof ring, err, n))
         return -1;
     if (make_temp(path, sizeof path)) {
         snprintf(err, n, "cannot make a temporary file: %s", strerror(errno));
@@ -99,6 +103,27 @@ struct gv_live *gv_live_open(pid_t pid, char *err, size_t n)
         return NULL;
     }
     l->pid = pid;
+    if (gv_live_refresh(l, err, n)) {
+        free(l);
+        return NULL;
+    }
+    return l;
+}
+
+struct gv_live *gv_live_open_ring(const char *ring, pid_t pid, char *err, size_t n)
+{
+    struct gv_live *l = calloc(1, sizeof *l);
+    if (!l) {
+        snprintf(err, n, "out of memory");
+        return NULL;
+    }
+    l->pid = pid;
+    l->fixed = true;
+    if ((size_t)snprintf(l->ring, sizeof l->ring, "%s", ring) >= sizeof l->ring) {
+        snprintf(err, n, "ring path too long");
+        free(l);
+        return NULL;
+    }
     if (gv_live_refresh(l, err, n)) {
         free(l);
         return NULL;
