@@ -7,6 +7,14 @@
  * opened for drawing. Each refresh makes a new database and drops the last
  * one; the traced process is never stopped or slowed beyond the page-cache
  * reads.
+ *
+ * So a refresh costs time in proportion to the trace so far (issue 13):
+ * tests/bench/viewer/bench_live.c times it with 10^6 and 10^7 events in the
+ * ring (about 1 us an event, nine tenths of it storing the events). Making it
+ * incremental needs the summaries of the lanes to grow with each poll's
+ * events (formats/model/ring_follow.h hands over only those), which the
+ * summary builder of formats/tdb/tdb_summary.h cannot yet do: it only
+ * finishes a lane once; see docs/ARCHITECTURE.md, "Live mode".
  */
 #include "gilview.h"
 
