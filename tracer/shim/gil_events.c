@@ -123,13 +123,37 @@ static inline void acquire_settle(struct shim_entered self)
         acquire_record(self);
 }
 
+/* The GIL one of whose condvars or switch mutex is at `addr`: first the one
+ * whose M the thread locked last (no table scan inside the critical
+ * section), else the registry's. */
+static inline struct gil *lookup_near(struct shim_thread *t, uintptr_t addr, enum gil_role *role)
+{
+    struct gil *g = t->locked_gil;
+    if (g) {
+        if (addr == g->cond) {
+            *role = GIL_COND;
+            return g;
+        }
+        if (addr == g->switch_cond) {
+            *role = GIL_SWITCH_COND;
+            return g;
+        }
+        if (addr == g->switch_mutex) {
+            *role = GIL_SWITCH_MUTEX;
+            return g;
+        }
+    }
+    return gil_lookup(addr, role);
+}
+
 /* Before the real lock(M): what the critical section will need. A thread
  * that holds the GIL is in drop_gil (its RELEASE's clock and stacks are
  * taken here); one that does not is in take_gil and will wait if the GIL is
  * held now (its BUSY's). */
-static void prepare(struct shim_entered self, const struct gil *g, uintptr_t from)
+static void prepare(struct shim_entered self, struct gil *g, uintptr_t from)
 {
     struct shim_thread *t = self.t;
+    t->locked_gil = g;
     acquire_settle(self);
     rec_prepare(self);
     wait_trigger_prepare();
@@ -148,10 +172,10 @@ static void prepare(struct shim_entered self, const struct gil *g, uintptr_t fro
 int gil_mutex_lock(pthread_mutex_t *m, uintptr_t from)
 {
     enum gil_role role;
-    struct gil *g = gil_lookup((uintptr_t)m, &role);
+    struct shim_entered self = shim_thread_enter();
+    struct gil *g = lookup_near(self.t, (uintptr_t)m, &role);
     if (!g || (role != GIL_MUTEX && role != GIL_SWITCH_MUTEX))
         return shim_real.mutex_lock(m);
-    struct shim_entered self = shim_thread_enter();
     /* lock(SM) inside take_gil (holding M): nothing to record. */
     if (role == GIL_SWITCH_MUTEX && holds(g, self))
         return shim_real.mutex_lock(m);
@@ -189,14 +213,14 @@ int gil_mutex_unlock(pthread_mutex_t *m)
 void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from)
 {
     enum gil_role role;
-    struct gil *g = gil_lookup((uintptr_t)c, &role);
+    struct shim_entered self = shim_thread_enter();
+    struct shim_thread *t = self.t;
+    struct gil *g = lookup_near(t, (uintptr_t)c, &role);
     if (!g)
         g = gil_midrun_identify_signal(c, &role);
     if (!g)
         return;
     int saved_errno = errno;
-    struct shim_entered self = shim_thread_enter();
-    struct shim_thread *t = self.t;
     if (!holds(g, self)) {
         errno = saved_errno;
         return;

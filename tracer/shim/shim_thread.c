@@ -18,12 +18,10 @@ void shim_thread_reset(struct shim_thread *t)
     t->stack_top = top;
 }
 
-uint32_t shim_thread_tid(struct shim_thread *t)
+uint32_t shim_thread_tid_fetch(struct shim_thread *t)
 {
-    if (__builtin_expect(t->tid == 0, 0)) {
-        int saved_errno = errno;
-        t->tid = (uint32_t)syscall(SYS_gettid);
-        errno = saved_errno;
-    }
+    int saved_errno = errno;
+    t->tid = (uint32_t)syscall(SYS_gettid);
+    errno = saved_errno;
     return t->tid;
 }

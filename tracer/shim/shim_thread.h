@@ -60,6 +60,10 @@ struct shim_thread {
      * section will record: by a GIL holder (drop_gil: its RELEASE) and by a
      * thread that finds the GIL taken (take_gil: its BUSY). */
     struct shim_stamp stamp_release, stamp_busy;
+    /* The GIL whose mutex M the thread last locked (prepare): where its
+     * next condvar or switch-mutex call most likely belongs. A cache only:
+     * each use compares the address, and M's owner decides the rest. */
+    struct gil *locked_gil;
     /* An ACQUIRE seen inside M (signal(SC) in take_gil), recorded once the
      * real unlock of M has returned: M's address (0: none pending), the
      * GIL's index, and whether the thread waited for it (the wait trigger
@@ -110,7 +114,12 @@ static inline struct shim_entered shim_thread_enter(void)
     return (struct shim_entered){t};
 }
 
-/* The calling thread's kernel tid (fetched once). */
-uint32_t shim_thread_tid(struct shim_thread *t);
+/* The calling thread's kernel tid, fetched by the first call. */
+uint32_t shim_thread_tid_fetch(struct shim_thread *t);
+
+static inline uint32_t shim_thread_tid(struct shim_thread *t)
+{
+    return __builtin_expect(t->tid != 0, 1) ? t->tid : shim_thread_tid_fetch(t);
+}
 
 #endif
