@@ -75,8 +75,8 @@ static bool parse_u32(const char *s, unsigned long min, unsigned long max, uint3
  * of /dev/shm, $TMPDIR and /tmp where it is (or can be made) a private
  * directory of this user. A name taken by something else (another user's
  * directory, a symlink) is passed over. On failure `why` says what each
- * base gave. */
-static bool default_ring_dir(char *out, size_t cap, char *why, size_t why_len)
+ * base gave. With `make` false, only an existing one is taken. */
+static bool default_ring_dir(char *out, size_t cap, char *why, size_t why_len, bool make)
 {
     const char *bases[3] = {"/dev/shm", getenv("TMPDIR"), "/tmp"};
     const char *labels[3] = {"/dev/shm", "$TMPDIR", "/tmp"};
@@ -105,7 +105,7 @@ static bool default_ring_dir(char *out, size_t cap, char *why, size_t why_len)
             text_buf_str(&t, ": path too long");
             continue;
         }
-        if (mkdir(out, 0700) != 0 && errno != EEXIST) {
+        if (make && mkdir(out, 0700) != 0 && errno != EEXIST) {
             text_buf_str(&t, ": ");
             text_buf_str(&t, strerror(errno));
             continue;
@@ -118,7 +118,19 @@ static bool default_ring_dir(char *out, size_t cap, char *why, size_t why_len)
     return false;
 }
 
+static bool config_read(struct shim_config *c, char *why, size_t why_len, bool make);
+
 bool shim_config_read(struct shim_config *c, char *why, size_t why_len)
+{
+    return config_read(c, why, why_len, true);
+}
+
+bool shim_config_look(struct shim_config *c, char *why, size_t why_len)
+{
+    return config_read(c, why, why_len, false);
+}
+
+static bool config_read(struct shim_config *c, char *why, size_t why_len, bool make)
 {
     memset(c, 0, sizeof *c);
     c->size_mb = RING_DEFAULT_MB;
@@ -198,7 +210,7 @@ bool shim_config_read(struct shim_config *c, char *why, size_t why_len)
             !text_copy(c->ring_dir, sizeof c->ring_dir, ring_dir))
             return fail(why, why_len, "GILTRACE_RING_DIR=\"", ring_dir,
                         "\" is not a private directory of this user (mode 0700); running untraced");
-    } else if (!default_ring_dir(c->ring_dir, sizeof c->ring_dir, why, why_len)) {
+    } else if (!default_ring_dir(c->ring_dir, sizeof c->ring_dir, why, why_len, make)) {
         return false;
     }
     c->mode = SHIM_MODE_ENV;

@@ -63,6 +63,11 @@ struct shim_config {
  * directory (mode 0700). */
 bool shim_config_read(struct shim_config *c, char *why, size_t why_len);
 
+/* The same, making nothing: the default env-only ring directory is taken
+ * only where it exists already (a process that may not be a Python looks
+ * for what an earlier image left, and must leave no directory behind). */
+bool shim_config_look(struct shim_config *c, char *why, size_t why_len);
+
 /* Expand "%p" and "%%" in `pattern` for process `pid`. Returns false if
  * the result does not fit or the pattern has another %-sequence. */
 bool shim_config_expand_output(const char *pattern, int pid, char *out, size_t cap);

@@ -178,7 +178,7 @@ static void take_over_exec_ring(void)
     int saved_errno = errno;
     char why[1024], path[4200];
     struct stat st;
-    if (shim_config_read(&config, why, sizeof why) && config.mode == SHIM_MODE_ENV &&
+    if (shim_config_look(&config, why, sizeof why) && config.mode == SHIM_MODE_ENV &&
         exec_ring_path(&config, path, sizeof path) && lstat(path, &st) == 0 && S_ISREG(st.st_mode))
         dump_env_output(path);
     errno = saved_errno;
