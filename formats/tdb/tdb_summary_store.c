@@ -125,7 +125,7 @@ void tdb_summary_store_finalize(struct sum_store *st)
 }
 
 int tdb_summary_store_chunk(void *ctx, int level, int64_t chunk, int start_state, int end_state, uint32_t nrec,
-                       const uint8_t *blob, size_t len)
+                            const uint8_t *blob, size_t len)
 {
     struct chunk_ctx *c = ctx;
     if (level == TDB_SUMMARY_EVENTS_LEVEL) {
@@ -152,7 +152,7 @@ int tdb_summary_store_chunk(void *ctx, int level, int64_t chunk, int start_state
 }
 
 int tdb_summary_store_lane(struct sum_store *s, const struct tdb_lane_summary *ls, const struct tdb_wait_span *w,
-                      size_t nw)
+                           size_t nw)
 {
     sqlite3_stmt *st = s->lane;
     const struct tdb_bucket *t = &ls->total;
