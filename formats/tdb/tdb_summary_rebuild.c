@@ -150,7 +150,8 @@ int tdb_summary_build(sqlite3 *db, const char *s, tdb_summary_progress_fn progre
 
     /* summaries of another version (or a partial set of tables): start afresh */
     if ((!tdb_summary_has_tables(db, s) ||
-         tdb_summary_query_int(db, -1, "SELECT value FROM \"%w\".summary_meta WHERE key = 'version'", s) != TDB_SUMMARY_VERSION) &&
+         tdb_summary_query_int(db, -1, "SELECT value FROM \"%w\".summary_meta WHERE key = 'version'", s) !=
+             TDB_SUMMARY_VERSION) &&
         tdb_summary_exec_fmt(db, err, n,
                  "DROP TABLE IF EXISTS \"%w\".summary_meta; DROP TABLE IF EXISTS \"%w\".summary_lane;"
                  " DROP TABLE IF EXISTS \"%w\".summary_chunk; DROP TABLE IF EXISTS \"%w\".summary_wait;"
@@ -203,7 +204,8 @@ int tdb_summary_build(sqlite3 *db, const char *s, tdb_summary_progress_fn progre
     for (size_t i = 0; i < ntodo; i++) {
         struct lane_todo *l = &todo[i];
         struct chunk_ctx cctx = {&store, l->lane};
-        b = tdb_sum_builder_new(l->lane, (uint64_t)l->events, l->first_t, l->last_t, l->end_t, tdb_summary_store_chunk, &cctx);
+        b = tdb_sum_builder_new(l->lane, (uint64_t)l->events, l->first_t, l->last_t, l->end_t,
+                                tdb_summary_store_chunk, &cctx);
         if (!b) {
             fmt_error(err, n, "out of memory");
             goto fail;

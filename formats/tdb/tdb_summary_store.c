@@ -95,7 +95,8 @@ int tdb_summary_is_complete(sqlite3 *db, const char *s, char *err, size_t n)
 {
     if (!tdb_summary_has_tables(db, s))
         return 0;
-    if (tdb_summary_query_int(db, -1, "SELECT value FROM \"%w\".summary_meta WHERE key = 'version'", s) != TDB_SUMMARY_VERSION)
+    if (tdb_summary_query_int(db, -1, "SELECT value FROM \"%w\".summary_meta WHERE key = 'version'", s) !=
+        TDB_SUMMARY_VERSION)
         return 0;
     int64_t missing = tdb_summary_query_int(db, -1,
                                 "SELECT count(*) FROM main.lane WHERE id NOT IN"
@@ -110,7 +111,8 @@ int tdb_summary_store_prepare(struct sum_store *st, sqlite3 *db, const char *s)
 {
     st->db = db;
     st->chunk = tdb_summary_prepare_fmt(db, "INSERT INTO \"%w\".summary_chunk VALUES (?,?,?,?,?,?,?)", s);
-    st->lane = tdb_summary_prepare_fmt(db, "INSERT INTO \"%w\".summary_lane VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", s);
+    st->lane = tdb_summary_prepare_fmt(db, "INSERT INTO \"%w\".summary_lane"
+                                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", s);
     st->wait = tdb_summary_prepare_fmt(db, "INSERT INTO \"%w\".summary_wait VALUES (?,?,?,?,?)", s);
     st->events = tdb_summary_prepare_fmt(db, "INSERT INTO \"%w\".summary_events VALUES (?,?,?,?)", s);
     return st->chunk && st->lane && st->wait && st->events ? 0 : -1;
