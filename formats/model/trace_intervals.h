@@ -15,7 +15,7 @@
  *     (tdb_summary.h) end a lane's state by the same rule.
  * This is the ONE place the rule is written: the writer's hold and wait
  * tables (tdb_write_intervals.c), the summary builder (tdb_summary.c), the
- * viewer's raw replay (tdb_view.c) and the stack sites (report_stacks.c)
+ * viewer's raw replay (tdb_view_raw.c) and the stack sites (report_stacks.c)
  * all step a struct trace_walker. tests/unit/test_walker_agreement.c
  * checks that what each of them derives agrees.
  */
@@ -119,7 +119,7 @@ ptrdiff_t trace_drop_requests(const struct trace_process *p, unsigned gil, int64
  * the lane's last event being at `lane_last_ns`: the process's end, or when
  * the process lost events, that last event (the rule above). The one place
  * this rule is decided in C; the holds and waits views (tdb_schema.c) and
- * the summaries' rebuild (tdb_summary.c list_lanes) say it in SQL. */
+ * the summaries' rebuild (tdb_summary_rebuild.c list_lanes) say it in SQL. */
 static inline int64_t trace_open_end(const struct trace_process *p, int64_t lane_last_ns)
 {
     return p->lost_events ? lane_last_ns : p->end_ns;

@@ -1,5 +1,7 @@
 /*
- * tdb_write.c — writing trace databases. See tdb_write.h.
+ * tdb_write.c — writing trace databases: the file, schema, meta, processes,
+ * GILs, stacks and threads; a thread's events are in tdb_write_events.c.
+ * See tdb_write.h.
  */
 #include "tdb_write.h"
 
@@ -11,10 +13,9 @@
 #include <time.h>
 
 #include "fmt_error.h"
-#include "ring.h"
 #include "tdb_pystacks.h"
 #include "tdb_schema.h"
-#include "tdb_summary.h"
+#include "tdb_write_impl.h"
 #include "tdb_write_intervals.h"
 #include "trace_intervals.h"
 
@@ -22,28 +23,7 @@
 #define GILTRACE_VERSION "unknown"
 #endif
 
-#define PROGRESS_EVERY 262144u
-#define BATCH 64                       /* rows per INSERT statement: fewer VM round trips */
-#define ROW_COLUMNS 3                  /* lane, ts, kc */
-
-struct tdb_writer {
-    sqlite3 *db;
-    sqlite3_stmt *insert_event;       /* one row */
-    sqlite3_stmt *insert_event_batch; /* BATCH rows */
-    sqlite3_stmt *insert_lane;
-    sqlite3_stmt *select_lane;
-    int64_t base_ns;
-    int have_base;
-    uint64_t events_written;
-    uint64_t adjusted_timestamps;
-    tdb_progress_fn progress;
-    void *progress_ctx;
-    /* Module and stack ids taken by earlier images of the pid being added
-     * (a process that exec'd): its own are numbered after them. */
-    int64_t module_base, stack_base;
-};
-
-static int sql_fail(struct tdb_writer *w, char *err, size_t n, const char *what)
+int tdb_write_sql_fail(struct tdb_writer *w, char *err, size_t n, const char *what)
 {
     return fmt_error(err, n, "%s: %s", what, sqlite3_errmsg(w->db));
 }
@@ -75,12 +55,12 @@ int tdb_writer_set_meta(struct tdb_writer *w, const char *key, const char *value
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(w->db, "INSERT OR REPLACE INTO meta VALUES (?, ?)", -1, &st, NULL) != SQLITE_OK)
-        return sql_fail(w, err, n, "cannot set trace metadata");
+        return tdb_write_sql_fail(w, err, n, "cannot set trace metadata");
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : sql_fail(w, err, n, "cannot set trace metadata");
+    return rc == SQLITE_DONE ? 0 : tdb_write_sql_fail(w, err, n, "cannot set trace metadata");
 }
 
 static int set_meta_int(struct tdb_writer *w, const char *key, int64_t v, char *err, size_t n)
@@ -152,7 +132,7 @@ static int prepare_all(struct tdb_writer *w, char *err, size_t n)
                            SQLITE_PREPARE_PERSISTENT, &w->insert_lane, NULL) != SQLITE_OK ||
         sqlite3_prepare_v3(w->db, "SELECT id FROM lane WHERE pid = ? AND tid = ? AND gil = ?", -1,
                            SQLITE_PREPARE_PERSISTENT, &w->select_lane, NULL) != SQLITE_OK)
-        return sql_fail(w, err, n, "cannot prepare the trace database");
+        return tdb_write_sql_fail(w, err, n, "cannot prepare the trace database");
     return 0;
 }
 
@@ -254,7 +234,7 @@ static int insert_process_row(struct tdb_writer *w, const struct trace_process *
                            " gil_kind, switch_interval_us, start_ns, end_ns, lost_events, overwritten_events,"
                            " dropped_records, exited, stacks, lost_stacks) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            -1, &st, NULL) != SQLITE_OK)
-        return sql_fail(w, err, n, "cannot store a process");
+        return tdb_write_sql_fail(w, err, n, "cannot store a process");
     char *argv = json_argv(w->db, p->argv, p->argc);
     sqlite3_bind_int(st, 1, p->pid);
     sqlite3_bind_int(st, 2, p->ppid);
@@ -277,14 +257,14 @@ static int insert_process_row(struct tdb_writer *w, const struct trace_process *
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     free(argv);
-    return rc == SQLITE_DONE ? 0 : sql_fail(w, err, n, "cannot store a process");
+    return rc == SQLITE_DONE ? 0 : tdb_write_sql_fail(w, err, n, "cannot store a process");
 }
 
 static int insert_gils(struct tdb_writer *w, const struct trace_process *p, char *err, size_t n)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(w->db, "INSERT OR REPLACE INTO gil VALUES (?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
-        return sql_fail(w, err, n, "cannot store a GIL");
+        return tdb_write_sql_fail(w, err, n, "cannot store a GIL");
     int rc = SQLITE_DONE;
     for (size_t i = 0; i < p->gil_count && rc == SQLITE_DONE; i++) {
         const struct trace_gil *g = &p->gils[i];
@@ -297,7 +277,7 @@ static int insert_gils(struct tdb_writer *w, const struct trace_process *p, char
         sqlite3_reset(st);
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : sql_fail(w, err, n, "cannot store a GIL");
+    return rc == SQLITE_DONE ? 0 : tdb_write_sql_fail(w, err, n, "cannot store a GIL");
 }
 
 /* The modules, stacks and frames of a process (giltrace run --stacks). */
@@ -353,7 +333,7 @@ static int insert_stacks(struct tdb_writer *w, const struct trace_process *p, ch
     sqlite3_finalize(mod);
     sqlite3_finalize(stk);
     sqlite3_finalize(frm);
-    return rc == SQLITE_DONE ? 0 : sql_fail(w, err, n, "cannot store the stacks");
+    return rc == SQLITE_DONE ? 0 : tdb_write_sql_fail(w, err, n, "cannot store the stacks");
 }
 
 static int insert_thread_row(struct tdb_writer *w, int32_t pid, const struct trace_thread *t, char *err, size_t n)
@@ -364,7 +344,7 @@ static int insert_thread_row(struct tdb_writer *w, int32_t pid, const struct tra
                            " name = coalesce(excluded.name, name), first_ns = min(first_ns, excluded.first_ns),"
                            " last_ns = max(last_ns, excluded.last_ns)",
                            -1, &st, NULL) != SQLITE_OK)
-        return sql_fail(w, err, n, "cannot store a thread");
+        return tdb_write_sql_fail(w, err, n, "cannot store a thread");
     sqlite3_bind_int(st, 1, pid);
     sqlite3_bind_int64(st, 2, t->tid);
     bind_text_or_null(st, 3, t->name);
@@ -372,190 +352,7 @@ static int insert_thread_row(struct tdb_writer *w, int32_t pid, const struct tra
     sqlite3_bind_int64(st, 5, t->events[t->count - 1].ts_ns);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : sql_fail(w, err, n, "cannot store a thread");
-}
-
-static int lane_id(struct tdb_writer *w, int32_t pid, uint32_t tid, unsigned gil, int64_t *id)
-{
-    sqlite3_stmt *st[2] = {w->insert_lane, w->select_lane};
-    int rc = SQLITE_ERROR;
-    for (int i = 0; i < 2; i++) {
-        sqlite3_bind_int(st[i], 1, pid);
-        sqlite3_bind_int64(st[i], 2, tid);
-        sqlite3_bind_int(st[i], 3, (int)gil);
-        rc = sqlite3_step(st[i]);
-        if (i == 1 && rc == SQLITE_ROW)
-            *id = sqlite3_column_int64(st[i], 0);
-        sqlite3_reset(st[i]);
-    }
-    return rc == SQLITE_ROW ? 0 : -1;
-}
-
-/* One row of the event table: one event of a lane. */
-struct event_row {
-    int64_t ts; /* absolute, ns */
-    long long kc;
-};
-
-static void bind_row(sqlite3_stmt *st, int first, int64_t lane, const struct event_row *r)
-{
-    sqlite3_bind_int64(st, first, lane);
-    sqlite3_bind_int64(st, first + 1, r->ts);
-    sqlite3_bind_int64(st, first + 2, r->kc);
-}
-
-/* Store `n` rows of one lane: BATCH at a time, the rest one by one. */
-static int insert_rows(struct tdb_writer *w, int64_t lane, const struct event_row *rows, size_t n)
-{
-    size_t i = 0;
-    for (; i + BATCH <= n; i += BATCH) {
-        sqlite3_stmt *st = w->insert_event_batch;
-        for (int k = 0; k < BATCH; k++)
-            bind_row(st, 1 + k * ROW_COLUMNS, lane, &rows[i + (size_t)k]);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-            return -1;
-    }
-    for (; i < n; i++) {
-        bind_row(w->insert_event, 1, lane, &rows[i]);
-        int rc = sqlite3_step(w->insert_event);
-        sqlite3_reset(w->insert_event);
-        if (rc != SQLITE_DONE)
-            return -1;
-    }
-    return 0;
-}
-
-/* Times within a lane key the event table, so they must strictly increase:
- * an event at or before its lane's previous one (two events in one ns, which
- * no clock we use produces, or a corrupt ring) is moved to 1 ns after it.
- * Counts the events of `p` that move; with `fixed` (a copy of p->threads'
- * events, thread by thread), writes the moved times there. */
-static uint64_t move_clashes(const struct trace_process *p, struct trace_event **fixed)
-{
-    uint64_t moved = 0;
-    for (size_t i = 0; i < p->thread_count; i++) {
-        int64_t prev[256];
-        for (int g = 0; g < 256; g++)
-            prev[g] = INT64_MIN;
-        for (size_t k = 0; k < p->threads[i].count; k++) {
-            const struct trace_event *e = &p->threads[i].events[k];
-            int64_t ts = e->ts_ns;
-            if (ts <= prev[e->gil] && prev[e->gil] < INT64_MAX) {
-                ts = prev[e->gil] + 1;
-                moved++;
-            }
-            prev[e->gil] = ts;
-            if (fixed)
-                fixed[i][k].ts_ns = ts;
-        }
-    }
-    return moved;
-}
-
-/* `p` with every lane's times strictly increasing: `p` itself when they are
- * (the rule), else a copy in `copy` whose thread and event arrays are new.
- * Returns NULL when out of memory. */
-static const struct trace_process *without_clashes(struct tdb_writer *w, const struct trace_process *p,
-                                                   struct trace_process *copy, struct trace_event ***fixed)
-{
-    *fixed = NULL;
-    uint64_t moved = move_clashes(p, NULL);
-    if (moved == 0)
-        return p;
-    *copy = *p;
-    copy->threads = calloc(p->thread_count, sizeof *copy->threads);
-    *fixed = calloc(p->thread_count, sizeof **fixed);
-    for (size_t i = 0; copy->threads && *fixed && i < p->thread_count; i++) {
-        copy->threads[i] = p->threads[i];
-        (*fixed)[i] = malloc((p->threads[i].count ? p->threads[i].count : 1) * sizeof *(*fixed)[i]);
-        if (!(*fixed)[i])
-            break;
-        memcpy((*fixed)[i], p->threads[i].events, p->threads[i].count * sizeof *(*fixed)[i]);
-        copy->threads[i].events = (*fixed)[i];
-    }
-    bool ok = copy->threads && *fixed;
-    for (size_t i = 0; ok && i < p->thread_count; i++)
-        ok = (*fixed)[i] != NULL;
-    if (!ok)
-        return NULL;
-    move_clashes(p, *fixed);
-    w->adjusted_timestamps += moved;
-    return copy;
-}
-
-static void free_fixed(const struct trace_process *p, struct trace_process *copy, struct trace_event **fixed)
-{
-    if (fixed)
-        for (size_t i = 0; i < p->thread_count; i++)
-            free(fixed[i]);
-    free(fixed);
-    if (copy->threads != p->threads)
-        free(copy->threads);
-}
-
-/* Insert the events of thread `t` of `p` that are on GIL `gil`, in order,
- * and summarise them for viewers (tdb_summary.h). */
-static int insert_lane_events(struct tdb_writer *w, const struct trace_process *p, const struct trace_thread *t,
-                              unsigned gil, char *err, size_t n)
-{
-    int32_t pid = p->pid;
-    int64_t lane = 0;
-    if (lane_id(w, pid, t->tid, gil, &lane))
-        return sql_fail(w, err, n, "cannot store a lane");
-    uint64_t count = 0;
-    int64_t first = 0, last = 0;
-    for (size_t i = 0; i < t->count; i++)
-        if (t->events[i].gil == gil) {
-            last = t->events[i].ts_ns - w->base_ns;
-            if (count++ == 0)
-                first = last;
-        }
-    struct tdb_summary_lane *sum;
-    /* the lane's state ends by the open-interval rule (trace_open_end) */
-    if (tdb_summary_lane_begin(w->db, lane, count, first, last, trace_open_end(p, last + w->base_ns) - w->base_ns,
-                               &sum, err, n))
-        return -1;
-    enum { CHUNK = 16384 };
-    struct event_row *rows = malloc(CHUNK * sizeof *rows);
-    if (!rows) {
-        tdb_summary_lane_abort(sum);
-        return fmt_error(err, n, "out of memory");
-    }
-    size_t fill = 0;
-    int r = 0;
-    int64_t prev = INT64_MIN;
-    for (size_t i = 0; i < t->count && r == 0; i++) {
-        const struct trace_event *e = &t->events[i];
-        if (e->gil != gil)
-            continue;
-        if (e->ts_ns <= prev) /* only where without_clashes() could not move it: the key would clash */
-            r = -1;
-        prev = e->ts_ns;
-        long long kc = tdb_pack_kc(e->kind, e->cpu, e->cpu != RING_CPU_UNKNOWN,
-                                   e->stack ? (unsigned)(w->stack_base + e->stack) : 0);
-        if (fill == CHUNK) {
-            r = insert_rows(w, lane, rows, fill);
-            fill = 0;
-        }
-        rows[fill++] = (struct event_row){e->ts_ns, kc};
-        if (r == 0 && tdb_summary_lane_event(sum, e->ts_ns - w->base_ns, kc)) {
-            free(rows);
-            tdb_summary_lane_abort(sum);
-            return sql_fail(w, err, n, "cannot summarise the trace");
-        }
-        if (++w->events_written % PROGRESS_EVERY == 0 && w->progress)
-            w->progress(w->progress_ctx, w->events_written);
-    }
-    if (r == 0)
-        r = insert_rows(w, lane, rows, fill);
-    free(rows);
-    if (r != 0) {
-        tdb_summary_lane_abort(sum);
-        return sql_fail(w, err, n, "cannot store an event");
-    }
-    return tdb_summary_lane_end(sum, err, n);
+    return rc == SQLITE_DONE ? 0 : tdb_write_sql_fail(w, err, n, "cannot store a thread");
 }
 
 /* The process's threads and their events (times without clashes). */
@@ -572,7 +369,7 @@ static int insert_threads(struct tdb_writer *w, const struct trace_process *p, c
             gils_seen[t->events[k].gil / 64] |= 1ull << (t->events[k].gil % 64);
         for (unsigned g = 0; g < 256; g++)
             if (gils_seen[g / 64] >> (g % 64) & 1)
-                if (insert_lane_events(w, p, t, g, err, n))
+                if (tdb_write_insert_lane_events(w, p, t, g, err, n))
                     return -1;
     }
     return 0;
@@ -596,13 +393,13 @@ int tdb_writer_add_process(struct tdb_writer *w, const struct trace_process *p, 
         return -1;
     struct trace_process copy = *p;
     struct trace_event **fixed;
-    const struct trace_process *q = without_clashes(w, p, &copy, &fixed);
+    const struct trace_process *q = tdb_write_without_clashes(w, p, &copy, &fixed);
     int r = q ? 0 : fmt_error(err, n, "out of memory");
     if (r == 0)
         r = insert_threads(w, q, err, n);
     if (r == 0)
         r = tdb_write_intervals(w->db, q, err, n);
-    free_fixed(p, &copy, fixed);
+    tdb_write_free_fixed(p, &copy, fixed);
     return r;
 }
 

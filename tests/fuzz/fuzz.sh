@@ -23,7 +23,8 @@ build() {
   local f=$root/formats
   local formats=("$f"/ring/{clock_map,event_kind,fmt_error,py_lines,ring_clock}.c
     "$f"/model/{ring_aux_read,ring_read,trace_intervals,trace_model}.c
-    "$f"/tdb/{tdb_pystacks,tdb_read,tdb_schema,tdb_summary,tdb_write,tdb_write_intervals}.c)
+    "$f"/tdb/{tdb_pystacks,tdb_read,tdb_read_image,tdb_schema,tdb_summary,tdb_summary_codec}.c
+    "$f"/tdb/{tdb_summary_rebuild,tdb_summary_store,tdb_write,tdb_write_events,tdb_write_intervals}.c)
   for t in "${targets[@]}"; do
     clang "${flags[@]}" -I"$f/ring" -I"$f/model" -I"$f/tdb" -o "$out/fuzz_$t" "$root/tests/fuzz/fuzz_$t.c" \
       "$root/tests/fuzz/fuzz_db.c" "${formats[@]}" -lsqlite3
