@@ -72,7 +72,7 @@ def convoy(n, rounds):
     server.join()
     for w in workers:
         w.join()
-    print("result seconds=%s" % out.decode().strip())
+    print("result seconds=%s" % out.strip())
 
 
 def run_timed(threads):
