@@ -88,6 +88,11 @@ static int run_threads(int nthreads, long amount, void *(*body)(void *))
         w[i].amount = amount;
         pthread_create(&w[i].thread, NULL, body, &w[i]);
     }
+    /* Every thread waits for the GIL before the main thread lets it go, so
+     * that the run has its contention (and its waits) however late the
+     * scheduler starts the threads. */
+    while (__atomic_load_n(&fake_gil_counts.busy, __ATOMIC_RELAXED) < (unsigned long)nthreads)
+        sched_yield();
     fake_gil_drop(1);
     for (int i = 0; i < nthreads; i++)
         pthread_join(w[i].thread, NULL);

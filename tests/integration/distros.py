@@ -80,11 +80,25 @@ def _make_tarball(name, tarball):
             shutil.rmtree(work, ignore_errors=True)
 
 
+def _root_is_mount():
+    """Is this process's / a mount point? Not inside a plain chroot, where
+    /proc/self/mountinfo lists no mount at "/"."""
+    try:
+        with open("/proc/self/mountinfo") as f:
+            return any(line.split()[4] == "/" for line in f if len(line.split()) > 4)
+    except OSError:
+        return True  # no /proc to tell: let unshare say
+
+
 def prepare(name):
     """The root of the unpacked chroot `name`, made and cached if missing.
     Raises Skip (saying why) if it cannot be made or entered here."""
     if os.geteuid() != 0:
         raise Skip("the %s chroot needs root (debootstrap, mount, chroot)" % name)
+    if not _root_is_mount():
+        raise Skip("/ is not a mount point here (this runs in a chroot?), so enter() cannot make its bind "
+                   "mounts private (unshare --propagation private); bind-mount the chroot onto itself "
+                   "(mount --bind DIR DIR) before entering it to run the %s tests" % name)
     os.makedirs(cache_dir(), exist_ok=True)
     base = os.path.join(cache_dir(), _key(name))
     tarball, root = base + ".tar", base + ".root"
