@@ -79,7 +79,9 @@ def inner(gilview, pid):
             fail("no gilview window appeared")
         first = xw.snapshot(x, proc)
         later = first
-        deadline = time.time() + 20
+        # a refresh rebuilds the trace so far (bench_live: ~1 us an event,
+        # more under ASan on a loaded machine): a generous bound
+        deadline = time.time() + 90
         while later["b"] <= first["b"] and time.time() < deadline:
             time.sleep(0.3)  # polling until a refresh has happened
             later = xw.snapshot(x, proc)
@@ -105,7 +107,7 @@ def main():
     if python is None:
         skip("no Python 3.12 or Debian 3.11 to trace")
     work = tempfile.mkdtemp(prefix="gilview-live-")
-    run = subprocess.Popen([giltrace, "run", "-q", "-o", os.path.join(work, "t.db"), "--", python, CHURN, "20"],
+    run = subprocess.Popen([giltrace, "run", "-q", "-o", os.path.join(work, "t.db"), "--", python, CHURN, "150"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         pid = traced_python_pid(run)
