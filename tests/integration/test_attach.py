@@ -77,8 +77,10 @@ def check_cpu_pair(py, v, wd):
     for k in wanted:
         check(kinds.get(k, 0) > 0, "no %s events: %s" % (k, kinds))
     # Whoever held the GIL at attach: a worker, or the main thread between
-    # reading its stdin and blocking on it again.
-    first = t.q("SELECT kind, tid FROM events WHERE gil = 0 ORDER BY ts_ns LIMIT 1")[0]
+    # reading its stdin and blocking on it again. A wait may begin (BUSY,
+    # stamped before take_gil locks the GIL's mutex) before the ACQUIRE it
+    # waits on is stamped (after take_gil lets go of that mutex).
+    first = t.q("SELECT kind, tid FROM events WHERE gil = 0 AND kind <> 'BUSY' ORDER BY ts_ns LIMIT 1")[0]
     check(first[0] == "ACQUIRE" and first[1] in holders + [target.pid],
           "the trace should begin with the ACQUIRE of the thread holding the GIL at attach: %s" % (first,))
     note = "kinds %s; paused %.2f ms to attach, %.2f ms to detach" % (
