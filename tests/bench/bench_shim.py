@@ -10,6 +10,10 @@ untraced runs interleaved, medians:
     to unlock(M), summed by the fake CPython itself (a RELEASE and an
     ACQUIRE a round), traced minus untraced — what every other thread
     waiting on M feels; with --stacks too;
+  - the same inside-M figure in instructions, counted by callgrind over
+    the fake's critical-section functions alone (fake_gil_inside_*), which
+    no other load on the machine can move (skipped, saying so, without
+    valgrind);
   - per ordinary mutex lock/unlock pair in a process whose GIL is known,
     and in one with 3 GILs (two own-GIL subinterpreters' heap GILs).
 
@@ -55,6 +59,26 @@ def compare(args, stacks=False, env_extra=None):
     return statistics.median(plain), statistics.median(traced)
 
 
+def instructions(args, function, per, traced, stacks=False, env_extra=None):
+    """Instructions run in `function` (callgrind) per `per`."""
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    ring_dir = None
+    if traced:
+        ring_dir = tempfile.mkdtemp(prefix="giltrace-bench-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+        env.update(LD_PRELOAD=SHIM, GILTRACE_RUN_DIR=ring_dir, GILTRACE_STACKS="1" if stacks else "0")
+    with tempfile.TemporaryDirectory() as out:
+        r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + os.path.join(out, "cg"),
+                            "--toggle-collect=" + function, FAKE] + args,
+                           capture_output=True, text=True, env=env)
+    if ring_dir:
+        shutil.rmtree(ring_dir)
+    for line in r.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.split(":")[-1]) / per
+    raise SystemExit("bench_shim: callgrind printed no count:\n" + r.stderr)
+
+
 def main():
     rounds = "50000" if QUICK else "2000000"
     plain, traced, stacked = compare(["uncontended", rounds], stacks=True)
@@ -68,6 +92,19 @@ def main():
           % (plain, traced, stacked))
     report("added inside the GIL mutex per event", traced - plain, "ns", "<= 8 ns")
     report("added inside the GIL mutex per event with --stacks", stacked - plain, "ns", "<= 8 ns")
+    valgrind = shutil.which("valgrind")
+    if valgrind:
+        rounds = 2000 if QUICK else 20000
+        args = ["critical", str(rounds)]
+        plain = instructions(args, "fake_gil_inside_*", 2 * rounds, False)
+        traced = instructions(args, "fake_gil_inside_*", 2 * rounds, True)
+        stacked = instructions(args, "fake_gil_inside_*", 2 * rounds, True, True)
+        print("instructions inside the GIL mutex per event (callgrind): %.1f untraced, %.1f traced, %.1f with --stacks"
+              % (plain, traced, stacked))
+        report("added instructions inside the GIL mutex per event", traced - plain, "instr", "(none set)")
+        report("added instructions inside the GIL mutex per event, --stacks", stacked - plain, "instr", "(none set)")
+    else:
+        print("SKIP instructions inside the GIL mutex: no valgrind on this machine")
     pairs = "200000" if QUICK else "50000000"
     for gils in (1, 3):
         plain, traced = compare(["mutex", pairs, str(gils)], env_extra={"FAKE_CPYTHON_VERSION": "3.12"})
@@ -75,6 +112,12 @@ def main():
               % (gils, "" if gils == 1 else "s", plain, traced))
         report("added cost per non-GIL mutex lock/unlock pair, %d GIL%s" % (gils, "" if gils == 1 else "s"),
                traced - plain, "ns", "<= 2 ns")
+        if valgrind:
+            n = 2000 if QUICK else 200000
+            env = {"FAKE_CPYTHON_VERSION": "3.12"}
+            plain = instructions(["mutex", str(n), str(gils)], "fake_mutex_pairs", n, False, env_extra=env)
+            traced = instructions(["mutex", str(n), str(gils)], "fake_mutex_pairs", n, True, env_extra=env)
+            print("  instructions per pair (callgrind): %.1f untraced, %.1f traced" % (plain, traced))
 
 
 main()

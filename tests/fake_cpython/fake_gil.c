@@ -111,10 +111,11 @@ static struct timespec deadline_after(unsigned long us)
     return t;
 }
 
-void fake_gil_take(uintptr_t tstate)
+/* take_gil's critical section, M held. A function of its own (never
+ * inlined) so that `valgrind --tool=callgrind --toggle-collect=fake_gil_inside_*`
+ * counts exactly the instructions run while M is held (bench_shim.py). */
+__attribute__((noinline)) void fake_gil_inside_take(struct fake_gil *g, uintptr_t tstate)
 {
-    struct fake_gil *g = &_PyRuntime.gil;
-    uint64_t since = critical_enter(&g->mutex);
     COUNT(takes);
     if (__atomic_load_n(&g->locked, __ATOMIC_RELAXED))
         COUNT(busy);
@@ -140,16 +141,29 @@ void fake_gil_take(uintptr_t tstate)
     pthread_mutex_unlock(&g->switch_mutex);
     if (fake_gil_drop_requested())
         __atomic_store_n(&_PyRuntime.drop_request, 0, __ATOMIC_RELAXED);
+}
+
+void fake_gil_take(uintptr_t tstate)
+{
+    struct fake_gil *g = &_PyRuntime.gil;
+    uint64_t since = critical_enter(&g->mutex);
+    fake_gil_inside_take(g, tstate);
     critical_leave(&g->mutex, since);
+}
+
+/* drop_gil's critical section, M held (see fake_gil_inside_take). */
+__attribute__((noinline)) void fake_gil_inside_drop(struct fake_gil *g)
+{
+    COUNT(releases);
+    __atomic_store_n(&g->locked, 0, __ATOMIC_RELAXED);
+    pthread_cond_signal(&g->cond);
 }
 
 void fake_gil_drop(uintptr_t tstate)
 {
     struct fake_gil *g = &_PyRuntime.gil;
     uint64_t since = critical_enter(&g->mutex);
-    COUNT(releases);
-    __atomic_store_n(&g->locked, 0, __ATOMIC_RELAXED);
-    pthread_cond_signal(&g->cond);
+    fake_gil_inside_drop(g);
     critical_leave(&g->mutex, since);
     if (fake_gil_drop_requested()) {
         COUNT(forced_paths);

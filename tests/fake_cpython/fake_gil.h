@@ -70,6 +70,11 @@ struct fake_gil *fake_gil_create_heap(void);
 void fake_gil_take(uintptr_t tstate);
 void fake_gil_drop(uintptr_t tstate);
 
+/* The critical sections of take and drop, M held: functions of their own
+ * so that callgrind can count what runs inside M (bench_shim.py). */
+void fake_gil_inside_take(struct fake_gil *g, uintptr_t tstate);
+void fake_gil_inside_drop(struct fake_gil *g);
+
 /* What eval_breaker would see: has another thread asked the holder to drop? */
 int fake_gil_drop_requested(void);
 
