@@ -3,10 +3,10 @@
  * the GIL mutex M it only stores (tracer/shim/recorder.h). On the fake
  * CPython with the shim linked in, one thread drops and takes the GIL and
  * the fake reports the moments it is inside M:
- *   - a RELEASE is stamped before drop_gil's lock(M) returned, i.e. before
- *     the critical section began;
+ *   - a RELEASE is stamped and stored before drop_gil's lock(M) returned,
+ *     i.e. before the critical section began: nothing is stored inside;
  *   - an ACQUIRE is stamped after take_gil's critical section ended, and is
- *     not in the ring at all while M is still held;
+ *     not in the ring at all while M is still held: nothing is stored inside;
  * and both carry the clock's own reading, so holds keep their order.
  * The test runs itself traced (GILTRACE_RUN_DIR set: the shim's
  * constructor starts tracing) and checks inside; the ring it leaves must
@@ -24,7 +24,7 @@
 #include "ring_dir.h"
 
 static uint64_t entered, leaving;
-static struct ring_record *pos_leaving;
+static struct ring_record *pos_entered, *pos_leaving;
 
 static void inside(enum fake_gil_point where)
 {
@@ -32,6 +32,7 @@ static void inside(enum fake_gil_point where)
     uint64_t now = rec_clock_now(true, &cpu);
     if (where == FAKE_GIL_ENTERED) {
         entered = now;
+        pos_entered = shim_self.pos;
     } else {
         leaving = now;
         pos_leaving = shim_self.pos;
@@ -56,11 +57,12 @@ static int traced_child(void)
         const struct ring_record *r = last_record();
         CHECK_EQ_INT(ring_tail_kind(r->tail), RING_EV_RELEASE);
         CHECK(r->raw_ts <= entered);
+        CHECK(pos_entered == r + 1 && pos_leaving == pos_entered); /* stored before lock(M) returned */
 
         fake_gil_take(1);
         r = last_record();
         CHECK_EQ_INT(ring_tail_kind(r->tail), RING_EV_ACQUIRE);
-        CHECK(pos_leaving == r); /* stored after the critical section */
+        CHECK(pos_entered == r && pos_leaving == r); /* stored after the critical section */
         CHECK(r->raw_ts >= leaving);
     }
     fake_gil_inside = NULL;

@@ -18,13 +18,19 @@
  * CPython 2.7 (a sem_t): sem_wait is split into sem_trywait (success:
  * ACQUIRE) and, if that fails, BUSY + sem_wait + ACQUIRE; sem_post is RELEASE.
  *
- * Events are recorded while M is held (3.x) or before the semaphore is
- * posted (2.7), with timestamps that put a RELEASE before the next ACQUIRE
- * (recorder.h). Inside M a record is stored, and the clock read only for a
- * waiter's wake-ups: lock(M) itself is interposed so that everything else
- * (chunks, the clock for a RELEASE or BUSY, the stacks they will carry) is
- * done before the real lock, and unlock(M) so that an ACQUIRE, seen inside
- * at signal(SC), is stamped and stored after the real unlock. Under
+ * A handoff leaves the critical sections of M with nothing to record:
+ * lock(M) itself is interposed, and a holder's RELEASE (clock, record,
+ * stacks) is recorded before the real lock, so that its signal(C) inside M
+ * finds a thread-local word saying so; take_gil's lock(SM) and signal(SC)
+ * inside M are recognised from what that prepare left (gil_fast.h), and
+ * the ACQUIRE seen at signal(SC) is stamped and stored after the real
+ * unlock(M). Timestamps so put a RELEASE before the next ACQUIRE
+ * (recorder.h). Only a waiter's BUSY (stamped before its lock(M)), RETRY,
+ * TIMEOUT and DROP_REQUEST are stored inside M, where the waiting happens;
+ * and a RELEASE there where the GIL needs state kept under M (3.2-3.6's
+ * shadows, a free-threaded build, an experiment) or where the shim did not
+ * see the holder's ACQUIRE (attach). 2.7 records before the semaphore is
+ * posted. Under
  * `giltrace attach` a GIL created before the shim arrived is identified at
  * its first condvar call (gil_midrun.h).
  *
@@ -109,9 +115,14 @@ static void acquire_record(struct shim_entered self)
 {
     struct shim_thread *t = self.t;
     unsigned gil = t->acquire_gil;
+    bool waited = t->waits != 0;
     t->acquire_mutex = 0;
+    t->waits = 0;
+    t->stacks_busy.ready = 0;
+    t->stamp_busy.set = 0;
+    t->holds_gil = 1;
     uint64_t ts = rec_event(self, RING_EV_ACQUIRE, gil);
-    if (t->acquire_waited)
+    if (waited)
         wait_trigger_check(t, ts);
 }
 
@@ -146,27 +157,52 @@ static inline struct gil *lookup_near(struct shim_thread *t, uintptr_t addr, enu
     return gil_lookup(addr, role);
 }
 
+/* Whether a RELEASE must be recorded inside M, at signal(C): where the
+ * shadows of 3.2-3.6 are kept, where a free-threaded build may switch its
+ * GIL off, and under an experiment, which reads state kept under M. */
+static inline bool release_inside(const struct gil *g)
+{
+    return g->locked == &g->shadow_locked || g->enabled || __builtin_expect(gil_experiment_on, 0);
+}
+
 /* Before the real lock(M): what the critical section will need. A thread
- * that holds the GIL is in drop_gil (its RELEASE's clock and stacks are
- * taken here); one that does not is in take_gil and will wait if the GIL is
- * held now (its BUSY's). */
+ * that holds the GIL is in drop_gil: its RELEASE (clock, record, stacks)
+ * is recorded here, leaving signal(C) nothing to do inside M, or, where
+ * release_inside() says so, its clock and stacks are taken here for the
+ * RELEASE recorded there. One that does not hold it is in take_gil and
+ * will wait if the GIL is held now (its BUSY's clock and stacks). */
 static void prepare(struct shim_entered self, struct gil *g, uintptr_t from)
 {
     struct shim_thread *t = self.t;
-    t->locked_gil = g;
     acquire_settle(self);
+    t->locked_gil = g;
     rec_prepare(self);
     wait_trigger_prepare();
-    if (t->holds_gil)
-        t->stamp_release = rec_stamp();
-    else if (*g->locked)
-        t->stamp_busy = rec_stamp();
-    if (!any_stacks())
+    t->released_cond = 0;
+    t->taking_sm = 0;
+    if (t->holds_gil && !release_inside(g)) {
+        struct shim_stamp now = rec_stamp(); /* fenced, as a stamp for inside M would be */
+        rec_event_stamped(self, RING_EV_RELEASE, g->index, &now);
+        t->holds_gil = 0;
+        if (any_stacks()) {
+            t->stacks_release.ready = 0;
+            store(self, &t->stacks_release, from); /* right after its RELEASE */
+        }
+        t->released_cond = g->cond;
         return;
-    if (t->holds_gil)
-        capture(&t->stacks_release, from);
-    else if (*g->locked && !t->stacks_busy.ready)
-        capture(&t->stacks_busy, from);
+    }
+    if (t->holds_gil) {
+        t->stamp_release = rec_stamp();
+        if (any_stacks())
+            capture(&t->stacks_release, from);
+        return;
+    }
+    t->taking_sm = g->switch_mutex;
+    if (*g->locked) {
+        t->stamp_busy = rec_stamp();
+        if (any_stacks() && !t->stacks_busy.ready)
+            capture(&t->stacks_busy, from);
+    }
 }
 
 int gil_mutex_lock(pthread_mutex_t *m, uintptr_t from)
@@ -227,6 +263,7 @@ void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from)
     }
     acquire_settle(self);
     if (role == GIL_COND) {
+        t->taking_sm = 0; /* a holder prepare did not know of (attach) */
         rec_event_stamped(self, RING_EV_RELEASE, g->index, &t->stamp_release);
         if (g->locked == &g->shadow_locked)
             g->shadow_locked = 0;
@@ -247,15 +284,11 @@ void gil_before_cond_signal(pthread_cond_t *c, uintptr_t from)
             ring_writer_set_gil_kind(RING_GIL_CONDVAR);
             rec_event(self, RING_EV_GIL_ENABLED, g->index);
         }
+        t->taking_sm = 0;
         t->acquire_mutex = g->mutex;
         t->acquire_gil = g->index;
-        t->acquire_waited = t->waits != 0;
         if (!__atomic_load_n(&gil_unlock_hooked, __ATOMIC_RELAXED))
             acquire_record(self); /* no unlock(M) to wait for: recorded inside */
-        t->waits = 0;
-        t->stacks_busy.ready = 0;
-        t->stamp_busy.set = 0;
-        t->holds_gil = 1;
         if (__builtin_expect(gil_experiment_on, 0))
             gil_experiment_note_acquire(g);
         if (g->locked == &g->shadow_locked) {

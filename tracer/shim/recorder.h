@@ -1,21 +1,22 @@
 /*
  * recorder.h — the recording path: one event into the calling thread's chunk.
  *
- * Events are recorded inside the GIL's critical sections (while its mutex M
- * or switch mutex is held), where every other thread that wants the GIL
- * waits; who wins the GIL after a drop is a race of microseconds. So the
- * work is split in two:
+ * The GIL's critical sections (while its mutex M or switch mutex is held)
+ * are where every other thread that wants the GIL waits; who wins the GIL
+ * after a drop is a race of microseconds. So the work is split:
  *   - rec_prepare(), called by the interposed lock(M) *before* the real lock,
  *     does everything that can be done ahead: claims the thread's first
  *     chunk, and its next one (the spare) once the current one is half
  *     full, populating their pages; warms the cache line the next record
  *     goes to. Stack capture happens there too (gil_events.c).
- *   - the clock is read outside too wherever the event is known ahead or
- *     can be stored after: rec_stamp() before lock(M) for a holder's
- *     RELEASE and a waiter's BUSY, before lock(SM) for a FORCED_SWITCH, and
- *     an ACQUIRE is stamped and stored after the real unlock(M)
- *     (gil_events.c). A clock read costs ~10 ns (rdtsc) to ~25 ns (kvm-clock).
- *   - inside the critical section rec_event_stamped() stores one 16-byte
+ *   - events are recorded outside wherever they are known ahead or can be
+ *     stored after: a holder's RELEASE is stamped and stored before
+ *     drop_gil's lock(M), an ACQUIRE after take_gil's unlock(M); the clock
+ *     is read before lock(M) for a waiter's BUSY and before lock(SM) for a
+ *     FORCED_SWITCH (gil_events.c). A handoff stores nothing inside M.
+ *     A clock read costs ~10 ns (rdtsc) to ~25 ns (kvm-clock).
+ *   - inside the critical section, for the events that belong there (a
+ *     waiter's BUSY and wake-ups), rec_event_stamped() stores one 16-byte
  *     record into memory the thread alone writes: no lookup, no shared
  *     cache line, no page fault, no syscall, no lock, no allocation. Only
  *     the wake-ups of a waiter (RETRY, TIMEOUT, DROP_REQUEST), which no

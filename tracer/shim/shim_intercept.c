@@ -12,6 +12,7 @@
 #include <semaphore.h>
 
 #include "gil.h"
+#include "gil_fast.h"
 #include "recorder.h"
 #include "shim_real.h"
 #include "stack_unwind.h"
@@ -24,7 +25,7 @@
 
 SHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
-    if (UNLIKELY(gil_watched(&gil_filter_mutex, m)))
+    if (UNLIKELY(gil_watched(&gil_filter_mutex, m)) && !gil_fast_switch_lock(m))
         return gil_mutex_lock(m, CALLER);
     return shim_real.mutex_lock(m);
 }
@@ -41,7 +42,7 @@ SHIM_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 
 SHIM_EXPORT int pthread_cond_signal(pthread_cond_t *c)
 {
-    if (UNLIKELY(gil_watched(&gil_filter_cond, c)))
+    if (UNLIKELY(gil_watched(&gil_filter_cond, c)) && !gil_fast_signal(c))
         gil_before_cond_signal(c, CALLER);
     return shim_real.cond_signal(c);
 }

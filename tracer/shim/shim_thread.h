@@ -65,12 +65,17 @@ struct shim_thread {
      * each use compares the address, and M's owner decides the rest. */
     struct gil *locked_gil;
     /* An ACQUIRE seen inside M (signal(SC) in take_gil), recorded once the
-     * real unlock of M has returned: M's address (0: none pending), the
-     * GIL's index, and whether the thread waited for it (the wait trigger
-     * looks at it then). */
+     * real unlock of M has returned: M's address (0: none pending) and the
+     * GIL's index. The rest of it (wait count, holds_gil) is settled then. */
     uintptr_t acquire_mutex;
     uint8_t acquire_gil;
-    uint8_t acquire_waited;
+    /* What makes the wrappers called inside M cheap, set by lock(M)'s
+     * prepare outside it: a holder in drop_gil whose RELEASE is already
+     * recorded leaves its signal(C) nothing to do (`released_cond`: C's
+     * address, else 0); a thread in take_gil locks SM inside M with nothing
+     * to record (`taking_sm`: SM's address until its ACQUIRE, else 0). */
+    uintptr_t released_cond;
+    uintptr_t taking_sm;
 
     /* The highest stack address unwinding may read (0: unknown). Kept
      * across shim_thread_reset: the stack is the same after a fork. */
