@@ -105,13 +105,18 @@ static void take_events(void *ctx, uint32_t tid, const struct ring_follow_event 
 {
     struct gv_live *l = ctx;
     for (size_t i = 0; i < n && !l->oom; i++)
-        if (tdb_live_add(l->db, tid, &ev[i].ev))
+        if (tdb_live_add(l->db, tid, &ev[i].ev, ev[i].py_stack))
             l->oom = true;
 }
 
 static const char *name_of(void *ctx, uint32_t tid)
 {
     return ring_follow_name(ctx, tid);
+}
+
+static const struct trace_py_stack *py_stack_of(void *ctx, uint32_t raw)
+{
+    return ring_follow_py_stack(ctx, raw);
 }
 
 int gv_live_refresh(struct gv_live *l, char *err, size_t n)
@@ -131,7 +136,8 @@ int gv_live_refresh(struct gv_live *l, char *err, size_t n)
     if (r == 0 && l->oom)
         r = -1, snprintf(err, n, "out of memory following the ring");
     if (r == 0)
-        r = tdb_live_commit(l->db, ring_follow_process(l->follow), name_of, l->follow, err, n);
+        r = tdb_live_commit(l->db, ring_follow_process(l->follow),
+                            &(struct tdb_live_names){name_of, py_stack_of, l->follow}, err, n);
     struct tdb_view *v = NULL;
     if (r == 0) {
         char name[64];

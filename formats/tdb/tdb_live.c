@@ -100,7 +100,7 @@ static struct live_lane *lane_of(struct tdb_live *l, uint32_t tid, unsigned gil)
     return ln;
 }
 
-int tdb_live_add(struct tdb_live *l, uint32_t tid, const struct trace_event *e)
+int tdb_live_add(struct tdb_live *l, uint32_t tid, const struct trace_event *e, uint32_t py_stack)
 {
     if (l->broken)
         return -1;
@@ -115,7 +115,7 @@ int tdb_live_add(struct tdb_live *l, uint32_t tid, const struct trace_event *e)
     if (e->ts_ns > t->last_ns)
         t->last_ns = e->ts_ns;
     long long kc = tdb_pack_kc(e->kind, e->cpu, e->cpu != RING_CPU_UNKNOWN, 0);
-    ln->queue[ln->nqueue++] = (struct live_event){e->ts_ns, kc};
+    ln->queue[ln->nqueue++] = (struct live_queued){{e->ts_ns, kc}, py_stack};
     return 0;
 }
 
@@ -153,10 +153,12 @@ static int graduate(struct live_lane *ln)
 
 /* Take the lane's queued events: times made strictly increasing, as the
  * writer does (tdb_write_events.c), then into its builder or its history. */
-static int take_queue(struct tdb_live *l, struct live_lane *ln)
+static int take_queue(struct tdb_live *l, struct live_lane *ln, const struct trace_process *p,
+                      const struct tdb_live_names *names)
 {
     for (size_t i = 0; i < ln->nqueue; i++) {
-        int64_t ts = ln->queue[i].t;
+        const struct live_event *e = &ln->queue[i].e;
+        int64_t ts = e->t;
         if (ts <= ln->prev_ts && ln->prev_ts < INT64_MAX)
             ts = ln->prev_ts + 1;
         ln->prev_ts = ts;
@@ -164,11 +166,14 @@ static int take_queue(struct tdb_live *l, struct live_lane *ln)
         if (ln->count++ == 0)
             ln->first_t = t;
         ln->last_t = t;
+        if (ln->queue[i].py_stack &&
+            tdb_live_rows_py_event(l, p, names, ln, t, (unsigned)(e->kc & 15), ln->queue[i].py_stack))
+            return -1;
         if (ln->young) {
             if (grow((void **)&ln->hist, &ln->cap_hist, ln->nhist + 1, sizeof *ln->hist))
                 return -1;
-            ln->hist[ln->nhist++] = (struct live_event){t, ln->queue[i].kc};
-        } else if (tdb_sum_builder_event(ln->b, t, ln->queue[i].kc)) {
+            ln->hist[ln->nhist++] = (struct live_event){t, e->kc};
+        } else if (tdb_sum_builder_event(ln->b, t, e->kc)) {
             return -1;
         }
     }
@@ -179,7 +184,8 @@ static int take_queue(struct tdb_live *l, struct live_lane *ln)
 
 /* Bring lane `ln`'s rows up to date: its new events, then its summary as
  * of its end now, in rows the next commit replaces. */
-static int commit_lane(struct tdb_live *l, struct live_lane *ln, const struct trace_process *p)
+static int commit_lane(struct tdb_live *l, struct live_lane *ln, const struct trace_process *p,
+                       const struct tdb_live_names *names)
 {
     bool fresh = ln->nqueue > 0;
     if (!fresh) {
@@ -187,7 +193,7 @@ static int commit_lane(struct tdb_live *l, struct live_lane *ln, const struct tr
             return 0; /* nothing new: its rows stand */
     }
     /* first: the rows of the last commit's copy, which the builder may now finish for good */
-    if (tdb_live_rows_drop_provisional(l, ln) || take_queue(l, ln))
+    if (tdb_live_rows_drop_provisional(l, ln) || take_queue(l, ln, p, names))
         return -1;
     ln->end_t = trace_open_end(p, ln->last_t + l->base_ns) - l->base_ns;
     if (ln->young && ln->count >= l->young && graduate(ln))
@@ -217,7 +223,7 @@ static int commit_lane(struct tdb_live *l, struct live_lane *ln, const struct tr
     return r;
 }
 
-int tdb_live_commit(struct tdb_live *l, const struct trace_process *p, tdb_live_name_fn name, void *ctx, char *err,
+int tdb_live_commit(struct tdb_live *l, const struct trace_process *p, const struct tdb_live_names *names, char *err,
                     size_t n)
 {
     if (l->broken)
@@ -232,7 +238,7 @@ int tdb_live_commit(struct tdb_live *l, const struct trace_process *p, tdb_live_
     }
     for (size_t i = 0; i < l->nlanes; i++) {
         struct live_lane *ln = l->lanes[i];
-        if ((ln->id == 0 && tdb_live_rows_new_lane(l, p->pid, ln)) || commit_lane(l, ln, p)) {
+        if ((ln->id == 0 && tdb_live_rows_new_lane(l, p->pid, ln)) || commit_lane(l, ln, p, names)) {
             l->broken = true;
             fmt_error(err, n, "cannot store the live trace: %s",
                       sqlite3_errcode(l->db) == SQLITE_OK ? "out of memory" : sqlite3_errmsg(l->db));
@@ -240,7 +246,7 @@ int tdb_live_commit(struct tdb_live *l, const struct trace_process *p, tdb_live_
             return -1;
         }
     }
-    if (tdb_live_rows_end(l, p->pid, name, ctx, err, n)) {
+    if (tdb_live_rows_end(l, p, names, err, n)) {
         l->broken = true;
         return -1;
     }
@@ -263,5 +269,6 @@ void tdb_live_close(struct tdb_live *l)
     }
     free(l->lanes);
     free(l->threads);
+    free(l->py_stored);
     free(l);
 }

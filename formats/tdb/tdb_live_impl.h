@@ -20,6 +20,12 @@ struct live_event {
     int64_t t, kc;
 };
 
+/* A queued event: the event, and its raw Python stack id (0: none). */
+struct live_queued {
+    struct live_event e;
+    uint32_t py_stack;
+};
+
 /* A summary row a commit stored for the copy of a lane's builder. */
 struct live_key {
     int level; /* TDB_SUMMARY_EVENTS_LEVEL: an event pack */
@@ -31,7 +37,7 @@ struct live_lane {
     uint32_t tid;
     unsigned gil;
     struct chunk_ctx cctx; /* where its builder's finished chunks go */
-    struct live_event *queue; /* added since the last commit */
+    struct live_queued *queue; /* added since the last commit */
     size_t nqueue, cap_queue;
     int64_t prev_ts;          /* last absolute time taken (after moves) */
     uint64_t count;           /* events taken */
@@ -54,6 +60,10 @@ struct tdb_live {
     sqlite3 *db;
     struct sum_store store; /* summary rows, INSERT OR REPLACE */
     sqlite3_stmt *insert_lane, *upsert_thread, *drop_chunk, *drop_pack, *drop_waits;
+    sqlite3_stmt *py_event, *py_stack, *py_frame, *py_code;
+    uint8_t *py_stored;     /* per raw Python stack id: its rows are stored */
+    size_t cap_py_stored;
+    int64_t py_codes;       /* py_code rows stored */
     int64_t base_ns;
     bool have_base, broken;
     uint64_t young, events;
@@ -83,7 +93,14 @@ int tdb_live_rows_drop_provisional(struct tdb_live *l, struct live_lane *ln);
 int tdb_live_rows_lane(struct tdb_live *l, struct live_lane *ln, const struct tdb_lane_summary *s,
                        const struct tdb_wait_span *w, size_t nw);
 
-/* The threads' rows (names from `name`), then commit. 0, or -1 with `err`. */
-int tdb_live_rows_end(struct tdb_live *l, int32_t pid, tdb_live_name_fn name, void *ctx, char *err, size_t n);
+/* The py_event row of lane `ln`'s event at trace time t with raw Python
+ * stack `raw`, and that stack's rows the first time (named by `names`,
+ * its codes those of `p`). 0 or -1. */
+int tdb_live_rows_py_event(struct tdb_live *l, const struct trace_process *p, const struct tdb_live_names *names,
+                           const struct live_lane *ln, int64_t t, unsigned kind, uint32_t raw);
+
+/* The threads' rows (names from `names`), then commit. 0, or -1 with `err`. */
+int tdb_live_rows_end(struct tdb_live *l, const struct trace_process *p, const struct tdb_live_names *names, char *err,
+                      size_t n);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * tdb_live_rows.c — the rows of a live trace database: its schema, the
- * process, GIL, lane and thread rows, a lane's summary rows, and each
- * commit's transaction. See tdb_live_impl.h.
+ * process, GIL, lane and thread rows, a lane's summary rows, the Python
+ * stacks of its events, and each commit's transaction. See tdb_live_impl.h.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 
 #include "fmt_error.h"
 #include "tdb_live_impl.h"
+#include "tdb_pystacks.h"
 #include "tdb_schema.h"
 
 #ifndef GILTRACE_VERSION
@@ -72,6 +73,7 @@ int tdb_live_rows_init(struct tdb_live *l, char *err, size_t n)
     if (sqlite3_exec(l->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; BEGIN", NULL, NULL, NULL) ||
         sqlite3_exec(l->db, tdb_schema_sql, NULL, NULL, NULL) ||
         sqlite3_exec(l->db, tdb_schema_index_sql, NULL, NULL, NULL) ||
+        sqlite3_exec(l->db, tdb_pystacks_schema_sql, NULL, NULL, NULL) ||
         set_meta_int(l, "schema_version", TDB_SCHEMA_VERSION) ||
         set_meta(l, "giltrace_version", GILTRACE_VERSION) || set_meta(l, "clock", "CLOCK_MONOTONIC") ||
         set_meta_int(l, "live", 1) || set_meta_int(l, "created_unix", (long long)time(NULL)) ||
@@ -91,8 +93,13 @@ int tdb_live_rows_init(struct tdb_live *l, char *err, size_t n)
     l->drop_chunk = prep(l, "DELETE FROM summary_chunk WHERE lane = ? AND level = ? AND chunk = ?");
     l->drop_pack = prep(l, "DELETE FROM summary_events WHERE lane = ? AND chunk = ?");
     l->drop_waits = prep(l, "DELETE FROM summary_wait WHERE lane = ?");
+    l->py_event = prep(l, "INSERT OR REPLACE INTO py_event VALUES (?,?,?,?,?,?)");
+    l->py_stack = prep(l, "INSERT OR REPLACE INTO py_stack VALUES (?,?,?,?)");
+    l->py_frame = prep(l, "INSERT OR REPLACE INTO py_stack_frame VALUES (?,?,?,?,?,?)");
+    l->py_code = prep(l, "INSERT INTO py_code VALUES (?,?,?,?,?,?)");
     if (!l->store.chunk || !l->store.lane || !l->store.wait || !l->store.events || !l->insert_lane ||
-        !l->upsert_thread || !l->drop_chunk || !l->drop_pack || !l->drop_waits)
+        !l->upsert_thread || !l->drop_chunk || !l->drop_pack || !l->drop_waits || !l->py_event || !l->py_stack ||
+        !l->py_frame || !l->py_code)
         return sql_fail(l, err, n, "cannot prepare the live trace database");
     return 0;
 }
@@ -105,6 +112,10 @@ void tdb_live_rows_finalize(struct tdb_live *l)
     sqlite3_finalize(l->drop_chunk);
     sqlite3_finalize(l->drop_pack);
     sqlite3_finalize(l->drop_waits);
+    sqlite3_finalize(l->py_event);
+    sqlite3_finalize(l->py_stack);
+    sqlite3_finalize(l->py_frame);
+    sqlite3_finalize(l->py_code);
 }
 
 static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
@@ -162,6 +173,14 @@ static int process_row(struct tdb_live *l, const struct trace_process *p)
         r = done(st);
     }
     sqlite3_finalize(st);
+    if (r || !p->py_stacks_recorded)
+        return r;
+    if (sqlite3_prepare_v2(l->db, "INSERT OR REPLACE INTO py_process VALUES (?, 1, ?)", -1, &st, NULL))
+        return -1;
+    sqlite3_bind_int(st, 1, p->pid);
+    sqlite3_bind_int64(st, 2, (int64_t)p->lost_py_stacks);
+    r = done(st);
+    sqlite3_finalize(st);
     return r;
 }
 
@@ -217,15 +236,90 @@ int tdb_live_rows_lane(struct tdb_live *l, struct live_lane *ln, const struct td
     return tdb_summary_store_lane(&l->store, s, w, nw);
 }
 
-int tdb_live_rows_end(struct tdb_live *l, int32_t pid, tdb_live_name_fn name, void *ctx, char *err, size_t n)
+/* Python stack `raw` with its frames, each naming a py_code row of its own
+ * (code indexes of a follower's process are not stable across polls). */
+static int store_py_stack(struct tdb_live *l, const struct trace_process *p, const struct trace_py_stack *s,
+                          uint32_t raw)
+{
+    sqlite3_bind_int(l->py_stack, 1, p->pid);
+    sqlite3_bind_int64(l->py_stack, 2, raw);
+    sqlite3_bind_int(l->py_stack, 3, (int)s->depth);
+    sqlite3_bind_int(l->py_stack, 4, s->truncated);
+    if (done(l->py_stack))
+        return -1;
+    for (uint32_t k = 0; k < s->depth; k++) {
+        const struct trace_py_frame *f = &s->frames[k];
+        const struct trace_py_code *c = f->code && f->code <= p->py_code_count ? &p->py_codes[f->code - 1] : NULL;
+        if (c) {
+            sqlite3_bind_int(l->py_code, 1, p->pid);
+            sqlite3_bind_int64(l->py_code, 2, ++l->py_codes);
+            sqlite3_bind_text(l->py_code, 3, c->qualname, -1, SQLITE_STATIC);
+            sqlite3_bind_text(l->py_code, 4, c->name ? c->name : c->qualname, -1, SQLITE_STATIC);
+            sqlite3_bind_text(l->py_code, 5, c->filename ? c->filename : "", -1, SQLITE_STATIC);
+            sqlite3_bind_int(l->py_code, 6, c->first_line);
+            if (done(l->py_code))
+                return -1;
+        }
+        sqlite3_bind_int(l->py_frame, 1, p->pid);
+        sqlite3_bind_int64(l->py_frame, 2, raw);
+        sqlite3_bind_int(l->py_frame, 3, (int)k);
+        if (c)
+            sqlite3_bind_int64(l->py_frame, 4, l->py_codes);
+        else
+            sqlite3_bind_null(l->py_frame, 4);
+        sqlite3_bind_int64(l->py_frame, 5, f->offset);
+        if (f->line >= 0)
+            sqlite3_bind_int(l->py_frame, 6, f->line);
+        else
+            sqlite3_bind_null(l->py_frame, 6);
+        if (done(l->py_frame))
+            return -1;
+    }
+    return 0;
+}
+
+int tdb_live_rows_py_event(struct tdb_live *l, const struct trace_process *p, const struct tdb_live_names *names,
+                           const struct live_lane *ln, int64_t t, unsigned kind, uint32_t raw)
+{
+    if (raw >= l->cap_py_stored) {
+        size_t cap = l->cap_py_stored ? l->cap_py_stored : 256;
+        while (cap <= raw)
+            cap *= 2;
+        uint8_t *more = realloc(l->py_stored, cap);
+        if (!more)
+            return -1;
+        memset(more + l->cap_py_stored, 0, cap - l->cap_py_stored);
+        l->py_stored = more;
+        l->cap_py_stored = cap;
+    }
+    if (!l->py_stored[raw]) {
+        const struct trace_py_stack *s = names && names->py_stack ? names->py_stack(names->ctx, raw) : NULL;
+        if (!s)
+            return 0; /* a stack the ring no longer names: the event goes without */
+        if (store_py_stack(l, p, s, raw))
+            return -1;
+        l->py_stored[raw] = 1;
+    }
+    sqlite3_bind_int(l->py_event, 1, p->pid);
+    sqlite3_bind_int64(l->py_event, 2, ln->tid);
+    sqlite3_bind_int(l->py_event, 3, (int)ln->gil);
+    sqlite3_bind_int64(l->py_event, 4, t);
+    sqlite3_bind_int(l->py_event, 5, (int)kind);
+    sqlite3_bind_int64(l->py_event, 6, raw);
+    return done(l->py_event);
+}
+
+int tdb_live_rows_end(struct tdb_live *l, const struct trace_process *p, const struct tdb_live_names *names, char *err,
+                      size_t n)
 {
     int r = 0;
+    int32_t pid = p->pid;
     for (size_t i = 0; i < l->nthreads && r == 0; i++) {
         const struct live_thread *t = &l->threads[i];
         sqlite3_stmt *st = l->upsert_thread;
         sqlite3_bind_int(st, 1, pid);
         sqlite3_bind_int64(st, 2, t->tid);
-        bind_text_or_null(st, 3, name ? name(ctx, t->tid) : NULL);
+        bind_text_or_null(st, 3, names && names->thread ? names->thread(names->ctx, t->tid) : NULL);
         sqlite3_bind_int64(st, 4, t->first_ns);
         sqlite3_bind_int64(st, 5, t->last_ns);
         r = done(st);

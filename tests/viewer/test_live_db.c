@@ -1,9 +1,9 @@
 /*
  * test_live_db.c — a live trace database fed poll by poll (tdb_live.h)
  * draws what a trace written in one go from the same events draws: after
- * every poll, its processes, lanes, lane totals, longest waits and pixel
- * columns at every zoom equal those of a database the writer (tdb_write.h)
- * writes from the events so far. Synthetic threads, cut at random times
+ * every poll, its processes, lanes, lane totals, longest waits, pixel
+ * columns at every zoom and Python sites equal those of a database the
+ * writer (tdb_write.h) writes from the events so far. Synthetic threads, cut at random times
  * (a ring read while it grows), some appearing midway, one on a second
  * GIL, clashing times, a density that changes, and a process that exits
  * (or loses events, so open intervals end at each lane's last event).
@@ -33,13 +33,24 @@
 #define START_NS INT64_C(1000000000000)
 
 /* What was compared, for the last line: pixels drawn the same way by both
- * views, pixels drawn from buckets by one and raw events by the other, and
- * lanes whose base levels differ. */
-static long long same_px, mixed_px, other_base;
+ * views, pixels drawn from buckets by one and raw events by the other,
+ * lanes whose base levels differ, and Python sites. */
+static long long same_px, mixed_px, other_base, sites;
 
 struct gen {
     uint64_t s;
 };
+
+/* Python codes and stacks; raw stack id i + 1 (as a follower names them)
+ * is stack i, as the writer numbers them too. */
+static struct trace_py_code codes[] = {{"App.run", "run", "/srv/app.py", 10},
+                                       {"worker", "worker", "/srv/jobs.py", 40},
+                                       {"sleep", "sleep", "<built-in>", 0}};
+static struct trace_py_frame frames[][2] = {{{1, 6, 12}, {0, 0, -1}},
+                                            {{2, 10, 44}, {1, 20, 15}},
+                                            {{3, 0, -1}, {2, 30, 47}}};
+static struct trace_py_stack stacks[] = {{1, false, frames[0]}, {2, false, frames[1]}, {2, true, frames[2]}};
+#define NSTACKS (sizeof stacks / sizeof *stacks)
 
 static uint64_t rnd(struct gen *g)
 {
@@ -90,6 +101,8 @@ static void make_threads(struct gen *g, struct trace_thread *th, size_t per_thre
             e->kind = k == 0 && i == t->count / 2 ? RING_EV_ACQUIRE : kinds[below(g, sizeof kinds)];
             e->gil = k == 0 && i != t->count / 2 && below(g, 5) == 0 ? 1 : 0;
             e->cpu = below(g, 3) ? (uint16_t)below(g, 8) : RING_CPU_UNKNOWN;
+            if ((e->kind == RING_EV_RELEASE || e->kind == RING_EV_BUSY) && below(g, 3) == 0)
+                CHECK(trace_thread_add_py_mark(t, i, 1 + (uint32_t)below(g, NSTACKS)) == 0);
         }
         if (ts > last)
             last = ts;
@@ -121,6 +134,54 @@ static const char *name_of(void *ctx, uint32_t tid)
         if (th[k].tid == tid)
             return th[k].name;
     return NULL;
+}
+
+static const struct trace_py_stack *py_stack_of(void *ctx, uint32_t raw)
+{
+    (void)ctx;
+    return raw >= 1 && raw <= NSTACKS ? &stacks[raw - 1] : NULL;
+}
+
+/* Event `i` of `t`'s raw Python stack id, 0 if none. */
+static uint32_t py_stack_at(const struct trace_thread *t, size_t i)
+{
+    for (size_t m = 0; m < t->py_mark_count && t->py_marks[m].event <= i; m++)
+        if (t->py_marks[m].event == i)
+            return t->py_marks[m].stack;
+    return 0;
+}
+
+/* The Python site of every marked event so far is the same in both views
+ * (at the lane times the writer gives events: clashes moved). */
+static long long same_sites(struct tdb_view *a, struct tdb_view *b, const struct trace_thread *th, const size_t *upto)
+{
+    long long found = 0;
+    for (int k = 0; k < THREADS; k++) {
+        int64_t prev[2] = {INT64_MIN, INT64_MIN};
+        size_t m = 0;
+        for (size_t i = 0; i < upto[k]; i++) {
+            const struct trace_event *e = &th[k].events[i];
+            int64_t t = e->ts_ns - START_NS;
+            if (t <= prev[e->gil])
+                t = prev[e->gil] + 1;
+            prev[e->gil] = t;
+            for (; m < th[k].py_mark_count && th[k].py_marks[m].event < i; m++)
+                ;
+            if (m == th[k].py_mark_count || th[k].py_marks[m].event != i)
+                continue;
+            size_t li = SIZE_MAX;
+            for (size_t j = 0; j < tdb_view_lane_count(a); j++)
+                if (tdb_view_lane(a, j)->tid == th[k].tid && tdb_view_lane(a, j)->gil == e->gil)
+                    li = j;
+            CHECK(li != SIZE_MAX);
+            char sa[256], sb[256];
+            bool fa = tdb_view_py_site(a, li, t, sa, sizeof sa), fb = tdb_view_py_site(b, li, t, sb, sizeof sb);
+            CHECK(fa && fb);
+            CHECK_STR(sa, sb);
+            found++;
+        }
+    }
+    return found;
 }
 
 static void same_columns(struct tdb_view *a, struct tdb_view *b, size_t li, double t0, double w, int level)
@@ -247,6 +308,11 @@ static void process_at(struct trace_process *p, const struct trace_thread *th, c
         p->end_ns += 12345;
     }
     p->lost_events = lossy ? 7 : 0;
+    p->py_codes = codes;
+    p->py_code_count = sizeof codes / sizeof *codes;
+    p->py_stacks = stacks;
+    p->py_stack_count = NSTACKS;
+    p->py_stacks_recorded = true;
 }
 
 /* The same events written in one go by the writer. */
@@ -308,10 +374,11 @@ static void run_seed(uint64_t seed, size_t per_thread, int polls, uint64_t young
     for (int i = 0; i < polls; i++) {
         for (int k = 0; k < THREADS; k++)
             for (; upto[k] < th[k].count && th[k].events[upto[k]].ts_ns <= cuts[i]; upto[k]++, fed++)
-                CHECK(tdb_live_add(l, th[k].tid, &th[k].events[upto[k]]) == 0);
+                CHECK(tdb_live_add(l, th[k].tid, &th[k].events[upto[k]], py_stack_at(&th[k], upto[k])) == 0);
         struct trace_process p;
         process_at(&p, th, upto, i == polls - 1, lossy);
-        if (tdb_live_commit(l, &p, name_of, th, err, sizeof err) != 0)
+        struct tdb_live_names names = {name_of, py_stack_of, th};
+        if (tdb_live_commit(l, &p, &names, err, sizeof err) != 0)
             fprintf(stderr, "%s\n", err);
         CHECK_EQ_INT(tdb_live_events(l), fed);
         struct tdb_view_options opt = {.no_build = true};
@@ -322,6 +389,7 @@ static void run_seed(uint64_t seed, size_t per_thread, int polls, uint64_t young
         make_temp(go_path);
         struct tdb_view *b = one_go(go_path, &p, th, upto);
         same_view(&g, a, b, cuts, i);
+        sites += same_sites(a, b, th, upto);
         tdb_view_close(a);
         tdb_view_close(b);
         unlink(go_path);
@@ -331,6 +399,7 @@ static void run_seed(uint64_t seed, size_t per_thread, int polls, uint64_t young
     for (int k = 0; k < THREADS; k++) {
         free(th[k].name);
         free(th[k].events);
+        free(th[k].py_marks);
     }
 }
 
@@ -342,8 +411,8 @@ int main(void)
     /* lanes that stay young (rebuilt whole at each poll) */
     run_seed(4, 400, 4, 1u << 20);
     printf("ok: live databases fed poll by poll draw what one-go traces draw (%lld pixels drawn the same way,"
-           " %lld from buckets in one and raw events in the other; %lld lane views with another base level)\n",
-           same_px, mixed_px, other_base);
-    CHECK(same_px > 0 && mixed_px > 0 && other_base > 0);
+           " %lld from buckets in one and raw events in the other; %lld lane views with another base level;"
+           " %lld Python sites)\n", same_px, mixed_px, other_base, sites);
+    CHECK(same_px > 0 && mixed_px > 0 && other_base > 0 && sites > 0);
     return 0;
 }
