@@ -133,8 +133,10 @@ int gv_live_refresh(struct gv_live *l, char *err, size_t n)
     l->oom = false;
     struct ring_follow_sink sink = {take_events, l};
     int r = ring_follow_poll(l->follow, &sink, err, n);
-    if (r == 0 && l->oom)
-        r = -1, snprintf(err, n, "out of memory following the ring");
+    if (r == 0 && l->oom) {
+        snprintf(err, n, "out of memory following the ring");
+        r = -1;
+    }
     if (r == 0)
         r = tdb_live_commit(l->db, ring_follow_process(l->follow),
                             &(struct tdb_live_names){name_of, py_stack_of, l->follow}, err, n);
