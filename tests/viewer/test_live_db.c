@@ -210,7 +210,8 @@ static void same_columns(struct tdb_view *a, struct tdb_view *b, size_t li, doub
         int64_t unit = same_way ? 0 : level > 12 ? INT64_C(1) << (level - 12) : 0;
         if (llabs((long long)(ca[i].max_wait_ns - cb[i].max_wait_ns)) > unit) {
             fprintf(stderr, "lane %zu level %d px %d: longest wait %lld/%lld (%s)\n", li, level, i,
-                    (long long)ca[i].max_wait_ns, (long long)cb[i].max_wait_ns, same_way ? "same way" : "raw vs buckets");
+                    (long long)ca[i].max_wait_ns, (long long)cb[i].max_wait_ns,
+                    same_way ? "same way" : "raw vs buckets");
             exit(1);
         }
         if (fabs(ca[i].held - cb[i].held) > tol || fabs(ca[i].wait - cb[i].wait) > tol) {

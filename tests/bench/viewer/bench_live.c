@@ -109,11 +109,11 @@ int main(int argc, char **argv)
     struct refresh_ms a = refresh_ms(small), b = refresh_ms(large);
     char name[128];
     printf("gilview --live: one refresh of a view following a ring of %d threads\n", BENCH_RING_THREADS);
-    snprintf(name, sizeof name, "refresh taking %u new events, %llu in the ring", BENCH_RING_THREADS * RING_RECORDS_PER_CHUNK,
-             (unsigned long long)small);
+    snprintf(name, sizeof name, "refresh taking %u new events, %llu in the ring",
+             BENCH_RING_THREADS * RING_RECORDS_PER_CHUNK, (unsigned long long)small);
     bench_report(name, a.fresh, "ms", "-");
-    snprintf(name, sizeof name, "refresh taking %u new events, %llu in the ring", BENCH_RING_THREADS * RING_RECORDS_PER_CHUNK,
-             (unsigned long long)large);
+    snprintf(name, sizeof name, "refresh taking %u new events, %llu in the ring",
+             BENCH_RING_THREADS * RING_RECORDS_PER_CHUNK, (unsigned long long)large);
     bench_report(name, b.fresh, "ms", "-");
     bench_report("ratio of the two (10x the events)", b.fresh / a.fresh, "x", "~1: cost independent of the trace");
     snprintf(name, sizeof name, "refresh with nothing new, %llu in the ring", (unsigned long long)small);
