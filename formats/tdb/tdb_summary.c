@@ -2,7 +2,8 @@
  * tdb_summary.c — building level-of-detail summaries. See tdb_summary.h
  * for the model and formats/SUMMARY.md for the tables. Decoding is in
  * tdb_summary_codec.c, storing in tdb_summary_store.c, building from a
- * trace's event table in tdb_summary_rebuild.c.
+ * trace's event table in tdb_summary_rebuild.c, builders of live lanes
+ * (growing, copied) in tdb_summary_live.c.
  *
  * The builder keeps one open bucket per level. Events land in the base
  * level; when time moves past a bucket that saw an event, the bucket is
@@ -35,50 +36,6 @@ static size_t put_varint(uint8_t *p, uint64_t v)
 }
 
 /* ---------------------------------------------------------------- builder */
-
-struct sum_level {
-    struct tdb_bucket acc; /* the open bucket */
-    int64_t cur;           /* lane-relative time accounted up to */
-    uint8_t state;         /* the lane's state at `cur` */
-    bool open, dirty;      /* dirty: saw an event or a state change */
-    /* the chunk being filled */
-    bool chunk_open;
-    int64_t chunk, last_idx;
-    uint8_t chunk_start_state, chunk_end_state;
-    uint32_t nrec;
-    uint8_t *buf;
-    size_t len, cap;
-};
-
-/* The pack of raw events being filled (base-level chunk grid). */
-struct event_pack {
-    bool open;
-    int64_t chunk, prev; /* prev: lane-relative time of the last event put in */
-    uint32_t n;
-    uint8_t *buf;
-    size_t len, cap;
-};
-
-struct tdb_sum_builder {
-    int64_t lane, origin, first_t, last_t, end_t;
-    struct event_pack pack;
-    int base, top, nlev;
-    struct sum_level *lv;
-    tdb_sum_chunk_fn fn;
-    void *ctx;
-    bool failed, finished;
-    /* the lane's holds and waits (base level), in lane-relative times */
-    struct trace_walker walk;
-    /* events of one ns, applied in kc order */
-    int64_t pend_t, prev_t;
-    bool have_pend;
-    int64_t *pend;
-    size_t npend, cap_pend;
-    /* the longest waits: a min-heap on duration, then sorted at finish */
-    struct tdb_wait_span *heap;
-    size_t nheap;
-    struct tdb_bucket total;
-};
 
 /* a - b, saturated to int64 (lane times of a damaged trace can be anything) */
 static int64_t sat_sub(int64_t a, int64_t b)
@@ -298,6 +255,8 @@ static int level_advance(struct tdb_sum_builder *b, int k, int64_t x)
         }
         add_span(lv, end - lv->cur);
         lv->cur = end;
+        if (k + 1 == b->nlev)
+            tdb_sum_builder_grow(b); /* a growing lane's top bucket gets a parent */
         if (close_bucket(b, k))
             return -1;
         open_bucket(lv, level, x);
@@ -528,6 +487,9 @@ int tdb_sum_builder_finish(struct tdb_sum_builder *b, struct tdb_lane_summary *o
     if (b->end_t < b->last_t)
         b->end_t = b->last_t;
     int64_t end_x = sat_sub(b->end_t, b->origin);
+    /* a growing lane's top bucket holds it all, as when its end was known */
+    while ((end_x >> b->top) != 0 && tdb_sum_builder_grow(b))
+        ;
     struct sum_level *lv = &b->lv[0];
     if (end_x < lv->cur)
         end_x = lv->cur;

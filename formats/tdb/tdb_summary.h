@@ -23,7 +23,9 @@
  * Two ways to build: tdb_summary_lane_* while events are being written (the
  * writer does this, so new traces carry summaries), or tdb_summary_build()
  * over an existing database's event table (first open of an older trace).
- * Both feed the same builder, so they store the same rows.
+ * Both feed the same builder, so they store the same rows. A live trace
+ * (tdb_live.h) keeps a growing builder per lane across polls and shows it
+ * so far by finishing a copy (tdb_sum_builder_new_growing, _copy).
  */
 #ifndef GILTRACE_TDB_SUMMARY_H
 #define GILTRACE_TDB_SUMMARY_H
@@ -150,6 +152,29 @@ int tdb_sum_builder_finish(struct tdb_sum_builder *b, struct tdb_lane_summary *o
                            const struct tdb_wait_span **waits, size_t *nwaits);
 
 void tdb_sum_builder_free(struct tdb_sum_builder *b);
+
+/* ---- builders of lanes still being recorded (tdb_summary_live.c) ---- */
+
+/* A builder for lane `lane` whose events are still coming (a live trace,
+ * tdb_live.h): its buckets start at level `base_level` (pick it with
+ * tdb_summary_base_level from what is known so far), its first event is at
+ * `first_t`, and levels are added on top as time passes, so it needs
+ * neither the count nor the end in advance. Every bucket it stores at a
+ * level L >= base_level is the bucket a builder of tdb_sum_builder_new()
+ * over the same events and end stores at L: only the levels below
+ * base_level and the event packs' grid depend on base_level. Returns NULL
+ * when out of memory. */
+struct tdb_sum_builder *tdb_sum_builder_new_growing(int64_t lane, int base_level, int64_t first_t,
+                                                    tdb_sum_chunk_fn fn, void *ctx);
+
+/* A copy of `b` (not finished) whose chunks go to `fn` instead, with the
+ * lane's end at `end_t` (clamped up to its last event): finishing it hands
+ * over what finishing `b` there would hand over that `b` has not handed
+ * over yet (its open chunks, at most one per level, and its open event
+ * pack), while `b` goes on taking events. Costs O(levels + the bytes of
+ * the open chunks), not O(events). Returns NULL when out of memory. */
+struct tdb_sum_builder *tdb_sum_builder_copy(const struct tdb_sum_builder *b, int64_t end_t, tdb_sum_chunk_fn fn,
+                                             void *ctx);
 
 /* The base level the builder picks for a lane of `events` events over
  * `span_ns` ns: about TDB_SUMMARY_EVENTS_PER_BUCKET events per bucket. */

@@ -79,8 +79,9 @@ def inner(gilview, pid):
             fail("no gilview window appeared")
         first = xw.snapshot(x, proc)
         later = first
-        # a refresh rebuilds the trace so far (bench_live: ~1 us an event,
-        # more under ASan on a loaded machine): a generous bound
+        # a refresh takes only the new events (bench_live: a few ms), but
+        # the window opens from the whole ring and ASan on a loaded machine
+        # is slow: a generous bound
         deadline = time.time() + 90
         while later["b"] <= first["b"] and time.time() < deadline:
             time.sleep(0.3)  # polling until a refresh has happened
