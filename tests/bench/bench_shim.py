@@ -34,13 +34,20 @@ FAKE = os.environ["FAKE_CPYTHON"]
 SHIM = os.environ["GILTRACE_SHIM"]
 
 
-def measure(args, traced, stacks=False, env_extra=None):
+def fake_env(traced, stacks, env_extra):
+    """The fake's environment, preloading the shim as `giltrace run` does when
+    traced, and the ring directory made for it (None untraced)."""
     env = dict(os.environ)
     env.update(env_extra or {})
     ring_dir = None
     if traced:
         ring_dir = tempfile.mkdtemp(prefix="giltrace-bench-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
         env.update(LD_PRELOAD=SHIM, GILTRACE_RUN_DIR=ring_dir, GILTRACE_STACKS="1" if stacks else "0")
+    return env, ring_dir
+
+
+def measure(args, traced, stacks=False, env_extra=None):
+    env, ring_dir = fake_env(traced, stacks, env_extra)
     out = subprocess.run([FAKE] + args, capture_output=True, text=True, env=env, check=True).stdout
     if ring_dir:
         shutil.rmtree(ring_dir)
@@ -61,12 +68,7 @@ def compare(args, stacks=False, env_extra=None):
 
 def instructions(args, function, per, traced, stacks=False, env_extra=None):
     """Instructions run in `function` (callgrind) per `per`."""
-    env = dict(os.environ)
-    env.update(env_extra or {})
-    ring_dir = None
-    if traced:
-        ring_dir = tempfile.mkdtemp(prefix="giltrace-bench-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
-        env.update(LD_PRELOAD=SHIM, GILTRACE_RUN_DIR=ring_dir, GILTRACE_STACKS="1" if stacks else "0")
+    env, ring_dir = fake_env(traced, stacks, env_extra)
     with tempfile.TemporaryDirectory() as out:
         r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + os.path.join(out, "cg"),
                             "--toggle-collect=" + function, FAKE] + args,
